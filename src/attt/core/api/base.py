@@ -1,0 +1,115 @@
+"""Base classes every module's API builds on: strict serializers, scoped relations, scoped viewsets."""
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+
+from attt.core import exports, scoping
+from attt.core.models import Organization
+from attt.core.permissions import model_permission
+
+
+def scope_action(name: str):
+    """Mark a viewset action with the permission action it needs (default: from the HTTP method)."""
+
+    def mark(func):
+        func.scope_action = name
+        return func
+
+    return mark
+
+
+class StrictSerializerMixin:
+    """Reject fields the endpoint does not know, instead of silently ignoring them."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            writable = {name for name, f in self.fields.items() if not f.read_only}
+            unknown = sorted(set(data) - writable)
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [_("Unknown or read-only field.")] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class ScopedRelatedField(serializers.SlugRelatedField):
+    """A reference to a scoped object, resolvable only inside the requester's view scope, so an
+    object of another organisation is 'not found' rather than revealed."""
+
+    def __init__(self, *, slug_field: str = "pk", **kwargs):
+        super().__init__(slug_field=slug_field, **kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        queryset = super().get_queryset()
+        if request is None:
+            return queryset.none()
+        return scoping.visible(request.user, queryset)
+
+    def to_representation(self, obj):
+        return str(getattr(obj, self.slug_field))
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except (TypeError, ValueError, serializers.ValidationError):
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data)[:100])
+
+
+def OrganizationField(**kwargs) -> ScopedRelatedField:  # noqa: N802 - reads as a field class
+    return ScopedRelatedField(queryset=Organization.objects.all(), **kwargs)
+
+
+class StrictModelSerializer(StrictSerializerMixin, serializers.ModelSerializer):
+    pass
+
+
+class ScopedModelViewSet(viewsets.ModelViewSet):
+    """CRUD through the scoping layer: lists and lookups see only the user's subtrees (others are
+    404), writes check the permission on the target organisation, `export/` streams CSV."""
+
+    export_fields: list[str] | None = None
+    lookup_value_regex = "[0-9a-fA-F-]{32,36}"
+
+    def get_queryset(self):
+        act = "export" if self.action == "export" else "view"
+        return scoping.visible(self.request.user, super().get_queryset(), act)
+
+    def _check_target(self, organization) -> None:
+        permission = model_permission(self.queryset.model, "add")
+        if organization is not None and not scoping.can_in(self.request.user, permission, organization):
+            raise PermissionDenied(_("You may not create or move records into this organisation."))
+
+    def perform_create(self, serializer):
+        self._check_target(serializer.validated_data.get("organization"))
+        with transaction.atomic():
+            serializer.save()
+
+    def perform_update(self, serializer):
+        new_org = serializer.validated_data.get("organization")
+        if new_org is not None and new_org != getattr(serializer.instance, "organization", None):
+            self._check_target(new_org)
+        with transaction.atomic():
+            serializer.save()
+
+    def perform_destroy(self, instance):
+        with transaction.atomic():
+            instance.delete()
+
+    @extend_schema(responses={(200, "text/csv"): str}, description="The filtered list as CSV.")
+    @action(detail=False, methods=["get"])
+    @scope_action("export")
+    def export(self, request):
+        queryset = self.filter_queryset(self.get_queryset())
+        fields = self.export_fields or [n for n, f in self.get_serializer().fields.items() if not f.write_only]
+        serializer_cls = self.get_serializer_class()
+        context = self.get_serializer_context()
+
+        def column(name):
+            return name, lambda obj: serializer_cls(obj, context=context).data.get(name)
+
+        return exports.csv_response(queryset, [column(n) for n in fields],
+                                    self.queryset.model._meta.model_name)

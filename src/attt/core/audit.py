@@ -1,0 +1,221 @@
+"""Recording of every change and workflow step into the hash-chained AuditEvent log.
+
+Model saves and deletes of every attt model are recorded through signals, inside the same
+transaction as the change. Bulk updates and workflow steps call `record()` themselves.
+"""
+
+import contextlib
+import getpass
+import uuid
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from django.db import connection, models, transaction
+from django.db.models.signals import post_delete, post_save, pre_save
+from django.dispatch import receiver
+from django.utils import timezone
+
+from attt.core.models import AuditEvent, LoginAttempt, Notification
+from attt.core.models.audit import GENESIS_HASH
+
+HIDDEN = "[hidden]"
+SENSITIVE_FIELDS = {"password", "totp_secret", "key_hash"}
+IGNORED_FIELDS = {"updated_at", "last_login", "last_used_at"}
+NOT_AUDITED = {AuditEvent, LoginAttempt, Notification}
+_ADVISORY_LOCK_KEY = 0x61747474  # "attt"
+
+
+@dataclass
+class AuditContext:
+    request: object | None = None
+    actor_name: str = ""
+    ip_address: str | None = None
+    request_id: str = ""
+
+
+_context: ContextVar[AuditContext | None] = ContextVar("attt_audit_context", default=None)
+
+
+@contextlib.contextmanager
+def audit_context(*, request=None, actor_name: str = "", ip_address: str | None = None) -> Iterator[None]:
+    token = _context.set(AuditContext(request, actor_name, ip_address, str(uuid.uuid4())))
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def _actor() -> tuple[object | None, str, str | None, str]:
+    ctx = _context.get()
+    if ctx is None:
+        return None, f"system:{_os_user()}", None, ""
+    user = getattr(ctx.request, "user", None) if ctx.request is not None else None
+    if user is not None and user.is_authenticated:
+        return user, user.get_username(), ctx.ip_address, ctx.request_id
+    return None, ctx.actor_name or "anonymous", ctx.ip_address, ctx.request_id
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return "unknown"
+
+
+def _lock_chain() -> None:
+    """Serialise appends so two writers never chain onto the same predecessor."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
+    # SQLite: transactions BEGIN IMMEDIATE (settings), so the open transaction already holds the lock.
+
+
+def record(
+    action: str,
+    *,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    object_repr: str = "",
+    organization=None,
+    changes: dict | None = None,
+    actor_name: str = "",
+) -> AuditEvent:
+    """Append one event to the chain, in the caller's transaction."""
+    from attt.core.scoping import organization_of
+
+    user, name, ip, request_id = _actor()
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+        object_repr = object_repr or str(obj)[:255]
+        if organization is None:
+            org = organization_of(obj)
+            organization = org if org is not None and org.pk is not None else None
+    with transaction.atomic():
+        _lock_chain()
+        last = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
+        event = AuditEvent(
+            seq=(last["seq"] + 1) if last else 1,
+            timestamp=timezone.now(),
+            actor=user,
+            actor_name=actor_name or name,
+            ip_address=ip,
+            request_id=request_id,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            object_repr=object_repr[:255],
+            organization_id=getattr(organization, "pk", None),
+            changes=changes or {},
+            prev_hash=last["hash"] if last else GENESIS_HASH,
+        )
+        event.hash = event.compute_hash()
+        event.save(force_insert=True)
+    return event
+
+
+@dataclass
+class ChainReport:
+    ok: bool
+    checked: int
+    head_seq: int | None
+    head_hash: str
+    broken_seq: int | None = None
+    reason: str = ""
+
+
+def verify_chain(batch: int = 5000) -> ChainReport:
+    """Walk the chain from the start; report the first event whose link or content does not hold."""
+    expected_prev, expected_seq, checked = GENESIS_HASH, 1, 0
+    last_seq = 0
+    while True:
+        events = list(AuditEvent.objects.filter(seq__gt=last_seq).order_by("seq")[:batch])
+        if not events:
+            break
+        for event in events:
+            if event.seq != expected_seq:
+                return ChainReport(False, checked, last_seq or None, expected_prev, expected_seq,
+                                   f"event #{expected_seq} is missing (next found is #{event.seq})")
+            if event.prev_hash != expected_prev:
+                return ChainReport(False, checked, last_seq or None, expected_prev, event.seq,
+                                   "link to the previous event does not match")
+            if event.compute_hash() != event.hash:
+                return ChainReport(False, checked, last_seq or None, expected_prev, event.seq,
+                                   "content does not match its hash (altered)")
+            expected_prev, expected_seq, last_seq = event.hash, event.seq + 1, event.seq
+            checked += 1
+    return ChainReport(True, checked, last_seq or None, expected_prev)
+
+
+# --- Automatic recording of model changes ----------------------------------------------------------
+
+
+def is_audited(model: type[models.Model]) -> bool:
+    return model.__module__.startswith("attt.") and model not in NOT_AUDITED and not model._meta.abstract
+
+
+def snapshot(instance: models.Model) -> dict:
+    data = {}
+    for f in instance._meta.concrete_fields:
+        if f.name in IGNORED_FIELDS:
+            continue
+        value = getattr(instance, f.attname)
+        if f.name in SENSITIVE_FIELDS:
+            value = HIDDEN if value else ""
+        elif isinstance(value, uuid.UUID):
+            value = str(value)
+        elif hasattr(value, "isoformat"):
+            value = value.isoformat()
+        elif hasattr(value, "name") and hasattr(value, "url"):  # file fields
+            value = value.name
+        data[f.attname] = value
+    return data
+
+
+def _raw_sensitive(instance: models.Model) -> dict:
+    return {n: getattr(instance, n, None) for n in SENSITIVE_FIELDS if hasattr(instance, n)}
+
+
+@receiver(pre_save)
+def _remember_before(sender, instance, raw=False, **kwargs) -> None:
+    if raw or not is_audited(sender) or instance._state.adding:
+        return
+    old = sender._base_manager.filter(pk=instance.pk).first()
+    instance._audit_before = (snapshot(old), _raw_sensitive(old)) if old is not None else None
+
+
+@receiver(post_save)
+def _record_save(sender, instance, created, raw=False, **kwargs) -> None:
+    if raw or not is_audited(sender):
+        return
+    after = snapshot(instance)
+    if created:
+        record(AuditEvent.Action.CREATE, obj=instance, changes={"before": {}, "after": after})
+        return
+    before_info = getattr(instance, "_audit_before", None)
+    instance._audit_before = None
+    if before_info is None:
+        return
+    before, raw_before = before_info
+    changed = {k for k in after if before.get(k) != after[k]}
+    raw_after = _raw_sensitive(instance)
+    changed |= {k for k in raw_after if raw_after[k] != raw_before.get(k)}
+    if not changed:
+        return
+    record(
+        AuditEvent.Action.UPDATE,
+        obj=instance,
+        changes={
+            "before": {k: before.get(k) for k in sorted(changed)},
+            "after": {k: after.get(k) for k in sorted(changed)},
+        },
+    )
+
+
+@receiver(post_delete)
+def _record_delete(sender, instance, **kwargs) -> None:
+    if not is_audited(sender):
+        return
+    record(AuditEvent.Action.DELETE, obj=instance, changes={"before": snapshot(instance), "after": {}})

@@ -1,0 +1,32 @@
+"""Lock-out after repeated failed log-ins, counted in the database so every server process agrees."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from attt.core.models import LoginAttempt
+
+
+def _window_start():
+    return timezone.now() - timedelta(minutes=settings.ATTT_LOGIN_LOCKOUT_MINUTES)
+
+
+def is_locked(username: str, ip: str | None) -> bool:
+    since = _window_start()
+    recent = LoginAttempt.objects.filter(created_at__gte=since)
+    if recent.filter(username=username.lower()).count() >= settings.ATTT_LOGIN_MAX_FAILURES:
+        return True
+    return bool(ip) and recent.filter(ip_address=ip).count() >= settings.ATTT_LOGIN_MAX_FAILURES_PER_IP
+
+
+def register_failure(username: str, ip: str | None) -> None:
+    LoginAttempt.objects.create(username=username.lower()[:150], ip_address=ip)
+
+
+def clear_failures(username: str) -> None:
+    LoginAttempt.objects.filter(username=username.lower()).delete()
+
+
+def purge_old() -> int:
+    return LoginAttempt.objects.filter(created_at__lt=_window_start() - timedelta(days=1)).delete()[0]

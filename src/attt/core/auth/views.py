@@ -1,0 +1,201 @@
+"""Log-in (password, then TOTP when the user has it), log-out, profile, second factor and tokens."""
+
+import time
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import authenticate, get_user_model, login, logout
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import PasswordChangeView
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from attt.core import audit
+from attt.core.auth import lockout, totp
+from attt.core.middleware import client_ip
+from attt.core.models import ApiToken, AuditEvent
+
+PENDING_KEY = "attt_2fa_pending"
+PENDING_SECONDS = 300
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(label=gettext_lazy("User name"), max_length=150,
+                               widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}))
+    password = forms.CharField(label=gettext_lazy("Password"), max_length=256,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(label=gettext_lazy("6-digit code"), max_length=10,
+                           widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                                         "autofocus": True}))
+
+
+def _safe_next(request) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return reverse("home")
+
+
+def _fail(request, username: str, reason: str) -> None:
+    lockout.register_failure(username, client_ip(request))
+    audit.record(AuditEvent.Action.LOGIN_FAILED, object_type="core.user", object_repr=username[:255],
+                 actor_name=username[:150], changes={"reason": reason})
+
+
+def _locked_message() -> str:
+    from django.conf import settings
+
+    return _("Too many failed attempts. This account is locked for %(minutes)s minutes.") % {
+        "minutes": settings.ATTT_LOGIN_LOCKOUT_MINUTES}
+
+
+def login_view(request):
+    if request.user.is_authenticated:
+        return redirect(_safe_next(request))
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        username = form.cleaned_data["username"].strip()
+        ip = client_ip(request)
+        if lockout.is_locked(username, ip):
+            _fail(request, username, "locked")
+            form.add_error(None, _locked_message())
+        else:
+            user = authenticate(request, username=username, password=form.cleaned_data["password"])
+            if user is None:
+                _fail(request, username, "bad credentials")
+                form.add_error(None, _("Wrong user name or password."))
+            elif user.has_totp:
+                request.session[PENDING_KEY] = {"user": str(user.pk), "at": time.time(),
+                                                "backend": user.backend, "next": _safe_next(request)}
+                return redirect("login_verify")
+            else:
+                lockout.clear_failures(username)
+                login(request, user)
+                return redirect(_safe_next(request))
+    return render(request, "registration/login.html", {"form": form, "next": request.GET.get("next", "")})
+
+
+def login_verify_view(request):
+    pending = request.session.get(PENDING_KEY)
+    if not pending or time.time() - pending["at"] > PENDING_SECONDS:
+        request.session.pop(PENDING_KEY, None)
+        messages.error(request, _("Your log-in took too long. Please start again."))
+        return redirect("login")
+    user = get_user_model().objects.filter(pk=pending["user"], is_active=True).first()
+    if user is None:
+        return redirect("login")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if lockout.is_locked(user.username, client_ip(request)):
+            _fail(request, user.username, "locked")
+            form.add_error(None, _locked_message())
+        elif totp.verify(user.totp_secret, form.cleaned_data["code"]):
+            request.session.pop(PENDING_KEY, None)
+            lockout.clear_failures(user.username)
+            login(request, user, backend=pending["backend"])
+            return redirect(pending.get("next") or "home")
+        else:
+            _fail(request, user.username, "bad second factor")
+            form.add_error("code", _("The code is not correct or has expired."))
+    return render(request, "registration/login_verify.html", {"form": form})
+
+
+@require_POST
+def logout_view(request):
+    logout(request)
+    messages.info(request, _("You have logged out."))
+    return redirect("login")
+
+
+@login_required
+def profile_view(request):
+    from attt.core.models import RoleAssignment
+
+    assignments = RoleAssignment.objects.filter(user=request.user).select_related("role", "organization")
+    tokens = ApiToken.objects.filter(user=request.user)
+    new_token = request.session.pop("attt_new_token", None)
+    return render(request, "core/profile.html", {"assignments": assignments, "tokens": tokens,
+                                                 "new_token": new_token})
+
+
+@login_required
+def totp_setup_view(request):
+    if request.user.has_totp:
+        return redirect("profile")
+    secret = request.session.get("attt_totp_setup") or totp.new_secret()
+    request.session["attt_totp_setup"] = secret
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if totp.verify(secret, form.cleaned_data["code"]):
+            request.user.totp_secret = secret
+            request.user.save(update_fields=["totp_secret"])
+            request.session.pop("attt_totp_setup", None)
+            messages.success(request, _("Two-step verification is on."))
+            return redirect("profile")
+        form.add_error("code", _("The code is not correct or has expired."))
+    uri = totp.provisioning_uri(secret, request.user.username)
+    return render(request, "core/totp_setup.html", {"form": form, "secret": secret, "qr": totp.qr_svg(uri)})
+
+
+class PasswordConfirmForm(forms.Form):
+    password = forms.CharField(label=gettext_lazy("Current password"), widget=forms.PasswordInput)
+
+
+@login_required
+def totp_disable_view(request):
+    form = PasswordConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if request.user.check_password(form.cleaned_data["password"]):
+            request.user.totp_secret = ""
+            request.user.save(update_fields=["totp_secret"])
+            messages.success(request, _("Two-step verification is off."))
+            return redirect("profile")
+        form.add_error("password", _("The password is not correct."))
+    return render(request, "core/confirm_password.html", {"form": form,
+                                                          "title": _("Turn off two-step verification")})
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=100, required=False)
+    days = forms.IntegerField(label=gettext_lazy("Valid for (days)"), min_value=1, max_value=365, initial=90)
+
+
+@login_required
+@require_POST
+def token_create_view(request):
+    form = TokenForm(request.POST)
+    if form.is_valid():
+        _token, key = ApiToken.issue(request.user, form.cleaned_data["name"], form.cleaned_data["days"])
+        request.session["attt_new_token"] = key
+    else:
+        messages.error(request, _("The token could not be created: check the name and the number of days."))
+    return redirect("profile")
+
+
+@login_required
+@require_POST
+def token_revoke_view(request, pk):
+    deleted = ApiToken.objects.filter(user=request.user, pk=pk).first()
+    if deleted is not None:
+        deleted.delete()
+        messages.success(request, _("The token was revoked."))
+    return redirect("profile")
+
+
+class AtttPasswordChangeView(PasswordChangeView):
+    template_name = "core/form.html"
+    success_url = reverse_lazy("profile")
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "title": _("Change password")}
+
+    def form_valid(self, form):
+        messages.success(self.request, _("Your password was changed."))
+        return super().form_valid(form)

@@ -1,0 +1,75 @@
+"""Filters shared by the UI lists and the API."""
+
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from attt.core.models import AuditEvent, Organization, RoleAssignment, User
+from attt.core.models.organizations import OrganizationKind
+
+
+class SearchFilterSet(django_filters.FilterSet):
+    """Adds `q`, a free-text search over the fields named in `search_fields`."""
+
+    search_fields: tuple[str, ...] = ()
+    q = django_filters.CharFilter(method="search", label=_("Search"))
+
+    def search(self, queryset, name, value):
+        value = value.strip()[:200]
+        if not value:
+            return queryset
+        condition = Q()
+        for field in self.search_fields:
+            condition |= Q(**{f"{field}__icontains": value})
+        return queryset.filter(condition)
+
+
+class OrganizationFilterSet(SearchFilterSet):
+    search_fields = ("name", "short_name", "code", "name_en")
+    kind = django_filters.MultipleChoiceFilter(choices=OrganizationKind.choices, label=_("Kind"))
+    parent = django_filters.UUIDFilter(field_name="parent_id", label=_("Parent"))
+    within = django_filters.UUIDFilter(method="filter_within", label=_("Within"))
+    is_active = django_filters.BooleanFilter(label=_("Active"))
+
+    class Meta:
+        model = Organization
+        fields = ["kind", "parent", "is_active"]
+
+    def filter_within(self, queryset, name, value):
+        root = Organization.objects.filter(pk=value).values_list("path", flat=True).first()
+        return queryset.filter(path__startswith=root) if root else queryset.none()
+
+
+class UserFilterSet(SearchFilterSet):
+    search_fields = ("username", "first_name", "last_name", "email")
+    organization = django_filters.UUIDFilter(field_name="organization_id", label=_("Organisation"))
+
+    class Meta:
+        model = User
+        fields = ["organization", "is_active"]
+
+
+class RoleAssignmentFilterSet(SearchFilterSet):
+    search_fields = ("user__username", "organization__name", "role__name")
+    role = django_filters.CharFilter(field_name="role__code", label=_("Role"))
+    user = django_filters.UUIDFilter(field_name="user_id", label=_("User"))
+    organization = django_filters.UUIDFilter(field_name="organization_id", label=_("Organisation"))
+
+    class Meta:
+        model = RoleAssignment
+        fields = ["role", "user", "organization"]
+
+
+class AuditEventFilterSet(SearchFilterSet):
+    search_fields = ("object_repr", "actor_name", "object_type")
+    action = django_filters.MultipleChoiceFilter(choices=AuditEvent.Action.choices, label=_("Action"))
+    object_type = django_filters.CharFilter(label=_("Object type"))
+    object_id = django_filters.CharFilter(label=_("Object id"))
+    actor = django_filters.CharFilter(field_name="actor_name", label=_("Actor"))
+    organization = django_filters.UUIDFilter(field_name="organization_id", label=_("Organisation"))
+    since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte", label=_("Since"))
+    until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt", label=_("Until"))
+
+    class Meta:
+        model = AuditEvent
+        fields = ["action", "object_type", "object_id", "actor", "organization"]

@@ -1,0 +1,44 @@
+"""Request-wide context: who is acting (for the audit log), and one transaction per write request."""
+
+from django.conf import settings
+from django.db import transaction
+
+from attt.core.audit import audit_context
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+
+
+def client_ip(request) -> str | None:
+    if getattr(settings, "ATTT_TRUST_X_FORWARDED_FOR", False):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class RequestContextMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with audit_context(request=request, ip_address=client_ip(request)):
+            return self.get_response(request)
+
+
+class AtomicWritesMiddleware:
+    """A write request changes everything or nothing: an error response rolls its changes back.
+
+    Reads stay outside transactions so they never take SQLite's write lock.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method in SAFE_METHODS:
+            return self.get_response(request)
+        with transaction.atomic():
+            response = self.get_response(request)
+            if response.status_code >= 400 and not getattr(response, "keep_changes", False):
+                transaction.set_rollback(True)
+            return response

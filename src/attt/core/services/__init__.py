@@ -1,0 +1,1 @@
+"""Business rules of the core module; other modules call these, never the core tables."""

@@ -1,0 +1,29 @@
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
+
+from attt.core import scoping
+from attt.core.models import Organization, Role, RoleAssignment, User
+from attt.core.permissions import all_permissions, grants
+
+
+def exceeds_granter(granter: User, role: Role, organization: Organization) -> list[str]:
+    """The permissions of `role` that `granter` does not hold on `organization` (none = may grant)."""
+    scope = scoping.get_scope(granter)
+    return [p for p in all_permissions() if grants(role.permissions, p) and not scope.allows(p, organization)]
+
+
+def check_grantable(granter: User, role: Role, organization: Organization) -> None:
+    """No one hands out more than they hold: the guard against privilege escalation by delegation."""
+    missing = exceeds_granter(granter, role, organization)
+    if missing:
+        raise PermissionDenied(
+            _("You cannot grant the role %(role)s here: it includes permissions you do not hold (%(perms)s).")
+            % {"role": role.name, "perms": ", ".join(missing[:5])}
+        )
+
+
+def assign(granter: User, user: User, role: Role, organization: Organization) -> RoleAssignment:
+    check_grantable(granter, role, organization)
+    assignment, _created = RoleAssignment.objects.get_or_create(user=user, role=role, organization=organization)
+    scoping.forget_scope(user)
+    return assignment

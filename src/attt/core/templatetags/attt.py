@@ -1,0 +1,32 @@
+from django import template
+from django.utils.formats import localize
+from django.utils.html import format_html
+
+register = template.Library()
+
+
+@register.filter
+def control(field):
+    """Render a form field with Bootstrap classes and the ARIA attributes screen readers need."""
+    widget = field.field.widget
+    css = "form-select" if getattr(widget, "input_type", None) == "select" else "form-control"
+    attrs = {"class": css + (" is-invalid" if field.errors else "")}
+    if field.help_text:
+        attrs["aria-describedby"] = f"{field.auto_id}_help"
+    if field.errors:
+        attrs["aria-invalid"] = "true"
+    return field.as_widget(attrs=attrs)
+
+
+@register.filter
+def cell(value):
+    """A table cell: booleans as icons with text for screen readers, dates localised."""
+    if value is True:
+        return format_html('<i class="bi bi-check-lg text-success" aria-hidden="true"></i>'
+                           '<span class="visually-hidden">✓</span>')
+    if value is False:
+        return format_html('<i class="bi bi-x-lg text-secondary" aria-hidden="true"></i>'
+                           '<span class="visually-hidden">✗</span>')
+    if value is None or value == "":
+        return "—"
+    return localize(value)

@@ -1,0 +1,47 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from attt.core.api.exceptions import json_not_found
+from attt.core.api.urls import router as core_router
+from attt.core.api.views import MeView
+from attt.core.auth import views as auth_views
+from attt.core.views import pages
+
+api_patterns = [
+    path("", include(core_router.urls)),
+    path("me/", MeView.as_view(), name="me"),
+    path("openapi.json", SpectacularAPIView.as_view(), name="openapi"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:openapi"), name="docs"),
+]
+
+urlpatterns = [
+    path("", pages.home, name="home"),
+    path("login/", auth_views.login_view, name="login"),
+    path("login/verify/", auth_views.login_verify_view, name="login_verify"),
+    path("logout/", auth_views.logout_view, name="logout"),
+    path("profile/", auth_views.profile_view, name="profile"),
+    path("profile/password/", auth_views.AtttPasswordChangeView.as_view(), name="password_change"),
+    path("profile/2fa/", auth_views.totp_setup_view, name="totp_setup"),
+    path("profile/2fa/off/", auth_views.totp_disable_view, name="totp_disable"),
+    path("profile/tokens/", auth_views.token_create_view, name="token_create"),
+    path("profile/tokens/<uuid:pk>/revoke/", auth_views.token_revoke_view, name="token_revoke"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("core/", include("attt.core.urls")),
+    path("api/v1/", include((api_patterns, "api"))),
+    path("admin/", admin.site.urls),
+]
+
+if settings.OIDC_ENABLED:
+    urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))
+
+
+def handler404(request, exception=None):
+    if request.path.startswith("/api/"):
+        return json_not_found(request, exception)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception, template_name="404.html")
