@@ -9,15 +9,17 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from attt.core import audit, demo_data, navigation, permissions, scoping, signals  # noqa: F401
+        from attt.core.api import schema  # noqa: F401
         from attt.core.models import AuditEvent, Organization, RoleAssignment, User
 
-        scoping.register(Organization, api_basename="organization", ui_namespace="core:organization",
-                         reassign_on_merge=False)
+        scoping.register(
+            Organization, api_basename="organization", ui_namespace="core:organization", reassign_on_merge=False
+        )
         scoping.register(User, api_basename="user", ui_namespace="core:user", reassign_on_merge=False)
-        scoping.register(RoleAssignment, api_basename="roleassignment", ui_namespace="core:roleassignment",
-                         reassign_on_merge=False)
-        scoping.register(AuditEvent, api_basename="auditevent", ui_namespace="core:auditevent",
-                         reassign_on_merge=False)
+        scoping.register(
+            RoleAssignment, api_basename="roleassignment", ui_namespace="core:roleassignment", reassign_on_merge=False
+        )
+        scoping.register(AuditEvent, api_basename="auditevent", ui_namespace="core:auditevent", reassign_on_merge=False)
 
         permissions.register_module_permissions(
             "core",
@@ -36,8 +38,7 @@ class CoreConfig(AppConfig):
                 [
                     navigation.Item(_("Organisations"), "core:organization_list", "core.organization.view"),
                     navigation.Item(_("Users"), "core:user_list", "core.user.view"),
-                    navigation.Item(_("Role assignments"), "core:roleassignment_list",
-                                    "core.roleassignment.view"),
+                    navigation.Item(_("Role assignments"), "core:roleassignment_list", "core.roleassignment.view"),
                     navigation.Item(_("Audit log"), "core:auditevent_list", "core.auditevent.view"),
                 ],
             )

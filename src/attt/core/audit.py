@@ -59,7 +59,7 @@ def _actor() -> tuple[object | None, str, str | None, str]:
 def _os_user() -> str:
     try:
         return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name in some containers
+    except Exception:
         return "unknown"
 
 
@@ -136,14 +136,32 @@ def verify_chain(batch: int = 5000) -> ChainReport:
             break
         for event in events:
             if event.seq != expected_seq:
-                return ChainReport(False, checked, last_seq or None, expected_prev, expected_seq,
-                                   f"event #{expected_seq} is missing (next found is #{event.seq})")
+                return ChainReport(
+                    False,
+                    checked,
+                    last_seq or None,
+                    expected_prev,
+                    expected_seq,
+                    f"event #{expected_seq} is missing (next found is #{event.seq})",
+                )
             if event.prev_hash != expected_prev:
-                return ChainReport(False, checked, last_seq or None, expected_prev, event.seq,
-                                   "link to the previous event does not match")
+                return ChainReport(
+                    False,
+                    checked,
+                    last_seq or None,
+                    expected_prev,
+                    event.seq,
+                    "link to the previous event does not match",
+                )
             if event.compute_hash() != event.hash:
-                return ChainReport(False, checked, last_seq or None, expected_prev, event.seq,
-                                   "content does not match its hash (altered)")
+                return ChainReport(
+                    False,
+                    checked,
+                    last_seq or None,
+                    expected_prev,
+                    event.seq,
+                    "content does not match its hash (altered)",
+                )
             expected_prev, expected_seq, last_seq = event.hash, event.seq + 1, event.seq
             checked += 1
     return ChainReport(True, checked, last_seq or None, expected_prev)

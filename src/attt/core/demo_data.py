@@ -15,8 +15,13 @@ EMAIL_DOMAIN = "demo.attt.invalid"  # a reserved name: no mail can reach a real 
 
 def _create(spec: dict, parent: Organization | None, kind: str, when: datetime.date) -> Organization:
     org = organizations.create_organization(
-        parent=parent, code=spec["code"], name=spec["name"], kind=spec.get("kind", kind),
-        short_name=spec.get("short_name", ""), name_en=spec.get("name_en", ""), effective_date=when,
+        parent=parent,
+        code=spec["code"],
+        name=spec["name"],
+        kind=spec.get("kind", kind),
+        short_name=spec.get("short_name", ""),
+        name_en=spec.get("name_en", ""),
+        effective_date=when,
     )
     for unit in spec.get("units", []):
         _create(unit, org, "unit", when)
@@ -25,9 +30,12 @@ def _create(spec: dict, parent: Organization | None, kind: str, when: datetime.d
 
 def _province_units(province: Organization, template: list[dict], when: datetime.date) -> None:
     def prefixed(spec: dict) -> dict:
-        return {**spec, "code": f"{province.code}-{spec['code']}",
-                "name": f"{spec['name']} {province.name.replace('Thành phố ', '').replace('Tỉnh ', '')}",
-                "units": [prefixed(u) for u in spec.get("units", [])]}
+        return {
+            **spec,
+            "code": f"{province.code}-{spec['code']}",
+            "name": f"{spec['name']} {province.name.replace('Thành phố ', '').replace('Tỉnh ', '')}",
+            "units": [prefixed(u) for u in spec.get("units", [])],
+        }
 
     for spec in template:
         _create(prefixed(spec), province, "department", when)
@@ -56,8 +64,7 @@ def load(ctx: demo.DemoContext) -> dict:
         if item["source"].get("with_province_units"):
             _province_units(source, data["province_units"], founded)
         target = Organization.objects.get(code=item["into"])
-        organizations.merge(source, target, effective_date=item["effective_date"],
-                            legal_basis=item["legal_basis"])
+        organizations.merge(source, target, effective_date=item["effective_date"], legal_basis=item["legal_basis"])
         merged += 1
     ctx.progress("history")
 
@@ -67,8 +74,14 @@ def load(ctx: demo.DemoContext) -> dict:
 
 def _user(ctx: demo.DemoContext, username: str, org: Organization, title: str) -> User:
     last, first = demo.person_name(ctx.rng)
-    user = User(username=username, first_name=first, last_name=last, organization=org, job_title=title,
-                email=f"{username}@{EMAIL_DOMAIN}")
+    user = User(
+        username=username,
+        first_name=first,
+        last_name=last,
+        organization=org,
+        job_title=title,
+        email=f"{username}@{EMAIL_DOMAIN}",
+    )
     user.set_password(demo.DEMO_PASSWORD)
     user.save()
     return user

@@ -28,8 +28,12 @@ def _cell(value: object) -> str:
 
 
 def csv_response(queryset: models.QuerySet, columns: Sequence[Column], name: str) -> StreamingHttpResponse:
-    audit.record(AuditEvent.Action.EXPORT, object_type=queryset.model._meta.label_lower,
-                 object_repr=f"{name}.csv", changes={"rows": queryset.count()})
+    audit.record(
+        AuditEvent.Action.EXPORT,
+        object_type=queryset.model._meta.label_lower,
+        object_repr=f"{name}.csv",
+        changes={"rows": queryset.count()},
+    )
     writer = csv.writer(_Echo())
 
     def rows() -> Iterable[str]:

@@ -3,6 +3,8 @@
 import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from attt.core.models import AuditEvent, Organization, RoleAssignment, User
 from attt.core.models.organizations import OrganizationKind
@@ -24,25 +26,34 @@ class SearchFilterSet(django_filters.FilterSet):
         return queryset.filter(condition)
 
 
+def visible_organizations(request):
+    from attt.core.scoping import visible
+
+    if request is None:
+        return Organization.objects.none()
+    return visible(request.user, Organization.objects.all())
+
+
 class OrganizationFilterSet(SearchFilterSet):
     search_fields = ("name", "short_name", "code", "name_en")
-    kind = django_filters.MultipleChoiceFilter(choices=OrganizationKind.choices, label=_("Kind"))
-    parent = django_filters.UUIDFilter(field_name="parent_id", label=_("Parent"))
-    within = django_filters.UUIDFilter(method="filter_within", label=_("Within"))
+    kind = django_filters.ChoiceFilter(choices=OrganizationKind.choices, label=_("Kind"))
+    within = extend_schema_field(OpenApiTypes.UUID)(
+        django_filters.ModelChoiceFilter(queryset=visible_organizations, method="filter_within", label=_("Within"))
+    )
+    parent = django_filters.ModelChoiceFilter(queryset=visible_organizations, label=_("Parent"))
     is_active = django_filters.BooleanFilter(label=_("Active"))
 
     class Meta:
         model = Organization
-        fields = ["kind", "parent", "is_active"]
+        fields = ["q", "kind", "within", "is_active"]
 
     def filter_within(self, queryset, name, value):
-        root = Organization.objects.filter(pk=value).values_list("path", flat=True).first()
-        return queryset.filter(path__startswith=root) if root else queryset.none()
+        return queryset.filter(path__startswith=value.path)
 
 
 class UserFilterSet(SearchFilterSet):
     search_fields = ("username", "first_name", "last_name", "email")
-    organization = django_filters.UUIDFilter(field_name="organization_id", label=_("Organisation"))
+    organization = django_filters.ModelChoiceFilter(queryset=visible_organizations, label=_("Organisation"))
 
     class Meta:
         model = User
@@ -53,7 +64,7 @@ class RoleAssignmentFilterSet(SearchFilterSet):
     search_fields = ("user__username", "organization__name", "role__name")
     role = django_filters.CharFilter(field_name="role__code", label=_("Role"))
     user = django_filters.UUIDFilter(field_name="user_id", label=_("User"))
-    organization = django_filters.UUIDFilter(field_name="organization_id", label=_("Organisation"))
+    organization = django_filters.ModelChoiceFilter(queryset=visible_organizations, label=_("Organisation"))
 
     class Meta:
         model = RoleAssignment

@@ -17,7 +17,7 @@ class OrganizationForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
+        if not self.instance._state.adding:
             # The parent changes only through "move", which keeps the history and the subtree's paths.
             del self.fields["parent"]
         else:
@@ -26,8 +26,12 @@ class OrganizationForm(forms.ModelForm):
 
 class TreeChangeForm(forms.Form):
     effective_date = forms.DateField(label=_("Effective date"), required=False, widget=DateInput)
-    legal_basis = forms.CharField(label=_("Legal basis"), max_length=255, required=False,
-                                  help_text=_("The decision or resolution, e.g. 'Nghị quyết 202/2025/QH15'."))
+    legal_basis = forms.CharField(
+        label=_("Legal basis"),
+        max_length=255,
+        required=False,
+        help_text=_("The decision or resolution, e.g. 'Nghị quyết 202/2025/QH15'."),
+    )
 
 
 class MoveForm(TreeChangeForm):
@@ -41,18 +45,32 @@ class MergeForm(TreeChangeForm):
 
 
 class UserForm(forms.ModelForm):
-    password = forms.CharField(label=_("Initial password"), widget=forms.PasswordInput, required=False,
-                               max_length=256, help_text=_("Leave empty to let the person set it via SSO."))
+    password = forms.CharField(
+        label=_("Initial password"),
+        widget=forms.PasswordInput,
+        required=False,
+        max_length=256,
+        help_text=_("Leave empty to let the person set it via SSO."),
+    )
 
     class Meta:
         model = User
-        fields = ["username", "first_name", "last_name", "email", "organization", "job_title", "phone",
-                  "language", "is_active"]
+        fields = [
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "organization",
+            "job_title",
+            "phone",
+            "language",
+            "is_active",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["organization"].required = True
-        if self.instance.pk:
+        if not self.instance._state.adding:
             del self.fields["password"]
 
     def clean_password(self):
@@ -63,7 +81,7 @@ class UserForm(forms.ModelForm):
 
     def save(self, commit=True):
         user = super().save(commit=False)
-        if not user.pk or user._state.adding:
+        if user._state.adding:
             password = self.cleaned_data.get("password")
             if password:
                 user.set_password(password)

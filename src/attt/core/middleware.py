@@ -42,3 +42,26 @@ class AtomicWritesMiddleware:
             if response.status_code >= 400 and not getattr(response, "keep_changes", False):
                 transaction.set_rollback(True)
             return response
+
+
+class LanguageMiddleware:
+    """Vietnamese unless the person chose otherwise: the language cookie (the switch in the top bar),
+    then the user's saved preference. The browser's Accept-Language is deliberately not consulted."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.utils import translation
+
+        codes = {code for code, _ in settings.LANGUAGES}
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        if chosen not in codes:
+            user = getattr(request, "user", None)
+            chosen = getattr(user, "language", None) if user is not None and user.is_authenticated else None
+        language = chosen if chosen in codes else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
+        return response

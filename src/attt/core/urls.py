@@ -17,15 +17,20 @@ def crud(prefix: str, name: str, list_view, detail_view, edit_view, delete_view)
 
 
 urlpatterns = [
-    *crud("organizations", "organization", v.OrganizationListView, v.OrganizationDetailView,
-          v.OrganizationEditView, v.OrganizationDeleteView),
+    *crud(
+        "organizations",
+        "organization",
+        v.OrganizationListView,
+        v.OrganizationDetailView,
+        v.OrganizationEditView,
+        v.OrganizationDeleteView,
+    ),
     path("organizations/<uuid:pk>/move/", v.OrganizationMoveView.as_view(), name="organization_move"),
     path("organizations/<uuid:pk>/merge/", v.OrganizationMergeView.as_view(), name="organization_merge"),
     *crud("users", "user", v.UserListView, v.UserDetailView, v.UserEditView, v.UserDeleteView),
     path("role-assignments/", v.RoleAssignmentListView.as_view(), name="roleassignment_list"),
     path("role-assignments/add/", v.RoleAssignmentEditView.as_view(), name="roleassignment_add"),
-    path("role-assignments/<uuid:pk>/delete/", v.RoleAssignmentDeleteView.as_view(),
-         name="roleassignment_delete"),
+    path("role-assignments/<uuid:pk>/delete/", v.RoleAssignmentDeleteView.as_view(), name="roleassignment_delete"),
     path("audit/", v.AuditEventListView.as_view(), name="auditevent_list"),
     path("audit/<int:pk>/", v.AuditEventDetailView.as_view(), name="auditevent_detail"),
     path("notifications/", v.notification_list, name="notification_list"),

@@ -3,7 +3,7 @@
 from .base import *  # noqa: F403
 from .base import Q_CLUSTER
 
-SECRET_KEY = "test-only-secret-key-0123456789-0123456789-0123456789"  # noqa: S105
+SECRET_KEY = "test-only-secret-key-0123456789-0123456789-0123456789"
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -13,3 +13,4 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}  # noqa: F405
+MIDDLEWARE = [m for m in MIDDLEWARE if "whitenoise" not in m]  # noqa: F405

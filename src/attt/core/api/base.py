@@ -2,7 +2,8 @@
 
 from django.db import transaction
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -30,11 +31,11 @@ class StrictSerializerMixin:
             writable = {name for name, f in self.fields.items() if not f.read_only}
             unknown = sorted(set(data) - writable)
             if unknown:
-                raise serializers.ValidationError(
-                    {name: [_("Unknown or read-only field.")] for name in unknown})
+                raise serializers.ValidationError({name: [_("Unknown or read-only field.")] for name in unknown})
         return super().to_internal_value(data)
 
 
+@extend_schema_field(OpenApiTypes.UUID)
 class ScopedRelatedField(serializers.SlugRelatedField):
     """A reference to a scoped object, resolvable only inside the requester's view scope, so an
     object of another organisation is 'not found' rather than revealed."""
@@ -59,7 +60,7 @@ class ScopedRelatedField(serializers.SlugRelatedField):
             self.fail("does_not_exist", slug_name=self.slug_field, value=str(data)[:100])
 
 
-def OrganizationField(**kwargs) -> ScopedRelatedField:  # noqa: N802 - reads as a field class
+def OrganizationField(**kwargs) -> ScopedRelatedField:
     return ScopedRelatedField(queryset=Organization.objects.all(), **kwargs)
 
 
@@ -111,5 +112,4 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
         def column(name):
             return name, lambda obj: serializer_cls(obj, context=context).data.get(name)
 
-        return exports.csv_response(queryset, [column(n) for n in fields],
-                                    self.queryset.model._meta.model_name)
+        return exports.csv_response(queryset, [column(n) for n in fields], self.queryset.model._meta.model_name)

@@ -36,8 +36,11 @@ def problem(status_code: int, title: str, detail: str, **extra) -> dict:
 
 def problem_exception_handler(exc, context):
     if isinstance(exc, ProtectedError | RestrictedError):
-        body = problem(status.HTTP_409_CONFLICT, _("Conflict"),
-                       _("This object is still referenced by other records and cannot be deleted."))
+        body = problem(
+            status.HTTP_409_CONFLICT,
+            _("Conflict"),
+            _("This object is still referenced by other records and cannot be deleted."),
+        )
         return Response(body, status=409, content_type=PROBLEM)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
@@ -49,8 +52,7 @@ def problem_exception_handler(exc, context):
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        body = problem(response.status_code, _title(exc), _("One or more fields are invalid."),
-                       errors=response.data)
+        body = problem(response.status_code, _title(exc), _("One or more fields are invalid."), errors=response.data)
     else:
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else str(response.data)
         body = problem(response.status_code, _title(exc), str(detail))

@@ -1,8 +1,14 @@
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from attt.core.api.base import OrganizationField, ScopedRelatedField, StrictModelSerializer, StrictSerializerMixin
+from attt.core.api.base import (
+    OrganizationField,
+    ScopedRelatedField,
+    StrictModelSerializer,
+    StrictSerializerMixin,
+)
 from attt.core.models import AuditEvent, Notification, Organization, Role, RoleAssignment, User
 
 
@@ -12,8 +18,23 @@ class OrganizationSerializer(StrictModelSerializer):
 
     class Meta:
         model = Organization
-        fields = ["id", "code", "name", "short_name", "name_en", "kind", "parent", "depth", "is_active",
-                  "merged_into", "email", "phone", "address", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "code",
+            "name",
+            "short_name",
+            "name_en",
+            "kind",
+            "parent",
+            "depth",
+            "is_active",
+            "merged_into",
+            "email",
+            "phone",
+            "address",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["depth", "is_active", "created_at", "updated_at"]
 
     def get_merged_into(self, obj) -> str | None:
@@ -40,20 +61,36 @@ class MergeSerializer(TreeChangeSerializer):
 
 class UserSerializer(StrictModelSerializer):
     organization = OrganizationField(required=False, allow_null=True)
-    password = serializers.CharField(write_only=True, required=False, max_length=256,
-                                     style={"input_type": "password"})
+    password = serializers.CharField(write_only=True, required=False, max_length=256, style={"input_type": "password"})
     has_totp = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = User
-        fields = ["id", "username", "first_name", "last_name", "email", "organization", "job_title", "phone",
-                  "language", "is_active", "has_totp", "last_login", "date_joined", "password"]
+        fields = [
+            "id",
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "organization",
+            "job_title",
+            "phone",
+            "language",
+            "is_active",
+            "has_totp",
+            "last_login",
+            "date_joined",
+            "password",
+        ]
         read_only_fields = ["last_login", "date_joined"]
 
     def validate(self, attrs):
         password = attrs.get("password")
         if password:
-            validate_password(password, User(username=attrs.get("username", "")))
+            try:
+                validate_password(password, User(username=attrs.get("username", "")))
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError({"password": list(exc.messages)}) from exc
         return attrs
 
     def create(self, validated_data):
@@ -96,8 +133,21 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AuditEvent
-        fields = ["seq", "timestamp", "actor", "ip_address", "request_id", "action", "object_type",
-                  "object_id", "object_repr", "organization", "changes", "prev_hash", "hash"]
+        fields = [
+            "seq",
+            "timestamp",
+            "actor",
+            "ip_address",
+            "request_id",
+            "action",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "organization",
+            "changes",
+            "prev_hash",
+            "hash",
+        ]
 
     def get_organization(self, obj) -> str | None:
         return str(obj.organization_id) if obj.organization_id else None

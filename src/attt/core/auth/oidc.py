@@ -9,8 +9,10 @@ class OrganisationOIDCBackend(OIDCAuthenticationBackend):
         email = claims.get("email", "")
         username = claims.get("preferred_username") or email
         return self.UserModel.objects.create_user(
-            username=username[:150], email=email,
-            first_name=claims.get("given_name", "")[:150], last_name=claims.get("family_name", "")[:150],
+            username=username[:150],
+            email=email,
+            first_name=claims.get("given_name", "")[:150],
+            last_name=claims.get("family_name", "")[:150],
         )
 
     def update_user(self, user, claims):

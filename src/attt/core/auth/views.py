@@ -24,16 +24,24 @@ PENDING_SECONDS = 300
 
 
 class LoginForm(forms.Form):
-    username = forms.CharField(label=gettext_lazy("User name"), max_length=150,
-                               widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}))
-    password = forms.CharField(label=gettext_lazy("Password"), max_length=256,
-                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    username = forms.CharField(
+        label=gettext_lazy("User name"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    password = forms.CharField(
+        label=gettext_lazy("Password"),
+        max_length=256,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
 
 
 class CodeForm(forms.Form):
-    code = forms.CharField(label=gettext_lazy("6-digit code"), max_length=10,
-                           widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
-                                                         "autofocus": True}))
+    code = forms.CharField(
+        label=gettext_lazy("6-digit code"),
+        max_length=10,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+    )
 
 
 def _safe_next(request) -> str:
@@ -45,15 +53,21 @@ def _safe_next(request) -> str:
 
 def _fail(request, username: str, reason: str) -> None:
     lockout.register_failure(username, client_ip(request))
-    audit.record(AuditEvent.Action.LOGIN_FAILED, object_type="core.user", object_repr=username[:255],
-                 actor_name=username[:150], changes={"reason": reason})
+    audit.record(
+        AuditEvent.Action.LOGIN_FAILED,
+        object_type="core.user",
+        object_repr=username[:255],
+        actor_name=username[:150],
+        changes={"reason": reason},
+    )
 
 
 def _locked_message() -> str:
     from django.conf import settings
 
     return _("Too many failed attempts. This account is locked for %(minutes)s minutes.") % {
-        "minutes": settings.ATTT_LOGIN_LOCKOUT_MINUTES}
+        "minutes": settings.ATTT_LOGIN_LOCKOUT_MINUTES
+    }
 
 
 def login_view(request):
@@ -72,8 +86,12 @@ def login_view(request):
                 _fail(request, username, "bad credentials")
                 form.add_error(None, _("Wrong user name or password."))
             elif user.has_totp:
-                request.session[PENDING_KEY] = {"user": str(user.pk), "at": time.time(),
-                                                "backend": user.backend, "next": _safe_next(request)}
+                request.session[PENDING_KEY] = {
+                    "user": str(user.pk),
+                    "at": time.time(),
+                    "backend": user.backend,
+                    "next": _safe_next(request),
+                }
                 return redirect("login_verify")
             else:
                 lockout.clear_failures(username)
@@ -121,8 +139,7 @@ def profile_view(request):
     assignments = RoleAssignment.objects.filter(user=request.user).select_related("role", "organization")
     tokens = ApiToken.objects.filter(user=request.user)
     new_token = request.session.pop("attt_new_token", None)
-    return render(request, "core/profile.html", {"assignments": assignments, "tokens": tokens,
-                                                 "new_token": new_token})
+    return render(request, "core/profile.html", {"assignments": assignments, "tokens": tokens, "new_token": new_token})
 
 
 @login_required
@@ -158,8 +175,7 @@ def totp_disable_view(request):
             messages.success(request, _("Two-step verification is off."))
             return redirect("profile")
         form.add_error("password", _("The password is not correct."))
-    return render(request, "core/confirm_password.html", {"form": form,
-                                                          "title": _("Turn off two-step verification")})
+    return render(request, "core/confirm_password.html", {"form": form, "title": _("Turn off two-step verification")})
 
 
 class TokenForm(forms.Form):

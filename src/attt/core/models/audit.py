@@ -27,8 +27,16 @@ class AuditEvent(models.Model):
 
     seq = models.BigAutoField(primary_key=True)
     timestamp = models.DateTimeField(db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+", db_constraint=False)
+    # DO_NOTHING and no constraint: deleting a user or an organisation must never rewrite history
+    # (a SET_NULL would change recorded events and break the chain).
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+    )
     actor_name = models.CharField(max_length=150, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=36, blank=True)
@@ -36,8 +44,9 @@ class AuditEvent(models.Model):
     object_type = models.CharField(max_length=100, db_index=True)
     object_id = models.CharField(max_length=64, blank=True, db_index=True)
     object_repr = models.CharField(max_length=255, blank=True)
-    organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="+", db_constraint=False)
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
     changes = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
@@ -70,8 +79,9 @@ class AuditEvent(models.Model):
             "changes": self.changes,
             "prev_hash": self.prev_hash,
         }
-        return json.dumps(body, sort_keys=True, ensure_ascii=False, cls=DjangoJSONEncoder,
-                          separators=(",", ":")).encode()
+        return json.dumps(
+            body, sort_keys=True, ensure_ascii=False, cls=DjangoJSONEncoder, separators=(",", ":")
+        ).encode()
 
     def compute_hash(self) -> str:
         return hashlib.sha256(self.canonical()).hexdigest()

@@ -14,8 +14,7 @@ class Notification(models.Model):
         DANGER = "danger", _("Urgent")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                  related_name="notifications")
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     level = models.CharField(max_length=8, choices=Level.choices, default=Level.INFO)
     title = models.CharField(_("title"), max_length=255)
     body = models.TextField(_("body"), blank=True)

@@ -29,21 +29,30 @@ class OrganizationKind(models.TextChoices):
 
 class Organization(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    code = models.SlugField(_("code"), max_length=64, unique=True,
-                            help_text=_("Short stable identifier, e.g. 'tinh-tuyen-quang'."))
+    code = models.SlugField(
+        _("code"), max_length=64, unique=True, help_text=_("Short stable identifier, e.g. 'tinh-tuyen-quang'.")
+    )
     name = models.CharField(_("name"), max_length=255)
     short_name = models.CharField(_("short name"), max_length=64, blank=True)
     name_en = models.CharField(_("English name"), max_length=255, blank=True)
     kind = models.CharField(_("kind"), max_length=32, choices=OrganizationKind.choices)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="children",
     )
     path = models.CharField(max_length=2048, db_index=True, editable=False)
     depth = models.PositiveSmallIntegerField(default=0, editable=False)
     is_active = models.BooleanField(_("active"), default=True)
     merged_into = models.ForeignKey(
-        "self", verbose_name=_("merged into"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="absorbed",
     )
     email = models.EmailField(_("contact e-mail"), blank=True)
@@ -62,6 +71,12 @@ class Organization(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs) -> None:
+        if not self.path:
+            self.path = self.compute_path()
+            self.depth = self.path.count("/") - 2
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("core:organization_detail", args=[self.pk])
 
@@ -76,12 +91,6 @@ class Organization(models.Model):
 
     def compute_path(self) -> str:
         return (self.parent.path if self.parent_id else "/") + self.segment(self.pk)
-
-    def save(self, *args, **kwargs) -> None:
-        if not self.path:
-            self.path = self.compute_path()
-            self.depth = self.path.count("/") - 2
-        super().save(*args, **kwargs)
 
     def is_descendant_of(self, other: "Organization") -> bool:
         return self.path.startswith(other.path)

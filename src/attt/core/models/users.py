@@ -18,8 +18,13 @@ from .organizations import Organization
 class User(AbstractUser):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(
-        Organization, verbose_name=_("organisation"), null=True, blank=True, on_delete=models.PROTECT,
-        related_name="members", help_text=_("The organisation the person works for."),
+        Organization,
+        verbose_name=_("organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
+        help_text=_("The organisation the person works for."),
     )
     job_title = models.CharField(_("job title"), max_length=128, blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
@@ -33,6 +38,10 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    def get_full_name(self) -> str:
+        """Vietnamese order: family and middle names (last_name) before the given name."""
+        return f"{self.last_name} {self.first_name}".strip()
 
     def get_absolute_url(self) -> str:
         return reverse("core:user_detail", args=[self.pk])
@@ -67,18 +76,16 @@ class RoleAssignment(models.Model):
     """A role held by a user on an organisation and everything below it."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE,
-                             related_name="role_assignments")
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="role_assignments")
     role = models.ForeignKey(Role, verbose_name=_("role"), on_delete=models.PROTECT, related_name="assignments")
-    organization = models.ForeignKey(Organization, verbose_name=_("organisation"), on_delete=models.PROTECT,
-                                     related_name="role_assignments")
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organisation"), on_delete=models.PROTECT, related_name="role_assignments"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["organization__path", "user__username"]
-        constraints = [
-            models.UniqueConstraint(fields=["user", "role", "organization"], name="unique_role_assignment")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "role", "organization"], name="unique_role_assignment")]
         verbose_name = _("role assignment")
         verbose_name_plural = _("role assignments")
 
@@ -139,3 +146,6 @@ class LoginAttempt(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.ip_address} {self.created_at:%Y-%m-%d %H:%M}"

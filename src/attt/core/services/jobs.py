@@ -14,8 +14,9 @@ def enqueue(func: str, *args, **kwargs) -> str:
     return async_task(func, *args, **kwargs)
 
 
-def ensure_schedule(name: str, func: str, *, schedule_type: str = Schedule.DAILY, minutes: int | None = None,
-                    cron: str | None = None) -> Schedule:
+def ensure_schedule(
+    name: str, func: str, *, schedule_type: str = Schedule.DAILY, minutes: int | None = None, cron: str | None = None
+) -> Schedule:
     """Create or update a named schedule (idempotent: called after every migrate)."""
     schedule, _ = Schedule.objects.update_or_create(
         name=name, defaults={"func": func, "schedule_type": schedule_type, "minutes": minutes, "cron": cron}

@@ -11,8 +11,15 @@ from attt.core.permissions import grants
 from attt.core.services.jobs import enqueue
 
 
-def notify(users: Iterable[User], *, title: str, body: str = "", link: str = "",
-           level: str = Notification.Level.INFO, email: bool = True) -> list[Notification]:
+def notify(
+    users: Iterable[User],
+    *,
+    title: str,
+    body: str = "",
+    link: str = "",
+    level: str = Notification.Level.INFO,
+    email: bool = True,
+) -> list[Notification]:
     created = Notification.objects.bulk_create(
         Notification(recipient=u, title=title[:255], body=body, link=link, level=level) for u in set(users)
     )

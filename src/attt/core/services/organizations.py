@@ -12,18 +12,28 @@ from attt.core import audit, scoping
 from attt.core.models import AuditEvent, Organization, OrganizationEvent, RoleAssignment, User
 
 
-def _event(org: Organization, kind: str, when: datetime.date | None, legal_basis: str, details: dict,
-           by: User | None) -> OrganizationEvent:
+def _event(
+    org: Organization, kind: str, when: datetime.date | None, legal_basis: str, details: dict, by: User | None
+) -> OrganizationEvent:
     return OrganizationEvent.objects.create(
-        organization=org, kind=kind, effective_date=when or datetime.date.today(),
-        legal_basis=legal_basis, details=details, created_by=by,
+        organization=org,
+        kind=kind,
+        effective_date=when or datetime.date.today(),
+        legal_basis=legal_basis,
+        details=details,
+        created_by=by,
     )
 
 
 @transaction.atomic
-def create_organization(*, parent: Organization | None, by: User | None = None,
-                        effective_date: datetime.date | None = None, legal_basis: str = "",
-                        **fields) -> Organization:
+def create_organization(
+    *,
+    parent: Organization | None,
+    by: User | None = None,
+    effective_date: datetime.date | None = None,
+    legal_basis: str = "",
+    **fields,
+) -> Organization:
     org = Organization(parent=parent, **fields)
     org.full_clean()
     org.save()
@@ -43,8 +53,14 @@ def save_changes(org: Organization, *, by: User | None = None) -> Organization:
 
 
 @transaction.atomic
-def rename(org: Organization, name: str, *, effective_date: datetime.date | None = None,
-           legal_basis: str = "", by: User | None = None) -> Organization:
+def rename(
+    org: Organization,
+    name: str,
+    *,
+    effective_date: datetime.date | None = None,
+    legal_basis: str = "",
+    by: User | None = None,
+) -> Organization:
     old = org.name
     org.name = name
     org.full_clean()
@@ -54,13 +70,21 @@ def rename(org: Organization, name: str, *, effective_date: datetime.date | None
 
 
 @transaction.atomic
-def move(org: Organization, new_parent: Organization, *, effective_date: datetime.date | None = None,
-         legal_basis: str = "", by: User | None = None) -> Organization:
+def move(
+    org: Organization,
+    new_parent: Organization,
+    *,
+    effective_date: datetime.date | None = None,
+    legal_basis: str = "",
+    by: User | None = None,
+) -> Organization:
     """Put `org` and its whole subtree under `new_parent`; one UPDATE rewrites the subtree's paths."""
     org.refresh_from_db()
     new_parent.refresh_from_db()
     if new_parent.path.startswith(org.path):
         raise ValidationError(_("An organisation cannot be moved under itself or one of its units."))
+    if not new_parent.is_active and org.is_active:
+        raise ValidationError(_("An active organisation cannot be placed under a merged or dissolved one."))
     old_parent = org.parent
     old_prefix = org.path
     new_prefix = new_parent.path + Organization.segment(org.pk)
@@ -71,17 +95,30 @@ def move(org: Organization, new_parent: Organization, *, effective_date: datetim
     )
     Organization.objects.filter(pk=org.pk).update(parent=new_parent)
     org.refresh_from_db()
-    details = {"from": str(old_parent.pk) if old_parent else None, "to": str(new_parent.pk),
-               "from_name": str(old_parent) if old_parent else None, "to_name": str(new_parent)}
-    audit.record(AuditEvent.Action.WORKFLOW, obj=org, changes={
-        "step": "move", "before": {"parent_id": details["from"]}, "after": {"parent_id": details["to"]}})
+    details = {
+        "from": str(old_parent.pk) if old_parent else None,
+        "to": str(new_parent.pk),
+        "from_name": str(old_parent) if old_parent else None,
+        "to_name": str(new_parent),
+    }
+    audit.record(
+        AuditEvent.Action.WORKFLOW,
+        obj=org,
+        changes={"step": "move", "before": {"parent_id": details["from"]}, "after": {"parent_id": details["to"]}},
+    )
     _event(org, OrganizationEvent.Kind.MOVED, effective_date, legal_basis, details, by)
     return org
 
 
 @transaction.atomic
-def merge(source: Organization, target: Organization, *, effective_date: datetime.date | None = None,
-          legal_basis: str = "", by: User | None = None) -> dict[str, int]:
+def merge(
+    source: Organization,
+    target: Organization,
+    *,
+    effective_date: datetime.date | None = None,
+    legal_basis: str = "",
+    by: User | None = None,
+) -> dict[str, int]:
     """Merge `source` into `target` (as when provinces or ministries merged in 2025).
 
     The source's units move under the target, its records and staff are reassigned to the target,
@@ -94,14 +131,17 @@ def merge(source: Organization, target: Organization, *, effective_date: datetim
         raise ValidationError(_("An organisation cannot be merged into itself or one of its units."))
     if not source.is_active:
         raise ValidationError(_("This organisation was already merged or dissolved."))
+    if not target.is_active:
+        raise ValidationError(_("An organisation cannot be merged into a merged or dissolved one."))
     children = list(source.children.all())
     for child in children:
         move(child, target, effective_date=effective_date, legal_basis=legal_basis, by=by)
     counts: dict[str, int] = {"units_moved": len(children)}
     for resource in scoping.resources.values():
         if resource.reassign_on_merge and resource.model is not Organization:
-            counts[resource.model._meta.label_lower] = resource.model.objects.filter(
-                organization=source).update(organization=target)
+            counts[resource.model._meta.label_lower] = resource.model.objects.filter(organization=source).update(
+                organization=target
+            )
     counts["staff_moved"] = User.objects.filter(organization=source).update(organization=target)
     ended = RoleAssignment.objects.filter(organization=source)
     counts["role_assignments_ended"] = ended.count()
@@ -110,13 +150,26 @@ def merge(source: Organization, target: Organization, *, effective_date: datetim
     move(source, target, effective_date=effective_date, legal_basis=legal_basis, by=by)
     Organization.objects.filter(pk=source.pk).update(is_active=False, merged_into=target)
     source.refresh_from_db()
-    audit.record(AuditEvent.Action.WORKFLOW, obj=source, changes={
-        "step": "merge", "before": {"is_active": True, "merged_into_id": None},
-        "after": {"is_active": False, "merged_into_id": str(target.pk)}, "counts": counts})
+    audit.record(
+        AuditEvent.Action.WORKFLOW,
+        obj=source,
+        changes={
+            "step": "merge",
+            "before": {"is_active": True, "merged_into_id": None},
+            "after": {"is_active": False, "merged_into_id": str(target.pk)},
+            "counts": counts,
+        },
+    )
     details = {"into": str(target.pk), "into_name": target.name, "counts": counts}
     _event(source, OrganizationEvent.Kind.MERGED, effective_date, legal_basis, details, by)
-    _event(target, OrganizationEvent.Kind.ABSORBED, effective_date, legal_basis,
-           {"from": str(source.pk), "from_name": source.name, "counts": counts}, by)
+    _event(
+        target,
+        OrganizationEvent.Kind.ABSORBED,
+        effective_date,
+        legal_basis,
+        {"from": str(source.pk), "from_name": source.name, "counts": counts},
+        by,
+    )
     return counts
 
 

@@ -5,11 +5,17 @@ from attt.core import scoping
 from attt.core.models import Organization, Role, RoleAssignment, User
 from attt.core.permissions import all_permissions, grants
 
+# Stand-ins for permissions of modules not installed yet, so that a wildcard role ("*") is seen to
+# grant more than a granter whose patterns only cover today's modules.
+_PROBES = [f"_future.object.{action}" for action in ("view", "add", "change", "delete", "export", "manage")]
+
 
 def exceeds_granter(granter: User, role: Role, organization: Organization) -> list[str]:
     """The permissions of `role` that `granter` does not hold on `organization` (none = may grant)."""
     scope = scoping.get_scope(granter)
-    return [p for p in all_permissions() if grants(role.permissions, p) and not scope.allows(p, organization)]
+    return [
+        p for p in [*all_permissions(), *_PROBES] if grants(role.permissions, p) and not scope.allows(p, organization)
+    ]
 
 
 def check_grantable(granter: User, role: Role, organization: Organization) -> None:

@@ -1,6 +1,6 @@
 from django import template
 from django.utils.formats import localize
-from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -22,11 +22,13 @@ def control(field):
 def cell(value):
     """A table cell: booleans as icons with text for screen readers, dates localised."""
     if value is True:
-        return format_html('<i class="bi bi-check-lg text-success" aria-hidden="true"></i>'
-                           '<span class="visually-hidden">✓</span>')
+        return mark_safe(
+            '<i class="bi bi-check-lg text-success" aria-hidden="true"></i><span class="visually-hidden">✓</span>'
+        )
     if value is False:
-        return format_html('<i class="bi bi-x-lg text-secondary" aria-hidden="true"></i>'
-                           '<span class="visually-hidden">✗</span>')
+        return mark_safe(
+            '<i class="bi bi-x-lg text-secondary" aria-hidden="true"></i><span class="visually-hidden">✗</span>'
+        )
     if value is None or value == "":
         return "—"
     return localize(value)

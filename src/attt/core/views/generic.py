@@ -55,7 +55,8 @@ class ScopedMixin(LoginRequiredMixin):
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and not scoping.get_scope(request.user).has_anywhere(
-                self.permission(self.action)):
+            self.permission(self.action)
+        ):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
@@ -72,8 +73,9 @@ class ObjectListView(ScopedMixin, TemplateView):
             if not scoping.get_scope(request.user).has_anywhere(self.permission("export")):
                 raise PermissionDenied
             queryset = self.filtered(self.scoped("export"))
-            return exports.csv_response(queryset, [(c.header, c.value) for c in self.columns],
-                                        self.model._meta.model_name)
+            return exports.csv_response(
+                queryset, [(c.header, c.value) for c in self.columns], self.model._meta.model_name
+            )
         return super().get(request, *args, **kwargs)
 
     def filtered(self, queryset):
@@ -113,8 +115,7 @@ class ObjectDetailView(ScopedMixin, TemplateView):
     def get_context_data(self, **kwargs):
         obj = self.get_object()
         user = self.request.user
-        rows = [(obj._meta.get_field(f.split("__")[0]).verbose_name, exports.attribute(f)(obj))
-                for f in self.fields]
+        rows = [(obj._meta.get_field(f.split("__")[0]).verbose_name, exports.attribute(f)(obj)) for f in self.fields]
         return {
             **super().get_context_data(**kwargs),
             "object": obj,
@@ -142,13 +143,17 @@ class ObjectEditView(ScopedMixin, TemplateView):
         form = self.form_class(self.request.POST or None, self.request.FILES or None, instance=instance)
         if "organization" in form.fields:
             form.fields["organization"].queryset = scoping.organizations_where(
-                self.request.user, self.permission("add"))
+                self.request.user, self.permission("add")
+            )
         return form
 
     def get_context_data(self, **kwargs):
         form = kwargs.get("form") or self.get_form()
-        title = (_("Change %(name)s") % {"name": form.instance} if "pk" in self.kwargs
-                 else _("New %(type)s") % {"type": self.model._meta.verbose_name})
+        title = (
+            _("Change %(name)s") % {"name": form.instance}
+            if "pk" in self.kwargs
+            else _("New %(type)s") % {"type": self.model._meta.verbose_name}
+        )
         return {**super().get_context_data(**kwargs), "form": form, "title": title}
 
     def post(self, request, *args, **kwargs):

@@ -12,7 +12,12 @@ from django.views import View
 from django.views.decorators.http import require_POST
 
 from attt.core import dashboard, scoping
-from attt.core.filtersets import AuditEventFilterSet, OrganizationFilterSet, RoleAssignmentFilterSet, UserFilterSet
+from attt.core.filtersets import (
+    AuditEventFilterSet,
+    OrganizationFilterSet,
+    RoleAssignmentFilterSet,
+    UserFilterSet,
+)
 from attt.core.forms import MergeForm, MoveForm, OrganizationForm, RoleAssignmentForm, UserForm
 from attt.core.models import AuditEvent, Notification, Organization, RoleAssignment, User
 from attt.core.services import notifications, organizations
@@ -43,9 +48,11 @@ def _core_widget(request):
         "organization_count": sum(by_kind.values()),
         "by_kind": sorted(((kinds.get(k, k), n) for k, n in by_kind.items()), key=lambda kv: -kv[1]),
         "user_count": scoping.visible(request.user, User.objects.filter(is_active=True)).count()
-        if scope.has_anywhere("core.user.view") else None,
+        if scope.has_anywhere("core.user.view")
+        else None,
         "recent_events": scoping.visible(request.user, AuditEvent.objects.all())[:8]
-        if scope.has_anywhere("core.auditevent.view") else None,
+        if scope.has_anywhere("core.auditevent.view")
+        else None,
     }
     return "core/widgets/organizations.html", context
 
@@ -70,8 +77,19 @@ class OrganizationListView(ObjectListView):
 class OrganizationDetailView(ObjectDetailView):
     model = Organization
     template_name = "core/organization_detail.html"
-    fields = ["code", "name", "short_name", "name_en", "kind", "parent", "merged_into", "is_active", "email",
-              "phone", "address"]
+    fields = [
+        "code",
+        "name",
+        "short_name",
+        "name_en",
+        "kind",
+        "parent",
+        "merged_into",
+        "is_active",
+        "email",
+        "phone",
+        "address",
+    ]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -120,7 +138,8 @@ class _TreeChangeView(ScopedMixin, View):
     def form(self, org):
         form = self.form_class(self.request.POST or None)
         form.fields[self.target_field].queryset = scoping.organizations_where(
-            self.request.user, self.target_permission).exclude(path__startswith=org.path)
+            self.request.user, self.target_permission
+        ).exclude(path__startswith=org.path)
         return form
 
     def get(self, request, pk):
@@ -181,14 +200,26 @@ class UserListView(ObjectListView):
 class UserDetailView(ObjectDetailView):
     model = User
     template_name = "core/user_detail.html"
-    fields = ["username", "first_name", "last_name", "email", "organization", "job_title", "phone", "language",
-              "is_active", "last_login", "date_joined"]
+    fields = [
+        "username",
+        "first_name",
+        "last_name",
+        "email",
+        "organization",
+        "job_title",
+        "phone",
+        "language",
+        "is_active",
+        "last_login",
+        "date_joined",
+    ]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["assignments"] = scoping.visible(
-            self.request.user, RoleAssignment.objects.filter(user=context["object"]).select_related(
-                "role", "organization"))
+            self.request.user,
+            RoleAssignment.objects.filter(user=context["object"]).select_related("role", "organization"),
+        )
         context["can_assign"] = scoping.get_scope(self.request.user).has_anywhere("core.roleassignment.add")
         return context
 
@@ -219,10 +250,10 @@ class RoleAssignmentEditView(ObjectEditView):
     form_class = RoleAssignmentForm
 
     def get_form(self):
-        form = RoleAssignmentForm(self.request.POST or None, granter=self.request.user,
-                                  initial={"user": self.request.GET.get("user")})
-        form.fields["organization"].queryset = scoping.organizations_where(
-            self.request.user, "core.roleassignment.add")
+        form = RoleAssignmentForm(
+            self.request.POST or None, granter=self.request.user, initial={"user": self.request.GET.get("user")}
+        )
+        form.fields["organization"].queryset = scoping.organizations_where(self.request.user, "core.roleassignment.add")
         form.fields["user"].queryset = scoping.visible(self.request.user, User.objects.filter(is_active=True))
         return form
 
@@ -252,8 +283,20 @@ class AuditEventListView(ObjectListView):
 class AuditEventDetailView(ObjectDetailView):
     model = AuditEvent
     template_name = "core/auditevent_detail.html"
-    fields = ["seq", "timestamp", "actor_name", "ip_address", "request_id", "action", "object_type", "object_id",
-              "object_repr", "organization", "prev_hash", "hash"]
+    fields = [
+        "seq",
+        "timestamp",
+        "actor_name",
+        "ip_address",
+        "request_id",
+        "action",
+        "object_type",
+        "object_id",
+        "object_repr",
+        "organization",
+        "prev_hash",
+        "hash",
+    ]
 
     def get_object(self):
         from django.shortcuts import get_object_or_404

@@ -15,8 +15,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=2026, help="Random seed (same seed, same data).")
-        parser.add_argument("--scale", type=float, default=1.0,
-                            help="Multiplier for modules' volumes (1 = national scale of the demo).")
+        parser.add_argument(
+            "--scale", type=float, default=1.0, help="Multiplier for modules' volumes (1 = national scale of the demo)."
+        )
         parser.add_argument("--reset", action="store_true", help="Empty the database first (asks no question).")
         parser.add_argument("--only", nargs="*", help="Run only these loaders (by name).")
 
@@ -31,17 +32,25 @@ class Command(BaseCommand):
         if only and len(selected) != len(only):
             raise CommandError(f"Unknown loader; known: {', '.join(x.name for x in demo.loaders)}")
         summary = {}
-        with tqdm(total=len(selected), desc="demo", unit="step", disable=options["verbosity"] == 0) as bar, \
-                audit_context(actor_name="system:demo"):
+        with (
+            tqdm(total=len(selected), desc="demo", unit="step", disable=options["verbosity"] == 0) as bar,
+            audit_context(actor_name="system:demo"),
+        ):
             for loader in selected:
-                ctx = demo.DemoContext(rng=random.Random(f"{seed}:{loader.name}"), scale=scale,
-                                       progress=lambda label, bar=bar: bar.set_postfix_str(label[:30]),
-                                       stdout=self.stdout)
+                ctx = demo.DemoContext(
+                    rng=random.Random(f"{seed}:{loader.name}"),
+                    scale=scale,
+                    progress=lambda label, bar=bar: bar.set_postfix_str(label[:30]),
+                    stdout=self.stdout,
+                )
                 with transaction.atomic():
                     summary[loader.name] = loader.func(ctx)
                 bar.update(1)
         for name, figures in summary.items():
             self.stdout.write(f"{name}: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo loaded. Log in as 'admin' (national administrator), 'hn.orgadmin' (Hà Nội) or "
-            f"'tq.orgadmin' (Tuyên Quang); every demo password is {demo.DEMO_PASSWORD}"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo loaded. Log in as 'admin' (national administrator), 'hn.orgadmin' (Hà Nội) or "
+                f"'tq.orgadmin' (Tuyên Quang); every demo password is {demo.DEMO_PASSWORD}"
+            )
+        )

@@ -20,12 +20,24 @@ class Command(BaseCommand):
         env = dict(os.environ)  # carries DJANGO_SETTINGS_MODULE to both children
         jobs = None
         if not no_jobs:
-            jobs = subprocess.Popen([sys.executable, "-m", "attt", "qcluster"], env=env)  # noqa: S603
+            jobs = subprocess.Popen([sys.executable, "-m", "attt", "qcluster"], env=env)
         try:
             # gunicorn runs as a child, so stopping `attt serve` stops the job worker with it.
-            subprocess.call([sys.executable, "-m", "gunicorn", "attt.wsgi:application",  # noqa: S603
-                             "--bind", f"{host}:{port}", "--workers", str(workers), "--access-logfile", "-"],
-                            env=env)
+            subprocess.call(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "attt.wsgi:application",
+                    "--bind",
+                    f"{host}:{port}",
+                    "--workers",
+                    str(workers),
+                    "--access-logfile",
+                    "-",
+                ],
+                env=env,
+            )
         except KeyboardInterrupt:
             pass
         finally:

@@ -1,0 +1,130 @@
+"""Test helpers shared by every module's tests: a small organisation tree and users with roles.
+
+Loaded as a pytest plugin from the repository's conftest.py.
+"""
+
+from dataclasses import dataclass
+
+import pytest
+
+from attt.core.models import Organization, Role, RoleAssignment, User
+from attt.core.permissions import sync_built_in_roles
+from attt.core.scoping import forget_scope
+from attt.core.services.organizations import create_organization
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@dataclass
+class Tree:
+    """root ─┬─ province_a ── dept_a ── operator_a
+    ├─ province_b ── dept_b
+    └─ ministry"""
+
+    root: Organization
+    province_a: Organization
+    dept_a: Organization
+    operator_a: Organization
+    province_b: Organization
+    dept_b: Organization
+    ministry: Organization
+
+
+def build_tree() -> Tree:
+    sync_built_in_roles()
+    root = create_organization(parent=None, code="root", name="Cơ quan quốc gia", kind="national_authority")
+    pa = create_organization(parent=root, code="tinh-a", name="Tỉnh A", kind="province")
+    da = create_organization(parent=pa, code="so-a", name="Sở A", kind="department")
+    oa = create_organization(parent=da, code="tt-a", name="Trung tâm A", kind="operator")
+    pb = create_organization(parent=root, code="tinh-b", name="Tỉnh B", kind="province")
+    db = create_organization(parent=pb, code="so-b", name="Sở B", kind="department")
+    mi = create_organization(parent=root, code="bo-m", name="Bộ M", kind="ministry")
+    return Tree(root, pa, da, oa, pb, db, mi)
+
+
+def make_user(
+    organization: Organization | None,
+    role: str | None = None,
+    *,
+    username: str | None = None,
+    where: Organization | None = None,
+    **fields,
+) -> User:
+    """A user working at `organization`, holding `role` there (or on `where`)."""
+    username = username or f"{role or 'user'}-{(organization.code if organization else 'none')}"
+    user = User(username=username, organization=organization, email=f"{username}@example.invalid", **fields)
+    user.set_password(PASSWORD)
+    user.save()
+    if role:
+        RoleAssignment.objects.create(user=user, role=Role.objects.get(code=role), organization=where or organization)
+        forget_scope(user)
+    return user
+
+
+@pytest.fixture
+def tree(db) -> Tree:
+    return build_tree()
+
+
+@pytest.fixture
+def national_admin(tree) -> User:
+    return make_user(tree.root, "national_admin", username="national-admin")
+
+
+@pytest.fixture
+def api():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+# --- The isolation matrix ------------------------------------------------------------------------
+# Every scoped resource registers a factory here (from its module's tests/factories.py, imported by
+# that module's conftest or test); the matrix test refuses to pass while a resource has none.
+
+
+@dataclass
+class MatrixFactory:
+    create: object  # callable(Organization) -> instance
+    change_payload: dict | None = None  # a harmless PATCH body; None when the API offers no change
+
+
+matrix_factories: dict[type, MatrixFactory] = {}
+
+
+def matrix_factory(model: type, change_payload: dict | None = None):
+    def wrap(func):
+        matrix_factories[model] = MatrixFactory(func, change_payload)
+        return func
+
+    return wrap
+
+
+def _register_core_factories() -> None:
+    from attt.core import audit
+    from attt.core.models import AuditEvent
+
+    counter = iter(range(1, 10**9))
+
+    @matrix_factory(Organization, change_payload={"short_name": "changed"})
+    def _org(parent):
+        n = next(counter)
+        return create_organization(parent=parent, code=f"m-{n}", name=f"Đơn vị {n}", kind="unit")
+
+    @matrix_factory(User, change_payload={"job_title": "changed"})
+    def _user(org):
+        return make_user(org, username=f"m-user-{next(counter)}")
+
+    @matrix_factory(RoleAssignment)
+    def _assignment(org):
+        user = make_user(org, username=f"m-ra-{next(counter)}")
+        return RoleAssignment.objects.create(user=user, role=Role.objects.get(code="leader"), organization=org)
+
+    @matrix_factory(AuditEvent)
+    def _event(org):
+        return audit.record(
+            "workflow", object_type="test.thing", object_repr=f"thing {next(counter)}", organization=org
+        )
+
+
+_register_core_factories()

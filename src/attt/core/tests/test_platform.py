@@ -1,0 +1,225 @@
+"""The shell around the modules: language, security headers, deploy checks, demo data, jobs, mail."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polib
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.test import override_settings
+from django_q.models import Schedule
+
+from attt.core.models import Notification, Organization, OrganizationEvent, RoleAssignment, User
+from attt.core.permissions import load_role_definitions
+from attt.core.services import notifications
+from attt.core.testing import make_user
+
+PO_FILE = Path(__file__).resolve().parents[1] / "locale" / "vi" / "LC_MESSAGES" / "django.po"
+
+
+def test_vietnamese_is_the_default_whatever_the_browser_says(client, db):
+    response = client.get("/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert response["Content-Language"] == "vi"
+    assert '<html lang="vi">' in response.content.decode()
+    assert "Đăng nhập" in response.content.decode()
+
+
+def test_language_switch_to_english_and_back(client, db):
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
+    assert response.status_code == 302
+    assert "Log in" in client.get("/login/").content.decode()
+    client.post("/i18n/setlang/", {"language": "vi", "next": "/login/"})
+    assert "Đăng nhập" in client.get("/login/").content.decode()
+
+
+def test_every_ui_string_has_a_vietnamese_translation():
+    catalogue = polib.pofile(str(PO_FILE))
+    assert catalogue.percent_translated() == 100, [e.msgid for e in catalogue.untranslated_entries()][:10]
+    assert not catalogue.fuzzy_entries()
+    translated = {e.msgid for e in catalogue.translated_entries()}
+    assert {r["name"] for r in load_role_definitions()} <= translated
+
+
+def test_security_headers(client):
+    response = client.get("/login/")
+    csp = response["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_login_form_needs_csrf(db):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.post("/login/", {"username": "a", "password": "b"}).status_code == 403
+
+
+def test_pages_need_login(client, tree):
+    for url in ["/", "/core/organizations/", "/core/audit/", "/profile/"]:
+        response = client.get(url)
+        assert response.status_code == 302 and response.url.startswith("/login/"), url
+
+
+def test_deploy_checks_are_clean_under_production_settings(tmp_path):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "attt.settings.production",
+        "ATTT_SECRET_KEY": "k" * 20 + "-production-like-secret-" + "z" * 30,
+        "ATTT_DATA_DIR": str(tmp_path),
+        "ATTT_ALLOWED_HOSTS": "attt.example.gov.vn",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "attt", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret(tmp_path):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "attt.settings.production",
+        "ATTT_SECRET_KEY": "",
+        "ATTT_DATA_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "attt", "check"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "ATTT_SECRET_KEY" in result.stderr
+
+
+def test_demo_is_complete_and_reproducible(db, capsys):
+    call_command("demo", verbosity=0)
+    out = capsys.readouterr().out
+    assert "attt-demo-2026" in out
+    kinds = Organization.objects.filter(is_active=True).values_list("kind", flat=True)
+    assert list(kinds).count("ministry") >= 5
+    assert list(kinds).count("province") >= 6
+    assert list(kinds).count("soc_provider") == 2
+    assert list(kinds).count("sector_cert") >= 1
+    assert OrganizationEvent.objects.filter(kind="merged").count() == 2
+    assert Organization.objects.get(code="ha-giang").merged_into.code == "tuyen-quang"
+    roles = {r["code"] for r in load_role_definitions()} - {"national_admin"}
+    for province in ("ha-noi", "tuyen-quang"):
+        org = Organization.objects.get(code=province)
+        held = set(
+            RoleAssignment.objects.filter(organization__path__startswith=org.path).values_list("role__code", flat=True)
+        )
+        assert held == roles, province
+    assert not User.objects.exclude(email__endswith="@demo.attt.invalid").exists()
+    names = sorted(User.objects.values_list("username", "first_name", "last_name"))
+    call_command("demo", "--reset", verbosity=0)
+    assert sorted(User.objects.values_list("username", "first_name", "last_name")) == names
+
+
+def test_demo_refuses_to_load_twice(db, capsys):
+    call_command("demo", verbosity=0)
+    count = Organization.objects.count()
+    call_command("demo", verbosity=0)
+    assert "already loaded" in capsys.readouterr().out
+    assert Organization.objects.count() == count
+
+
+def test_platform_schedules_exist_after_migrate(db):
+    assert Schedule.objects.filter(name="core.audit-verify", func="attt.core.services.audit.verify_and_alert").exists()
+
+
+def test_broken_chain_alerts_national_administrators(tree, national_admin):
+    from django.db import connection
+
+    from attt.core.services.audit import verify_and_alert
+
+    province_admin = make_user(tree.province_a, "org_admin", username="a-admin")
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE core_auditevent SET object_repr = 'x' WHERE seq = 3")
+    assert not verify_and_alert().ok
+    assert Notification.objects.filter(recipient=national_admin, level="danger").exists()
+    assert not Notification.objects.filter(recipient=province_admin).exists()
+
+
+def test_notification_mail_goes_through_the_job_queue(tree):
+    user = make_user(tree.province_a, "leader", username="lan")
+    notifications.notify([user], title="Hạn báo cáo", body="Trước ngày 20", link="/")
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["lan@example.invalid"]
+    assert "Hạn báo cáo" in mail.outbox[0].subject
+    assert Notification.objects.get(recipient=user).emailed_at is not None
+
+
+def test_permission_holders_follow_the_tree(tree, national_admin):
+    a_admin = make_user(tree.province_a, "org_admin", username="a-admin")
+    b_admin = make_user(tree.province_b, "org_admin", username="b-admin")
+    holders = notifications.permission_holders("core.user.add", tree.operator_a)
+    assert a_admin in holders and national_admin in holders and b_admin not in holders
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/core/organizations/",
+        "/core/users/",
+        "/core/role-assignments/",
+        "/core/audit/",
+        "/profile/",
+        "/core/notifications/",
+        "/core/organizations/add/",
+        "/core/users/add/",
+        "/core/role-assignments/add/",
+        "/profile/2fa/",
+        "/profile/password/",
+    ],
+)
+def test_main_pages_render_for_the_national_administrator(client, tree, national_admin, url):
+    client.force_login(national_admin)
+    assert client.get(url).status_code == 200
+
+
+@override_settings(ATTT_LOGIN_MAX_FAILURES=5)
+def test_ui_create_user_and_grant_role(client, tree):
+    admin = make_user(tree.province_a, "org_admin", username="a-admin")
+    client.force_login(admin)
+    response = client.post(
+        "/core/users/add/",
+        {
+            "username": "moi",
+            "first_name": "Lan",
+            "last_name": "Trần Thị",
+            "organization": str(tree.dept_a.pk),
+            "language": "vi",
+            "is_active": "on",
+            "password": "một-mật-khẩu-dài-2026",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    user = User.objects.get(username="moi")
+    assert str(user) == "Trần Thị Lan"
+    assert user.check_password("một-mật-khẩu-dài-2026")
+    refused = client.post(
+        "/core/role-assignments/add/",
+        {"user": str(user.pk), "role": "national_admin_id", "organization": str(tree.dept_a.pk)},
+    )
+    assert refused.status_code == 200
+    from attt.core.models import Role
+
+    national = Role.objects.get(code="national_admin")
+    refused = client.post(
+        "/core/role-assignments/add/", {"user": str(user.pk), "role": national.pk, "organization": str(tree.dept_a.pk)}
+    )
+    assert refused.status_code == 200 and not RoleAssignment.objects.filter(user=user).exists()
+    leader = Role.objects.get(code="leader")
+    ok = client.post(
+        "/core/role-assignments/add/", {"user": str(user.pk), "role": leader.pk, "organization": str(tree.dept_a.pk)}
+    )
+    assert ok.status_code == 302
+    assert RoleAssignment.objects.filter(user=user, role=leader).exists()
