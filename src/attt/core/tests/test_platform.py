@@ -9,6 +9,7 @@ import polib
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.db import transaction
 from django.test import override_settings
 from django_q.models import Schedule
 
@@ -117,9 +118,27 @@ def test_demo_is_complete_and_reproducible(db, capsys):
         )
         assert held == roles, province
     assert not User.objects.exclude(email__endswith="@demo.attt.invalid").exists()
-    names = sorted(User.objects.values_list("username", "first_name", "last_name"))
+
+
+def _demo_people() -> list:
+    with transaction.atomic():
+        call_command("demo", verbosity=0)
+        people = sorted(User.objects.values_list("username", "first_name", "last_name"))
+        transaction.set_rollback(True)
+    return people
+
+
+def test_demo_is_reproducible(db):
+    assert _demo_people() == _demo_people()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_demo_reset_starts_again(capsys):
+    call_command("demo", verbosity=0)
+    Organization.objects.filter(code="ha-noi").update(name="Đổi tên")
     call_command("demo", "--reset", verbosity=0)
-    assert sorted(User.objects.values_list("username", "first_name", "last_name")) == names
+    assert Organization.objects.get(code="ha-noi").name == "Thành phố Hà Nội"
+    assert Schedule.objects.filter(name="core.audit-verify").exists()
 
 
 def test_demo_refuses_to_load_twice(db, capsys):
@@ -223,3 +242,31 @@ def test_ui_create_user_and_grant_role(client, tree):
     )
     assert ok.status_code == 302
     assert RoleAssignment.objects.filter(user=user, role=leader).exists()
+
+
+def test_oidc_single_sign_on_is_wired_when_enabled(tmp_path):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "attt.settings.test", "ATTT_OIDC_ENABLED": "true",
+           "ATTT_OIDC_CLIENT_ID": "attt", "ATTT_OIDC_CLIENT_SECRET": "s3cret",
+           "ATTT_OIDC_AUTHORIZATION_ENDPOINT": "https://sso.example.invalid/auth",
+           "ATTT_OIDC_TOKEN_ENDPOINT": "https://sso.example.invalid/token",
+           "ATTT_OIDC_USER_ENDPOINT": "https://sso.example.invalid/userinfo", "ATTT_DATA_DIR": str(tmp_path)}
+    script = (
+        "import django; django.setup();"
+        "from django.conf import settings; from django.urls import reverse;"
+        "print(reverse('oidc_authentication_init'));"
+        "print(settings.AUTHENTICATION_BACKENDS[-1])"
+    )
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["/oidc/authenticate/", "attt.core.auth.oidc.OrganisationOIDCBackend"]
+
+
+def test_oidc_new_user_gets_no_role(db):
+    from attt.core.auth.oidc import OrganisationOIDCBackend
+
+    backend = OrganisationOIDCBackend.__new__(OrganisationOIDCBackend)
+    backend.UserModel = User
+    user = backend.create_user({"email": "an@example.invalid", "given_name": "An", "family_name": "Lê Văn"})
+    assert user.username == "an@example.invalid" and str(user) == "Lê Văn An"
+    assert not RoleAssignment.objects.filter(user=user).exists()
+    assert not user.has_usable_password()

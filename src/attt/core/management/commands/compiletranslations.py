@@ -9,8 +9,11 @@ class Command(BaseCommand):
     help = "Compile the .po translation files to .mo with polib (no GNU gettext needed at set-up)."
 
     def handle(self, *args, **options):
+        from django.apps import apps
+
         compiled = 0
-        for locale_dir in map(Path, settings.LOCALE_PATHS):
+        app_locales = [Path(app.path) / "locale" for app in apps.get_app_configs() if app.name.startswith("attt.")]
+        for locale_dir in dict.fromkeys([*map(Path, settings.LOCALE_PATHS), *app_locales]):
             for po_path in locale_dir.glob("*/LC_MESSAGES/*.po"):
                 try:
                     catalogue = polib.pofile(str(po_path))
