@@ -4,14 +4,20 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
+from attt.compliance.api.urls import router as compliance_router
 from attt.core.api.exceptions import json_not_found
 from attt.core.api.urls import router as core_router
 from attt.core.api.views import MeView
 from attt.core.auth import views as auth_views
 from attt.core.views import pages
+from attt.registry.api.urls import router as registry_router
+from attt.regulation.api.urls import router as regulation_router
 
 api_patterns = [
     path("", include(core_router.urls)),
+    path("regulation/", include(regulation_router.urls)),
+    path("registry/", include(registry_router.urls)),
+    path("compliance/", include(compliance_router.urls)),
     path("me/", MeView.as_view(), name="me"),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:openapi"), name="docs"),
@@ -31,6 +37,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("core/", include("attt.core.urls")),
+    path("regulation/", include("attt.regulation.urls")),
+    path("registry/", include("attt.registry.urls")),
+    path("compliance/", include("attt.compliance.urls")),
     path("api/v1/", include((api_patterns, "api"))),
     path("admin/", admin.site.urls),
 ]

@@ -21,7 +21,7 @@ from attt.core.models.audit import GENESIS_HASH
 
 HIDDEN = "[hidden]"
 SENSITIVE_FIELDS = {"password", "totp_secret", "key_hash"}
-IGNORED_FIELDS = {"updated_at", "last_login", "last_used_at"}
+IGNORED_FIELDS = {"updated_at", "last_login", "last_used_at", "totp_last_step"}
 NOT_AUDITED = {AuditEvent, LoginAttempt, Notification}
 _ADVISORY_LOCK_KEY = 0x61747474  # "attt"
 
@@ -176,8 +176,9 @@ def is_audited(model: type[models.Model]) -> bool:
 
 def snapshot(instance: models.Model) -> dict:
     data = {}
+    skipped = IGNORED_FIELDS | set(getattr(instance, "audit_exclude", ()))
     for f in instance._meta.concrete_fields:
-        if f.name in IGNORED_FIELDS:
+        if f.name in skipped:
             continue
         value = getattr(instance, f.attname)
         if f.name in SENSITIVE_FIELDS:

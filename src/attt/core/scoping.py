@@ -5,6 +5,7 @@ list, detail, change, export and search in the UI and API asks this module, so i
 organisations is enforced in one place.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import models
@@ -21,6 +22,9 @@ class Resource:
     api_basename: str | None = None
     ui_namespace: str | None = None
     reassign_on_merge: bool = True
+    # Called as before_merge(source, target) before the source's records move to the target, so a
+    # module can settle what the move alone would break (codes unique per owner, other references).
+    before_merge: Callable | None = None
 
 
 resources: dict[type[models.Model], Resource] = {}

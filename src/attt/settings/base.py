@@ -31,6 +31,9 @@ CSRF_TRUSTED_ORIGINS = env_list("ATTT_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "attt.core",
+    "attt.regulation",
+    "attt.registry",
+    "attt.compliance",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -221,6 +224,24 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Choice sets of different models that share a field name ("kind", "state") get distinct names.
+    "ENUM_NAME_OVERRIDES": {
+        "OrganizationKindEnum": "attt.core.models.organizations.OrganizationKind",
+        "AuditActionEnum": "attt.core.models.AuditEvent.Action",
+        "NotificationLevelEnum": "attt.core.models.Notification.Level",
+        "ComponentKindEnum": "attt.registry.models.Component.Kind",
+        "ContactRoleEnum": "attt.registry.models.Contact.Role",
+        "DossierStateEnum": "attt.compliance.models.DossierState",
+        "DossierKindEnum": "attt.compliance.models.LevelDossier.Kind",
+        "AttachmentKindEnum": "attt.compliance.models.Attachment.Kind",
+        "ChecklistStatusEnum": "attt.compliance.models.ChecklistStatus",
+        "PeriodicCheckKindEnum": "attt.compliance.models.PeriodicCheck.Kind",
+        "InspectionStateEnum": "attt.compliance.models.Inspection.State",
+        "FindingSeverityEnum": "attt.compliance.models.Finding.Severity",
+        "FindingStateEnum": "attt.compliance.models.Finding.State",
+        "StatusReportKindEnum": "attt.compliance.models.StatusReport.Kind",
+        "StatusReportStateEnum": "attt.compliance.models.StatusReport.State",
+    },
 }
 
 # --- Cache (lock-out counters use the database, so the cache can stay per-process) ---------------

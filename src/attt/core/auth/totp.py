@@ -1,5 +1,9 @@
 """Time-based one-time passwords (RFC 6238) as the optional second factor."""
 
+import datetime
+import hmac
+import time
+
 import pyotp
 import segno
 
@@ -8,11 +12,27 @@ def new_secret() -> str:
     return pyotp.random_base32()
 
 
-def verify(secret: str, code: str) -> bool:
+def matching_step(secret: str, code: str, *, after: int = -1) -> int | None:
+    """The time step (30 s window) whose code this is, within one step of now; None if none.
+
+    Steps at or before `after` (the last step the user already used) are refused, so a code seen
+    once, over a shoulder or in a log, cannot be replayed within its window.
+    """
     code = (code or "").strip().replace(" ", "")
     if not secret or not code.isdigit() or len(code) != 6:
-        return False
-    return pyotp.TOTP(secret).verify(code, valid_window=1)
+        return None
+    totp = pyotp.TOTP(secret)
+    now = int(time.time())
+    for offset in (-1, 0, 1):
+        moment = now + offset * totp.interval
+        step = totp.timecode(datetime.datetime.fromtimestamp(moment, tz=datetime.UTC))
+        if step > after and hmac.compare_digest(totp.at(moment), code):
+            return step
+    return None
+
+
+def verify(secret: str, code: str) -> bool:
+    return matching_step(secret, code) is not None
 
 
 def provisioning_uri(secret: str, username: str) -> str:

@@ -114,7 +114,10 @@ def login_verify_view(request):
         if lockout.is_locked(user.username, client_ip(request)):
             _fail(request, user.username, "locked")
             form.add_error(None, _locked_message())
-        elif totp.verify(user.totp_secret, form.cleaned_data["code"]):
+        elif (step := totp.matching_step(user.totp_secret, form.cleaned_data["code"],
+                                         after=user.totp_last_step)) is not None:
+            user.totp_last_step = step
+            user.save(update_fields=["totp_last_step"])
             request.session.pop(PENDING_KEY, None)
             lockout.clear_failures(user.username)
             login(request, user, backend=pending["backend"])
@@ -150,9 +153,11 @@ def totp_setup_view(request):
     request.session["attt_totp_setup"] = secret
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if totp.verify(secret, form.cleaned_data["code"]):
+        step = totp.matching_step(secret, form.cleaned_data["code"])
+        if step is not None:
             request.user.totp_secret = secret
-            request.user.save(update_fields=["totp_secret"])
+            request.user.totp_last_step = step
+            request.user.save(update_fields=["totp_secret", "totp_last_step"])
             request.session.pop("attt_totp_setup", None)
             messages.success(request, _("Two-step verification is on."))
             return redirect("profile")

@@ -29,6 +29,7 @@ class User(AbstractUser):
     job_title = models.CharField(_("job title"), max_length=128, blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     totp_secret = models.CharField(max_length=64, blank=True, editable=False)
+    totp_last_step = models.BigIntegerField(default=-1, editable=False)
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default="vi")
 
     class Meta:

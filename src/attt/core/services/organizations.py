@@ -138,6 +138,9 @@ def merge(
         move(child, target, effective_date=effective_date, legal_basis=legal_basis, by=by)
     counts: dict[str, int] = {"units_moved": len(children)}
     for resource in scoping.resources.values():
+        if resource.before_merge is not None:
+            resource.before_merge(source, target)
+    for resource in scoping.resources.values():
         if resource.reassign_on_merge and resource.model is not Organization:
             counts[resource.model._meta.label_lower] = resource.model.objects.filter(organization=source).update(
                 organization=target

@@ -1,4 +1,7 @@
+import datetime
+
 from django import template
+from django.utils import timezone
 from django.utils.formats import localize
 from django.utils.safestring import mark_safe
 
@@ -31,4 +34,6 @@ def cell(value):
         )
     if value is None or value == "":
         return "—"
+    if isinstance(value, datetime.datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)
     return localize(value)

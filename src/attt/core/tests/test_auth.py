@@ -80,6 +80,18 @@ def test_totp_second_step(tree, client):
     assert client.session["_auth_user_id"] == str(user.pk)
 
 
+def test_totp_code_cannot_be_replayed(tree, client):
+    user = make_user(tree.province_a, "leader", username="lan", totp_secret=pyotp.random_base32())
+    code = pyotp.TOTP(user.totp_secret).now()
+    login(client, "lan", PASSWORD)
+    assert client.post("/login/verify/", {"code": code}).status_code == 302
+    client.post("/logout/")
+    login(client, "lan", PASSWORD)
+    response = client.post("/login/verify/", {"code": code})
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+
+
 def test_totp_step_expires(tree, client):
     user = make_user(tree.province_a, "leader", username="lan", totp_secret=pyotp.random_base32())
     login(client, "lan", PASSWORD)

@@ -100,7 +100,7 @@ def test_production_refuses_to_start_without_a_secret(tmp_path):
 
 
 def test_demo_is_complete_and_reproducible(db, capsys):
-    call_command("demo", verbosity=0)
+    call_command("demo", "--only", "core", verbosity=0)
     out = capsys.readouterr().out
     assert "attt-demo-2026" in out
     kinds = Organization.objects.filter(is_active=True).values_list("kind", flat=True)
@@ -122,7 +122,7 @@ def test_demo_is_complete_and_reproducible(db, capsys):
 
 def _demo_people() -> list:
     with transaction.atomic():
-        call_command("demo", verbosity=0)
+        call_command("demo", "--only", "core", verbosity=0)
         people = sorted(User.objects.values_list("username", "first_name", "last_name"))
         transaction.set_rollback(True)
     return people
@@ -134,17 +134,17 @@ def test_demo_is_reproducible(db):
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_demo_reset_starts_again(capsys):
-    call_command("demo", verbosity=0)
+    call_command("demo", "--only", "core", verbosity=0)
     Organization.objects.filter(code="ha-noi").update(name="Đổi tên")
-    call_command("demo", "--reset", verbosity=0)
+    call_command("demo", "--reset", "--only", "core", verbosity=0)
     assert Organization.objects.get(code="ha-noi").name == "Thành phố Hà Nội"
     assert Schedule.objects.filter(name="core.audit-verify").exists()
 
 
 def test_demo_refuses_to_load_twice(db, capsys):
-    call_command("demo", verbosity=0)
+    call_command("demo", "--only", "core", verbosity=0)
     count = Organization.objects.count()
-    call_command("demo", verbosity=0)
+    call_command("demo", "--only", "core", verbosity=0)
     assert "already loaded" in capsys.readouterr().out
     assert Organization.objects.count() == count
 

@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
-from attt.core import exports, scoping
+from attt.core import exports, navigation, scoping
 from attt.core.permissions import model_permission
 
 
@@ -125,6 +125,7 @@ class ObjectDetailView(ScopedMixin, TemplateView):
             "can_delete": scoping.can(user, "delete", obj),
             "namespace": scoping.resources[self.model].ui_namespace,
             "audit_url": f"?object_id={obj.pk}",
+            "object_links": navigation.links_for(obj, scoping.get_scope(user)),
         }
 
 

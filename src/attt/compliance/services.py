@@ -1,0 +1,538 @@
+"""Business rules of level-based security management; other modules call these, never the tables."""
+
+import calendar
+import datetime
+import hashlib
+import mimetypes
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from attt.compliance.models import (
+    Attachment,
+    ChecklistItem,
+    ChecklistStatus,
+    DossierEvent,
+    DossierState,
+    LevelAssessment,
+    LevelDossier,
+    PeriodicCheck,
+    ProtectionLayers,
+)
+from attt.compliance.workflow import TRANSITIONS, Transition
+from attt.core import audit, scoping
+from attt.core.models import AuditEvent, Organization, User
+from attt.core.services.notifications import notify_permission_holders
+from attt.registry import services as registry
+from attt.regulation import services as regulation
+
+# Authority codes of the regulation data that mean "someone inside the owner organisation".
+OWNER_SIDE = {"owner", "specialised_unit", "operating_unit", "independent_appraiser"}
+MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
+ALLOWED_TYPES = {
+    ".pdf": "application/pdf",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".odt": "application/vnd.oasis.opendocument.text",
+    ".ods": "application/vnd.oasis.opendocument.spreadsheet",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".txt": "text/plain",
+    ".zip": "application/zip",
+}
+# Law 116/2025 Art 45.1: systems classified under the old law meet the new measures within 12 months.
+NEW_REGIME_MEASURES_DEADLINE = datetime.date(2027, 7, 1)
+
+
+# --- Level assessment ---------------------------------------------------------------------------------
+
+
+def assess_system(
+    system, *, by: User | None = None, regime: str | None = None, facts: dict | None = None
+) -> LevelAssessment:
+    """Run the level engine on the system's facts (or on given facts) and keep the result with its inputs."""
+    facts = facts if facts is not None else registry.level_facts(system)
+    regime = regime or system.regime or regulation.regime_in_force(timezone.localdate()).code
+    result = regulation.assess(facts, regime=regime)
+    return LevelAssessment.objects.create(
+        organization_id=system.organization_id,
+        system=system,
+        regime=result.regime,
+        facts=facts,
+        level=result.level,
+        deciding_criterion=result.deciding_id,
+        result=result.to_dict(),
+        created_by=by,
+    )
+
+
+def requirement_text(regime: str, code: str) -> str:
+    """The requirement's wording in the active language, for checklists and reports."""
+    try:
+        return regulation.requirement(regime, code).text()
+    except (KeyError, LookupError, ValueError):
+        return code
+
+
+# --- Dossier workflow ------------------------------------------------------------------------------
+
+
+def new_dossier(
+    system, *, by: User, assessment: LevelAssessment | None = None, kind: str = LevelDossier.Kind.INITIAL
+) -> LevelDossier:
+    assessment = assessment or assess_system(system, by=by)
+    authority = _authority(assessment.regime, assessment.level, assessment.result)
+    return LevelDossier.objects.create(
+        organization_id=system.organization_id,
+        system=system,
+        regime=assessment.regime,
+        kind=kind,
+        proposed_level=assessment.level,
+        assessment=assessment,
+        title=_("Level %(level)s proposal: %(system)s") % {"level": assessment.level, "system": system.name},
+        justification=assessment.result.get("explanation", {}).get("vi", ""),
+        appraiser=_actor(authority.appraises).label_vi,
+        approver=_actor(authority.approves).label_vi,
+    )
+
+
+def _authority(regime: str, level: int, result: dict | None = None):
+    return regulation.authority(
+        regime, level, national_security_important=bool((result or {}).get("national_security_important"))
+    )
+
+
+def _actor(roles):
+    """The default actor of a step: the first listed (the others act only under their stated condition)."""
+    return roles[0].actor
+
+
+# The permission an actor of the regulation data exercises: the security unit (or a council, or the
+# national authority) appraises; the owner's leadership (or the Prime Minister) decides.
+ACTOR_PERMISSION = {
+    "operating_unit": "compliance.leveldossier.change",
+    "specialised_unit": "compliance.leveldossier.appraise",
+    "independent_appraiser": "compliance.leveldossier.appraise",
+    "national_authority": "compliance.leveldossier.appraise",
+    "ministry_of_defence": "compliance.leveldossier.appraise",
+    "ministry_of_public_security": "compliance.leveldossier.appraise",
+    "owner": "compliance.leveldossier.approve",
+    "prime_minister": "compliance.leveldossier.approve",
+}
+
+
+def step_actor(dossier: LevelDossier, actor: str) -> tuple[str, Organization]:
+    """The permission and the organisation on which it must be held to take a step of `actor`'s."""
+    if actor == "owner":
+        return "compliance.leveldossier.change", dossier.organization
+    authority = _authority(
+        dossier.regime, dossier.proposed_level, dossier.assessment.result if dossier.assessment_id else None
+    )
+    body = _actor(authority.appraises if actor == "appraiser" else authority.approves)
+    default = "compliance.leveldossier.appraise" if actor == "appraiser" else "compliance.leveldossier.approve"
+    permission = ACTOR_PERMISSION.get(body.code, default)
+    if body.code in OWNER_SIDE:
+        return permission, dossier.organization
+    return permission, dossier.organization.ancestors().first() or dossier.organization
+
+
+def may_take(user: User, dossier: LevelDossier, step: Transition) -> bool:
+    permission, organization = step_actor(dossier, step.actor)
+    return scoping.can_in(user, permission, organization)
+
+
+def allowed_transitions(user: User, dossier: LevelDossier) -> list[Transition]:
+    return [t for t in TRANSITIONS.values() if dossier.state in t.sources and may_take(user, dossier, t)]
+
+
+@dataclass
+class DecisionInput:
+    decision_number: str = ""
+    decision_date: datetime.date | None = None
+    approved_by_name: str = ""
+    approved_level: int | None = None
+
+
+def _validate_submission(dossier: LevelDossier) -> None:
+    missing = [
+        label
+        for label, value in (
+            (_("system overview"), dossier.summary),
+            (_("level justification"), dossier.justification),
+            (_("protection plan"), dossier.protection_plan),
+        )
+        if not value.strip()
+    ]
+    if dossier.proposed_level >= 4 and not dossier.attachments.filter(kind=Attachment.Kind.EXPERT_OPINION).exists():
+        missing.append(_("expert opinion of the security unit (levels 4 and 5)"))
+    if missing:
+        raise ValidationError(
+            _("The dossier cannot be submitted yet; missing: %(items)s.") % {"items": ", ".join(missing)}
+        )
+
+
+@transaction.atomic
+def transition(
+    dossier: LevelDossier,
+    name: str,
+    *,
+    by: User,
+    comment: str = "",
+    decision: DecisionInput | None = None,
+    today: datetime.date | None = None,
+) -> LevelDossier:
+    """Take one workflow step, checking state, actor and required content; start the next legal timer."""
+    dossier = LevelDossier.objects.select_for_update().get(pk=dossier.pk)
+    step = TRANSITIONS.get(name)
+    if step is None:
+        raise ValidationError(_("Unknown step."))
+    if dossier.state not in step.sources:
+        raise ValidationError(
+            _("This step is not possible while the dossier is '%(state)s'.") % {"state": dossier.get_state_display()}
+        )
+    if not may_take(by, dossier, step):
+        raise PermissionDenied(_("This step belongs to another body under the regime's rules."))
+    if step.needs_comment and not comment.strip():
+        raise ValidationError(_("Write a comment for this step."))
+    today = today or timezone.localdate()
+    before = dossier.state
+    if name == "submit":
+        _validate_submission(dossier)
+        dossier.submitted_at = timezone.now()
+    elif name == "appraise":
+        dossier.appraisal_opinion = comment
+    elif name == "approve":
+        _apply_decision(dossier, decision or DecisionInput())
+    dossier.state = step.target
+    dossier.step_started = today
+    dossier.step_due = _due(dossier, step.timer, today)
+    dossier.save()
+    DossierEvent.objects.create(
+        dossier=dossier, from_state=before, to_state=step.target, comment=comment, due=dossier.step_due, by=by
+    )
+    audit.record(
+        AuditEvent.Action.WORKFLOW,
+        obj=dossier,
+        changes={
+            "step": name,
+            "before": {"state": before},
+            "after": {"state": step.target, "step_due": dossier.step_due},
+            "comment": comment,
+        },
+    )
+    if name == "approve":
+        sync_checklist(dossier.system, dossier.regime, dossier.approved_level)
+        plan_periodic_checks(dossier.system, dossier.regime, dossier.approved_level, start=today)
+    _notify_next(dossier, step)
+    return dossier
+
+
+def _apply_decision(dossier: LevelDossier, decision: DecisionInput) -> None:
+    errors = {}
+    if not decision.decision_number.strip():
+        errors["decision_number"] = _("The decision number is required.")
+    if decision.decision_date is None:
+        errors["decision_date"] = _("The decision date is required.")
+    if not decision.approved_by_name.strip():
+        errors["approved_by_name"] = _("Name the person who signed the decision.")
+    if decision.approved_level is not None and not 1 <= decision.approved_level <= 5:
+        errors["approved_level"] = _("A level is between 1 and 5.")
+    if errors:
+        raise ValidationError(errors)
+    dossier.decision_number = decision.decision_number.strip()
+    dossier.decision_date = decision.decision_date
+    dossier.approved_by_name = decision.approved_by_name.strip()
+    dossier.approved_level = decision.approved_level or dossier.proposed_level
+
+
+def _due(dossier: LevelDossier, timer_step: str | None, start: datetime.date) -> datetime.date | None:
+    if timer_step is None:
+        return None
+    policy = regulation.timer(dossier.regime, timer_step, dossier.proposed_level)
+    return regulation.due_date(start, policy) if policy is not None else None
+
+
+def _notify_next(dossier: LevelDossier, step: Transition) -> None:
+    nxt = {"submitted": "appraiser", "appraisal": "appraiser", "appraised": "approver"}.get(dossier.state)
+    link = dossier.get_absolute_url()
+    if nxt:
+        notify_permission_holders(
+            *step_actor(dossier, nxt),
+            title=_("Dossier waiting for you: %(t)s") % {"t": dossier.title},
+            link=link,
+            body=_("Due %(due)s.") % {"due": dossier.step_due or "—"},
+        )
+    else:
+        notify_permission_holders(
+            "compliance.leveldossier.change",
+            dossier.organization,
+            title=_("Dossier %(t)s: %(state)s") % {"t": dossier.title, "state": dossier.get_state_display()},
+            link=link,
+        )
+
+
+def overdue_dossiers(queryset=None, today: datetime.date | None = None):
+    today = today or timezone.localdate()
+    queryset = queryset if queryset is not None else LevelDossier.objects.all()
+    return queryset.filter(step_due__lt=today).exclude(
+        state__in=[DossierState.APPROVED, DossierState.WITHDRAWN, DossierState.DRAFT, DossierState.RETURNED]
+    )
+
+
+def approved_level(system) -> int | None:
+    """The level in force for a system: its latest approved dossier's decision."""
+    dossier = (
+        LevelDossier.objects.filter(system=system, state=DossierState.APPROVED)
+        .order_by("-decision_date", "-updated_at")
+        .first()
+    )
+    return dossier.approved_level if dossier else None
+
+
+def remind_dossiers(today: datetime.date | None = None) -> int:
+    """Daily job: warn the body holding each dossier a few days before its step is due, and when overdue."""
+    today = today or timezone.localdate()
+    sent = 0
+    active = LevelDossier.objects.filter(step_due__isnull=False).exclude(
+        state__in=[DossierState.APPROVED, DossierState.WITHDRAWN, DossierState.DRAFT, DossierState.RETURNED]
+    )
+    for dossier in active.select_related("organization"):
+        days_left = (dossier.step_due - today).days
+        if days_left in (3, 1) or days_left < 0:
+            actor = "approver" if dossier.state == DossierState.APPRAISED else "appraiser"
+            title = (_("Overdue: %(t)s") if days_left < 0 else _("Due in %(n)s days: %(t)s")) % {
+                "t": dossier.title,
+                "n": days_left,
+            }
+            notify_permission_holders(
+                *step_actor(dossier, actor),
+                title=title,
+                link=dossier.get_absolute_url(),
+                level="warning" if days_left >= 0 else "danger",
+            )
+            sent += 1
+    return sent
+
+
+# --- Attachments -----------------------------------------------------------------------------------
+
+
+def attach(
+    upload: UploadedFile, *, by: User, kind: str, dossier: LevelDossier | None = None, item: ChecklistItem | None = None
+) -> Attachment:
+    """Store a document safely: size limit, allowed types only, random storage name, SHA-256 kept."""
+    owner = dossier or item
+    name = (upload.name or "file").replace("\\", "/").rsplit("/", 1)[-1][:200] or "file"
+    extension = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+    if extension not in ALLOWED_TYPES:
+        raise ValidationError(
+            _("Files of this type are not accepted. Accepted: %(types)s.") % {"types": ", ".join(sorted(ALLOWED_TYPES))}
+        )
+    if upload.size > MAX_ATTACHMENT_BYTES:
+        raise ValidationError(_("The file is larger than %(mb)s MB.") % {"mb": MAX_ATTACHMENT_BYTES // 2**20})
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    attachment = Attachment(
+        organization_id=owner.organization_id,
+        dossier=dossier,
+        checklist_item=item,
+        kind=kind,
+        filename=name,
+        content_type=ALLOWED_TYPES[extension] or mimetypes.guess_type(name)[0],
+        size=upload.size,
+        sha256=digest.hexdigest(),
+        uploaded_by=by,
+    )
+    attachment.file.save(name, upload, save=False)
+    attachment.save()
+    return attachment
+
+
+# --- Checklist -------------------------------------------------------------------------------------
+
+
+def sync_checklist(system, regime: str, level: int) -> int:
+    """Add the requirements of the level that the system's checklist lacks; returns how many were added."""
+    have = set(ChecklistItem.objects.filter(system=system, regime=regime).values_list("requirement", flat=True))
+    new = [
+        ChecklistItem(organization_id=system.organization_id, system=system, regime=regime, requirement=r.code)
+        for r in regulation.requirements(regime, level)
+        if r.code not in have
+    ]
+    ChecklistItem.objects.bulk_create(new)
+    if new:
+        audit.record(
+            AuditEvent.Action.WORKFLOW,
+            obj=system,
+            changes={"step": "checklist_sync", "after": {"regime": regime, "level": level, "added": len(new)}},
+        )
+    return len(new)
+
+
+@dataclass
+class ChecklistProgress:
+    total: int = 0
+    applicable: int = 0
+    met: int = 0
+    partly: int = 0
+    not_met: int = 0
+    unknown: int = 0
+    not_applicable: int = 0
+    by_group: dict = field(default_factory=dict)
+
+    @property
+    def percent_met(self) -> float:
+        return round(100.0 * self.met / self.applicable, 1) if self.applicable else 0.0
+
+    @property
+    def fully_implemented(self) -> bool:
+        return self.applicable > 0 and self.met == self.applicable
+
+
+def checklist_progress(system, regime: str) -> ChecklistProgress:
+    counts = dict(
+        ChecklistItem.objects.filter(system=system, regime=regime).values_list("status").annotate(n=Count("pk"))
+    )
+    progress = ChecklistProgress(
+        met=counts.get(ChecklistStatus.MET, 0),
+        partly=counts.get(ChecklistStatus.PARTLY, 0),
+        not_met=counts.get(ChecklistStatus.NOT_MET, 0),
+        unknown=counts.get(ChecklistStatus.UNKNOWN, 0),
+        not_applicable=counts.get(ChecklistStatus.NOT_APPLICABLE, 0),
+    )
+    progress.total = sum(counts.values())
+    progress.applicable = progress.total - progress.not_applicable
+    return progress
+
+
+def update_item(
+    item: ChecklistItem,
+    *,
+    status: str,
+    reason: str = "",
+    responsible: str = "",
+    due_date: datetime.date | None = None,
+    remediation: str = "",
+) -> ChecklistItem:
+    if status not in ChecklistStatus.values:
+        raise ValidationError({"status": _("Unknown status.")})
+    if status == ChecklistStatus.NOT_APPLICABLE and not reason.strip():
+        raise ValidationError({"reason": _("Say why this requirement does not apply.")})
+    if status in (ChecklistStatus.NOT_MET, ChecklistStatus.PARTLY) and not (remediation.strip() and due_date):
+        raise ValidationError(
+            {"remediation": _("A requirement not fully met needs a remediation roadmap and a due date.")}
+        )
+    item.status, item.reason, item.responsible = status, reason, responsible
+    item.due_date, item.remediation = due_date, remediation
+    item.full_clean()
+    item.save()
+    return item
+
+
+@dataclass
+class TransitionGap:
+    """Old-regime systems must meet the new regime's measures by a legal deadline: how far they are."""
+
+    deadline: datetime.date
+    days_left: int
+    required: int
+    met: int
+
+    @property
+    def missing(self) -> int:
+        return self.required - self.met
+
+
+def transition_gap(system, level: int, today: datetime.date | None = None) -> TransitionGap | None:
+    """None unless the system's level was approved under Decree 85/2016."""
+    today = today or timezone.localdate()
+    dossier = LevelDossier.objects.filter(system=system, state=DossierState.APPROVED).order_by("-decision_date").first()
+    if dossier is None or dossier.regime != "ND85_2016":
+        return None
+    new = "ND331_2026"
+    required = {r.code for r in regulation.requirements(new, level)}
+    met = ChecklistItem.objects.filter(
+        system=system,
+        regime=new,
+        requirement__in=required,
+        status__in=[ChecklistStatus.MET, ChecklistStatus.NOT_APPLICABLE],
+    ).count()
+    return TransitionGap(NEW_REGIME_MEASURES_DEADLINE, (NEW_REGIME_MEASURES_DEADLINE - today).days, len(required), met)
+
+
+# --- 4 layers and periodic checks --------------------------------------------------------------------
+
+
+def layers_of(system) -> ProtectionLayers:
+    layers, _created = ProtectionLayers.objects.get_or_create(
+        system=system, defaults={"organization_id": system.organization_id}
+    )
+    return layers
+
+
+def set_national_monitoring(system, *, connected: bool, seen: datetime.datetime | None = None) -> None:
+    """Layer 4, set by the monitoring module from live data (overrides what was entered by hand)."""
+    layers = layers_of(system)
+    layers.national_monitoring_connected = connected
+    layers.national_monitoring_source = ProtectionLayers.Layer4Source.MONITORING
+    layers.national_monitoring_seen = seen or timezone.now()
+    layers.save()
+
+
+def plan_periodic_checks(system, regime: str, level: int, *, start: datetime.date) -> PeriodicCheck | None:
+    """Plan the next periodic check from the level's frequency, unless one is already planned."""
+    if PeriodicCheck.objects.filter(
+        system=system, done_date__isnull=True, kind=PeriodicCheck.Kind.PERIODIC_CHECK
+    ).exists():
+        return None
+    months = regulation.check_interval_months(regime, level)
+    if not months:
+        return None
+    return PeriodicCheck.objects.create(
+        organization_id=system.organization_id, system=system, regime=regime, due_date=_add_months(start, months)
+    )
+
+
+def complete_check(check: PeriodicCheck, *, done: datetime.date, performer: str, result: str) -> PeriodicCheck:
+    check.done_date, check.performer, check.result = done, performer, result
+    check.save()
+    months = regulation.check_interval_months(check.regime, approved_level(check.system) or 1, check.kind)
+    if months:
+        PeriodicCheck.objects.create(
+            organization_id=check.organization_id,
+            system=check.system,
+            regime=check.regime,
+            kind=check.kind,
+            due_date=_add_months(done, months),
+        )
+    return check
+
+
+def _add_months(day: datetime.date, months: int) -> datetime.date:
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def overdue_checks(queryset=None, today: datetime.date | None = None):
+    today = today or timezone.localdate()
+    queryset = queryset if queryset is not None else PeriodicCheck.objects.all()
+    return queryset.filter(done_date__isnull=True, due_date__lt=today)
+
+
+def coverage_filter() -> Q:
+    """Systems whose four layers are all in place (for dashboards)."""
+    return Q(
+        onsite_staff__gt=0,
+        soc_provider__isnull=False,
+        last_assessment__isnull=False,
+        national_monitoring_connected=True,
+    )

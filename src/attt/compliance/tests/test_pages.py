@@ -1,0 +1,169 @@
+"""The pages and API of a system's level: questionnaire, assessment, dossier steps, checklist, layers."""
+
+import datetime
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from attt.compliance import services
+from attt.compliance.models import ChecklistItem, DossierState, LevelAssessment, LevelDossier
+from attt.core.testing import make_user
+from attt.registry.tests.factories import make_system
+
+
+@pytest.fixture
+def officer(tree):
+    return make_user(tree.province_a, "security_officer", username="officer")
+
+
+@pytest.fixture
+def system(tree):
+    return make_system(
+        tree.dept_a, regime="ND331_2026", system_type="citizen_service", resolves_administrative_procedures=True
+    )
+
+
+def test_questionnaire_stores_the_assessment_with_its_facts(client, officer, system):
+    client.force_login(officer)
+    page = client.get(f"/compliance/systems/{system.pk}/assess/")
+    assert page.status_code == 200
+    form = page.context["form"]
+    data = {name: value for name, value in form.initial.items() if value is not None and name != "components"}
+    data["information_classes"] = ["public", "personal"]
+    data["resolves_administrative_procedures"] = "on"
+    data.pop("decided_level", None)
+    response = client.post(
+        f"/compliance/systems/{system.pk}/assess/", {k: v for k, v in data.items() if v is not False}
+    )
+    assert response.status_code == 302, page.context["form"].errors
+    assessment = LevelAssessment.objects.get(system=system)
+    assert assessment.level == 3
+    assert assessment.facts["resolves_administrative_procedures"] is True
+    detail = client.get(response.url)
+    assert detail.status_code == 200 and assessment.deciding_criterion in detail.content.decode()
+
+
+def test_questionnaire_of_another_province_is_not_found(client, tree, system):
+    client.force_login(make_user(tree.province_b, "security_officer", username="b-officer"))
+    assert client.get(f"/compliance/systems/{system.pk}/assess/").status_code == 404
+    assert client.get(f"/compliance/systems/{system.pk}/").status_code == 404
+
+
+def test_dossier_path_through_the_pages(client, tree, officer, system):
+    owner = make_user(tree.province_a, "org_admin", username="owner")
+    client.force_login(officer)
+    assessment = services.assess_system(system, by=officer)
+    response = client.post(f"/compliance/assessments/{assessment.pk}/propose/")
+    dossier = LevelDossier.objects.get(system=system)
+    assert response.url == f"/compliance/dossiers/{dossier.pk}/edit/"
+    client.post(
+        response.url,
+        {
+            "title": dossier.title,
+            "kind": "initial",
+            "summary": "Tổng quan",
+            "justification": "Thuyết minh",
+            "protection_plan": "Phương án",
+        },
+    )
+    client.post(
+        f"/compliance/dossiers/{dossier.pk}/upload/",
+        {"kind": "design", "file": SimpleUploadedFile("thiet-ke.pdf", b"%PDF-1.4")},
+    )
+    assert dossier.attachments.count() == 1
+    for step, comment in [("submit", ""), ("accept", ""), ("appraise", "Phù hợp")]:
+        client.post(f"/compliance/dossiers/{dossier.pk}/step/{step}/", {"comment": comment})
+    dossier.refresh_from_db()
+    assert dossier.state == DossierState.APPRAISED
+    page = client.get(f"/compliance/dossiers/{dossier.pk}/")
+    assert 'data-testid="step-approve"' not in page.content.decode()  # the owner approves, not the officer
+    client.force_login(owner)
+    assert 'data-testid="step-approve"' in client.get(f"/compliance/dossiers/{dossier.pk}/").content.decode()
+    client.post(
+        f"/compliance/dossiers/{dossier.pk}/step/approve/",
+        {
+            "decision_number": "5/QĐ-UBND",
+            "decision_date": "2026-10-01",
+            "approved_by_name": "Chủ tịch",
+            "approved_level": "3",
+        },
+    )
+    dossier.refresh_from_db()
+    assert dossier.state == DossierState.APPROVED
+    download = client.get(f"/compliance/attachments/{dossier.attachments.get().pk}/")
+    assert download["Content-Disposition"].startswith("attachment")
+    assert b"".join(download.streaming_content) == b"%PDF-1.4"
+    overview = client.get(f"/compliance/systems/{system.pk}/")
+    assert 'data-testid="approved-level">3<' in overview.content.decode()
+
+
+def test_checklist_row_update_with_htmx(client, officer, system):
+    services.sync_checklist(system, "ND331_2026", 3)
+    item = ChecklistItem.objects.filter(system=system).first()
+    client.force_login(officer)
+    page = client.get(f"/compliance/systems/{system.pk}/checklist/")
+    assert page.status_code == 200 and item.requirement in page.content.decode()
+    prefix = str(item.pk)
+    response = client.post(
+        f"/compliance/checklist-items/{item.pk}/", {f"{prefix}-status": "not_met"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    assert 'role="alert"' in response.content.decode()
+    item.refresh_from_db()
+    assert item.status == "unknown"
+    client.post(
+        f"/compliance/checklist-items/{item.pk}/",
+        {f"{prefix}-status": "not_met", f"{prefix}-remediation": "Mua WAF", f"{prefix}-due_date": "2027-03-01"},
+        HTTP_HX_REQUEST="true",
+    )
+    item.refresh_from_db()
+    assert item.status == "not_met" and item.due_date == datetime.date(2027, 3, 1)
+
+
+def test_api_dossier_steps_and_problems(api, tree, officer, system):
+    api.force_authenticate(officer)
+    api.cookies["attt_language"] = "en"
+    created = api.post("/api/v1/compliance/dossiers/", {"system": str(system.pk)}, format="json")
+    assert created.status_code == 201, created.content
+    dossier_id = created.json()["id"]
+    assert created.json()["steps"] == ["submit", "withdraw"]
+    refused = api.post(f"/api/v1/compliance/dossiers/{dossier_id}/step/", {"step": "submit"}, format="json")
+    assert refused.status_code == 400 and refused["Content-Type"] == "application/problem+json"
+    api.patch(f"/api/v1/compliance/dossiers/{dossier_id}/", {"summary": "a", "protection_plan": "b"}, format="json")
+    done = api.post(f"/api/v1/compliance/dossiers/{dossier_id}/step/", {"step": "submit"}, format="json")
+    assert done.status_code == 200 and done.json()["state"] == "submitted"
+    locked = api.patch(f"/api/v1/compliance/dossiers/{dossier_id}/", {"summary": "c"}, format="json")
+    assert locked.status_code == 400
+    unknown = api.post(f"/api/v1/compliance/dossiers/{dossier_id}/step/", {"step": "teleport"}, format="json")
+    assert unknown.status_code == 400
+
+
+def test_api_assessment_with_given_facts(api, officer, system):
+    api.force_authenticate(officer)
+    response = api.post(
+        "/api/v1/compliance/assessments/",
+        {
+            "system": str(system.pk),
+            "regime": "ND331_2026",
+            "facts": {"system_type": "citizen_service", "data_subjects_basic": 100000},
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["level"] == 3
+    bad = api.post(
+        "/api/v1/compliance/assessments/", {"system": str(system.pk), "facts": {"system_type": "x"}}, format="json"
+    )
+    assert bad.status_code == 400 and "facts" in bad.json()["errors"]
+
+
+@pytest.mark.parametrize("url", ["/compliance/dossiers/", "/compliance/checks/"])
+def test_lists_render(client, national_admin, url):
+    client.force_login(national_admin)
+    assert client.get(url).status_code == 200
+
+
+def test_registry_system_page_links_to_its_level(client, officer, system):
+    client.force_login(officer)
+    page = client.get(system.get_absolute_url()).content.decode()
+    assert f'href="/compliance/systems/{system.pk}/"' in page

@@ -1,0 +1,227 @@
+"""The level dossier from draft to approval under both regimes: actors, legal timers, content checks."""
+
+import datetime
+import hashlib
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from attt.compliance import services
+from attt.compliance.models import ChecklistItem, DossierState, LevelDossier, PeriodicCheck
+from attt.core.models import AuditEvent, Notification
+from attt.core.testing import make_user
+from attt.registry.tests.factories import make_system
+
+LEVEL3 = {
+    "system_type": "citizen_service",
+    "resolves_administrative_procedures": True,
+    "online_public_service_level": 3,
+}
+
+
+@pytest.fixture
+def people(tree, national_admin):
+    return {
+        "operator": make_user(tree.province_a, "security_officer", username="operator"),
+        "appraiser": make_user(tree.province_a, "security_officer", username="appraiser"),
+        "owner": make_user(tree.province_a, "org_admin", username="owner"),
+        "other": make_user(tree.province_b, "org_admin", username="other-owner"),
+        "national": national_admin,
+    }
+
+
+def ready(dossier: LevelDossier) -> LevelDossier:
+    dossier.summary = "Tổng quan hệ thống"
+    dossier.protection_plan = "Phương án bảo đảm an toàn"
+    dossier.justification = dossier.justification or "Thuyết minh"
+    dossier.save()
+    return dossier
+
+
+def new(tree, people, regime, **facts):
+    system = make_system(tree.province_a, regime=regime, **facts)
+    return ready(services.new_dossier(system, by=people["operator"]))
+
+
+def decision(level=None):
+    return services.DecisionInput("12/QĐ-UBND", datetime.date(2026, 9, 1), "Chủ tịch UBND tỉnh A", level)
+
+
+def test_level3_under_decree_331_from_draft_to_approval(tree, people):
+    dossier = new(tree, people, "ND331_2026", system_type="citizen_service", resolves_administrative_procedures=True)
+    assert dossier.proposed_level == 3 and dossier.regime == "ND331_2026"
+    assert dossier.state == DossierState.DRAFT
+    monday = datetime.date(2026, 9, 7)
+
+    dossier = services.transition(dossier, "submit", by=people["operator"], today=monday)
+    assert dossier.state == DossierState.SUBMITTED
+    assert dossier.step_due == datetime.date(2026, 9, 14)  # 5 working days
+    dossier = services.transition(dossier, "accept", by=people["appraiser"], today=monday)
+    assert dossier.step_due == datetime.date(2026, 9, 28)  # 15 working days
+    dossier = services.transition(dossier, "appraise", by=people["appraiser"], comment="Phù hợp cấp độ 3", today=monday)
+    assert dossier.appraisal_opinion == "Phù hợp cấp độ 3"
+    assert dossier.step_due == datetime.date(2026, 9, 16)  # 7 working days
+    with pytest.raises(PermissionDenied):
+        services.transition(dossier, "approve", by=people["appraiser"], decision=decision())
+    dossier = services.transition(dossier, "approve", by=people["owner"], decision=decision(), today=monday)
+    assert dossier.state == DossierState.APPROVED and dossier.approved_level == 3
+    assert services.approved_level(dossier.system) == 3
+    assert ChecklistItem.objects.filter(system=dossier.system, regime="ND331_2026").count() > 10
+    assert PeriodicCheck.objects.filter(system=dossier.system, done_date__isnull=True).exists()
+    steps = list(dossier.events.values_list("to_state", flat=True))
+    assert steps == ["submitted", "appraisal", "appraised", "approved"]
+    assert AuditEvent.objects.filter(object_id=str(dossier.pk), action="workflow").count() == 4
+
+
+def test_decree_85_counts_appraisal_in_plain_days(tree, people):
+    dossier = new(tree, people, "ND85_2016", **LEVEL3)
+    assert dossier.proposed_level == 3
+    monday = datetime.date(2025, 9, 8)
+    dossier = services.transition(dossier, "submit", by=people["operator"], today=monday)
+    dossier = services.transition(dossier, "accept", by=people["appraiser"], today=monday)
+    assert dossier.step_due == monday + datetime.timedelta(days=15)
+
+
+def test_level4_goes_to_the_national_authority_and_needs_the_expert_opinion(tree, people):
+    dossier = new(
+        tree,
+        people,
+        "ND331_2026",
+        system_type="shared_infrastructure",
+        infrastructure_scope="nationwide",
+        operates_24x7=True,
+    )
+    assert dossier.proposed_level == 4
+    with pytest.raises(ValidationError, match="expert opinion"):
+        services.transition(dossier, "submit", by=people["operator"])
+    services.attach(
+        SimpleUploadedFile("y-kien.pdf", b"%PDF-1.4 opinion"),
+        by=people["operator"],
+        kind="expert_opinion",
+        dossier=dossier,
+    )
+    dossier = services.transition(dossier, "submit", by=people["operator"])
+    with pytest.raises(PermissionDenied):
+        services.transition(dossier, "accept", by=people["appraiser"])
+    dossier = services.transition(dossier, "accept", by=people["national"])
+    assert dossier.state == DossierState.APPRAISAL
+    assert Notification.objects.filter(recipient=people["national"]).exists()
+
+
+def test_steps_out_of_order_and_missing_comments_are_refused(tree, people):
+    dossier = new(tree, people, "ND331_2026", **LEVEL3)
+    with pytest.raises(ValidationError, match="not possible"):
+        services.transition(dossier, "approve", by=people["owner"], decision=decision())
+    dossier = services.transition(dossier, "submit", by=people["operator"])
+    with pytest.raises(ValidationError, match="comment"):
+        services.transition(dossier, "return_incomplete", by=people["appraiser"])
+    dossier = services.transition(dossier, "return_incomplete", by=people["appraiser"], comment="Thiếu sơ đồ")
+    assert dossier.state == DossierState.RETURNED
+    dossier = services.transition(dossier, "submit", by=people["operator"])
+    assert dossier.state == DossierState.SUBMITTED
+
+
+def test_another_organisation_cannot_take_steps(tree, people):
+    dossier = new(tree, people, "ND331_2026", **LEVEL3)
+    with pytest.raises(PermissionDenied):
+        services.transition(dossier, "submit", by=people["other"])
+    assert LevelDossier.objects.get(pk=dossier.pk).state == DossierState.DRAFT
+
+
+def test_incomplete_dossier_cannot_be_submitted(tree, people):
+    system = make_system(tree.province_a, regime="ND331_2026")
+    dossier = services.new_dossier(system, by=people["operator"])
+    with pytest.raises(ValidationError, match="protection plan"):
+        services.transition(dossier, "submit", by=people["operator"])
+
+
+def test_approval_needs_the_decision(tree, people):
+    dossier = new(tree, people, "ND331_2026", **LEVEL3)
+    for step, who, comment in [
+        ("submit", "operator", ""),
+        ("accept", "appraiser", ""),
+        ("appraise", "appraiser", "Đồng ý"),
+    ]:
+        dossier = services.transition(dossier, step, by=people[who], comment=comment)
+    with pytest.raises(ValidationError) as info:
+        services.transition(dossier, "approve", by=people["owner"], decision=services.DecisionInput())
+    assert set(info.value.message_dict) == {"decision_number", "decision_date", "approved_by_name"}
+    assert LevelDossier.objects.get(pk=dossier.pk).state == DossierState.APPRAISED
+
+
+def test_overdue_and_reminders(tree, people):
+    dossier = new(tree, people, "ND331_2026", **LEVEL3)
+    start = datetime.date(2026, 9, 7)
+    dossier = services.transition(dossier, "submit", by=people["operator"], today=start)
+    assert not services.overdue_dossiers(today=dossier.step_due).exists()
+    assert list(services.overdue_dossiers(today=dossier.step_due + datetime.timedelta(days=1))) == [dossier]
+    Notification.objects.all().delete()
+    assert services.remind_dossiers(today=dossier.step_due - datetime.timedelta(days=3)) == 1
+    assert Notification.objects.filter(recipient=people["appraiser"]).exists()
+    assert services.remind_dossiers(today=dossier.step_due - datetime.timedelta(days=2)) == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("virus.exe", b"MZ", "not accepted"),
+        ("noextension", b"x", "not accepted"),
+    ],
+)
+def test_attachments_refuse_other_types(tree, people, name, content, message):
+    dossier = new(tree, people, "ND331_2026", **LEVEL3)
+    with pytest.raises(ValidationError, match=message):
+        services.attach(SimpleUploadedFile(name, content), by=people["operator"], kind="other", dossier=dossier)
+
+
+def test_attachment_size_limit_and_safe_storage(tree, people, monkeypatch, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    dossier = new(tree, people, "ND331_2026", **LEVEL3)
+    monkeypatch.setattr(services, "MAX_ATTACHMENT_BYTES", 10)
+    with pytest.raises(ValidationError, match="larger"):
+        services.attach(SimpleUploadedFile("big.pdf", b"x" * 11), by=people["operator"], kind="design", dossier=dossier)
+    attachment = services.attach(
+        SimpleUploadedFile("../../etc/passwd.pdf", b"%PDF"), by=people["operator"], kind="design", dossier=dossier
+    )
+    assert attachment.filename == "passwd.pdf"
+    assert ".." not in attachment.file.name and "passwd" not in attachment.file.name
+    assert attachment.sha256 == hashlib.sha256(b"%PDF").hexdigest()
+    assert (tmp_path / attachment.file.name).read_bytes() == b"%PDF"
+
+
+def test_checklist_rules_and_progress(tree, people):
+    system = make_system(tree.province_a, regime="ND331_2026")
+    added = services.sync_checklist(system, "ND331_2026", 2)
+    assert added > 5
+    assert services.sync_checklist(system, "ND331_2026", 2) == 0
+    items = list(ChecklistItem.objects.filter(system=system))
+    with pytest.raises(ValidationError, match="why"):
+        services.update_item(items[0], status="not_applicable")
+    with pytest.raises(ValidationError, match="roadmap"):
+        services.update_item(items[0], status="not_met")
+    services.update_item(items[0], status="not_applicable", reason="Không có mạng không dây")
+    for item in items[1:]:
+        services.update_item(item, status="met")
+    progress = services.checklist_progress(system, "ND331_2026")
+    assert progress.applicable == len(items) - 1 and progress.met == len(items) - 1
+    assert progress.fully_implemented and progress.percent_met == 100.0
+    services.update_item(items[1], status="partly", remediation="Triển khai WAF", due_date=datetime.date(2027, 1, 1))
+    progress = services.checklist_progress(system, "ND331_2026")
+    assert not progress.fully_implemented
+    assert progress.percent_met == round(100 * (len(items) - 2) / (len(items) - 1), 1)
+
+
+def test_old_regime_systems_see_their_deadline_and_gap(tree, people):
+    dossier = new(tree, people, "ND85_2016", **LEVEL3)
+    for step, who, comment in [
+        ("submit", "operator", ""),
+        ("accept", "appraiser", ""),
+        ("appraise", "appraiser", "Đồng ý"),
+    ]:
+        dossier = services.transition(dossier, step, by=people[who], comment=comment)
+    services.transition(dossier, "approve", by=people["owner"], decision=decision())
+    gap = services.transition_gap(dossier.system, 3, today=datetime.date(2026, 12, 1))
+    assert gap.deadline == datetime.date(2027, 7, 1)
+    assert gap.days_left == 212
+    assert gap.required > 0 and gap.met == 0 and gap.missing == gap.required

@@ -1,0 +1,152 @@
+"""Forms of the registry pages. The system form groups its fields so the level facts read as one block."""
+
+from django import forms
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
+
+from attt.registry.models import (
+    Component,
+    Contact,
+    Domain,
+    InformationClass,
+    InformationSystem,
+    IPRange,
+    NetworkZone,
+    Server,
+)
+
+
+class Fieldset:
+    """A titled group of a form's fields, shaped like a form for core's form_fields partial."""
+
+    def __init__(self, form: forms.BaseForm, legend: str, names: list[str], description: str = ""):
+        self.legend = legend
+        self.description = description
+        self.fields = [form[name] for name in names if name in form.fields]
+
+    def visible_fields(self) -> list:
+        return self.fields
+
+    def hidden_fields(self) -> list:
+        return []
+
+    def non_field_errors(self) -> list:
+        return []
+
+
+IDENTITY = [
+    "organization",
+    "code",
+    "name",
+    "description",
+    "operator",
+    "parent_system",
+    "lifecycle_status",
+    "regime",
+    "user_count",
+]
+LEVEL_FACTS = [
+    "system_type",
+    "information_classes",
+    "state_secret_grade",
+    "security_harm",
+    "users_with_private_data",
+    "data_subjects_basic",
+    "data_subjects_sensitive",
+    "online_public_service_level",
+    "resolves_administrative_procedures",
+    "conditional_business_line",
+    "infrastructure_scope",
+    "operates_24x7",
+    "national_egovernment",
+    "construction_grade",
+    "central_national_data",
+    "decided_level",
+]
+HOSTING = ["hosting", "hosting_provider", "internet_facing", "network_zones"]
+IMPORTANCE = ["priority_sector", "national_important", "national_security_important"]
+
+
+class SystemForm(forms.ModelForm):
+    information_classes = forms.MultipleChoiceField(
+        label=capfirst(InformationSystem._meta.get_field("information_classes").verbose_name),
+        choices=InformationClass.choices,
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+        help_text=InformationSystem._meta.get_field("information_classes").help_text,
+    )
+    network_zones = forms.MultipleChoiceField(
+        label=capfirst(InformationSystem._meta.get_field("network_zones").verbose_name),
+        choices=NetworkZone.choices,
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text=InformationSystem._meta.get_field("network_zones").help_text,
+    )
+
+    class Meta:
+        model = InformationSystem
+        fields = [*IDENTITY, *LEVEL_FACTS, *HOSTING, *IMPORTANCE]
+
+    def clean_information_classes(self) -> list[str]:
+        return self.cleaned_data["information_classes"] or [InformationClass.PUBLIC.value]
+
+    def fieldsets(self) -> list[Fieldset]:
+        return [
+            Fieldset(self, _("Identity"), IDENTITY),
+            Fieldset(
+                self,
+                _("Level facts"),
+                LEVEL_FACTS,
+                _(
+                    "The facts the security level is determined from (Decree 85/2016 Art 6–11; Decree 331/2026 "
+                    "Art 9–15). A system meeting criteria of several levels takes the highest."
+                ),
+            ),
+            Fieldset(self, _("Hosting and exposure"), HOSTING),
+            Fieldset(self, _("National importance"), IMPORTANCE),
+        ]
+
+
+class ComponentForm(forms.ModelForm):
+    class Meta:
+        model = Component
+        fields = ["system", "kind", "vendor", "product", "version", "cpe23", "purl", "notes"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+
+class ServerForm(forms.ModelForm):
+    class Meta:
+        model = Server
+        fields = ["system", "hostname", "ip_address", "os", "zone", "role"]
+
+
+class DomainForm(forms.ModelForm):
+    class Meta:
+        model = Domain
+        fields = ["system", "name"]
+
+
+class IPRangeForm(forms.ModelForm):
+    class Meta:
+        model = IPRange
+        fields = ["system", "cidr", "description"]
+
+
+class ContactForm(forms.ModelForm):
+    class Meta:
+        model = Contact
+        fields = ["system", "role", "name", "title", "email", "phone"]
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("File"),
+        help_text=_("CSV (UTF-8, comma or semicolon separated) or XLSX, at most 10 MB and 50,000 rows."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}),
+    )
+    dry_run = forms.BooleanField(
+        label=_("Check only (dry run)"),
+        required=False,
+        initial=True,
+        help_text=_("Untick to write the systems once the check shows no error."),
+    )

@@ -1,0 +1,236 @@
+"""The registry as other modules see it: the only module they import from `attt.registry`.
+
+compliance reads a system's level facts and lists systems; vulns matches components; monitoring maps
+an address or a domain to its system and owner; dashboards count. Everything that takes a `user`
+goes through the scoping layer, so a caller never sees more than that user may.
+"""
+
+import ipaddress
+import uuid
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Substr
+
+from attt.core import scoping
+from attt.core.models import Organization, User
+from attt.core.scoping import Scope
+from attt.registry import transfer
+from attt.registry.models import (
+    Component,
+    Domain,
+    InformationSystem,
+    IPRange,
+    Server,
+    network_bounds,
+)
+from attt.registry.transfer import ImportFileError, ImportReport, RowError
+from attt.registry.validators import to_ascii_hostname
+
+__all__ = [
+    "ImportFileError",
+    "ImportReport",
+    "RowError",
+    "components_of",
+    "count_by_branch",
+    "count_in_subtrees",
+    "export_systems",
+    "get_visible_system",
+    "import_systems",
+    "level_facts",
+    "prepare_merge",
+    "summary",
+    "system_actor",
+    "systems_for_address",
+    "systems_for_domain",
+    "systems_of_organization",
+    "visible_systems",
+]
+
+FACT_FIELDS = (
+    "information_classes",
+    "state_secret_grade",
+    "security_harm",
+    "system_type",
+    "online_public_service_level",
+    "resolves_administrative_procedures",
+    "conditional_business_line",
+    "users_with_private_data",
+    "data_subjects_basic",
+    "data_subjects_sensitive",
+    "infrastructure_scope",
+    "operates_24x7",
+    "national_egovernment",
+    "construction_grade",
+    "central_national_data",
+    "decided_level",
+)
+
+
+def level_facts(system: InformationSystem) -> dict[str, Any]:
+    """The facts document of docs/level-facts.md for `system`, its component systems as `components`.
+
+    This is what the regulation module's level criteria are evaluated on and what compliance stores
+    with each assessment, so it holds exactly the documented keys (plus `components`).
+    """
+
+    def facts(node: InformationSystem, seen: frozenset) -> dict[str, Any]:
+        document = {name: getattr(node, name) for name in FACT_FIELDS}
+        document["information_classes"] = list(node.information_classes or ["public"])
+        children = [c for c in node.subsystems.all().order_by("code") if c.pk not in seen]
+        document["components"] = [facts(child, seen | {child.pk}) for child in children]
+        return document
+
+    return facts(system, frozenset({system.pk}))
+
+
+def visible_systems(user, action: str = "view") -> QuerySet[InformationSystem]:
+    """The systems `user` may act on with `action` (view, change, export…), owner and operator loaded."""
+    queryset = InformationSystem.objects.select_related("organization", "operator")
+    return scoping.visible(user, queryset, action)
+
+
+def get_visible_system(user, pk: uuid.UUID | str) -> InformationSystem | None:
+    """The system `pk` if `user` may view it; None when it does not exist, is out of scope, or pk is malformed
+    (the three are indistinguishable on purpose)."""
+    try:
+        key = uuid.UUID(str(pk))
+    except ValueError:
+        return None
+    return visible_systems(user).filter(pk=key).first()
+
+
+def systems_of_organization(organization: Organization, include_subtree: bool = True) -> QuerySet[InformationSystem]:
+    """Systems owned by `organization` (and its units). Not scoped: pass an organisation the caller may see."""
+    queryset = InformationSystem.objects.select_related("organization", "operator")
+    if include_subtree:
+        return queryset.filter(organization__path__startswith=organization.path)
+    return queryset.filter(organization=organization)
+
+
+def components_of(system: InformationSystem) -> QuerySet[Component]:
+    """The system's components (for vulnerability matching on `cpe23` / `purl`)."""
+    return Component.objects.filter(system=system)
+
+
+def import_systems(file, fmt: str, user, dry_run: bool = False) -> ImportReport:
+    """Create or update systems from a CSV or XLSX file (`fmt` "csv" or "xlsx"), one row per system.
+
+    `file` is bytes or a binary file object (an upload). Rows are matched by (owner code, system code);
+    owners and operators must be organisations in `user`'s scope, and `user` needs
+    registry.informationsystem.add (new rows) or .change (rows that change a system) on the owner. All or nothing:
+    the report lists every bad row, and nothing is written unless the whole file is valid (nor on a
+    dry run). Raises ImportFileError when the whole file is refused (over 10 MB or 50,000 rows, not
+    UTF-8, not a workbook, unknown format), and django's PermissionDenied when `user` holds
+    registry.informationsystem.import nowhere.
+    """
+    return transfer.import_systems(file, fmt, user, dry_run=dry_run)
+
+
+def export_systems(queryset: QuerySet[InformationSystem], fmt: str) -> bytes:
+    """The systems of `queryset` as a CSV (UTF-8 with BOM) or XLSX file in the import format, so the
+    file can be edited and imported back. Spreadsheet formulas are neutralised; the export is audited.
+    The caller scopes the queryset (e.g. `visible_systems(user, "export")`)."""
+    return transfer.export_systems(queryset, fmt)
+
+
+def system_actor() -> User:
+    """An unsaved actor with national scope, for server-side runs without a named user (CLI, jobs)."""
+    actor = User(username="system", is_superuser=True, is_active=True)
+    actor._attt_scope = Scope(is_superuser=True)
+    return actor
+
+
+# --- Lookups for enrichment ---------------------------------------------------------------------------
+
+
+def systems_for_address(address: str) -> QuerySet[InformationSystem]:
+    """Systems with a server at `address` or an IP range containing it (not scoped: for enrichment jobs).
+    An unparsable address matches nothing."""
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return InformationSystem.objects.none()
+    key = network_bounds(ipaddress.ip_network(ip))[0]
+    in_range = IPRange.objects.filter(first_address__lte=key, last_address__gte=key).values("system_id")
+    on_server = Server.objects.filter(ip_address=str(ip)).values("system_id")
+    return InformationSystem.objects.filter(Q(pk__in=in_range) | Q(pk__in=on_server)).select_related("organization")
+
+
+def systems_for_domain(name: str) -> QuerySet[InformationSystem]:
+    """Systems registered for `name` or for a parent domain of it (www.a.gov.vn matches a.gov.vn)."""
+    try:
+        ascii_name = to_ascii_hostname(name.strip())
+    except ValidationError:
+        return InformationSystem.objects.none()
+    labels = ascii_name.split(".")
+    candidates = {".".join(labels[i:]) for i in range(len(labels) - 1)}
+    matching = Domain.objects.filter(ascii_name__in=candidates).values("system_id")
+    return InformationSystem.objects.filter(pk__in=matching).select_related("organization")
+
+
+# --- Counting (dashboards) ----------------------------------------------------------------------------
+
+SEGMENT = 33  # one step of an organisation path: 32 hex digits and '/'
+
+
+def count_by_branch(user, parent: Organization) -> list[tuple[Organization, int]]:
+    """Systems `user` sees under `parent`, counted per direct unit of `parent` (its whole subtree) and for
+    `parent` itself, largest first. One aggregated query (grouping on the path prefix), one for names."""
+    length = len(parent.path) + SEGMENT
+    rows = (
+        visible_systems(user)
+        .filter(organization__path__startswith=parent.path)
+        .annotate(branch=Substr("organization__path", 1, length))
+        .values("branch")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts = {row["branch"]: row["n"] for row in rows}
+    orgs = {o.path: o for o in Organization.objects.filter(path__in=list(counts))}
+    return sorted(((orgs[p], n) for p, n in counts.items() if p in orgs), key=lambda item: (-item[1], item[0].name))
+
+
+def count_in_subtrees(user, organizations: list[Organization]) -> dict[uuid.UUID, int]:
+    """For each organisation, the systems `user` sees in its subtree, in one aggregated query."""
+    if not organizations:
+        return {}
+    aggregates = {
+        f"o{index}": Count("pk", filter=Q(organization__path__startswith=org.path))
+        for index, org in enumerate(organizations)
+    }
+    result = visible_systems(user).aggregate(**aggregates)
+    return {org.pk: result[f"o{index}"] for index, org in enumerate(organizations)}
+
+
+def summary(user, within: Organization | None = None) -> dict[str, Any]:
+    """Totals for a dashboard card, in one aggregated query: all, internet-facing, national important,
+    important to national security, and per lifecycle status."""
+    from attt.registry.models import LifecycleStatus
+
+    queryset = visible_systems(user)
+    if within is not None:
+        queryset = queryset.filter(organization__path__startswith=within.path)
+    aggregates = {
+        "total": Count("pk"),
+        "internet_facing": Count("pk", filter=Q(internet_facing=True)),
+        "national_important": Count("pk", filter=Q(national_important=True)),
+        "national_security_important": Count("pk", filter=Q(national_security_important=True)),
+        **{f"status_{s}": Count("pk", filter=Q(lifecycle_status=s)) for s in LifecycleStatus.values},
+    }
+    result = queryset.aggregate(**aggregates)
+    result["by_status"] = {s: result.pop(f"status_{s}") for s in LifecycleStatus.values}
+    return result
+
+
+def prepare_merge(source: Organization, target: Organization) -> None:
+    """Before `source`'s systems move to `target` (a merger): codes stay unique within the new owner
+    (a clashing code gets the source's code as prefix), and systems operated by the source are now
+    operated by the target."""
+    taken = set(InformationSystem.objects.filter(organization=target).values_list("code", flat=True))
+    max_length = InformationSystem._meta.get_field("code").max_length
+    for system in InformationSystem.objects.filter(organization=source, code__in=taken):
+        system.code = f"{source.code}-{system.code}"[:max_length]
+        system.save(update_fields=["code", "updated_at"])
+    InformationSystem.objects.filter(operator=source).update(operator=target)

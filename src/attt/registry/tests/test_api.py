@@ -1,0 +1,272 @@
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from attt.core.models import Role, RoleAssignment
+from attt.core.testing import make_user
+from attt.registry.models import Component, Domain, InformationSystem, IPRange
+from attt.registry.tests.factories import make_system
+
+PROBLEM = "application/problem+json"
+SYSTEMS = "/api/v1/registry/systems/"
+
+
+@pytest.fixture
+def owner_api(api, owner):
+    api.force_authenticate(owner)
+    api.cookies["attt_language"] = "en"
+    return api
+
+
+def new_system(tree, **over) -> dict:
+    return {
+        "organization": str(tree.dept_a.pk),
+        "code": "cong-dvc",
+        "name": "Cổng dịch vụ công tỉnh A",
+        "operator": str(tree.operator_a.pk),
+        "system_type": "citizen_service",
+        "information_classes": ["public", "personal"],
+        "users_with_private_data": 25000,
+        "online_public_service_level": 4,
+        "resolves_administrative_procedures": True,
+        "internet_facing": True,
+        "network_zones": ["dmz", "database"],
+        "priority_sector": "government_direction",
+        **over,
+    }
+
+
+def test_openapi_lists_the_registry(client):
+    doc = client.get("/api/v1/openapi.json").json()
+    for path in [SYSTEMS, f"{SYSTEMS}{{id}}/", f"{SYSTEMS}import/", f"{SYSTEMS}export/", "/api/v1/registry/ip-ranges/"]:
+        assert path in doc["paths"], path
+
+
+def test_system_crud(owner_api, tree):
+    created = owner_api.post(SYSTEMS, new_system(tree), format="json")
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["organization"] == str(tree.dept_a.pk)
+    assert body["counts"] == dict.fromkeys(
+        ["components", "servers", "domains", "ip_ranges", "contacts", "subsystems"], 0
+    )
+    url = f"{SYSTEMS}{body['id']}/"
+
+    changed = owner_api.patch(url, {"lifecycle_status": "upgrading", "decided_level": 3}, format="json")
+    assert changed.status_code == 200 and changed.json()["decided_level"] == 3
+    system = InformationSystem.objects.get(pk=body["id"])
+    Component.objects.create(system=system, product="nginx")
+    assert owner_api.get(url).json()["counts"]["components"] == 1
+
+    assert owner_api.delete(url).status_code == 204
+    assert not InformationSystem.objects.exists()
+
+
+def test_filters(owner_api, tree):
+    make_system(tree.dept_a, name="Cổng dịch vụ công", internet_facing=True, system_type="citizen_service")
+    make_system(tree.operator_a, name="Mạng nội bộ", lifecycle_status="retired", priority_sector="information")
+    make_system(tree.dept_b, name="Không thấy")
+
+    def codes(**params):
+        return {row["name"] for row in owner_api.get(SYSTEMS, params).json()["results"]}
+
+    assert codes() == {"Cổng dịch vụ công", "Mạng nội bộ"}
+    assert codes(q="cổng") == {"Cổng dịch vụ công"}
+    assert codes(internet_facing="true") == {"Cổng dịch vụ công"}
+    assert codes(system_type="citizen_service") == {"Cổng dịch vụ công"}
+    assert codes(lifecycle_status="retired", priority_sector="information") == {"Mạng nội bộ"}
+    assert codes(organization=str(tree.operator_a.pk)) == {"Mạng nội bộ"}
+    assert codes(national_important="true") == set()
+    out_of_scope = owner_api.get(SYSTEMS, {"organization": str(tree.dept_b.pk)})
+    assert out_of_scope.status_code == 400 and out_of_scope["Content-Type"] == PROBLEM
+
+
+def test_bad_input_is_problem_json(owner_api, tree):
+    bad = new_system(tree, code="Not a slug", information_classes=["secret"], online_public_service_level=7)
+    response = owner_api.post(SYSTEMS, bad, format="json")
+    assert response.status_code == 400
+    assert response["Content-Type"] == PROBLEM
+    assert response.json()["title"] == "Invalid input"
+    assert {"code", "information_classes", "online_public_service_level"} <= set(response.json()["errors"])
+    unknown = owner_api.post(SYSTEMS, new_system(tree, colour="blue", created_at="2020-01-01"), format="json")
+    assert set(unknown.json()["errors"]) == {"colour", "created_at"}
+    duplicate = owner_api.post(SYSTEMS, new_system(tree, information_classes=["public", "public"]), format="json")
+    assert "information_classes" in duplicate.json()["errors"]
+    make_system(tree.dept_a, code="cong-dvc")
+    taken = owner_api.post(SYSTEMS, new_system(tree), format="json")
+    assert taken.status_code == 400 and taken["Content-Type"] == PROBLEM
+
+
+def test_references_outside_the_scope_do_not_exist(owner_api, tree):
+    for field in ("organization", "operator"):
+        response = owner_api.post(SYSTEMS, new_system(tree, **{field: str(tree.dept_b.pk)}), format="json")
+        assert response.status_code == 400
+        assert "does not exist" in str(response.json()["errors"][field])
+    parent = make_system(tree.dept_b)
+    response = owner_api.post(SYSTEMS, new_system(tree, parent_system=str(parent.pk)), format="json")
+    assert "parent_system" in response.json()["errors"]
+
+
+def test_creating_needs_the_add_permission_on_the_owner(api, tree):
+    inspector = make_user(tree.province_a, "inspector")  # may view the province, add nothing
+    api.force_authenticate(inspector)
+    assert api.post(SYSTEMS, new_system(tree), format="json").status_code == 403
+    owner = make_user(tree.dept_a, "system_owner", username="o2")
+    api.force_authenticate(owner)
+    below = api.post(SYSTEMS, new_system(tree, organization=str(tree.operator_a.pk)), format="json")
+    assert below.status_code == 201
+
+
+def test_owner_cannot_create_in_a_visible_organisation_without_add(api, tree):
+    owner = make_user(tree.dept_a, "system_owner", username="o3")
+    # A read-only view of the whole province too: the owner sees province_a but may not add there.
+    RoleAssignment.objects.create(user=owner, role=Role.objects.get(code="leader"), organization=tree.province_a)
+    api.force_authenticate(owner)
+    response = api.post(SYSTEMS, new_system(tree, organization=str(tree.province_a.pk)), format="json")
+    assert response.status_code == 403
+    assert not InformationSystem.objects.exists()
+
+
+def test_composite_rules_in_the_api(owner_api, tree):
+    parent = make_system(tree.dept_a)
+    other = make_system(tree.operator_a)
+    response = owner_api.post(
+        SYSTEMS, new_system(tree, parent_system=str(other.pk)), format="json"
+    )  # a part with another owner
+    assert response.status_code == 400 and "parent_system" in response.json()["errors"]
+    ok = owner_api.post(SYSTEMS, new_system(tree, parent_system=str(parent.pk)), format="json")
+    assert ok.status_code == 201
+    cycle = owner_api.patch(f"{SYSTEMS}{parent.pk}/", {"parent_system": ok.json()["id"]}, format="json")
+    assert cycle.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("path", "payload", "bad"),
+    [
+        (
+            "components",
+            {
+                "kind": "application",
+                "vendor": "Apache",
+                "product": "HTTP Server",
+                "version": "2.4.57",
+                "cpe23": "cpe:2.3:a:apache:http_server:2.4.57:*:*:*:*:*:*:*",
+                "purl": "pkg:maven/org.apache.logging.log4j/log4j-core@2.17.1",
+            },
+            {"cpe23": "cpe:2.3:a:apache:http_server", "purl": "maven/log4j"},
+        ),
+        (
+            "servers",
+            {"hostname": "web01", "ip_address": "192.0.2.10", "zone": "dmz", "role": "web"},
+            {"hostname": "web 01", "ip_address": "999.0.0.1"},
+        ),
+        ("domains", {"name": "dichvucong.example.gov.vn"}, {"name": "localhost"}),
+        ("ip-ranges", {"cidr": "198.51.100.0/24", "description": "DMZ"}, {"cidr": "198.51.100.1/24"}),
+        (
+            "contacts",
+            {
+                "role": "security_officer",
+                "name": "Trần Thị Lan",
+                "email": "lan@demo.attt.invalid",
+                "phone": "+84 24 3123 4567",
+            },
+            {"role": "boss", "email": "not-an-address"},
+        ),
+    ],
+)
+def test_records_crud(owner_api, tree, path, payload, bad):
+    system = make_system(tree.dept_a)
+    url = f"/api/v1/registry/{path}/"
+    created = owner_api.post(url, {"system": str(system.pk), **payload}, format="json")
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["organization"] == str(tree.dept_a.pk)
+    listing = owner_api.get(url, {"system": str(system.pk)}).json()
+    assert [row["id"] for row in listing["results"]] == [body["id"]]
+    invalid = owner_api.post(url, {"system": str(system.pk), **payload, **bad}, format="json")
+    assert invalid.status_code == 400 and invalid["Content-Type"] == PROBLEM
+    assert set(bad) <= set(invalid.json()["errors"])
+    export = owner_api.get(f"{url}export/")
+    assert export.status_code == 200 and body["id"] in b"".join(export.streaming_content).decode()
+    assert owner_api.delete(f"{url}{body['id']}/").status_code == 204
+
+
+def test_records_cannot_be_added_to_systems_outside_the_scope(owner_api, tree):
+    outside = make_system(tree.dept_b)
+    response = owner_api.post(
+        "/api/v1/registry/domains/", {"system": str(outside.pk), "name": "x.gov.vn"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "does not exist" in str(response.json()["errors"]["system"])
+    assert not Domain.objects.exists()
+
+
+def test_records_need_their_own_add_permission_on_the_system_owner(api, tree):
+    system = make_system(tree.dept_a)
+    leader = make_user(tree.province_a, "leader")
+    api.force_authenticate(leader)
+    assert (
+        api.post("/api/v1/registry/ip-ranges/", {"system": str(system.pk), "cidr": "192.0.2.0/24"}).status_code == 403
+    )
+    assert not IPRange.objects.exists()
+
+
+def test_moving_a_record_to_a_system_where_one_may_not_add(api, tree):
+    mine, theirs = make_system(tree.dept_a), make_system(tree.dept_b)
+    user = make_user(tree.dept_a, "system_owner", username="mover")
+    RoleAssignment.objects.create(user=user, role=Role.objects.get(code="leader"), organization=tree.dept_b)
+    component = Component.objects.create(system=mine, product="php")
+    api.force_authenticate(user)
+    response = api.patch(f"/api/v1/registry/components/{component.pk}/", {"system": str(theirs.pk)}, format="json")
+    assert response.status_code == 403
+    component.refresh_from_db()
+    assert component.system == mine and component.organization_id == tree.dept_a.pk
+
+
+def _upload(text: str, name: str = "systems.csv") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, text.encode("utf-8"), content_type="text/csv")
+
+
+def test_import_endpoint(owner_api, tree):
+    text = "owner,code,name\nso-a,a,Hệ thống A\ntt-a,b,Hệ thống B\n"
+    dry = owner_api.post(f"{SYSTEMS}import/", {"file": _upload(text), "dry_run": "true"}, format="multipart")
+    assert dry.status_code == 200, dry.content
+    assert dry.json()["created"] == 2 and dry.json()["written"] is False
+    assert not InformationSystem.objects.exists()
+    done = owner_api.post(f"{SYSTEMS}import/", {"file": _upload(text)}, format="multipart")
+    assert done.status_code == 200 and done.json()["written"] is True
+    assert InformationSystem.objects.count() == 2
+
+
+def test_import_endpoint_reports_bad_rows_as_problem(owner_api, tree):
+    text = "owner,code,name,decided_level\nso-a,a,A,9\nso-b,b,B,\nso-a,c,C,2\n"
+    response = owner_api.post(f"{SYSTEMS}import/", {"file": _upload(text)}, format="multipart")
+    assert response.status_code == 400 and response["Content-Type"] == PROBLEM
+    report = response.json()["report"]
+    assert report["bad_rows"] == [2, 3]
+    assert {(e["row"], e["column"]) for e in report["errors"]} == {(2, "decided_level"), (3, "owner")}
+    assert not InformationSystem.objects.exists()
+
+
+def test_import_endpoint_refuses_bad_files(owner_api, tree):
+    workbook = SimpleUploadedFile("x.xlsx", b"PK\x03\x04garbage", content_type="application/octet-stream")
+    response = owner_api.post(f"{SYSTEMS}import/", {"file": workbook}, format="multipart")
+    assert response.status_code == 400 and "file" in response.json()["errors"]
+    missing = owner_api.post(f"{SYSTEMS}import/", {"dry_run": "true"}, format="multipart")
+    assert missing.status_code == 400 and "file" in missing.json()["errors"]
+
+
+def test_import_needs_the_import_permission(api, tree):
+    officer = make_user(tree.province_a, "security_officer")
+    api.force_authenticate(officer)
+    response = api.post(f"{SYSTEMS}import/", {"file": _upload("owner,code,name\n")}, format="multipart")
+    assert response.status_code == 403
+
+
+def test_export_is_csv_of_the_visible_systems(owner_api, tree):
+    inside, outside = make_system(tree.dept_a), make_system(tree.dept_b)
+    response = owner_api.get(f"{SYSTEMS}export/")
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert str(inside.pk) in body and str(outside.pk) not in body
+    assert io.StringIO(body).readline().startswith("id,organization,code")
