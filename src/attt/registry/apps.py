@@ -23,8 +23,12 @@ class RegistryConfig(AppConfig):
             (IPRange, "iprange"),
             (Contact, "contact"),
         ]:
-            scoping.register(model, api_basename=f"registry-{name}", ui_namespace=f"registry:{name}",
-                             before_merge=prepare_merge if model is InformationSystem else None)
+            scoping.register(
+                model,
+                api_basename=f"registry-{name}",
+                ui_namespace=f"registry:{name}",
+                before_merge=prepare_merge if model is InformationSystem else None,
+            )
 
         permissions.register_module_permissions(
             "registry",

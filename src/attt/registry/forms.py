@@ -5,6 +5,11 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from attt.registry.models import (
+    LEVEL_FACT_FIELDS,
+    SYSTEM_FIELDS,
+    SYSTEM_HOSTING_FIELDS,
+    SYSTEM_IDENTITY_FIELDS,
+    SYSTEM_IMPORTANCE_FIELDS,
     Component,
     Contact,
     Domain,
@@ -34,39 +39,6 @@ class Fieldset:
         return []
 
 
-IDENTITY = [
-    "organization",
-    "code",
-    "name",
-    "description",
-    "operator",
-    "parent_system",
-    "lifecycle_status",
-    "regime",
-    "user_count",
-]
-LEVEL_FACTS = [
-    "system_type",
-    "information_classes",
-    "state_secret_grade",
-    "security_harm",
-    "users_with_private_data",
-    "data_subjects_basic",
-    "data_subjects_sensitive",
-    "online_public_service_level",
-    "resolves_administrative_procedures",
-    "conditional_business_line",
-    "infrastructure_scope",
-    "operates_24x7",
-    "national_egovernment",
-    "construction_grade",
-    "central_national_data",
-    "decided_level",
-]
-HOSTING = ["hosting", "hosting_provider", "internet_facing", "network_zones"]
-IMPORTANCE = ["priority_sector", "national_important", "national_security_important"]
-
-
 class SystemForm(forms.ModelForm):
     information_classes = forms.MultipleChoiceField(
         label=capfirst(InformationSystem._meta.get_field("information_classes").verbose_name),
@@ -85,25 +57,25 @@ class SystemForm(forms.ModelForm):
 
     class Meta:
         model = InformationSystem
-        fields = [*IDENTITY, *LEVEL_FACTS, *HOSTING, *IMPORTANCE]
+        fields = SYSTEM_FIELDS
 
     def clean_information_classes(self) -> list[str]:
         return self.cleaned_data["information_classes"] or [InformationClass.PUBLIC.value]
 
     def fieldsets(self) -> list[Fieldset]:
         return [
-            Fieldset(self, _("Identity"), IDENTITY),
+            Fieldset(self, _("Identity"), SYSTEM_IDENTITY_FIELDS),
             Fieldset(
                 self,
                 _("Level facts"),
-                LEVEL_FACTS,
+                LEVEL_FACT_FIELDS,
                 _(
                     "The facts the security level is determined from (Decree 85/2016 Art 6–11; Decree 331/2026 "
                     "Art 9–15). A system meeting criteria of several levels takes the highest."
                 ),
             ),
-            Fieldset(self, _("Hosting and exposure"), HOSTING),
-            Fieldset(self, _("National importance"), IMPORTANCE),
+            Fieldset(self, _("Hosting and exposure"), SYSTEM_HOSTING_FIELDS),
+            Fieldset(self, _("National importance"), SYSTEM_IMPORTANCE_FIELDS),
         ]
 
 

@@ -118,6 +118,41 @@ class LifecycleStatus(models.TextChoices):
 # Decree 331/2026/ND-CP comes into force on this date and replaces Decree 85/2016/ND-CP.
 ND331_IN_FORCE = datetime.date(2026, 8, 19)
 
+# Field groups of a system, shared by the form, the detail page, the API and the level facts.
+SYSTEM_IDENTITY_FIELDS = (
+    "organization",
+    "code",
+    "name",
+    "description",
+    "operator",
+    "parent_system",
+    "lifecycle_status",
+    "regime",
+    "user_count",
+)
+# The facts of docs/level-facts.md, in its order (what the level engine reads).
+LEVEL_FACT_FIELDS = (
+    "information_classes",
+    "state_secret_grade",
+    "security_harm",
+    "system_type",
+    "online_public_service_level",
+    "resolves_administrative_procedures",
+    "conditional_business_line",
+    "users_with_private_data",
+    "data_subjects_basic",
+    "data_subjects_sensitive",
+    "infrastructure_scope",
+    "operates_24x7",
+    "national_egovernment",
+    "construction_grade",
+    "central_national_data",
+    "decided_level",
+)
+SYSTEM_HOSTING_FIELDS = ("hosting", "hosting_provider", "internet_facing", "network_zones")
+SYSTEM_IMPORTANCE_FIELDS = ("priority_sector", "national_important", "national_security_important")
+SYSTEM_FIELDS = (*SYSTEM_IDENTITY_FIELDS, *LEVEL_FACT_FIELDS, *SYSTEM_HOSTING_FIELDS, *SYSTEM_IMPORTANCE_FIELDS)
+
 
 def default_regime(on: datetime.date | None = None) -> str:
     """The legal regime a system registered on `on` (default: today) falls under.

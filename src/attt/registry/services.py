@@ -18,6 +18,7 @@ from attt.core.models import Organization, User
 from attt.core.scoping import Scope
 from attt.registry import transfer
 from attt.registry.models import (
+    LEVEL_FACT_FIELDS,
     Component,
     Domain,
     InformationSystem,
@@ -48,25 +49,6 @@ __all__ = [
     "visible_systems",
 ]
 
-FACT_FIELDS = (
-    "information_classes",
-    "state_secret_grade",
-    "security_harm",
-    "system_type",
-    "online_public_service_level",
-    "resolves_administrative_procedures",
-    "conditional_business_line",
-    "users_with_private_data",
-    "data_subjects_basic",
-    "data_subjects_sensitive",
-    "infrastructure_scope",
-    "operates_24x7",
-    "national_egovernment",
-    "construction_grade",
-    "central_national_data",
-    "decided_level",
-)
-
 
 def level_facts(system: InformationSystem) -> dict[str, Any]:
     """The facts document of docs/level-facts.md for `system`, its component systems as `components`.
@@ -76,7 +58,7 @@ def level_facts(system: InformationSystem) -> dict[str, Any]:
     """
 
     def facts(node: InformationSystem, seen: frozenset) -> dict[str, Any]:
-        document = {name: getattr(node, name) for name in FACT_FIELDS}
+        document = {name: getattr(node, name) for name in LEVEL_FACT_FIELDS}
         document["information_classes"] = list(node.information_classes or ["public"])
         children = [c for c in node.subsystems.all().order_by("code") if c.pk not in seen]
         document["components"] = [facts(child, seen | {child.pk}) for child in children]

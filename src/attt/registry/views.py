@@ -25,7 +25,7 @@ from attt.core.views.generic import (
 )
 from attt.registry import filtersets as f
 from attt.registry import forms, services
-from attt.registry.models import Component, Contact, Domain, InformationSystem, IPRange, Server
+from attt.registry.models import SYSTEM_FIELDS, Component, Contact, Domain, InformationSystem, IPRange, Server
 from attt.registry.transfer import COLUMNS, ImportFileError, detect_format
 
 CONTENT_TYPES = {
@@ -70,39 +70,8 @@ class SystemListView(ObjectListView):
         return context
 
 
-SYSTEM_FIELDS = [
-    "organization",
-    "code",
-    "description",
-    "operator",
-    "parent_system",
-    "lifecycle_status",
-    "regime",
-    "user_count",
-    "system_type",
-    "information_classes",
-    "state_secret_grade",
-    "security_harm",
-    "users_with_private_data",
-    "data_subjects_basic",
-    "data_subjects_sensitive",
-    "online_public_service_level",
-    "resolves_administrative_procedures",
-    "conditional_business_line",
-    "infrastructure_scope",
-    "operates_24x7",
-    "national_egovernment",
-    "construction_grade",
-    "central_national_data",
-    "decided_level",
-    "hosting",
-    "hosting_provider",
-    "internet_facing",
-    "network_zones",
-    "priority_sector",
-    "national_important",
-    "national_security_important",
-]
+# The detail page shows every field but the name, which is its title.
+DETAIL_FIELDS = [name for name in SYSTEM_FIELDS if name != "name"]
 
 SECTIONS = [
     # (related name, model, heading, columns as (label, attribute path))
@@ -152,7 +121,7 @@ SECTION_LIMIT = 200
 class SystemDetailView(ObjectDetailView):
     model = InformationSystem
     template_name = "registry/system_detail.html"
-    fields = SYSTEM_FIELDS
+    fields = DETAIL_FIELDS
 
     def get_context_data(self, **kwargs):
         from attt.core.exports import attribute

@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from attt.core.api.base import OrganizationField, ScopedRelatedField, StrictModelSerializer, StrictSerializerMixin
 from attt.registry.models import (
+    SYSTEM_FIELDS,
     Component,
     Contact,
     Domain,
@@ -50,43 +51,7 @@ class InformationSystemSerializer(StrictModelSerializer):
 
     class Meta:
         model = InformationSystem
-        fields = [
-            "id",
-            "organization",
-            "code",
-            "name",
-            "description",
-            "operator",
-            "parent_system",
-            "lifecycle_status",
-            "regime",
-            "system_type",
-            "information_classes",
-            "state_secret_grade",
-            "security_harm",
-            "user_count",
-            "users_with_private_data",
-            "data_subjects_basic",
-            "data_subjects_sensitive",
-            "online_public_service_level",
-            "resolves_administrative_procedures",
-            "conditional_business_line",
-            "infrastructure_scope",
-            "operates_24x7",
-            "national_egovernment",
-            "construction_grade",
-            "central_national_data",
-            "decided_level",
-            "hosting",
-            "hosting_provider",
-            "internet_facing",
-            "network_zones",
-            "priority_sector",
-            "national_important",
-            "national_security_important",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *SYSTEM_FIELDS, "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
 
     def validate(self, attrs):
