@@ -31,6 +31,9 @@ class ComplianceConfig(AppConfig):
                 "checklistitem": ["view", "change", "export"],
                 "protectionlayers": ["view", "change", "export"],
                 "periodiccheck": crud,
+                "statusreport": [*crud, "submit"],
+                "inspection": crud,
+                "finding": [*crud, "acknowledge", "verify"],
             },
         )
         for model, api, ui in [
@@ -51,12 +54,16 @@ class ComplianceConfig(AppConfig):
                 _("Level-based security"),
                 "bi-shield-check",
                 [
+                    navigation.Item(_("Overview"), "compliance:dashboard", "compliance.leveldossier.view"),
                     navigation.Item(
                         _("Level dossiers"), "compliance:leveldossier_list", "compliance.leveldossier.view"
                     ),
                     navigation.Item(
                         _("Periodic checks"), "compliance:periodiccheck_list", "compliance.periodiccheck.view"
                     ),
+                    navigation.Item(_("Reports"), "compliance:statusreport_list", "compliance.statusreport.view"),
+                    navigation.Item(_("Inspections"), "compliance:inspection_list", "compliance.inspection.view"),
+                    navigation.Item(_("Findings"), "compliance:finding_list", "compliance.finding.view"),
                 ],
             )
         )
