@@ -43,8 +43,9 @@ test-sqlite:
 test-postgres:
 	scripts/with-postgres.sh $(BIN)/pytest -q -n 2 -p no:cacheprovider -m "not browser"
 
+# Refresh every module's Vietnamese catalogue after changing UI strings, then translate the new entries.
 messages:
-	cd src/attt/core && ../../../$(ATTT) makemessages -l vi --no-obsolete --add-location file
+	for app in src/attt/*/locale; do (cd $$(dirname $$app) && $(CURDIR)/$(ATTT) makemessages -l vi --no-obsolete --add-location file); done
 	$(ATTT) compiletranslations
 
 clean:
