@@ -10,14 +10,18 @@ from attt.core.api.urls import router as core_router
 from attt.core.api.views import MeView
 from attt.core.auth import views as auth_views
 from attt.core.views import pages
+from attt.plans.api.urls import router as plans_router
 from attt.registry.api.urls import router as registry_router
 from attt.regulation.api.urls import router as regulation_router
+from attt.vulns.api.urls import router as vulns_router
 
 api_patterns = [
     path("", include(core_router.urls)),
     path("regulation/", include(regulation_router.urls)),
     path("registry/", include(registry_router.urls)),
     path("compliance/", include(compliance_router.urls)),
+    path("plans/", include(plans_router.urls)),
+    path("vulns/", include(vulns_router.urls)),
     path("me/", MeView.as_view(), name="me"),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:openapi"), name="docs"),
@@ -40,6 +44,8 @@ urlpatterns = [
     path("regulation/", include("attt.regulation.urls")),
     path("registry/", include("attt.registry.urls")),
     path("compliance/", include("attt.compliance.urls")),
+    path("plans/", include("attt.plans.urls")),
+    path("vulns/", include("attt.vulns.urls")),
     path("api/v1/", include((api_patterns, "api"))),
     path("admin/", admin.site.urls),
 ]

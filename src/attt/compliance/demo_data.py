@@ -216,7 +216,7 @@ class Loader:
     # --- choosing ---------------------------------------------------------------------------------------
 
     def histories(self) -> list[History]:
-        systems = list(registry.systems_of_organization(self.root).order_by("organization__path", "code"))
+        systems = list(registry.systems_of_organization(self.root).order_by("organization__code", "code"))
         self.ctx.progress("compliance: levels")
         histories = []
         for system in systems:
@@ -664,8 +664,8 @@ class Loader:
 
     def run(self) -> dict:
         histories = self.histories()
-        socs = list(Organization.objects.filter(kind="soc_provider", is_active=True))
-        assessors = socs + list(Organization.objects.filter(kind="sector_cert", is_active=True))
+        socs = list(Organization.objects.filter(kind="soc_provider", is_active=True).order_by("code"))
+        assessors = socs + list(Organization.objects.filter(kind="sector_cert", is_active=True).order_by("code"))
         self.ctx.progress("compliance: dossiers")
         serials: Counter = Counter()
         for h in histories:

@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "attt.regulation",
     "attt.registry",
     "attt.compliance",
+    "attt.plans",
+    "attt.vulns",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -241,6 +243,7 @@ SPECTACULAR_SETTINGS = {
         "FindingStateEnum": "attt.compliance.models.Finding.State",
         "StatusReportKindEnum": "attt.compliance.models.StatusReport.Kind",
         "StatusReportStateEnum": "attt.compliance.models.StatusReport.State",
+        "PlanStatusEnum": "attt.plans.models.Status",
     },
 }
 
@@ -267,6 +270,10 @@ Q_CLUSTER = {
     "catch_up": False,
     "label": _("Background jobs"),
 }
+
+# --- Early warning feeds: "name=URL-or-path" pairs, comma-separated (local paths work air-gapped) -----
+VULNS_FEEDS = dict(item.split("=", 1) for item in env_list("ATTT_VULNS_FEEDS") if "=" in item)
+VULNS_ALLOWED_HOSTS = env_list("ATTT_VULNS_ALLOWED_HOSTS")
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,208 @@
+from rest_framework import serializers
+from rest_framework.routers import DefaultRouter
+
+from attt.core.api.base import OrganizationField, ScopedModelViewSet, ScopedRelatedField, StrictModelSerializer
+from attt.plans import services
+from attt.plans.models import (
+    Assignment,
+    Indicator,
+    IndicatorValue,
+    LegalDocument,
+    Plan,
+    ProgressReport,
+    Status,
+    Task,
+)
+
+
+class PlanSerializer(StrictModelSerializer):
+    organization = OrganizationField()
+    parent = ScopedRelatedField(queryset=Plan.objects.all(), required=False, allow_null=True)
+
+    class Meta:
+        model = Plan
+        fields = [
+            "id",
+            "organization",
+            "code",
+            "title",
+            "kind",
+            "parent",
+            "year_start",
+            "year_end",
+            "description",
+            "source_file",
+            "updated_at",
+        ]
+        read_only_fields = ["source_file", "updated_at"]
+
+
+class TaskSerializer(StrictModelSerializer):
+    organization = OrganizationField()
+    status = serializers.ChoiceField(choices=Status.choices, read_only=True)
+
+    class Meta:
+        model = Task
+        fields = [
+            "id",
+            "organization",
+            "plan",
+            "section",
+            "number",
+            "content",
+            "details",
+            "lead_text",
+            "coordination_text",
+            "expected_result",
+            "indicator_refs",
+            "deadline_text",
+            "deadline_kind",
+            "start_date",
+            "due_date",
+            "status",
+            "progress",
+            "unit_matched",
+            "unmatched_units",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "plan",
+            "section",
+            "number",
+            "status",
+            "progress",
+            "unit_matched",
+            "unmatched_units",
+            "updated_at",
+        ]
+
+
+class AssignmentSerializer(StrictModelSerializer):
+    organization = OrganizationField()
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    task = ScopedRelatedField(queryset=Task.objects.all())
+
+    class Meta:
+        model = Assignment
+        fields = ["id", "organization", "task", "parent", "status", "progress", "due_date", "comment", "updated_at"]
+        read_only_fields = ["parent", "updated_at"]
+
+
+class ProgressReportSerializer(StrictModelSerializer):
+    assignment = ScopedRelatedField(queryset=Assignment.objects.all())
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+
+    class Meta:
+        model = ProgressReport
+        fields = [
+            "id",
+            "organization",
+            "assignment",
+            "period",
+            "period_end",
+            "status",
+            "progress",
+            "comment",
+            "difficulties",
+            "proposals",
+            "links",
+            "submitted_at",
+        ]
+        read_only_fields = ["organization", "period_end", "submitted_at"]
+
+    def validate_progress(self, value):
+        if not 0 <= value <= 100:
+            raise serializers.ValidationError("0–100")
+        return value
+
+
+class IndicatorSerializer(StrictModelSerializer):
+    organization = OrganizationField()
+
+    class Meta:
+        model = Indicator
+        fields = ["id", "organization", "plan", "number", "name", "baseline", "planned", "target", "updated_at"]
+        read_only_fields = ["plan", "updated_at"]
+
+
+class IndicatorValueSerializer(StrictModelSerializer):
+    organization = OrganizationField()
+    indicator = ScopedRelatedField(queryset=Indicator.objects.all())
+
+    class Meta:
+        model = IndicatorValue
+        fields = ["id", "organization", "indicator", "period", "value", "numeric", "note"]
+
+
+class LegalDocumentSerializer(StrictModelSerializer):
+    organization = OrganizationField()
+
+    class Meta:
+        model = LegalDocument
+        fields = ["id", "organization", "category", "kind", "number", "date", "issuer", "title"]
+
+
+class PlanViewSet(ScopedModelViewSet):
+    queryset = Plan.objects.all()
+    serializer_class = PlanSerializer
+    filterset_fields = ["kind", "parent"]
+
+
+class TaskViewSet(ScopedModelViewSet):
+    queryset = Task.objects.select_related("plan", "section")
+    serializer_class = TaskSerializer
+    filterset_fields = ["plan", "status", "deadline_kind"]
+    http_method_names = ["get", "patch", "head", "options"]
+
+
+class AssignmentViewSet(ScopedModelViewSet):
+    queryset = Assignment.objects.select_related("task")
+    serializer_class = AssignmentSerializer
+    filterset_fields = ["task", "status"]
+
+    def perform_update(self, serializer):
+        super().perform_update(serializer)
+        services.roll_up(serializer.instance.task)
+
+
+class ProgressReportViewSet(ScopedModelViewSet):
+    queryset = ProgressReport.objects.select_related("assignment")
+    serializer_class = ProgressReportSerializer
+    filterset_fields = ["assignment", "period", "status"]
+
+    def perform_create(self, serializer):
+        assignment = serializer.validated_data["assignment"]
+        self._check_target(assignment.organization)
+        serializer.save(
+            organization_id=assignment.organization_id,
+            period_end=services.period_end(serializer.validated_data["period"]),
+        )
+
+
+class IndicatorViewSet(ScopedModelViewSet):
+    queryset = Indicator.objects.all()
+    serializer_class = IndicatorSerializer
+    filterset_fields = ["plan"]
+    http_method_names = ["get", "patch", "head", "options"]
+
+
+class IndicatorValueViewSet(ScopedModelViewSet):
+    queryset = IndicatorValue.objects.all()
+    serializer_class = IndicatorValueSerializer
+    filterset_fields = ["indicator", "period"]
+
+
+class LegalDocumentViewSet(ScopedModelViewSet):
+    queryset = LegalDocument.objects.all()
+    serializer_class = LegalDocumentSerializer
+    filterset_fields = ["kind"]
+
+
+router = DefaultRouter()
+router.register("plans", PlanViewSet, basename="plan")
+router.register("tasks", TaskViewSet, basename="task")
+router.register("assignments", AssignmentViewSet, basename="assignment")
+router.register("progress-reports", ProgressReportViewSet, basename="progressreport")
+router.register("indicators", IndicatorViewSet, basename="indicator")
+router.register("indicator-values", IndicatorValueViewSet, basename="indicatorvalue")
+router.register("legal-documents", LegalDocumentViewSet, basename="legaldocument")

@@ -1,0 +1,62 @@
+"""`attt demo` part: the real seed plans when ../shared/seeds is present, and a plan with progress
+history (assignments down the tree, reports over past periods) so every page has something to show."""
+
+import datetime
+import os
+from pathlib import Path
+
+import attt
+from attt.core import demo
+
+
+def seeds_dir() -> Path:
+    default = Path(attt.__file__).resolve().parents[3] / "shared" / "seeds"
+    return Path(os.environ.get("ATTT_SEEDS_DIR") or default)
+
+
+@demo.register("plans", order=30)
+def load(ctx: demo.DemoContext) -> dict:
+    from attt.core.models import Organization
+    from attt.plans.importer import import_plan
+    from attt.plans.models import Plan, Task
+    from attt.plans.services import assign, create_occurrences, report_progress
+
+    counts = {"plans": 0, "tasks": 0, "assignments": 0, "reports": 0}
+    folder = seeds_dir()
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.txt")):
+            try:
+                summary = import_plan(path)
+            except ValueError as exc:
+                ctx.progress(f"plans: skipped {path.name}: {exc}")
+                continue
+            counts["plans"] += 1
+            counts["tasks"] += summary["total_tasks"]
+    else:
+        ctx.progress(f"plans: no seed folder at {folder}; skipping the real plans")
+    national = Plan.objects.filter(kind="ministry").first()
+    if national is None:
+        return counts
+    provinces = list(Organization.objects.filter(kind="province", is_active=True).order_by("code")[:3])
+    tasks = list(Task.objects.filter(plan=national, section__code="PLI-II").order_by("order")[:5])
+    for task in tasks:
+        for a in assign(task, provinces):
+            counts["assignments"] += 1
+            depts = list(Organization.objects.filter(parent=a.organization, is_active=True).order_by("code")[:2])
+            children = assign(task, depts, parent=a) if depts else []
+            counts["assignments"] += len(children)
+            for child in children or [a]:
+                progress = ctx.rng.choice([0, 20, 40, 60, 80, 100])
+                status = "done" if progress == 100 else ("in_progress" if progress else "not_started")
+                report_progress(
+                    child,
+                    period="2024",
+                    status=status,
+                    progress=progress,
+                    comment="Đã triển khai theo kế hoạch.",
+                    difficulties="Thiếu nhân lực chuyên trách.",
+                    proposals="Bố trí kinh phí năm sau.",
+                )
+                counts["reports"] += 1
+    counts["reports"] += create_occurrences(datetime.date.today().year)
+    return counts

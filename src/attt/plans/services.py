@@ -1,0 +1,310 @@
+"""Business rules of plan tracking: assignment down the tree, roll-up, periodic occurrences of
+recurring tasks, overdue detection, reminders and escalation, evidence upload."""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+import hashlib
+import mimetypes
+
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from attt.core import audit
+from attt.core.models import Organization
+from attt.core.services.notifications import notify_permission_holders
+from attt.plans.models import Assignment, Evidence, ProgressReport, Status, Task
+
+MAX_EVIDENCE_BYTES = 20 * 2**20
+ALLOWED_TYPES = {
+    ".pdf": "application/pdf",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".odt": "application/vnd.oasis.opendocument.text",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".txt": "text/plain",
+    ".zip": "application/zip",
+}
+REMIND_DAYS = (14, 7, 1)
+YEARLY_REPORT_DAY = (12, 5)  # yearly implementation reports are due before 5 December
+
+
+# --- assignment and roll-up ------------------------------------------------------------------------
+
+
+def _is_below(child: Organization, parent: Organization) -> bool:
+    return child.path.startswith(parent.path)
+
+
+@transaction.atomic
+def assign(task: Task, organizations: list[Organization], *, parent: Assignment | None = None) -> list[Assignment]:
+    """Hand a task (or a parent assignment) down to units; under a parent only its subtree may be
+    chosen, so a province cannot assign to another province. Existing assignments are kept."""
+    out = []
+    for org in organizations:
+        if parent is not None and not _is_below(org, parent.organization):
+            raise ValidationError(_("%(org)s is not under %(parent)s.") % {"org": org, "parent": parent.organization})
+        assignment, _created = Assignment.objects.get_or_create(
+            task=task, organization=org, defaults={"parent": parent, "due_date": task.due_date}
+        )
+        out.append(assignment)
+    audit.record(
+        "plans.assign",
+        obj=task,
+        changes={"assigned_to": [str(a.organization) for a in out], "parent": str(parent.pk) if parent else None},
+    )
+    return out
+
+
+def rolled_progress(assignment: Assignment) -> int:
+    """An assignment with sub-assignments progresses as the mean of its children (recursively)."""
+    children = list(assignment.children.all())
+    if not children:
+        return assignment.progress
+    return round(sum(rolled_progress(c) for c in children) / len(children))
+
+
+def rolled_status(statuses: list[str]) -> str:
+    """Done when all are done; blocked or overdue when any is; in progress when any has started."""
+    if not statuses:
+        return Status.NOT_STARTED
+    if all(s == Status.DONE for s in statuses):
+        return Status.DONE
+    for s in (Status.OVERDUE, Status.BLOCKED):
+        if s in statuses:
+            return s
+    if any(s != Status.NOT_STARTED for s in statuses):
+        return Status.IN_PROGRESS
+    return Status.NOT_STARTED
+
+
+def roll_up(task: Task) -> Task:
+    """Recompute the task's progress and status from its top-level assignments (and theirs)."""
+    tops = list(task.assignments.filter(parent__isnull=True))
+    for a in task.assignments.filter(children__isnull=False).distinct():
+        kids = list(a.children.all())
+        a.progress = rolled_progress(a)
+        a.status = rolled_status([k.status for k in kids])
+        a.save(update_fields=["progress", "status", "updated_at"])
+    if tops:
+        task.progress = round(sum(rolled_progress(a) for a in tops) / len(tops))
+        task.status = rolled_status([Assignment.objects.get(pk=a.pk).status for a in tops])
+        task.save(update_fields=["progress", "status", "updated_at"])
+    return task
+
+
+# --- periods and occurrences -----------------------------------------------------------------------
+
+
+def _month_end(year: int, month: int) -> datetime.date:
+    return datetime.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def occurrences(task: Task, year: int) -> list[tuple[str, datetime.date]]:
+    """The reporting periods (label, due date) of a task in a year. Recurring tasks repeat: monthly
+    before the given day, quarterly before the given day of the quarter's last month, yearly and
+    continuous once a year before 5 December; a one-off task has one period ending at its due date."""
+    day = task.recurrence_day
+    if task.deadline_kind == "monthly":
+        return [
+            (f"{year}-{m:02d}", datetime.date(year, m, min(day or 31, calendar.monthrange(year, m)[1])))
+            for m in range(1, 13)
+        ]
+    if task.deadline_kind == "quarterly":
+        return [
+            (f"{year}-Q{q}", datetime.date(year, 3 * q, min(day or 31, calendar.monthrange(year, 3 * q)[1])))
+            for q in range(1, 5)
+        ]
+    if task.deadline_kind in {"yearly", "continuous", "lead_plan", "approved_plan", "unknown"}:
+        return [(str(year), datetime.date(year, *YEARLY_REPORT_DAY))]
+    if task.due_date and (task.start_date is None or task.start_date.year <= year) and task.due_date.year >= year:
+        return [(str(year), min(task.due_date, datetime.date(year, 12, 31)))]
+    return []
+
+
+def period_end(label: str) -> datetime.date:
+    """ "2024" → 5 Dec 2024 (the yearly report's due date); "2024-Q2" → 30 Jun; "2024-06" → 30 Jun."""
+    if "-Q" in label:
+        year, q = label.split("-Q")
+        return _month_end(int(year), 3 * int(q))
+    if "-" in label:
+        year, month = label.split("-")
+        return _month_end(int(year), int(month))
+    return datetime.date(int(label), *YEARLY_REPORT_DAY)
+
+
+def create_occurrences(year: int, tasks=None) -> int:
+    """Create the empty periodic reports of every assignment of recurring tasks for a year."""
+    made = 0
+    qs = Assignment.objects.select_related("task")
+    if tasks is not None:
+        qs = qs.filter(task__in=tasks)
+    for a in qs.filter(task__deadline_kind__in=["monthly", "quarterly", "yearly", "continuous"]):
+        for label, due in occurrences(a.task, year):
+            _, created = ProgressReport.objects.get_or_create(
+                assignment=a,
+                period=label,
+                defaults={"organization_id": a.organization_id, "period_end": due, "status": Status.NOT_STARTED},
+            )
+            made += created
+    return made
+
+
+# --- reporting -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def report_progress(
+    assignment: Assignment,
+    *,
+    period: str,
+    status: str,
+    progress: int,
+    comment: str = "",
+    difficulties: str = "",
+    proposals: str = "",
+    links: str = "",
+    by=None,
+) -> ProgressReport:
+    """Record (or update) the assignee's report for a period and roll the change up the cascade."""
+    if not 0 <= progress <= 100:
+        raise ValidationError(_("Progress must be between 0 and 100."))
+    if status not in Status.values:
+        raise ValidationError(_("Unknown status."))
+    if status == Status.DONE:
+        progress = 100
+    report, _created = ProgressReport.objects.update_or_create(
+        assignment=assignment,
+        period=period,
+        defaults={
+            "organization_id": assignment.organization_id,
+            "period_end": period_end(period),
+            "status": status,
+            "progress": progress,
+            "comment": comment,
+            "difficulties": difficulties,
+            "proposals": proposals,
+            "links": links,
+            "submitted_at": timezone.now(),
+            "submitted_by": by,
+        },
+    )
+    assignment.status, assignment.progress = status, progress
+    if comment:
+        assignment.comment = comment
+    assignment.save(update_fields=["status", "progress", "comment", "updated_at"])
+    roll_up(assignment.task)
+    return report
+
+
+def attach_evidence(report: ProgressReport, upload: UploadedFile) -> Evidence:
+    """Store an evidence file safely: size limit, allowed types only, random storage name, SHA-256."""
+    name = (upload.name or "file").replace("\\", "/").rsplit("/", 1)[-1][:200] or "file"
+    extension = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+    if extension not in ALLOWED_TYPES:
+        raise ValidationError(
+            _("Files of this type are not accepted. Accepted: %(types)s.") % {"types": ", ".join(sorted(ALLOWED_TYPES))}
+        )
+    if upload.size > MAX_EVIDENCE_BYTES:
+        raise ValidationError(_("The file is larger than %(mb)s MB.") % {"mb": MAX_EVIDENCE_BYTES // 2**20})
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    evidence = Evidence(
+        organization_id=report.organization_id,
+        report=report,
+        filename=name,
+        size=upload.size,
+        content_type=ALLOWED_TYPES[extension] or mimetypes.guess_type(name)[0] or "",
+        sha256=digest.hexdigest(),
+    )
+    import secrets
+
+    evidence.file.save(f"{secrets.token_hex(16)}{extension}", upload, save=False)
+    evidence.save()
+    return evidence
+
+
+# --- overdue, reminders, escalation ----------------------------------------------------------------
+
+
+def is_overdue(assignment: Assignment, today: datetime.date) -> bool:
+    return bool(assignment.due_date and assignment.due_date < today and assignment.status != Status.DONE)
+
+
+def overdue_assignments(queryset=None, today: datetime.date | None = None):
+    today = today or timezone.localdate()
+    qs = queryset if queryset is not None else Assignment.objects.all()
+    return qs.filter(due_date__lt=today).exclude(status=Status.DONE)
+
+
+def reminder_due(assignment: Assignment, today: datetime.date) -> str | None:
+    """ "remind" on 14, 7 and 1 days before the due date, "overdue" after it, else None."""
+    if assignment.due_date is None or assignment.status == Status.DONE:
+        return None
+    days = (assignment.due_date - today).days
+    if days in REMIND_DAYS:
+        return "remind"
+    if days < 0:
+        return "overdue"
+    return None
+
+
+def remind(today: datetime.date | None = None) -> dict:
+    """Daily job: mark overdue assignments, remind assignees before deadlines, and escalate each
+    overdue assignment once to the organisation above it (the parent node of the cascade)."""
+    today = today or timezone.localdate()
+    counts = {"reminded": 0, "overdue": 0, "escalated": 0}
+    for a in Assignment.objects.select_related("task", "organization__parent", "parent__organization"):
+        kind = reminder_due(a, today)
+        if kind is None or a.reminded_on == today:
+            continue
+        link = a.get_absolute_url()
+        if kind == "remind":
+            days = (a.due_date - today).days
+            notify_permission_holders(
+                "plans.assignment.change",
+                a.organization,
+                link=link,
+                level="warning",
+                title=_("Due in %(n)s days: %(t)s") % {"n": days, "t": a.task.content[:120]},
+            )
+            counts["reminded"] += 1
+        else:
+            if a.status != Status.OVERDUE:
+                a.status = Status.OVERDUE
+                counts["overdue"] += 1
+            notify_permission_holders(
+                "plans.assignment.change",
+                a.organization,
+                link=link,
+                level="danger",
+                title=_("Overdue: %(t)s") % {"t": a.task.content[:120]},
+            )
+            if a.escalated_at is None:
+                above = a.parent.organization if a.parent else a.organization.parent
+                if above is not None:
+                    notify_permission_holders(
+                        "plans.assignment.view",
+                        above,
+                        link=link,
+                        level="danger",
+                        title=_("Escalated: %(org)s is overdue on %(t)s")
+                        % {"org": a.organization, "t": a.task.content[:100]},
+                    )
+                    a.escalated_at = timezone.now()
+                    counts["escalated"] += 1
+        a.reminded_on = today
+        a.save(update_fields=["status", "escalated_at", "reminded_on", "updated_at"])
+    for task in Task.objects.filter(assignments__status=Status.OVERDUE).distinct():
+        roll_up(task)
+    if counts["overdue"] or counts["escalated"]:
+        audit.record("plans.reminders", object_type="plans.assignment", object_repr=str(today), changes=counts)
+    return counts

@@ -1,0 +1,40 @@
+from django.urls import path
+
+from attt.core.urls import crud
+from attt.plans import views as v
+
+app_name = "plans"
+
+urlpatterns = [
+    *crud("plans", "plan", v.PlanListView, v.PlanDetailView, v.PlanEditView, v.PlanDeleteView),
+    path("plans/<uuid:pk>/report.<str:fmt>", v.plan_report, name="plan_report"),
+    *crud("tasks", "task", v.TaskListView, v.TaskDetailView, v.TaskEditView, v.TaskDeleteView),
+    path("tasks/<uuid:pk>/assign/", v.task_assign, name="task_assign"),
+    *crud(
+        "assignments",
+        "assignment",
+        v.AssignmentListView,
+        v.AssignmentDetailView,
+        v.AssignmentEditView,
+        v.AssignmentDeleteView,
+    ),
+    *crud(
+        "indicators",
+        "indicator",
+        v.IndicatorListView,
+        v.IndicatorDetailView,
+        v.IndicatorEditView,
+        v.IndicatorDeleteView,
+    ),
+    *crud(
+        "library",
+        "legaldocument",
+        v.LegalDocumentListView,
+        v.LegalDocumentDetailView,
+        v.LegalDocumentEditView,
+        v.LegalDocumentDeleteView,
+    ),
+    path("overdue/", v.overdue, name="overdue"),
+    path("timeline/", v.timeline, name="timeline"),
+    path("review/", v.unit_review, name="unit_review"),
+]

@@ -1,0 +1,966 @@
+"""Early warning as other modules and the CLI see it: import feeds, match the registry, handle warnings.
+
+The corpus is imported with bulk writes (one audit event per import, not one per CVE: a national feed
+holds 250,000 records), and every import immediately matches what changed against the registry, so a
+new CVE or KEV entry becomes warnings to the owners within the same call.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import hmac
+import ipaddress
+import socket
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from attt.core import audit, scoping
+from attt.core.models import AuditEvent, Organization, User
+from attt.core.services.notifications import notify_permission_holders
+from attt.registry import services as registry
+from attt.vulns import feeds
+from attt.vulns.cpe import KNOWN_PURLS
+from attt.vulns.feeds import Criterion, EPSSScore, Feed, FeedError, KEVEntry, VulnRecord
+from attt.vulns.matching import ComponentKey, CriteriaIndex, key_of
+from attt.vulns.models import (
+    OPEN_STATUSES,
+    FeedState,
+    LeakNotice,
+    MatchCriterion,
+    Priority,
+    ProductMapping,
+    Vulnerability,
+    VulnWarning,
+    WarningStatus,
+)
+
+__all__ = [
+    "FeedError",
+    "ImportReport",
+    "affected",
+    "exposure",
+    "import_feed",
+    "import_leak",
+    "import_paths",
+    "rematch_all",
+    "sync_feeds",
+    "transition",
+    "vulnerability_management_status",
+]
+
+BATCH = 1000
+
+
+@dataclass
+class ImportReport:
+    kind: str = ""
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    kev_changed: int = 0
+    epss_changed: int = 0
+    warnings_created: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    changed_ids: set = field(default_factory=set)
+
+    def as_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "kev_changed": self.kev_changed,
+            "epss_changed": self.epss_changed,
+            "warnings_created": self.warnings_created,
+            "skipped": [{"record": r, "reason": why} for r, why in self.skipped[:500]],
+            "skipped_total": len(self.skipped),
+        }
+
+
+def _date(text: str) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(text[:10]) if text else None
+    except ValueError:
+        return None
+
+
+# --- The in-memory criteria index --------------------------------------------------------------------
+
+_cache: dict = {"generation": None, "index": None}
+
+
+def _generation() -> int:
+    return FeedState.objects.filter(name="corpus").values_list("generation", flat=True).first() or 0
+
+
+def _bump_generation() -> int:
+    state, _created = FeedState.objects.get_or_create(name="corpus")
+    FeedState.objects.filter(pk=state.pk).update(generation=state.generation + 1)
+    return state.generation + 1
+
+
+def _row_criterion(row: tuple) -> Criterion:
+    (_vid, cpe, part, vendor, product, version, extras, si, se, ei, ee, vulnerable, config, needs) = row
+    return Criterion(
+        cpe, part, vendor, product, version, tuple(extras.split(":")), si, se, ei, ee, vulnerable, config, needs
+    )
+
+
+_CRITERION_FIELDS = (
+    "vulnerability_id",
+    "cpe",
+    "part",
+    "vendor",
+    "product",
+    "version",
+    "extras",
+    "start_including",
+    "start_excluding",
+    "end_including",
+    "end_excluding",
+    "vulnerable",
+    "config",
+    "needs_platform",
+)
+
+
+def criteria_index() -> CriteriaIndex:
+    """The index of all criteria, rebuilt only when another process imported since it was built."""
+    generation = _generation()
+    if _cache["index"] is None or _cache["generation"] != generation:
+        index = CriteriaIndex()
+        for row in MatchCriterion.objects.values_list(*_CRITERION_FIELDS).iterator(chunk_size=20000):
+            index.add(row[0], _row_criterion(row))
+        _cache.update(index=index, generation=generation)
+    return _cache["index"]
+
+
+def forget_index() -> None:
+    _cache.update(index=None, generation=None)
+
+
+# --- Import --------------------------------------------------------------------------------------------
+
+
+def import_paths(paths: list[str | Path], *, match: bool = True, notify: bool = True) -> list[ImportReport]:
+    """Import feed files (any supported format; a directory imports its *.json, *.csv, *.gz files)."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in (".json", ".csv", ".gz") and p.is_file()))
+        else:
+            files.append(path)
+    # CVE records before KEV and EPSS, so the latter find what they annotate.
+    parsed: list[tuple[Path, Feed]] = []
+    reports = []
+    for path in files:
+        try:
+            parsed.append((path, feeds.load(path.read_bytes(), path.name)))
+        except (OSError, FeedError) as exc:
+            reports.append(ImportReport(kind="error", skipped=[(str(path), str(exc))]))
+    order = {"nvd": 0, "cve5": 0, "csaf": 0, "kev": 1, "epss": 2}
+    merged: dict[str, Feed] = {}
+    for path, feed in sorted(parsed, key=lambda item: order.get(item[1].kind, 3)):
+        target = merged.setdefault(feed.kind, Feed(feed.kind))
+        target.records.extend(feed.records)
+        target.skipped.extend((f"{path.name}: {rec}", why) for rec, why in feed.skipped)
+    for kind in sorted(merged, key=lambda k: order.get(k, 3)):
+        reports.append(
+            import_feed(merged[kind], source=", ".join(str(p) for p in paths)[:500], match=match, notify=notify)
+        )
+    return reports
+
+
+def import_feed(feed: Feed, *, source: str = "", match: bool = True, notify: bool = True) -> ImportReport:
+    """Store a parsed feed (incrementally: unchanged records are counted, not rewritten), then match what
+    changed against the registry."""
+    report = ImportReport(kind=feed.kind, skipped=list(feed.skipped))
+    with transaction.atomic():
+        if feed.kind in ("nvd", "cve5", "csaf"):
+            _import_records(feed.records, feed.kind, report)
+        elif feed.kind == "kev":
+            _import_kev(feed.records, report)
+        elif feed.kind == "epss":
+            _import_epss(feed.records, report)
+        FeedState.objects.update_or_create(
+            name=feed.kind,
+            defaults={"last_run": timezone.now(), "last_source": source, "last_report": report.as_dict()},
+        )
+        if report.created or report.updated or report.kev_changed or report.epss_changed:
+            audit.record(
+                AuditEvent.Action.WORKFLOW,
+                object_type="vulns.feed",
+                object_repr=f"{feed.kind} import",
+                changes={"step": "import", "after": {k: v for k, v in report.as_dict().items() if k != "skipped"}},
+            )
+    if match and report.changed_ids:
+        created = match_vulnerabilities(report.changed_ids, notify=notify)
+        report.warnings_created = len(created)
+    return report
+
+
+def _import_records(records: list[VulnRecord], source: str, report: ImportReport) -> None:
+    latest: dict[str, VulnRecord] = {}
+    for record in records:
+        latest[record.cve_id] = record  # the last record of a CVE in one import wins
+    ids = list(latest)
+    changed_vulns: list[Vulnerability] = []
+    new_vulns: list[Vulnerability] = []
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        existing = {v.cve_id: v for v in Vulnerability.objects.filter(cve_id__in=chunk)}
+        for cve_id in chunk:
+            record = latest[cve_id]
+            fingerprint = record.fingerprint()
+            vuln = existing.get(cve_id)
+            if vuln is not None and vuln.fingerprints.get(source) == fingerprint:
+                report.unchanged += 1
+                continue
+            if vuln is None:
+                vuln = Vulnerability(cve_id=cve_id)
+                new_vulns.append(vuln)
+                report.created += 1
+            else:
+                changed_vulns.append(vuln)
+                report.updated += 1
+            vuln.summary = record.summary or vuln.summary
+            vuln.published = _date(record.published) or vuln.published
+            vuln.modified = _date(record.modified) or vuln.modified
+            if record.cvss_score is not None and (source == "nvd" or vuln.cvss_score is None):
+                vuln.cvss_score, vuln.cvss_vector = record.cvss_score, record.cvss_vector
+            if record.kev_added and vuln.kev_added is None:
+                vuln.kev_added, vuln.kev_due = _date(record.kev_added), _date(record.kev_due)
+            vuln.references = record.references or vuln.references
+            vuln.fingerprints = {**vuln.fingerprints, source: fingerprint}
+            vuln._criteria = record.criteria
+    now = timezone.now()
+    Vulnerability.objects.bulk_create(new_vulns, batch_size=BATCH)
+    for vuln in changed_vulns:
+        vuln.updated_at = now
+    Vulnerability.objects.bulk_update(
+        changed_vulns,
+        [
+            "summary",
+            "published",
+            "modified",
+            "cvss_score",
+            "cvss_vector",
+            "kev_added",
+            "kev_due",
+            "references",
+            "fingerprints",
+            "updated_at",
+        ],
+        batch_size=BATCH,
+    )
+    touched = [*new_vulns, *changed_vulns]
+    if not touched:
+        return
+    touched_ids = {v.pk for v in touched}
+    MatchCriterion.objects.filter(vulnerability_id__in=[v.pk for v in changed_vulns], source=source).delete()
+    rows = [
+        MatchCriterion(
+            vulnerability_id=v.pk,
+            source=source,
+            cpe=c.cpe,
+            part=c.part,
+            vendor=c.vendor[:128],
+            product=c.product[:255],
+            version=c.version[:64],
+            extras=":".join(c.extras)[:255],
+            start_including=c.start_including,
+            start_excluding=c.start_excluding,
+            end_including=c.end_including,
+            end_excluding=c.end_excluding,
+            vulnerable=c.vulnerable,
+            config=c.config,
+            needs_platform=c.needs_platform,
+        )
+        for v in touched
+        for c in v._criteria
+    ]
+    MatchCriterion.objects.bulk_create(rows, batch_size=BATCH)
+    report.changed_ids |= touched_ids
+    _refresh_index(touched_ids)
+
+
+def _refresh_index(vuln_ids: set) -> None:
+    """Keep this process's index current without a full reload (other processes see the generation)."""
+    was_current = _cache["index"] is not None and _cache["generation"] == _generation()
+    generation = _bump_generation()
+    if not was_current:
+        return
+    index: CriteriaIndex = _cache["index"]
+    index.discard(vuln_ids)
+    for row in MatchCriterion.objects.filter(vulnerability_id__in=list(vuln_ids)).values_list(*_CRITERION_FIELDS):
+        index.add(row[0], _row_criterion(row))
+    _cache["generation"] = generation
+
+
+def _import_kev(entries: list[KEVEntry], report: ImportReport) -> None:
+    by_id = {e.cve_id: e for e in entries}
+    ids = list(by_id)
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        existing = {v.cve_id: v for v in Vulnerability.objects.filter(cve_id__in=chunk)}
+        create, update = [], []
+        for cve_id in chunk:
+            entry = by_id[cve_id]
+            vuln = existing.get(cve_id)
+            values = (_date(entry.date_added), _date(entry.due_date), entry.ransomware, entry.required_action)
+            if vuln is None:
+                vuln = Vulnerability(cve_id=cve_id, summary=entry.name)
+                create.append(vuln)
+            elif (vuln.kev_added, vuln.kev_due, vuln.kev_ransomware, vuln.kev_action) == values:
+                report.unchanged += 1
+                continue
+            else:
+                update.append(vuln)
+            vuln.kev_added, vuln.kev_due, vuln.kev_ransomware, vuln.kev_action = values
+            report.kev_changed += 1
+        Vulnerability.objects.bulk_create(create, batch_size=BATCH)
+        Vulnerability.objects.bulk_update(
+            update, ["kev_added", "kev_due", "kev_ransomware", "kev_action"], batch_size=BATCH
+        )
+        report.created += len(create)
+        report.updated += len(update)
+        reprioritise({v.pk for v in update}, notify_kev=True)
+
+
+def _import_epss(scores: list[EPSSScore], report: ImportReport) -> None:
+    by_id = {s.cve_id: s for s in scores}
+    ids = list(by_id)
+    unknown = 0
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        update = []
+        for vuln in Vulnerability.objects.filter(cve_id__in=chunk).only("id", "cve_id", "epss", "epss_percentile"):
+            score = by_id[vuln.cve_id]
+            if (vuln.epss, vuln.epss_percentile) == (score.epss, score.percentile):
+                report.unchanged += 1
+                continue
+            vuln.epss, vuln.epss_percentile = score.epss, score.percentile
+            update.append(vuln)
+        unknown += len(chunk) - len(update) - 0
+        Vulnerability.objects.bulk_update(update, ["epss", "epss_percentile"], batch_size=BATCH)
+        report.epss_changed += len(update)
+        reprioritise({v.pk for v in update})
+    missing = len(ids) - report.epss_changed - report.unchanged
+    if missing:
+        report.skipped.append(("EPSS", f"{missing} scores for CVEs not in the corpus"))
+
+
+# --- Components of the registry ------------------------------------------------------------------------
+
+
+def _components():
+    """All registry components (not scoped: matching is a national job). Through the registry service;
+    see docs/vulns.md for the bulk service this asks the registry for."""
+    return registry.components_of(None).model.objects.all()
+
+
+def _mappings() -> dict[str, tuple[str, str, str]]:
+    return {m.key: (m.part, m.vendor, m.product) for m in ProductMapping.objects.filter(reviewed=True)}
+
+
+_COMPONENT_FIELDS = ("id", "system_id", "organization_id", "vendor", "product", "version", "cpe23", "purl")
+
+
+def _match_components(rows, index: CriteriaIndex) -> dict[tuple, list[dict]]:
+    """(system_id, vuln_id) → matching components with the criterion, AND-configurations settled."""
+    mappings = _mappings()
+    groups: dict[ComponentKey, list[tuple]] = defaultdict(list)
+    for cid, system_id, _org, vendor, product, version, cpe23, purl in rows:
+        key = key_of(cpe23=cpe23, purl=purl, vendor=vendor, product=product, version=version, mappings=mappings)
+        if key is not None:
+            groups[key].append((cid, system_id, " ".join(p for p in (vendor, product, version) if p)))
+    hits: dict[tuple, list[dict]] = defaultdict(list)
+    platform: dict[object, set] = defaultdict(set)  # system → {(vuln, config)} of matched platforms
+    pending: list[tuple] = []
+    for key, members in groups.items():
+        for row in index.lookup(key):
+            c = row.criterion
+            if not c.vulnerable:
+                for _cid, system_id, _label in members:
+                    platform[system_id].add((row.vuln_id, c.config))
+                continue
+            for cid, system_id, label in members:
+                match = {"component": str(cid), "label": label, "criterion": c.describe(), "how": key.how}
+                if c.needs_platform:
+                    pending.append((system_id, row.vuln_id, c.config, match))
+                else:
+                    hits[(system_id, row.vuln_id)].append(match)
+    for system_id, vuln_id, config, match in pending:
+        if (vuln_id, config) in platform.get(system_id, ()):
+            hits[(system_id, vuln_id)].append(match)
+    return hits
+
+
+def _prefix_q(prefix: str) -> Q:
+    """cpe23 starting with `prefix`, written as a range on SQLite so the index is used (LIKE is not)."""
+    if connection.vendor == "sqlite":
+        return Q(cpe23__gte=prefix, cpe23__lt=prefix[:-1] + ";")
+    return Q(cpe23__startswith=prefix)
+
+
+def _components_for_keys(keys: set[tuple[str, str]]):
+    condition = Q()
+    for vendor, product in keys:
+        for part in "aoh":
+            condition |= _prefix_q(f"cpe:2.3:{part}:{vendor}:{product}:")
+    mapped = ProductMapping.objects.filter(reviewed=True)
+    wanted = [m for m in mapped if (m.vendor, m.product) in keys]
+    for m in wanted:
+        if m.key.startswith("purl:"):
+            condition |= Q(purl__startswith=f"pkg:{m.key[5:]}")
+        elif m.key.startswith("text:"):
+            vendor, product = m.key[5:].split("|", 1)
+            condition |= Q(cpe23="", vendor__iexact=vendor.replace("_", " "), product__iexact=product.replace("_", " "))
+            condition |= Q(cpe23="", vendor__iexact=vendor, product__iexact=product)
+    for (ptype, namespace, name), key in KNOWN_PURLS.items():
+        if key in keys:
+            condition |= Q(purl__startswith=f"pkg:{ptype}/{namespace + '/' if namespace else ''}{name}")
+    if not condition:
+        return []
+    return list(_components().filter(condition).values_list(*_COMPONENT_FIELDS))
+
+
+def match_vulnerabilities(vuln_ids: set, *, notify: bool = True) -> list[VulnWarning]:
+    """Warnings for the given (new or changed) vulnerabilities: only the components sharing a
+    vendor/product with their criteria are read, so one new CVE takes milliseconds."""
+    index = CriteriaIndex()
+    for row in MatchCriterion.objects.filter(vulnerability_id__in=list(vuln_ids)).values_list(*_CRITERION_FIELDS):
+        index.add(row[0], _row_criterion(row))
+    rows = _components_for_keys(set(index.by_product))
+    # A platform (AND) criterion may need a system's other components: load those systems whole.
+    if any(r.criterion.needs_platform for rs in index.by_product.values() for r in rs):
+        systems = {r[1] for r in rows}
+        rows = list(_components().filter(system_id__in=systems).values_list(*_COMPONENT_FIELDS))
+    hits = _match_components(rows, index)
+    return _apply(hits, scope_vulns=set(vuln_ids), notify=notify)
+
+
+def rematch_all(*, notify: bool = True) -> dict:
+    """Match every component against the whole corpus and bring the warnings in line (daily job)."""
+    started = time.perf_counter()
+    index = criteria_index()
+    loaded = time.perf_counter()
+    rows = list(_components().values_list(*_COMPONENT_FIELDS))
+    hits = _match_components(rows, index)
+    matched = time.perf_counter()
+    created = _apply(hits, scope_vulns=None, notify=notify)
+    return {
+        "components": len(rows),
+        "pairs": len(hits),
+        "created": len(created),
+        "index_s": round(loaded - started, 3),
+        "match_s": round(matched - loaded, 3),
+        "apply_s": round(time.perf_counter() - matched, 3),
+    }
+
+
+# --- Priority -----------------------------------------------------------------------------------------
+
+DUE_DAYS = {Priority.CRITICAL: 7, Priority.HIGH: 15, Priority.MEDIUM: 30, Priority.LOW: 90}
+
+
+def priority_of(
+    *, cvss: float | None, kev: bool, epss: float | None, internet_facing: bool, level: int | None
+) -> tuple[float, int]:
+    """A 0–100 score and its priority. Known exploitation (KEV) and exposure weigh as much as severity:
+    a medium CVE exploited in the wild on an Internet-facing level-4 system comes before an unexploited
+    critical one on an internal level-1 system."""
+    score = (5.0 if cvss is None else cvss) * 5  # 0–50
+    score += 25 if kev else 0
+    score += 15 * (epss or 0.0)
+    score += 10 if internet_facing else 0
+    score += ((level or 2) - 1) * 2.5  # 0–10
+    score = round(min(score, 100.0), 1)
+    if (kev and internet_facing) or score >= 75:
+        priority = Priority.CRITICAL
+    elif score >= 55:
+        priority = Priority.HIGH
+    elif score >= 35:
+        priority = Priority.MEDIUM
+    else:
+        priority = Priority.LOW
+    return score, int(priority)
+
+
+def _level(system) -> int | None:
+    from attt.compliance import services as compliance
+
+    return compliance.approved_level(system) or system.decided_level
+
+
+def _priority_inputs(system_ids: set, vuln_ids: set) -> tuple[dict, dict]:
+    systems = {s.pk: s for s in registry.visible_systems(registry.system_actor()).filter(pk__in=list(system_ids))}
+    levels = {pk: _level(s) for pk, s in systems.items()}
+    vulns = {
+        row[0]: row
+        for row in Vulnerability.objects.filter(pk__in=list(vuln_ids)).values_list(
+            "id", "cvss_score", "kev_added", "epss", "cve_id"
+        )
+    }
+    return {pk: (s, levels[pk]) for pk, s in systems.items()}, vulns
+
+
+def _apply(hits: dict[tuple, list[dict]], *, scope_vulns: set | None, notify: bool) -> list[VulnWarning]:
+    existing = VulnWarning.objects.all()
+    if scope_vulns is not None:
+        existing = existing.filter(vulnerability_id__in=list(scope_vulns))
+    current = {
+        (s, v): (pk, active)
+        for pk, s, v, active in existing.values_list("id", "system_id", "vulnerability_id", "active").iterator(
+            chunk_size=20000
+        )
+    }
+    new_pairs = [pair for pair in hits if pair not in current]
+    back = [current[p][0] for p in hits if p in current and not current[p][1]]
+    gone = [pk for p, (pk, active) in current.items() if active and p not in hits]
+    today = timezone.localdate()
+    created: list[VulnWarning] = []
+    with transaction.atomic():
+        if new_pairs:
+            systems, vulns = _priority_inputs({s for s, _v in new_pairs}, {v for _s, v in new_pairs})
+            for system_id, vuln_id in new_pairs:
+                if system_id not in systems:
+                    continue
+                system, level = systems[system_id]
+                _id, cvss, kev_added, epss, _cve = vulns[vuln_id]
+                score, priority = priority_of(
+                    cvss=cvss, kev=kev_added is not None, epss=epss, internet_facing=system.internet_facing, level=level
+                )
+                created.append(
+                    VulnWarning(
+                        organization_id=system.organization_id,
+                        system_id=system_id,
+                        vulnerability_id=vuln_id,
+                        matches=hits[(system_id, vuln_id)][:50],
+                        score=score,
+                        priority=priority,
+                        due_date=today + datetime.timedelta(days=DUE_DAYS[priority]),
+                    )
+                )
+            VulnWarning.objects.bulk_create(created, batch_size=BATCH)
+        for start in range(0, len(back), BATCH):
+            VulnWarning.objects.filter(pk__in=back[start : start + BATCH]).update(
+                active=True, updated_at=timezone.now()
+            )
+        for start in range(0, len(gone), BATCH):
+            VulnWarning.objects.filter(pk__in=gone[start : start + BATCH]).update(
+                active=False, updated_at=timezone.now()
+            )
+        if created or back or gone:
+            audit.record(
+                AuditEvent.Action.WORKFLOW,
+                object_type="vulns.match",
+                object_repr="match run",
+                changes={
+                    "step": "match",
+                    "after": {"created": len(created), "reactivated": len(back), "no_longer_matched": len(gone)},
+                },
+            )
+    if notify and created:
+        notify_new_warnings(created)
+    return created
+
+
+def reprioritise(vuln_ids: set, *, notify_kev: bool = False) -> int:
+    """Recompute the priority of open warnings after KEV or EPSS changed; a new KEV entry is announced."""
+    if not vuln_ids:
+        return 0
+    warnings = list(
+        VulnWarning.objects.filter(vulnerability_id__in=list(vuln_ids), status__in=OPEN_STATUSES).select_related(
+            "vulnerability"
+        )
+    )
+    if not warnings:
+        return 0
+    systems, _vulns = _priority_inputs({w.system_id for w in warnings}, set())
+    today = timezone.localdate()
+    for w in warnings:
+        system, level = systems[w.system_id]
+        v = w.vulnerability
+        w.score, w.priority = priority_of(
+            cvss=v.cvss_score, kev=v.in_kev, epss=v.epss, internet_facing=system.internet_facing, level=level
+        )
+        due = w.created_at.date() + datetime.timedelta(days=DUE_DAYS[w.priority])
+        w.due_date = min(w.due_date or due, max(due, today))
+    VulnWarning.objects.bulk_update(warnings, ["score", "priority", "due_date"], batch_size=BATCH)
+    if notify_kev:
+        notify_new_warnings(warnings, kev=True)
+    return len(warnings)
+
+
+# --- Notifications --------------------------------------------------------------------------------------
+
+
+def notify_new_warnings(warnings: list[VulnWarning], *, kev: bool = False) -> int:
+    """One message per owner organisation (a digest of this run), to whoever may handle its warnings."""
+    by_org: dict = defaultdict(list)
+    for w in warnings:
+        by_org[w.organization_id].append(w)
+    orgs = Organization.objects.in_bulk(list(by_org))
+    cves = dict(Vulnerability.objects.filter(pk__in={w.vulnerability_id for w in warnings}).values_list("id", "cve_id"))
+    for org_id, items in by_org.items():
+        items.sort(key=lambda w: (w.priority, -w.score))
+        lines = [
+            f"P{w.priority} {cves.get(w.vulnerability_id, '')} — {w.matches[0]['label'] if w.matches else ''}"
+            for w in items[:20]
+        ]
+        title = (
+            _("Known exploited vulnerability affects %(n)d of your systems' warnings")
+            if kev
+            else _("%(n)d new vulnerability warnings")
+        ) % {"n": len(items)}
+        notify_permission_holders(
+            "vulns.vulnwarning.change",
+            orgs[org_id],
+            title=title,
+            body="\n".join(lines),
+            link="/vulns/warnings/",
+            level="warning" if min(w.priority for w in items) <= 2 else "info",
+        )
+    return len(by_org)
+
+
+def remind_overdue(today: datetime.date | None = None) -> int:
+    """Daily job: one reminder per organisation listing its open warnings past their due date."""
+    today = today or timezone.localdate()
+    overdue = list(
+        VulnWarning.objects.filter(status__in=OPEN_STATUSES, active=True, due_date__lt=today)
+        .select_related("vulnerability", "organization")
+        .order_by("priority")
+    )
+    by_org: dict = defaultdict(list)
+    for w in overdue:
+        by_org[w.organization].append(w)
+    for org, items in by_org.items():
+        notify_permission_holders(
+            "vulns.vulnwarning.change",
+            org,
+            title=_("%(n)d vulnerability warnings are overdue") % {"n": len(items)},
+            body="\n".join(f"P{w.priority} {w.vulnerability.cve_id} ({w.due_date})" for w in items[:30]),
+            link="/vulns/warnings/?overdue=1",
+            level="warning",
+        )
+    return len(by_org)
+
+
+def daily() -> dict:
+    """The daily job: sync the feeds (files or URLs), rematch everything, remind overdue warnings."""
+    result = {"sync": [r.as_dict() for r in sync_feeds()]}
+    result["rematch"] = rematch_all()
+    result["reminded"] = remind_overdue()
+    return result
+
+
+# --- Lifecycle ----------------------------------------------------------------------------------------
+
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    WarningStatus.NEW: (
+        WarningStatus.ACKNOWLEDGED,
+        WarningStatus.MITIGATED,
+        WarningStatus.PATCHED,
+        WarningStatus.NOT_AFFECTED,
+    ),
+    WarningStatus.ACKNOWLEDGED: (WarningStatus.MITIGATED, WarningStatus.PATCHED, WarningStatus.NOT_AFFECTED),
+    WarningStatus.MITIGATED: (WarningStatus.PATCHED, WarningStatus.VERIFIED, WarningStatus.ACKNOWLEDGED),
+    WarningStatus.PATCHED: (WarningStatus.VERIFIED, WarningStatus.ACKNOWLEDGED),
+    WarningStatus.NOT_AFFECTED: (WarningStatus.VERIFIED, WarningStatus.ACKNOWLEDGED),
+    WarningStatus.VERIFIED: (),
+}
+
+
+def allowed_transitions(user, warning: VulnWarning) -> list[str]:
+    steps = []
+    for target in TRANSITIONS[warning.status]:
+        action = "verify" if target == WarningStatus.VERIFIED else "change"
+        if scoping.can(user, action, warning):
+            steps.append(target)
+    return steps
+
+
+def transition(warning: VulnWarning, to: str, *, by: User, reason: str = "") -> VulnWarning:
+    """Move a warning along its lifecycle; 'not affected' needs a reason, verifying needs 'verify'."""
+    if to not in TRANSITIONS.get(warning.status, ()):
+        raise ValidationError({"status": _("This step is not possible from the current status.")})
+    if to not in allowed_transitions(by, warning):
+        raise PermissionDenied
+    if to in (WarningStatus.NOT_AFFECTED, WarningStatus.MITIGATED) and not reason.strip():
+        raise ValidationError({"reason": _("Say why the system is not affected or how the risk is mitigated.")})
+    before = warning.status
+    warning.status, warning.handled_by, warning.handled_at = to, by, timezone.now()
+    if reason.strip():
+        warning.reason = reason.strip()[:4000]
+    warning.save()
+    audit.record(
+        AuditEvent.Action.WORKFLOW,
+        obj=warning,
+        changes={"step": "transition", "before": {"status": before}, "after": {"status": to}},
+    )
+    return warning
+
+
+# --- For other modules ------------------------------------------------------------------------------
+
+
+def vulnerability_management_status(system) -> dict:
+    """What the compliance checklist's vulnerability-management item shows for `system`: open and
+    overdue warnings, and a suggested status (met / partly / not_met), with the requirement's code."""
+    today = timezone.localdate()
+    qs = VulnWarning.objects.filter(system=system, active=True, status__in=OPEN_STATUSES)
+    counts = qs.aggregate(
+        open=Count("pk"),
+        overdue=Count("pk", filter=Q(due_date__lt=today)),
+        critical=Count("pk", filter=Q(priority=Priority.CRITICAL)),
+    )
+    status = "not_met" if counts["overdue"] else ("partly" if counts["open"] else "met")
+    requirement = ""
+    regime = getattr(system, "regime", "")
+    if regime:
+        from attt.regulation import services as regulation
+
+        try:
+            requirement = regulation.requirement(regime, "vulnerability_management", _level(system)).code
+        except Exception:
+            requirement = ""
+    return {**counts, "status": status, "requirement": requirement}
+
+
+def exposure(vulnerability: Vulnerability, user, min_level: int = 3) -> dict:
+    """The national exposure map of one CVE: systems of level ≥ `min_level` with an active warning,
+    counted by province (top-level unit of the owner) and by priority sector, within `user`'s scope."""
+    warnings = scoping.visible(user, VulnWarning.objects.filter(vulnerability=vulnerability, active=True))
+    system_ids = list(warnings.values_list("system_id", flat=True))
+    systems = registry.visible_systems(user).filter(pk__in=system_ids)
+    provinces: dict[str, int] = defaultdict(int)
+    sectors: dict[str, int] = defaultdict(int)
+    total = exposed = internet = 0
+    top = {}
+    for system in systems:
+        total += 1
+        level = _level(system)
+        if (level or 0) < min_level:
+            continue
+        exposed += 1
+        internet += bool(system.internet_facing)
+        parts = system.organization.path.strip("/").split("/")
+        key = parts[1] if len(parts) > 1 else parts[0]
+        top[key] = None
+        provinces[key] += 1
+        sectors[system.get_priority_sector_display() if system.priority_sector else _("(none)")] += 1
+    names = {
+        o.path.strip("/").split("/")[-1]: o.name for o in Organization.objects.filter(pk__in=[_uuid(k) for k in top])
+    }
+    return {
+        "systems": total,
+        "exposed": exposed,
+        "internet_facing": internet,
+        "by_province": sorted(((names.get(k, k), n) for k, n in provinces.items()), key=lambda i: -i[1]),
+        "by_sector": sorted(sectors.items(), key=lambda i: -i[1]),
+    }
+
+
+def _uuid(hex_text: str):
+    import uuid
+
+    try:
+        return uuid.UUID(hex_text)
+    except ValueError:
+        return None
+
+
+def affected(identifier: str) -> list[dict]:
+    """Vulnerabilities affecting exactly this component (a CPE 2.3 name or a purl with a version), each
+    with the criterion that matched; AND-configurations are listed with the platform they require."""
+    key = key_of(purl=identifier, mappings=_mappings()) if identifier.startswith("pkg:") else key_of(cpe23=identifier)
+    if key is None:
+        raise ValueError(_("Not a CPE 2.3 name or a known package URL: %(id)s") % {"id": identifier[:200]})
+    index = criteria_index()
+    rows = [r for r in index.lookup(key) if r.criterion.vulnerable]
+    cves = dict(Vulnerability.objects.filter(pk__in={r.vuln_id for r in rows}).values_list("id", "cve_id"))
+    details = {v.pk: v for v in Vulnerability.objects.filter(pk__in=list(cves))}
+    out: dict[str, dict] = {}
+    for row in rows:
+        v = details[row.vuln_id]
+        entry = out.setdefault(
+            v.cve_id, {"cve": v.cve_id, "cvss": v.cvss_score, "kev": v.in_kev, "epss": v.epss, "criteria": []}
+        )
+        criterion = row.criterion.describe()
+        if row.criterion.needs_platform:
+            platforms = [
+                p.criterion.cpe
+                for rs in index.by_product.values()
+                for p in rs
+                if p.vuln_id == row.vuln_id
+                and not p.criterion.vulnerable
+                and p.criterion.config == row.criterion.config
+            ]
+            criterion += " (only on: " + ", ".join(sorted(set(platforms))[:5]) + ")"
+        if criterion not in entry["criteria"]:
+            entry["criteria"].append(criterion)
+    return sorted(out.values(), key=lambda e: e["cve"])
+
+
+# --- Feed sync (URLs or local files) ----------------------------------------------------------------
+
+DEFAULT_FEEDS: dict[str, str] = {}
+
+
+def check_url(url: str) -> None:
+    """Refuse what could turn the sync into a request forgery: non-http(s) schemes and private,
+    loopback, link-local or reserved addresses, unless the host is listed in VULNS_ALLOWED_HOSTS."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FeedError(_("Only http(s) URLs or local files can be synced."))
+    host = parts.hostname
+    if host in getattr(settings, "VULNS_ALLOWED_HOSTS", ()):
+        return
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)}
+    except (socket.gaierror, UnicodeError) as exc:
+        raise FeedError(_("Cannot resolve %(host)s.") % {"host": host}) from exc
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global or ip.is_multicast:
+            raise FeedError(_("%(host)s resolves to a non-public address.") % {"host": host})
+
+
+def _fetch(location: str, timeout: float = 60.0) -> bytes:
+    if "://" not in location:
+        return Path(location).read_bytes()
+    if location.startswith("file://"):
+        return Path(location[7:]).read_bytes()
+    check_url(location)
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req, fp, code, msg, headers, newurl):
+            check_url(newurl)
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    opener = urllib.request.build_opener(NoRedirect)
+    with opener.open(location, timeout=timeout) as response:
+        return response.read(feeds.MAX_BYTES + 1)
+
+
+def sync_feeds(sources: dict[str, str] | None = None) -> list[ImportReport]:
+    """Import every configured feed (setting VULNS_FEEDS: name → URL or local path; a directory of an
+    air-gapped mirror works too). A feed that fails is reported, the others still run."""
+    sources = sources if sources is not None else getattr(settings, "VULNS_FEEDS", DEFAULT_FEEDS)
+    reports = []
+    for name, location in sources.items():
+        try:
+            if "://" not in location and Path(location).is_dir():
+                reports.extend(import_paths([location]))
+                continue
+            reports.append(import_feed(feeds.load(_fetch(location), name), source=location))
+        except (OSError, FeedError, ValueError) as exc:
+            reports.append(ImportReport(kind="error", skipped=[(name, str(exc)[:300])]))
+    return reports
+
+
+# --- Data leaks -------------------------------------------------------------------------------------
+
+LEAK_ADVICE = gettext_lazy(
+    "Reset the passwords of the listed accounts and end their sessions; require two-factor log-in; "
+    "check the logs for log-ins from unknown places since the leak date; tell the affected users; "
+    "report an incident if an account was used."
+)
+
+
+def account_hash(identifier: str) -> str:
+    """Keyed hash of an account identifier: comparable within this platform, useless elsewhere."""
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, identifier.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass
+class LeakReport:
+    notices: list[LeakNotice] = field(default_factory=list)
+    unmatched_domains: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def import_leak(document: dict, *, notify: bool = True) -> LeakReport:
+    """A leak notice file: {"title", "source", "date", "domains": [...], "records": n,
+    "credentials": ["user@host:password", ...]}. Credentials are reduced to counts and hashes here and
+    never stored; one notice is created per owner organisation whose domains or systems appear."""
+    if not isinstance(document, dict):
+        raise FeedError(_("A leak notice is a JSON object."))
+    report = LeakReport()
+    title = str(document.get("title") or "")[:255]
+    source = str(document.get("source") or "")[:255]
+    published = _date(str(document.get("date") or ""))
+    if not title or not source or published is None:
+        raise FeedError(_("A leak notice needs a title, a source and a date (YYYY-MM-DD)."))
+    domains = {str(d).strip().lower() for d in document.get("domains") or [] if isinstance(d, str) and d.strip()}
+    accounts: dict[str, list[str]] = defaultdict(list)
+    passwords: dict[str, int] = defaultdict(int)
+    for position, line in enumerate(document.get("credentials") or []):
+        if not isinstance(line, str) or "@" not in line:
+            report.skipped.append((f"credential {position}", "not an account identifier"))
+            continue
+        identifier, _sep, password = line.partition(":")
+        domain = identifier.rsplit("@", 1)[1].strip().lower()
+        domains.add(domain)
+        accounts[domain].append(account_hash(identifier))
+        passwords[domain] += bool(password)
+    records = document.get("records")
+    records = records if isinstance(records, int) and not isinstance(records, bool) and records >= 0 else 0
+    del document  # the clear credentials go no further than this function
+    by_org: dict = {}
+    for domain in sorted(domains):
+        systems = list(registry.systems_for_domain(domain))
+        if not systems:
+            report.unmatched_domains.append(domain)
+            continue
+        for system in systems:
+            entry = by_org.setdefault(
+                system.organization_id, {"org": system.organization, "system": system, "domains": set()}
+            )
+            entry["domains"].add(domain)
+    with transaction.atomic():
+        for entry in by_org.values():
+            hashes = sorted({h for d in entry["domains"] for h in accounts.get(d, [])})
+            notice = LeakNotice.objects.create(
+                organization=entry["org"],
+                system=entry["system"],
+                title=title,
+                source=source,
+                published=published,
+                domains=sorted(entry["domains"]),
+                record_count=records,
+                account_count=len(hashes),
+                password_count=sum(passwords.get(d, 0) for d in entry["domains"]),
+                account_hashes=hashes,
+                advice=str(LEAK_ADVICE),
+            )
+            report.notices.append(notice)
+    if notify:
+        for notice in report.notices:
+            notify_permission_holders(
+                "vulns.leaknotice.view",
+                notice.organization,
+                title=_("Data leak concerning %(domains)s") % {"domains": ", ".join(notice.domains)},
+                body=f"{notice.title} ({notice.source}, {notice.published})\n"
+                f"{notice.account_count} accounts, {notice.password_count} passwords.\n\n{notice.advice}",
+                link=notice.get_absolute_url(),
+                level="warning",
+            )
+    return report

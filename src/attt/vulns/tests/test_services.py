@@ -1,0 +1,281 @@
+"""Import (real samples, idempotency), matching against the registry, priority, lifecycle, API, leaks,
+exports and the CLI."""
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import call_command
+from django.urls import reverse
+
+from attt.core.models import Notification
+from attt.core.testing import make_user
+from attt.registry.models import Component
+from attt.registry.tests.factories import make_system
+from attt.vulns import exports, feeds, services
+from attt.vulns.models import LeakNotice, MatchCriterion, ProductMapping, Vulnerability, VulnWarning, WarningStatus
+
+DATA = Path("/work/shared/testdata")
+pytestmark = [pytest.mark.django_db, pytest.mark.skipif(not DATA.exists(), reason="no shared test data")]
+
+SAMPLES = [DATA / "nvd/nvd-api-2.0", DATA / "nvd/CVE-2023-27997.json", DATA / "nvd/CVE-2011-0611.json"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_index():
+    services.forget_index()
+    yield
+    services.forget_index()
+
+
+def component(system, **fields):
+    return Component.objects.create(system=system, product=fields.pop("product", "x"), **fields)
+
+
+def test_import_is_idempotent_and_reports_skips():
+    first = services.import_paths(SAMPLES, match=False)
+    nvd = next(r for r in first if r.kind == "nvd")
+    cve5 = next(r for r in first if r.kind == "cve5")
+    assert nvd.created == 5 and cve5.created == 2
+    count = MatchCriterion.objects.count()
+    again = services.import_paths(SAMPLES, match=False)
+    assert all(r.created == r.updated == 0 for r in again)
+    assert sum(r.unchanged for r in again) == 7
+    assert MatchCriterion.objects.count() == count
+    bad = services.import_paths([DATA / "kev/known_exploited_vulnerabilities_schema.json"], match=False)
+    assert bad[0].kind == "error" and bad[0].skipped
+
+
+def test_kev_import_and_epss(tmp_path):
+    services.import_paths(SAMPLES, match=False)
+    report = services.import_paths([DATA / "kev/known_exploited_vulnerabilities.csv"], match=False)[0]
+    assert report.kind == "kev" and report.kev_changed >= 1
+    assert Vulnerability.objects.get(cve_id="CVE-2023-27997").kev_added.isoformat() == "2023-06-13"
+    again = services.import_paths([DATA / "kev/known_exploited_vulnerabilities.csv"], match=False)[0]
+    assert again.kev_changed == 0 and again.created == 0
+    epss = tmp_path / "epss.csv"
+    epss.write_text("#model_version:v1\ncve,epss,percentile\nCVE-2017-5638,0.97,0.999\nCVE-1999-0001,0.1,0.2\n")
+    report = services.import_paths([epss], match=False)[0]
+    assert report.epss_changed == 1 and report.skipped
+    assert Vulnerability.objects.get(cve_id="CVE-2017-5638").epss == 0.97
+
+
+def test_affected_cli_on_real_samples():
+    services.import_paths(SAMPLES, match=False)
+    out = StringIO()
+    call_command("vulns", "affected", "cpe:2.3:a:apache:struts:2.3.31:*:*:*:*:*:*:*", "--json", stdout=out)
+    rows = json.loads(out.getvalue())
+    assert [r["cve"] for r in rows] == ["CVE-2017-5638"]
+    assert "< 2.3.32" in rows[0]["criteria"][0]
+    out = StringIO()
+    call_command("vulns", "affected", "cpe:2.3:a:apache:struts:2.3.32:*:*:*:*:*:*:*", "--json", stdout=out)
+    assert json.loads(out.getvalue()) == []
+    # FortiOS from the CNA's text (CVE JSON 5), inclusive upper bound
+    assert [r["cve"] for r in services.affected("cpe:2.3:o:fortinet:fortios:7.2.4:*:*:*:*:*:*:*")] == ["CVE-2023-27997"]
+    assert services.affected("cpe:2.3:o:fortinet:fortios:7.2.5:*:*:*:*:*:*:*") == []
+    # Windows build numbers (CVE-2024-21338)
+    win = "cpe:2.3:o:microsoft:windows_10_22h2:10.0.19045.3803:*:*:*:*:*:*:*"
+    assert [r["cve"] for r in services.affected(win)] == ["CVE-2024-21338"]
+    assert services.affected(win.replace("3803", "4046")) == []
+    # NetScaler: build suffix and edition
+    adc = "cpe:2.3:a:citrix:netscaler_application_delivery_controller:13.1-49.14:*:*:*:-:*:*:*"
+    assert [r["cve"] for r in services.affected(adc)] == ["CVE-2023-4966"]
+    with pytest.raises(ValueError):
+        services.affected("not a cpe")
+
+
+def test_matching_registry_priority_and_notifications(tree):
+    owner = make_user(tree.dept_a, "system_owner", username="owner-a")
+    exposed = make_system(tree.dept_a, internet_facing=True, decided_level=3)
+    internal = make_system(tree.dept_b)
+    component(exposed, cpe23="cpe:2.3:a:apache:struts:2.3.31:*:*:*:*:*:*:*", product="Struts")
+    component(internal, vendor="Fortinet", product="FortiOS", version="7.0.5")
+    component(internal, cpe23="cpe:2.3:a:apache:struts:2.5.10.1:*:*:*:*:*:*:*", product="Struts")  # fixed
+    reports = services.import_paths(SAMPLES)
+    assert sum(r.warnings_created for r in reports) == 1
+    warning = VulnWarning.objects.get()
+    assert (warning.system, warning.organization) == (exposed, tree.dept_a)
+    assert warning.priority == 1 and warning.matches[0]["criterion"].startswith("cpe:2.3:a:apache:struts")
+    assert Notification.objects.filter(recipient=owner).exists()
+    assert mail.outbox
+    # A reviewed mapping turns the FortiOS text into a CPE: the full rematch finds it.
+    ProductMapping.objects.create(
+        key="text:fortinet|fortios", part="o", vendor="fortinet", product="fortios", reviewed=True
+    )
+    result = services.rematch_all()
+    assert result["created"] == 1
+    assert VulnWarning.objects.filter(system=internal, vulnerability__cve_id="CVE-2023-27997").exists()
+    assert services.rematch_all()["created"] == 0  # idempotent
+    # Upgrading the component retires the warning (still kept, not matched any more).
+    Component.objects.filter(system=exposed).update(cpe23="cpe:2.3:a:apache:struts:2.3.32:*:*:*:*:*:*:*")
+    services.rematch_all()
+    warning.refresh_from_db()
+    assert warning.active is False
+
+
+def test_new_kev_entry_reprioritises_and_warns(tree, tmp_path):
+    make_user(tree.dept_b, "system_owner", username="owner-b")
+    system = make_system(tree.dept_b, internet_facing=False)
+    component(system, cpe23="cpe:2.3:a:adobe:reader:9.3:*:*:*:*:*:*:*", product="Reader")
+    services.import_paths([DATA / "nvd/CVE-2011-0611.json"])
+    warning = VulnWarning.objects.get()
+    before = warning.score
+    Vulnerability.objects.filter(pk=warning.vulnerability_id).update(kev_added=None)
+    services.reprioritise({warning.vulnerability_id})
+    warning.refresh_from_db()
+    assert warning.score < before
+    kev = tmp_path / "kev.json"
+    kev.write_text(
+        json.dumps(
+            {
+                "catalogVersion": "x",
+                "vulnerabilities": [
+                    {
+                        "cveID": "CVE-2011-0611",
+                        "vendorProject": "Adobe",
+                        "product": "Flash",
+                        "dateAdded": "2022-03-03",
+                        "dueDate": "2022-03-24",
+                        "knownRansomwareCampaignUse": "Known",
+                    }
+                ],
+            }
+        )
+    )
+    Notification.objects.all().delete()
+    services.import_paths([kev])
+    warning.refresh_from_db()
+    assert warning.score == before
+    assert Notification.objects.filter(link="/vulns/warnings/").exists()
+
+
+def test_lifecycle(tree):
+    from attt.vulns.tests.factories import warning_factory
+
+    warning = warning_factory(tree.dept_a)
+    owner = make_user(tree.dept_a, "system_owner", username="owner-a")
+    admin = make_user(tree.root, "national_admin", username="nat")
+    with pytest.raises(ValidationError):
+        services.transition(warning, WarningStatus.VERIFIED, by=admin)
+    services.transition(warning, WarningStatus.ACKNOWLEDGED, by=owner)
+    with pytest.raises(ValidationError):
+        services.transition(warning, WarningStatus.NOT_AFFECTED, by=owner)  # needs a reason
+    services.transition(warning, WarningStatus.NOT_AFFECTED, by=owner, reason="Module not installed")
+    with pytest.raises(PermissionDenied):
+        services.transition(warning, WarningStatus.VERIFIED, by=owner)  # verifying is not the owner's
+    services.transition(warning, WarningStatus.VERIFIED, by=admin)
+    assert warning.status == "verified"
+    status = services.vulnerability_management_status(warning.system)
+    assert status["open"] == 0 and status["status"] == "met"
+
+
+def test_overdue_reminders(tree):
+    import datetime
+
+    from attt.vulns.tests.factories import warning_factory
+
+    make_user(tree.dept_a, "system_owner", username="owner-a")
+    warning_factory(tree.dept_a)
+    assert services.remind_overdue(datetime.date.today() + datetime.timedelta(days=1)) == 1
+    assert Notification.objects.filter(link="/vulns/warnings/?overdue=1").exists()
+
+
+def test_api_transition_and_stix(tree, api):
+    from attt.vulns.tests.factories import warning_factory
+
+    warning = warning_factory(tree.dept_a)
+    owner = make_user(tree.dept_a, "system_owner", username="owner-a")
+    api.force_authenticate(owner)
+    url = reverse("api:vulnwarning-transition", args=[warning.pk])
+    assert api.post(url, {"status": "patched"}, format="json").status_code == 200
+    assert api.post(url, {"status": "new"}, format="json").status_code == 400
+    outside = warning_factory(tree.dept_b)
+    assert (
+        api.post(
+            reverse("api:vulnwarning-transition", args=[outside.pk]), {"status": "patched"}, format="json"
+        ).status_code
+        == 404
+    )
+    assert api.get(reverse("api:vulnerability-list")).status_code == 200
+    bundle = exports.stix_bundle(VulnWarning.objects.filter(pk=warning.pk))
+    types = [o["type"] for o in bundle["objects"]]
+    assert types == ["identity", "vulnerability", "indicator", "relationship"]
+    stix2 = pytest.importorskip("stix2")
+    stix2.parse(bundle, allow_custom=False)
+
+
+def test_leak_import_keeps_no_credentials(tree):
+    from attt.registry.models import Domain
+
+    make_user(tree.dept_a, "system_owner", username="owner-a")
+    system = make_system(tree.dept_a)
+    Domain.objects.create(system=system, name="so-a.gov.vn")
+    report = services.import_leak(
+        {
+            "title": "Combo list 2025",
+            "source": "forum",
+            "date": "2025-08-01",
+            "records": 1000,
+            "credentials": ["an@so-a.gov.vn:Secret123", "binh@mail.so-a.gov.vn:", "x@other.example:pw", 5],
+        }
+    )
+    notice = LeakNotice.objects.get()
+    assert report.notices == [notice] and notice.organization == tree.dept_a
+    assert notice.account_count == 2 and notice.password_count == 1 and notice.record_count == 1000
+    stored = json.dumps(list(LeakNotice.objects.values()), default=str)
+    assert "Secret123" not in stored and "an@so-a.gov.vn" not in stored
+    assert services.account_hash("AN@so-a.gov.vn") in notice.account_hashes
+    assert report.unmatched_domains == ["other.example"]
+    assert Notification.objects.filter(link=notice.get_absolute_url()).exists()
+    with pytest.raises(feeds.FeedError):
+        services.import_leak({"title": "x"})
+
+
+def test_sync_refuses_ssrf_and_reads_local_files(tmp_path, settings):
+    for url in [
+        "ftp://example.org/x",
+        "http://127.0.0.1/feed.json",
+        "http://169.254.169.254/latest",
+        "http://[::1]/x",
+        "http://10.0.0.1/x",
+        "gopher://x",
+    ]:
+        with pytest.raises(feeds.FeedError):
+            services.check_url(url)
+    settings.VULNS_ALLOWED_HOSTS = ["127.0.0.1"]
+    services.check_url("http://127.0.0.1/feed.json")
+    reports = services.sync_feeds(
+        {
+            "nvd": str(DATA / "nvd/nvd-api-2.0/CVE-2024-1709.json"),
+            "bad": "file:///nonexistent/feed.json",
+            "evil": "http://10.1.2.3/x",
+        }
+    )
+    assert reports[0].created == 1
+    assert [r.kind for r in reports[1:]] == ["error", "error"]
+
+
+def test_pages(tree, client):
+    from attt.vulns.tests.factories import warning_factory
+
+    warning = warning_factory(tree.dept_a)
+    owner = make_user(tree.dept_a, "system_owner", username="owner-a")
+    client.force_login(owner)
+    assert client.get(reverse("vulns:vulnwarning_list")).status_code == 200
+    page = client.get(reverse("vulns:vulnwarning_detail", args=[warning.pk]))
+    assert page.status_code == 200 and b"step-form" in page.content
+    assert client.get(reverse("vulns:vulnwarning_list"), {"export": "stix"}).status_code == 200  # owners export
+    client.force_login(make_user(tree.dept_a, "leader", username="leader-a"))
+    assert client.get(reverse("vulns:vulnwarning_list"), {"export": "stix"}).status_code == 403  # no export
+    client.force_login(make_user(tree.province_a, "security_officer", username="officer-a"))
+    stix = client.get(reverse("vulns:vulnwarning_list"), {"export": "stix"})
+    assert stix.status_code == 200 and json.loads(stix.content)["type"] == "bundle"
+    detail = client.get(reverse("vulns:vulnerability_detail", args=[warning.vulnerability_id]))
+    assert detail.status_code == 200 and b"exposure" in detail.content
+    response = client.post(reverse("vulns:vulnwarning_step", args=[warning.pk]), {"status": "acknowledged"})
+    assert response.status_code == 302
+    warning.refresh_from_db()
+    assert warning.status == "acknowledged"

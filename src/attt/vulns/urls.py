@@ -1,0 +1,3 @@
+from attt.vulns.views import urlpatterns as urlpatterns
+
+app_name = "vulns"
