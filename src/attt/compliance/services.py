@@ -2,8 +2,6 @@
 
 import calendar
 import datetime
-import hashlib
-import mimetypes
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,7 +23,7 @@ from attt.compliance.models import (
     ProtectionLayers,
 )
 from attt.compliance.workflow import TRANSITIONS, Transition
-from attt.core import audit, scoping
+from attt.core import audit, scoping, uploads
 from attt.core.models import AuditEvent, Organization, User
 from attt.core.services.notifications import notify_permission_holders
 from attt.registry import services as registry
@@ -34,18 +32,6 @@ from attt.regulation import services as regulation
 # Authority codes of the regulation data that mean "someone inside the owner organisation".
 OWNER_SIDE = {"owner", "specialised_unit", "operating_unit", "independent_appraiser"}
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
-ALLOWED_TYPES = {
-    ".pdf": "application/pdf",
-    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    ".odt": "application/vnd.oasis.opendocument.text",
-    ".ods": "application/vnd.oasis.opendocument.spreadsheet",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".txt": "text/plain",
-    ".zip": "application/zip",
-}
 # Law 116/2025 Art 45.1: systems classified under the old law meet the new measures within 12 months.
 NEW_REGIME_MEASURES_DEADLINE = datetime.date(2027, 7, 1)
 
@@ -326,32 +312,21 @@ def remind_dossiers(today: datetime.date | None = None) -> int:
 def attach(
     upload: UploadedFile, *, by: User, kind: str, dossier: LevelDossier | None = None, item: ChecklistItem | None = None
 ) -> Attachment:
-    """Store a document safely: size limit, allowed types only, random storage name, SHA-256 kept."""
+    """Store a document of a dossier or a checklist item (see attt.core.uploads for the safety rules)."""
     owner = dossier or item
-    name = (upload.name or "file").replace("\\", "/").rsplit("/", 1)[-1][:200] or "file"
-    extension = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
-    if extension not in ALLOWED_TYPES:
-        raise ValidationError(
-            _("Files of this type are not accepted. Accepted: %(types)s.") % {"types": ", ".join(sorted(ALLOWED_TYPES))}
-        )
-    if upload.size > MAX_ATTACHMENT_BYTES:
-        raise ValidationError(_("The file is larger than %(mb)s MB.") % {"mb": MAX_ATTACHMENT_BYTES // 2**20})
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    upload.seek(0)
+    checked = uploads.check_upload(upload, max_bytes=MAX_ATTACHMENT_BYTES)
     attachment = Attachment(
         organization_id=owner.organization_id,
         dossier=dossier,
         checklist_item=item,
         kind=kind,
-        filename=name,
-        content_type=ALLOWED_TYPES[extension] or mimetypes.guess_type(name)[0],
-        size=upload.size,
-        sha256=digest.hexdigest(),
+        filename=checked.name,
+        content_type=checked.content_type,
+        size=checked.size,
+        sha256=checked.sha256,
         uploaded_by=by,
     )
-    attachment.file.save(name, upload, save=False)
+    attachment.file.save(checked.storage_name(), upload, save=False)
     attachment.save()
     return attachment
 

@@ -4,7 +4,6 @@ from django.apps import apps
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.http import FileResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
@@ -23,7 +22,7 @@ from attt.compliance.models import (
     ProtectionLayers,
 )
 from attt.compliance.workflow import TRANSITIONS
-from attt.core import scoping
+from attt.core import scoping, uploads
 from attt.core.api.base import (
     OrganizationField,
     ScopedModelViewSet,
@@ -336,14 +335,5 @@ def register(router) -> None:
     router.register("periodic-checks", PeriodicCheckViewSet, basename="periodiccheck")
 
 
-def attachment_response(attachment: Attachment) -> FileResponse:
-    """Serve a stored document as a download, never inline (no script runs from an upload)."""
-    response = FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=True,
-        filename=attachment.filename,
-        content_type=attachment.content_type or "application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+def attachment_response(attachment: Attachment):
+    return uploads.download_response(attachment.file, attachment.filename, attachment.content_type)
