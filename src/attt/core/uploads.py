@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
 
 DOCUMENT_TYPES = {
@@ -58,8 +58,14 @@ def check_upload(upload: UploadedFile, *, max_bytes: int, allowed: dict[str, str
 
 def download_response(file, filename: str, content_type: str) -> FileResponse:
     """Serve a stored upload as a download, never inline, so nothing in it runs in the browser."""
-    response = FileResponse(file.open("rb"), as_attachment=True, filename=filename,
-                            content_type=content_type or "application/octet-stream")
+    try:
+        handle = file.open("rb")
+    except (FileNotFoundError, ValueError) as exc:
+        raise Http404 from exc
+    response = FileResponse(
+        handle, as_attachment=True, filename=filename, content_type=content_type or "application/octet-stream"
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
     return response

@@ -14,6 +14,22 @@ def seeds_dir() -> Path:
     return Path(os.environ.get("ATTT_SEEDS_DIR") or default)
 
 
+CASCADE = ("001_", "003_")  # the department and provincial plans implement the national action plan (000)
+
+
+def link_cascade(national) -> int:
+    """Link the department/provincial seed plans under the national one, so the tree shows the cascade."""
+    from attt.plans.models import Plan
+    from attt.plans.services import set_parent
+
+    linked = 0
+    for prefix in CASCADE:
+        for plan in Plan.objects.filter(source_file__startswith=prefix).exclude(pk=national.pk):
+            set_parent(plan, national)
+            linked += 1
+    return linked
+
+
 @demo.register("plans", order=30)
 def load(ctx: demo.DemoContext) -> dict:
     from attt.core.models import Organization
@@ -34,9 +50,12 @@ def load(ctx: demo.DemoContext) -> dict:
             counts["tasks"] += summary["total_tasks"]
     else:
         ctx.progress(f"plans: no seed folder at {folder}; skipping the real plans")
-    national = Plan.objects.filter(kind="ministry").first()
+    national = (
+        Plan.objects.filter(source_file__startswith="000_").first() or Plan.objects.filter(kind="ministry").first()
+    )
     if national is None:
         return counts
+    counts["linked"] = link_cascade(national)
     provinces = list(Organization.objects.filter(kind="province", is_active=True).order_by("code")[:3])
     tasks = list(Task.objects.filter(plan=national, section__code="PLI-II").order_by("order")[:5])
     for task in tasks:

@@ -67,9 +67,12 @@ def import_plan(path: Path, *, owner: Organization | None = None, parent: Plan |
             "description": parsed.description,
             "source_file": Path(path).name,
             "source_sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(),
-            **({"parent": parent} if parent is not None else {}),
         },
     )
+    if parent is not None:
+        from attt.plans.services import set_parent
+
+        set_parent(plan, parent)  # idempotent; refuses a cycle
     for _order, ind in enumerate(parsed.indicators):
         Indicator.objects.update_or_create(
             plan=plan,
@@ -142,10 +145,15 @@ def import_plan(path: Path, *, owner: Organization | None = None, parent: Plan |
                 "title": doc.title,
             },
         )
-    summary = parsed.summary() | {"created": created, "tasks_to_review": review, "owner": owner.name}
+    summary = parsed.summary() | {
+        "created": created,
+        "tasks_to_review": review,
+        "owner": owner.name,
+        "parent": plan.parent.code if plan.parent_id else None,
+    }
     audit.record(
         "plans.import",
         obj=plan,
-        changes={k: summary[k] for k in ("sections", "total_tasks", "indicators", "documents", "created")},
+        changes={k: summary[k] for k in ("sections", "total_tasks", "indicators", "documents", "created", "parent")},
     )
     return summary

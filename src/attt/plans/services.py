@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import calendar
 import datetime
-import hashlib
-import mimetypes
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -14,23 +12,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from attt.core import audit
+from attt.core import audit, uploads
 from attt.core.models import Organization
 from attt.core.services.notifications import notify_permission_holders
-from attt.plans.models import Assignment, Evidence, ProgressReport, Status, Task
+from attt.plans.models import Assignment, Evidence, Indicator, IndicatorValue, Plan, ProgressReport, Status, Task
 
 MAX_EVIDENCE_BYTES = 20 * 2**20
-ALLOWED_TYPES = {
-    ".pdf": "application/pdf",
-    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    ".odt": "application/vnd.oasis.opendocument.text",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".txt": "text/plain",
-    ".zip": "application/zip",
-}
 REMIND_DAYS = (14, 7, 1)
 YEARLY_REPORT_DAY = (12, 5)  # yearly implementation reports are due before 5 December
 
@@ -204,32 +191,72 @@ def report_progress(
 
 
 def attach_evidence(report: ProgressReport, upload: UploadedFile) -> Evidence:
-    """Store an evidence file safely: size limit, allowed types only, random storage name, SHA-256."""
-    name = (upload.name or "file").replace("\\", "/").rsplit("/", 1)[-1][:200] or "file"
-    extension = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
-    if extension not in ALLOWED_TYPES:
-        raise ValidationError(
-            _("Files of this type are not accepted. Accepted: %(types)s.") % {"types": ", ".join(sorted(ALLOWED_TYPES))}
-        )
-    if upload.size > MAX_EVIDENCE_BYTES:
-        raise ValidationError(_("The file is larger than %(mb)s MB.") % {"mb": MAX_EVIDENCE_BYTES // 2**20})
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    upload.seek(0)
+    """Store an evidence file (see attt.core.uploads for the safety rules)."""
+    checked = uploads.check_upload(upload, max_bytes=MAX_EVIDENCE_BYTES)
     evidence = Evidence(
         organization_id=report.organization_id,
         report=report,
-        filename=name,
-        size=upload.size,
-        content_type=ALLOWED_TYPES[extension] or mimetypes.guess_type(name)[0] or "",
-        sha256=digest.hexdigest(),
+        filename=checked.name,
+        size=checked.size,
+        content_type=checked.content_type,
+        sha256=checked.sha256,
     )
-    import secrets
-
-    evidence.file.save(f"{secrets.token_hex(16)}{extension}", upload, save=False)
+    evidence.file.save(checked.storage_name(), upload, save=False)
     evidence.save()
     return evidence
+
+
+def report_periods(kinds: set[str], year: int) -> list[str]:
+    """The report periods offered for a year given the deadline kinds of a plan's tasks: the year,
+    plus its quarters when a task is quarterly and its months when a task is monthly."""
+    periods = [str(year)]
+    if "quarterly" in kinds:
+        periods += [f"{year}-Q{q}" for q in range(1, 5)]
+    if "monthly" in kinds:
+        periods += [f"{year}-{m:02d}" for m in range(1, 13)]
+    return periods
+
+
+# --- indicators ------------------------------------------------------------------------------------
+
+
+def _numeric(value: str) -> float | None:
+    from attt.plans.charts import _num
+
+    return _num(value)
+
+
+@transaction.atomic
+def record_indicator_value(indicator: Indicator, *, period: str, value: str, note: str = "") -> IndicatorValue:
+    """Record (or correct) the value of an indicator for a period, held by the indicator's owner;
+    the numeric part ("65%" → 65) feeds the chart."""
+    period_end(period)  # raises ValueError on a malformed period
+    value = value.strip()
+    if not value:
+        raise ValidationError(_("Enter a value."))
+    obj, _created = IndicatorValue.objects.update_or_create(
+        indicator=indicator,
+        organization_id=indicator.organization_id,
+        period=period,
+        defaults={"value": value[:100], "numeric": _numeric(value), "note": note},
+    )
+    return obj
+
+
+# --- plan cascade ----------------------------------------------------------------------------------
+
+
+def set_parent(plan: Plan, parent: Plan | None) -> Plan:
+    """Link a plan under the plan it implements; refuses a link that would make a cycle."""
+    node = parent
+    while node is not None:
+        if node.pk == plan.pk:
+            raise ValidationError(_("A plan cannot implement itself or one of its own sub-plans."))
+        node = node.parent
+    if plan.parent_id != (parent.pk if parent else None):
+        plan.parent = parent
+        plan.save(update_fields=["parent", "updated_at"])
+    return plan
 
 
 # --- overdue, reminders, escalation ----------------------------------------------------------------

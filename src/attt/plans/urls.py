@@ -34,6 +34,7 @@ urlpatterns = [
         v.LegalDocumentEditView,
         v.LegalDocumentDeleteView,
     ),
+    path("evidence/<uuid:pk>/download/", v.evidence_download, name="evidence_download"),
     path("overdue/", v.overdue, name="overdue"),
     path("timeline/", v.timeline, name="timeline"),
     path("review/", v.unit_review, name="unit_review"),

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from attt.core import audit, scoping
+from attt.core import audit, scoping, uploads
 from attt.core.filtersets import SearchFilterSet
 from attt.core.models import Organization
 from attt.core.views.generic import (
@@ -26,7 +26,7 @@ from attt.core.views.generic import (
     get_scoped_or_404,
 )
 from attt.plans import charts, reports, services
-from attt.plans.models import Assignment, Indicator, LegalDocument, Plan, Status, Task
+from attt.plans.models import Assignment, Evidence, Indicator, LegalDocument, Plan, Status, Task
 
 # --- filters and forms ---------------------------------------------------------------------------
 
@@ -106,6 +106,14 @@ class ProgressForm(forms.Form):
         return value
 
 
+class IndicatorValueForm(forms.Form):
+    period = forms.CharField(label=gettext_lazy("Period"), max_length=20, help_text="2024, 2024-Q2, 2024-06")
+    value = forms.CharField(label=gettext_lazy("Value"), max_length=100)
+    note = forms.CharField(label=gettext_lazy("Note"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    clean_period = ProgressForm.clean_period
+
+
 class AssignForm(forms.Form):
     organizations = forms.ModelMultipleChoiceField(
         label=gettext_lazy("Assign to"), queryset=Organization.objects.none()
@@ -137,7 +145,12 @@ class PlanDetailView(ObjectDetailView):
         ctx = super().get_context_data(**kwargs)
         plan = ctx["object"]
         user = self.request.user
-        tasks = scoping.visible(user, plan.tasks.select_related("section", "organization"))
+        tasks = list(scoping.visible(user, plan.tasks.select_related("section", "organization")))
+        try:
+            year = int(self.request.GET.get("year") or timezone.localdate().year)
+        except ValueError:
+            year = timezone.localdate().year
+        year = min(max(year, 1900), 2999)
         sections = []
         for section in plan.sections.all():
             rows = [t for t in tasks if t.section_id == section.pk]
@@ -148,7 +161,8 @@ class PlanDetailView(ObjectDetailView):
             children=scoping.visible(user, plan.children.all()),
             indicators=scoping.visible(user, plan.indicators.all()),
             objectives=plan.objectives.all(),
-            year=timezone.localdate().year,
+            year=year,
+            periods=services.report_periods({t.deadline_kind for t in tasks}, year)[1:],
             can_report=scoping.can(user, "export", plan),
         )
         return ctx
@@ -323,6 +337,14 @@ class AssignmentDeleteView(ObjectDeleteView):
 
 
 @login_required
+def evidence_download(request, pk):
+    """An evidence file, only within the user's scope (404 elsewhere), always as a download: no upload
+    is ever rendered inline, so a crafted file cannot run script in the platform's origin."""
+    evidence = get_scoped_or_404(request.user, Evidence.objects.all(), pk=pk)
+    return uploads.download_response(evidence.file, evidence.filename, evidence.content_type)
+
+
+@login_required
 def overdue(request):
     if not scoping.get_scope(request.user).has_anywhere("plans.assignment.view"):
         raise PermissionDenied
@@ -379,7 +401,27 @@ class IndicatorDetailView(ObjectDetailView):
             for t in scoping.visible(self.request.user, ind.plan.tasks.select_related("section"))
             if ind.number in (t.indicator_refs or [])
         ]
+        if scoping.can_in(self.request.user, "plans.indicatorvalue.add", ind.organization):
+            ctx["value_form"] = kwargs.get("value_form") or IndicatorValueForm(
+                initial={"period": str(timezone.localdate().year)}
+            )
         return ctx
+
+    def post(self, request, *args, **kwargs):
+        """Record a value for a period (held by the indicator's organisation)."""
+        ind = self.get_object()
+        if not scoping.can_in(request.user, "plans.indicatorvalue.add", ind.organization):
+            raise PermissionDenied
+        form = IndicatorValueForm(request.POST)
+        if form.is_valid():
+            try:
+                services.record_indicator_value(ind, **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error("value", exc)
+            else:
+                messages.success(request, _("Value recorded."))
+                return redirect(ind.get_absolute_url())
+        return self.render_to_response(self.get_context_data(value_form=form))
 
 
 class IndicatorEditView(ObjectEditView):
@@ -439,7 +481,8 @@ def unit_review(request):
         if not name or org is None:
             messages.error(request, _("Choose a name and an organisation."))
             return redirect("plans:unit_review")
-        changed = 0
+        may_assign = scoping.can_in(request.user, "plans.assignment.add", org)
+        changed, assigned = 0, 0
         for t in tasks:
             if any(u["name"] == name for u in t.unmatched_units):
                 t.unmatched_units = [u for u in t.unmatched_units if u["name"] != name]
@@ -448,14 +491,19 @@ def unit_review(request):
                     t.organization, t.unit_matched = org, True
                 t.save(update_fields=["unmatched_units", "organization", "unit_matched", "updated_at"])
                 changed += 1
+                if may_assign:  # the named unit (lead or coordinating) gets its own assignment, once
+                    _a, created = Assignment.objects.get_or_create(
+                        task=t, organization=org, defaults={"due_date": t.due_date}
+                    )
+                    assigned += created
         audit.record(
             "plans.unit_review",
             object_type="plans.task",
             object_repr=name[:200],
             organization=org,
-            changes={"name": name, "organization": str(org), "tasks": changed},
+            changes={"name": name, "organization": str(org), "tasks": changed, "assignments_created": assigned},
         )
-        messages.success(request, _("%(n)s tasks updated.") % {"n": changed})
+        messages.success(request, _("%(n)s tasks updated, %(a)s assignments created.") % {"n": changed, "a": assigned})
         return redirect("plans:unit_review")
     rows = sorted(names.items(), key=lambda kv: (-kv[1], kv[0]))
     return render(request, "plans/unit_review.html", {"rows": rows, "orgs": orgs[:500], "title": _("Units to review")})

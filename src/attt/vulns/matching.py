@@ -1,12 +1,14 @@
 """The matcher: components (CPE, purl, or mapped text) against the criteria of the corpus.
 
 Criteria are indexed in memory by (vendor, product), with their version bounds already turned into
-sort keys, and components are matched once per distinct (key, version, attributes) however many
-systems run them, which is what makes a full national rematch take about a second.
+sort keys and sorted by range bounds, so one component version finds its candidate criteria by bisection
+instead of by scanning the product; components are matched once per distinct (key, version, attributes)
+however many systems run them.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -82,13 +84,83 @@ class Indexed:
         )
 
 
+# Larger than any version key (their first token's tag is at most 4): an open upper bound.
+_TOP = ((9,),)
+
+
+class _ProductIndex:
+    """The criteria of one (vendor, product), split by what a component version can select them by:
+
+    - `always`: version `*` and no range (any version, known or not);
+    - `na`: version `-` (only components without a version);
+    - `patterns`: versions with wildcards (rare; scanned);
+    - `exact`: version key → criteria of that exact version;
+    - ranges sorted by lower bound and, separately, by upper bound: a version v can only lie in ranges
+      whose lower bound ≤ v and whose upper bound ≥ v, so two bisections give both candidate sets and
+      only the smaller one is checked.
+    Every candidate is still confirmed by `Indexed.matches`, so the index only narrows, never decides.
+    """
+
+    __slots__ = ("always", "by_high", "by_low", "exact", "highs", "lows", "na", "patterns")
+
+    def __init__(self, rows: list[Indexed]) -> None:
+        self.always: list[Indexed] = []
+        self.na: list[Indexed] = []
+        self.patterns: list[Indexed] = []
+        self.exact: dict[tuple, list[Indexed]] = defaultdict(list)
+        ranged: list[tuple[tuple, tuple, Indexed]] = []
+        for row in rows:
+            version = row.criterion.version
+            if version == NA:
+                self.na.append(row)
+            elif row.version_key is not None:
+                self.exact[row.version_key].append(row)
+            elif version != ANY:
+                self.patterns.append(row)
+            elif not row.has_range:
+                self.always.append(row)
+            else:
+                si, se, ei, ee = row.bounds
+                low = si if si is not None else (se if se is not None else ())
+                high = ei if ei is not None else (ee if ee is not None else _TOP)
+                ranged.append((low, high, row))
+        by_low = sorted(ranged, key=lambda item: item[0])
+        by_high = sorted(ranged, key=lambda item: item[1])
+        self.lows = [item[0] for item in by_low]
+        self.by_low = [item[2] for item in by_low]
+        self.highs = [item[1] for item in by_high]
+        self.by_high = [item[2] for item in by_high]
+
+    def candidates(self, version: str) -> list[Indexed]:
+        out = list(self.always)
+        out.extend(self.patterns)
+        if version == NA or version == "":
+            out.extend(self.na)
+            return out
+        if version in UNKNOWN_VERSIONS:
+            return out
+        vkey = version_key(version)
+        out.extend(self.exact.get(vkey, ()))
+        if self.lows:
+            below = bisect_right(self.lows, vkey)  # by_low[:below] start at or before v
+            above = bisect_left(self.highs, vkey)  # by_high[above:] end at or after v
+            if below <= len(self.highs) - above:
+                out.extend(self.by_low[:below])
+            else:
+                out.extend(self.by_high[above:])
+        return out
+
+
 class CriteriaIndex:
     def __init__(self) -> None:
         self.by_product: dict[tuple[str, str], list[Indexed]] = defaultdict(list)
         self.size = 0
+        self._sorted: dict[tuple[str, str], _ProductIndex] = {}
 
     def add(self, vuln_id, criterion: Criterion) -> None:
-        self.by_product[(criterion.vendor, criterion.product)].append(Indexed.of(vuln_id, criterion))
+        product = (criterion.vendor, criterion.product)
+        self.by_product[product].append(Indexed.of(vuln_id, criterion))
+        self._sorted.pop(product, None)
         self.size += 1
 
     def discard(self, vuln_ids: set) -> None:
@@ -97,9 +169,27 @@ class CriteriaIndex:
             if len(kept) != len(rows):
                 self.size -= len(rows) - len(kept)
                 self.by_product[key] = kept
+                self._sorted.pop(key, None)
+
+    def _product(self, product: tuple[str, str]) -> _ProductIndex | None:
+        found = self._sorted.get(product)
+        if found is None:
+            rows = self.by_product.get(product)
+            if not rows:
+                return None
+            found = self._sorted[product] = _ProductIndex(rows)
+        return found
 
     def lookup(self, key: ComponentKey) -> list[Indexed]:
-        """Criteria (vulnerable and platform) that the component matches."""
+        """Criteria (vulnerable and platform) that the component matches: the product's criteria are
+        narrowed by bisecting on the version, then each candidate is checked."""
+        index = self._product((key.vendor, key.product))
+        if index is None:
+            return []
+        return [row for row in index.candidates(key.version) if row.matches(key)]
+
+    def scan(self, key: ComponentKey) -> list[Indexed]:
+        """The same answer by checking every criterion of the product (reference and benchmark baseline)."""
         return [row for row in self.by_product.get((key.vendor, key.product), ()) if row.matches(key)]
 
 

@@ -383,8 +383,15 @@ def _match_components(rows, index: CriteriaIndex) -> dict[tuple, list[dict]]:
     """(system_id, vuln_id) → matching components with the criterion, AND-configurations settled."""
     mappings = _mappings()
     groups: dict[ComponentKey, list[tuple]] = defaultdict(list)
+    keys: dict[tuple, ComponentKey | None] = {}  # the same software is registered by many systems
     for cid, system_id, _org, vendor, product, version, cpe23, purl in rows:
-        key = key_of(cpe23=cpe23, purl=purl, vendor=vendor, product=product, version=version, mappings=mappings)
+        raw = (cpe23, purl, vendor, product, version)
+        try:
+            key = keys[raw]
+        except KeyError:
+            key = keys[raw] = key_of(
+                cpe23=cpe23, purl=purl, vendor=vendor, product=product, version=version, mappings=mappings
+            )
         if key is not None:
             groups[key].append((cid, system_id, " ".join(p for p in (vendor, product, version) if p)))
     hits: dict[tuple, list[dict]] = defaultdict(list)
@@ -523,14 +530,23 @@ def _apply(hits: dict[tuple, list[dict]], *, scope_vulns: set | None, notify: bo
     if scope_vulns is not None:
         existing = existing.filter(vulnerability_id__in=list(scope_vulns))
     current = {
-        (s, v): (pk, active)
-        for pk, s, v, active in existing.values_list("id", "system_id", "vulnerability_id", "active").iterator(
-            chunk_size=20000
-        )
+        (s, v): (pk, active, matches)
+        for pk, s, v, active, matches in existing.values_list(
+            "id", "system_id", "vulnerability_id", "active", "matches"
+        ).iterator(chunk_size=20000)
     }
+    for matches in hits.values():  # a stable order, so an unchanged match list compares equal
+        matches.sort(key=lambda m: (m["label"], m["component"], m["criterion"]))
     new_pairs = [pair for pair in hits if pair not in current]
-    back = [current[p][0] for p in hits if p in current and not current[p][1]]
-    gone = [pk for p, (pk, active) in current.items() if active and p not in hits]
+    now = timezone.now()
+    # Only warnings whose state changed are written: matched again, or matched by other components.
+    changed = [
+        VulnWarning(pk=current[p][0], active=True, matches=hits[p][:50], updated_at=now)
+        for p in hits
+        if p in current and (not current[p][1] or current[p][2] != hits[p][:50])
+    ]
+    reactivated = sum(1 for p in hits if p in current and not current[p][1])
+    gone = [pk for p, (pk, active, _m) in current.items() if active and p not in hits]
     today = timezone.localdate()
     created: list[VulnWarning] = []
     with transaction.atomic():
@@ -556,22 +572,22 @@ def _apply(hits: dict[tuple, list[dict]], *, scope_vulns: set | None, notify: bo
                     )
                 )
             VulnWarning.objects.bulk_create(created, batch_size=BATCH)
-        for start in range(0, len(back), BATCH):
-            VulnWarning.objects.filter(pk__in=back[start : start + BATCH]).update(
-                active=True, updated_at=timezone.now()
-            )
+        VulnWarning.objects.bulk_update(changed, ["active", "matches", "updated_at"], batch_size=BATCH)
         for start in range(0, len(gone), BATCH):
-            VulnWarning.objects.filter(pk__in=gone[start : start + BATCH]).update(
-                active=False, updated_at=timezone.now()
-            )
-        if created or back or gone:
+            VulnWarning.objects.filter(pk__in=gone[start : start + BATCH]).update(active=False, updated_at=now)
+        if created or changed or gone:
             audit.record(
                 AuditEvent.Action.WORKFLOW,
                 object_type="vulns.match",
                 object_repr="match run",
                 changes={
                     "step": "match",
-                    "after": {"created": len(created), "reactivated": len(back), "no_longer_matched": len(gone)},
+                    "after": {
+                        "created": len(created),
+                        "reactivated": reactivated,
+                        "matches_changed": len(changed) - reactivated,
+                        "no_longer_matched": len(gone),
+                    },
                 },
             )
     if notify and created:

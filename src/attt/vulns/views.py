@@ -27,11 +27,11 @@ class VulnWarningListView(ObjectListView):
     queryset = VulnWarning.objects.select_related("vulnerability", "system", "organization")
     filterset_class = VulnWarningFilterSet
     columns = [
-        Column(gettext_lazy("CVE"), "vulnerability.cve_id", link=True),
-        Column(gettext_lazy("System"), "system.name"),
-        Column(gettext_lazy("Organisation"), "organization.name"),
-        Column(gettext_lazy("Priority"), "get_priority_display"),
-        Column(gettext_lazy("Status"), "get_status_display"),
+        Column(gettext_lazy("CVE"), "vulnerability__cve_id", link=True),
+        Column(gettext_lazy("System"), "system__name"),
+        Column(gettext_lazy("Organisation"), "organization__name"),
+        Column(gettext_lazy("Priority"), "priority"),
+        Column(gettext_lazy("Status"), "status"),
         Column(gettext_lazy("Due date"), "due_date"),
         Column(gettext_lazy("id"), "id"),
     ]
@@ -188,7 +188,7 @@ class LeakNoticeListView(ObjectListView):
         Column(gettext_lazy("Source"), "source"),
         Column(gettext_lazy("Date"), "published"),
         Column(gettext_lazy("Accounts"), "account_count"),
-        Column(gettext_lazy("Status"), "get_status_display"),
+        Column(gettext_lazy("Status"), "status"),
     ]
 
 

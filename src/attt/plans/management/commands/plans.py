@@ -1,11 +1,23 @@
 """`attt plans import FILE…` (seed documents or XLSX), `attt plans remind`, `attt plans occurrences YEAR`."""
 
 import json
+import uuid
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from attt.core.models import Organization
+
+
+def find_plan(value: str):
+    """A plan by its id (UUID) or its code."""
+    from attt.plans.models import Plan
+
+    try:
+        return Plan.objects.filter(pk=uuid.UUID(value)).first()
+    except ValueError:
+        return Plan.objects.filter(code=value).first()
 
 
 class Command(BaseCommand):
@@ -16,6 +28,7 @@ class Command(BaseCommand):
         imp = sub.add_parser("import", help="Import plan documents (seed .txt or .xlsx); idempotent.")
         imp.add_argument("files", nargs="+")
         imp.add_argument("--owner", help="Code of the owning organisation (default: matched by name, else the root).")
+        imp.add_argument("--parent", help="Id or code of an existing plan the imported plan implements (cascade).")
         imp.add_argument("--json", action="store_true", help="Print the summary as one JSON object per file.")
         sub.add_parser("remind", help="Mark overdue assignments, send reminders, escalate.")
         occ = sub.add_parser("occurrences", help="Create the periodic reports of recurring tasks for a year.")
@@ -41,18 +54,27 @@ class Command(BaseCommand):
             owner = Organization.objects.filter(code=options["owner"]).first()
             if owner is None:
                 raise CommandError(f"No organisation with code '{options['owner']}'.")
+        parent = None
+        if options.get("parent"):
+            parent = find_plan(options["parent"])
+            if parent is None:
+                raise CommandError(f"No plan with id or code '{options['parent']}'.")
         for name in options["files"]:
             path = Path(name)
             if not path.is_file():
                 raise CommandError(f"{name}: no such file")
             try:
-                summary = import_plan(path, owner=owner)
+                summary = import_plan(path, owner=owner, parent=parent)
             except ValueError as exc:
                 raise CommandError(str(exc)) from exc
+            except ValidationError as exc:
+                raise CommandError(" ".join(exc.messages)) from exc
             if options.get("json"):
                 self.stdout.write(json.dumps(summary, ensure_ascii=False, default=str))
                 continue
             self.stdout.write(f"{path.name}: {summary['plan']}")
+            if summary.get("parent"):
+                self.stdout.write(f"  implements {summary['parent']}")
             for code, count in summary["sections"].items():
                 self.stdout.write(f"  {code}: {count} tasks")
             self.stdout.write(
