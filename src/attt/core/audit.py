@@ -82,8 +82,12 @@ def record(
     changes: dict | None = None,
     actor_name: str = "",
 ) -> AuditEvent:
-    """Append one event to the chain, in the caller's transaction."""
+    """Append one event to the chain, in the caller's transaction. A module's own steps are recorded
+    as `workflow` with the step's name in `changes["step"]`, so the action column stays a closed set."""
     from attt.core.scoping import organization_of
+
+    if action not in AuditEvent.Action.values:
+        raise ValueError(f"Unknown audit action {action!r}: use AuditEvent.Action (workflow + changes['step']).")
 
     user, name, ip, request_id = _actor()
     if obj is not None:

@@ -152,8 +152,9 @@ def import_plan(path: Path, *, owner: Organization | None = None, parent: Plan |
         "parent": plan.parent.code if plan.parent_id else None,
     }
     audit.record(
-        "plans.import",
+        "workflow",
         obj=plan,
-        changes={k: summary[k] for k in ("sections", "total_tasks", "indicators", "documents", "created", "parent")},
+        changes={"step": "plans.import"}
+        | {k: summary[k] for k in ("sections", "total_tasks", "indicators", "documents", "created", "parent")},
     )
     return summary

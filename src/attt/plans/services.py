@@ -42,9 +42,13 @@ def assign(task: Task, organizations: list[Organization], *, parent: Assignment 
         )
         out.append(assignment)
     audit.record(
-        "plans.assign",
+        "workflow",
         obj=task,
-        changes={"assigned_to": [str(a.organization) for a in out], "parent": str(parent.pk) if parent else None},
+        changes={
+            "step": "plans.assign",
+            "assigned_to": [str(a.organization) for a in out],
+            "parent": str(parent.pk) if parent else None,
+        },
     )
     return out
 
@@ -333,5 +337,10 @@ def remind(today: datetime.date | None = None) -> dict:
     for task in Task.objects.filter(assignments__status=Status.OVERDUE).distinct():
         roll_up(task)
     if counts["overdue"] or counts["escalated"]:
-        audit.record("plans.reminders", object_type="plans.assignment", object_repr=str(today), changes=counts)
+        audit.record(
+            "workflow",
+            object_type="plans.assignment",
+            object_repr=str(today),
+            changes={"step": "plans.reminders", **counts},
+        )
     return counts

@@ -497,11 +497,17 @@ def unit_review(request):
                     )
                     assigned += created
         audit.record(
-            "plans.unit_review",
+            "workflow",
             object_type="plans.task",
             object_repr=name[:200],
             organization=org,
-            changes={"name": name, "organization": str(org), "tasks": changed, "assignments_created": assigned},
+            changes={
+                "step": "plans.unit_review",
+                "name": name,
+                "organization": str(org),
+                "tasks": changed,
+                "assignments_created": assigned,
+            },
         )
         messages.success(request, _("%(n)s tasks updated, %(a)s assignments created.") % {"n": changed, "a": assigned})
         return redirect("plans:unit_review")

@@ -18,8 +18,8 @@ class VulnsConfig(AppConfig):
 
     def ready(self) -> None:
         from attt.core import dashboard, navigation, permissions, scoping
+        from attt.vulns import demo_data, widgets  # noqa: F401 (demo loader)
         from attt.vulns import models as m
-        from attt.vulns import widgets
 
         permissions.register_module_permissions(
             "vulns",

@@ -423,7 +423,20 @@ def _prefix_q(prefix: str) -> Q:
     return Q(cpe23__startswith=prefix)
 
 
+KEYS_PER_QUERY = 60  # SQLite refuses expression trees deeper than 1,000 nodes
+
+
 def _components_for_keys(keys: set[tuple[str, str]]):
+    """The components that may match criteria of these (vendor, product) keys, read in batches."""
+    ordered = sorted(keys)
+    rows: dict = {}
+    for start in range(0, len(ordered), KEYS_PER_QUERY):
+        for row in _components_for_batch(set(ordered[start : start + KEYS_PER_QUERY])):
+            rows[row[0]] = row
+    return list(rows.values())
+
+
+def _components_for_batch(keys: set[tuple[str, str]]):
     condition = Q()
     for vendor, product in keys:
         for part in "aoh":

@@ -211,7 +211,7 @@ def test_unit_review_creates_the_assignment_once_and_audits(client, tree, nation
     assert Assignment.objects.filter(task=led, organization=tree.dept_b).count() == 1
     assert Assignment.objects.filter(task=already, organization=tree.dept_b).count() == 1  # not duplicated
     assert Assignment.objects.count() == 3
-    event = AuditEvent.objects.filter(action="plans.unit_review").order_by("-seq").first()
+    event = AuditEvent.objects.filter(action="workflow", changes__step="plans.unit_review").order_by("-seq").first()
     assert event.changes["assignments_created"] == 1 and event.changes["tasks"] == 2
     # choosing again for a name already settled changes nothing
     client.post("/plans/review/", {"name": "Đơn vị Y", "organization": str(tree.dept_b.pk)})

@@ -279,3 +279,18 @@ def test_pages(tree, client):
     assert response.status_code == 302
     warning.refresh_from_db()
     assert warning.status == "acknowledged"
+
+
+def test_many_products_at_once_are_read_in_batches(tree):
+    """A feed touching thousands of products (the KEV catalogue) must not build one giant query."""
+    from attt.registry.models import Component
+    from attt.registry.tests.factories import make_system
+    from attt.vulns import services
+
+    system = make_system(tree.dept_a)
+    Component.objects.create(
+        system=system, vendor="v0999", product="p0999", version="1", cpe23="cpe:2.3:a:v0999:p0999:1:*:*:*:*:*:*:*"
+    )
+    keys = {(f"v{n:04d}", f"p{n:04d}") for n in range(1000)}
+    rows = services._components_for_keys(keys)
+    assert len(rows) == 1
