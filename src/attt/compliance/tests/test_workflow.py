@@ -225,3 +225,15 @@ def test_old_regime_systems_see_their_deadline_and_gap(tree, people):
     assert gap.deadline == datetime.date(2027, 7, 1)
     assert gap.days_left == 212
     assert gap.required > 0 and gap.met == 0 and gap.missing == gap.required
+
+
+def test_monitoring_sets_layer_four(tree):
+    """The central monitoring module reports a live connection; it overrides what was typed by hand."""
+    system = make_system(tree.province_a)
+    layers = services.layers_of(system)
+    layers.national_monitoring_connected = False
+    layers.save()
+    services.set_national_monitoring(system, connected=True)
+    layers.refresh_from_db()
+    assert layers.national_monitoring_connected
+    assert layers.national_monitoring_source == "monitoring" and layers.national_monitoring_seen is not None

@@ -183,7 +183,3 @@ def resolve(org: Organization) -> Organization:
         seen.add(org.pk)
         org = org.merged_into
     return org
-
-
-def subtree_ids(org: Organization) -> list:
-    return list(Organization.objects.filter(path__startswith=org.path).values_list("pk", flat=True))
