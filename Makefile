@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 ATTT := $(BIN)/attt
 STAMP := $(VENV)/.installed
 
-.PHONY: install run serve test test-sqlite test-postgres lint demo clean messages
+.PHONY: install run test test-sqlite test-postgres lint clean messages system-deps
 
 install: $(STAMP) node_modules/.installed
 	$(ATTT) compiletranslations -v 0 >/dev/null
@@ -31,7 +31,10 @@ run: install
 	@echo ""
 	$(ATTT) serve --host 127.0.0.1 --port 8000
 
-test: install lint test-sqlite test-postgres
+test: system-deps install lint test-sqlite test-postgres
+
+system-deps:
+	scripts/system-deps.sh
 
 lint:
 	$(BIN)/ruff check src tests bench
