@@ -16,6 +16,29 @@ from attt.regulation.facts import pick
 # --- Legal references ------------------------------------------------------------------------------
 
 
+class Bilingual:
+    """`label()`, `note()`, `text()`, `condition()`, `scope()` of a record that holds each text as a
+    `<name>_vi` / `<name>_en` pair: the variant for `lang`, else for the active language."""
+
+    def _pick(self, name: str, lang: str | None) -> str:
+        return pick(getattr(self, f"{name}_vi"), getattr(self, f"{name}_en"), lang)
+
+    def label(self, lang: str | None = None) -> str:
+        return self._pick("label", lang)
+
+    def note(self, lang: str | None = None) -> str:
+        return self._pick("note", lang)
+
+    def text(self, lang: str | None = None) -> str:
+        return self._pick("text", lang)
+
+    def condition(self, lang: str | None = None) -> str:
+        return self._pick("condition", lang)
+
+    def scope(self, lang: str | None = None) -> str:
+        return self._pick("scope", lang)
+
+
 @dataclass(frozen=True)
 class Instrument:
     """A legal instrument or standard a regime cites (decree, circular, law, standard, letter)."""
@@ -185,7 +208,7 @@ class AuthorityPeriod:
 
 
 @dataclass(frozen=True, eq=False)
-class Criterion:
+class Criterion(Bilingual):
     """One level criterion of the decree: met when its condition holds over the facts."""
 
     id: str
@@ -200,12 +223,6 @@ class Criterion:
     note_vi: str = ""
     note_en: str = ""
     unverified: bool = False
-
-    def text(self, lang: str | None = None) -> str:
-        return pick(self.text_vi, self.text_en, lang)
-
-    def note(self, lang: str | None = None) -> str:
-        return pick(self.note_vi, self.note_en, lang)
 
     def citation(self, lang: str | None = None) -> str:
         return cite_all(self.legal_basis, lang)
@@ -231,7 +248,7 @@ class Criterion:
 
 
 @dataclass(frozen=True, eq=False)
-class FlagCriterion:
+class FlagCriterion(Bilingual):
     """A ground for a flag (e.g. Decree 331 Art 16.4). `when` is None when the facts cannot say it:
     such a ground is shown for manual review and never evaluated."""
 
@@ -249,9 +266,6 @@ class FlagCriterion:
     def evaluable(self) -> bool:
         return self.when is not None
 
-    def text(self, lang: str | None = None) -> str:
-        return pick(self.text_vi, self.text_en, lang)
-
     def citation(self, lang: str | None = None) -> str:
         return cite_all(self.legal_basis, lang)
 
@@ -267,7 +281,7 @@ class FlagCriterion:
 
 
 @dataclass(frozen=True, eq=False)
-class Flag:
+class Flag(Bilingual):
     """A category beside the level (Decree 331 Art 16: important to national security)."""
 
     code: str
@@ -276,9 +290,6 @@ class Flag:
     criteria: tuple[FlagCriterion, ...]
     manual_note_vi: str = ""
     manual_note_en: str = ""
-
-    def label(self, lang: str | None = None) -> str:
-        return pick(self.label_vi, self.label_en, lang)
 
     def to_dict(self) -> dict:
         return {
@@ -293,17 +304,14 @@ class Flag:
 
 
 @dataclass(frozen=True)
-class Actor:
+class Actor(Bilingual):
     code: str
     label_vi: str
     label_en: str
 
-    def label(self, lang: str | None = None) -> str:
-        return pick(self.label_vi, self.label_en, lang)
-
 
 @dataclass(frozen=True)
-class AuthorityRole:
+class AuthorityRole(Bilingual):
     """One actor's part in a step; `condition_*` says when this actor (not the default one) acts."""
 
     actor: Actor
@@ -312,12 +320,6 @@ class AuthorityRole:
     scope_vi: str = ""
     scope_en: str = ""
     legal_basis: tuple[LegalRef, ...] = ()
-
-    def condition(self, lang: str | None = None) -> str:
-        return pick(self.condition_vi, self.condition_en, lang)
-
-    def scope(self, lang: str | None = None) -> str:
-        return pick(self.scope_vi, self.scope_en, lang)
 
     def to_dict(self) -> dict:
         return {
@@ -362,7 +364,7 @@ class Authority:
 
 
 @dataclass(frozen=True)
-class TimerPolicy:
+class TimerPolicy(Bilingual):
     """A legal time limit: `amount` `unit` (days or working_days) from the start day (not counted)."""
 
     regime: str
@@ -378,12 +380,6 @@ class TimerPolicy:
     note_vi: str = ""
     note_en: str = ""
     unverified: bool = False
-
-    def note(self, lang: str | None = None) -> str:
-        return pick(self.note_vi, self.note_en, lang)
-
-    def label(self, lang: str | None = None) -> str:
-        return pick(self.label_vi, self.label_en, lang)
 
     def to_dict(self) -> dict:
         return {
@@ -405,18 +401,15 @@ class TimerPolicy:
 
 
 @dataclass(frozen=True)
-class Category:
+class Category(Bilingual):
     code: str
     group: str
     label_vi: str
     label_en: str
 
-    def label(self, lang: str | None = None) -> str:
-        return pick(self.label_vi, self.label_en, lang)
-
 
 @dataclass(frozen=True, eq=False)
-class Requirement:
+class Requirement(Bilingual):
     """One row of the requirement catalogue. Rows replaced at a higher level end at `max_level`;
     rows of the same concept share a `key`. Read through `requirements(regime, level)`, the row also
     carries where it sits at that level (`item` in the circular's annex, `clause` of the standard)."""
@@ -440,12 +433,6 @@ class Requirement:
     level: int | None = None  # set when read for one level
     item: str | None = None
     clause: str | None = None
-
-    def text(self, lang: str | None = None) -> str:
-        return pick(self.text_vi, self.text_en, lang)
-
-    def note(self, lang: str | None = None) -> str:
-        return pick(self.note_vi, self.note_en, lang)
 
     def applies_to(self, level: int) -> bool:
         return self.min_level <= level <= self.max_level
@@ -478,7 +465,7 @@ class Requirement:
 
 
 @dataclass(frozen=True)
-class CheckPolicy:
+class CheckPolicy(Bilingual):
     """A minimum frequency (measure 'interval') or retention ('retention') for one level."""
 
     regime: str
@@ -496,12 +483,6 @@ class CheckPolicy:
     note_vi: str = ""
     note_en: str = ""
     unverified: bool = False
-
-    def note(self, lang: str | None = None) -> str:
-        return pick(self.note_vi, self.note_en, lang)
-
-    def label(self, lang: str | None = None) -> str:
-        return pick(self.label_vi, self.label_en, lang)
 
     def to_dict(self) -> dict:
         return {
@@ -542,17 +523,14 @@ class ReportDeadline:
 
 
 @dataclass(frozen=True)
-class ReportSection:
+class ReportSection(Bilingual):
     code: str
     text_vi: str
     text_en: str
 
-    def text(self, lang: str | None = None) -> str:
-        return pick(self.text_vi, self.text_en, lang)
-
 
 @dataclass(frozen=True, eq=False)
-class ReportPolicy:
+class ReportPolicy(Bilingual):
     """A periodic report: its window, deadlines, form and the sections it must contain."""
 
     regime: str
@@ -573,12 +551,6 @@ class ReportPolicy:
     note_vi: str = ""
     note_en: str = ""
     unverified: bool = False
-
-    def note(self, lang: str | None = None) -> str:
-        return pick(self.note_vi, self.note_en, lang)
-
-    def label(self, lang: str | None = None) -> str:
-        return pick(self.label_vi, self.label_en, lang)
 
     def to_dict(self) -> dict:
         return {
@@ -706,15 +678,12 @@ class Regime:
 
 
 @dataclass(frozen=True)
-class FlagResult:
+class FlagResult(Bilingual):
     code: str
     label_vi: str
     label_en: str
     value: bool
     grounds: tuple[FlagCriterion, ...] = ()
-
-    def label(self, lang: str | None = None) -> str:
-        return pick(self.label_vi, self.label_en, lang)
 
     def to_dict(self) -> dict:
         return {
