@@ -281,6 +281,19 @@ def approved_level(system) -> int | None:
     return dossier.approved_level if dossier else None
 
 
+def approved_levels(system_ids) -> dict:
+    """The level in force for each of many systems (its latest approved decision), in one query."""
+    rows = (
+        LevelDossier.objects.filter(system_id__in=list(system_ids), state=DossierState.APPROVED)
+        .order_by("system_id", "-decision_date", "-updated_at")
+        .values_list("system_id", "approved_level")
+    )
+    levels: dict = {}
+    for system_id, level in rows:
+        levels.setdefault(system_id, level)
+    return levels
+
+
 def remind_dossiers(today: datetime.date | None = None) -> int:
     """Daily job: warn the body holding each dossier a few days before its step is due, and when overdue."""
     today = today or timezone.localdate()

@@ -90,13 +90,19 @@ def parse_cpe(value: str) -> CPE:
     """Parse a CPE 2.3 formatted string; values are lower-cased and unquoted (wildcards kept)."""
     if not isinstance(value, str) or not value.startswith("cpe:2.3:"):
         raise CPEError(f"not a CPE 2.3 name: {str(value)[:80]!r}")
-    parts = _split(value.strip())
-    if len(parts) != 13:
-        raise CPEError(f"a CPE 2.3 name has 13 parts: {value[:80]!r}")
-    values = []
-    for raw in parts[2:]:
-        raw = raw.lower()
-        values.append(raw if raw in (ANY, NA) else _unquote(raw))
+    if "\\" not in value:  # nothing quoted (nearly every name): a plain split, nothing to unquote
+        parts = value.strip().lower().split(":")
+        if len(parts) != 13:
+            raise CPEError(f"a CPE 2.3 name has 13 parts: {value[:80]!r}")
+        values = parts[2:]
+    else:
+        parts = _split(value.strip())
+        if len(parts) != 13:
+            raise CPEError(f"a CPE 2.3 name has 13 parts: {value[:80]!r}")
+        values = []
+        for raw in parts[2:]:
+            raw = raw.lower()
+            values.append(raw if raw in (ANY, NA) else _unquote(raw))
     cpe = CPE(*values)
     if cpe.part not in ("a", "o", "h", ANY) or not cpe.vendor or not cpe.product:
         raise CPEError(f"incomplete CPE 2.3 name: {value[:80]!r}")

@@ -156,15 +156,20 @@ class CriteriaIndex:
         self.by_product: dict[tuple[str, str], list[Indexed]] = defaultdict(list)
         self.size = 0
         self._sorted: dict[tuple[str, str], _ProductIndex] = {}
+        self._products_of: dict[object, set[tuple[str, str]]] = defaultdict(set)
 
     def add(self, vuln_id, criterion: Criterion) -> None:
         product = (criterion.vendor, criterion.product)
         self.by_product[product].append(Indexed.of(vuln_id, criterion))
+        self._products_of[vuln_id].add(product)
         self._sorted.pop(product, None)
         self.size += 1
 
     def discard(self, vuln_ids: set) -> None:
-        for key, rows in list(self.by_product.items()):
+        """Drop the criteria of these vulnerabilities; only the products they named are touched."""
+        products = set().union(*(self._products_of.pop(v, ()) for v in vuln_ids)) if vuln_ids else set()
+        for key in products:
+            rows = self.by_product.get(key, [])
             kept = [r for r in rows if r.vuln_id not in vuln_ids]
             if len(kept) != len(rows):
                 self.size -= len(rows) - len(kept)
@@ -179,6 +184,16 @@ class CriteriaIndex:
                 return None
             found = self._sorted[product] = _ProductIndex(rows)
         return found
+
+    def may_match_cpe(self, cpe23: str) -> bool:
+        """False only when `cpe23` certainly parses (so `key_of` would key the component by it) and
+        names a product without criteria: such a component is skipped without building its key."""
+        if not cpe23.startswith("cpe:2.3:") or "\\" in cpe23:
+            return True
+        parts = cpe23.strip().lower().split(":")
+        if len(parts) != 13 or parts[2] not in ("a", "o", "h", ANY) or not parts[3] or not parts[4]:
+            return True
+        return bool(self.by_product.get((parts[3], parts[4])))
 
     def lookup(self, key: ComponentKey) -> list[Indexed]:
         """Criteria (vulnerable and platform) that the component matches: the product's criteria are

@@ -142,6 +142,13 @@ class VulnWarning(ScopedModel):
         Vulnerability, verbose_name=_("vulnerability"), on_delete=models.PROTECT, related_name="warnings"
     )
     matches = models.JSONField(_("matching components"), default=list, blank=True)
+    fingerprint = models.CharField(
+        _("match fingerprint"),
+        max_length=32,
+        blank=True,
+        editable=False,
+        help_text=_("Digest of the match list, so a rematch skips unchanged warnings without reading them."),
+    )
     priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.MEDIUM)
     score = models.FloatField(_("score"), default=0)
     status = models.CharField(_("status"), max_length=16, choices=WarningStatus.choices, default=WarningStatus.NEW)

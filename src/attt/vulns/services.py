@@ -13,6 +13,7 @@ import hmac
 import ipaddress
 import socket
 import time
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,11 +22,13 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import CharField, Count, Q
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from attt.compliance import services as compliance
 from attt.core import audit, scoping
 from attt.core.models import AuditEvent, Organization, User
 from attt.core.services.notifications import notify_permission_holders
@@ -376,44 +379,98 @@ def _mappings() -> dict[str, tuple[str, str, str]]:
     return {m.key: (m.part, m.vendor, m.product) for m in ProductMapping.objects.filter(reviewed=True)}
 
 
-_COMPONENT_FIELDS = ("id", "system_id", "organization_id", "vendor", "product", "version", "cpe23", "purl")
+# Ids are read as text (a cast, so the database driver's UUID conversion is not paid 200,000 times per
+# rematch); a system id becomes a UUID once per system, a component id only in a written match.
+_COMPONENT_FIELDS = (
+    Cast("id", CharField()),
+    Cast("system_id", CharField()),
+    "vendor",
+    "product",
+    "version",
+    "cpe23",
+    "purl",
+)
 
 
-def _match_components(rows, index: CriteriaIndex) -> dict[tuple, list[dict]]:
-    """(system_id, vuln_id) → matching components with the criterion, AND-configurations settled."""
+def _uuid_text(value: str) -> str:
+    """A component id in the form stored in matches (str(UUID)), from the text the cast returned."""
+    return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}" if len(value) == 32 else value
+
+
+def _match_components(rows, index: CriteriaIndex) -> dict[tuple, list[tuple]]:
+    """(system_id, vuln_id) → matching components with the criterion, AND-configurations settled.
+
+    A hit is a tuple (label, component id, criterion, how) — the stored match record as a tuple, so
+    it sorts and hashes cheaply; the criterion text is built once per (component key, criterion) and
+    shared by every component with that key. `_match_dict` turns a hit into the stored dict, only for
+    the warnings actually written."""
     mappings = _mappings()
     groups: dict[ComponentKey, list[tuple]] = defaultdict(list)
     keys: dict[tuple, ComponentKey | None] = {}  # the same software is registered by many systems
-    for cid, system_id, _org, vendor, product, version, cpe23, purl in rows:
+    system_ids: dict[str, uuid.UUID] = {}
+    for cid, system_text, vendor, product, version, cpe23, purl in rows:
         raw = (cpe23, purl, vendor, product, version)
         try:
             key = keys[raw]
         except KeyError:
-            key = keys[raw] = key_of(
-                cpe23=cpe23, purl=purl, vendor=vendor, product=product, version=version, mappings=mappings
-            )
+            if cpe23 and not index.may_match_cpe(cpe23):
+                key = None  # a product the corpus does not know (most in-house software)
+            else:
+                key = key_of(cpe23=cpe23, purl=purl, vendor=vendor, product=product, version=version, mappings=mappings)
+            keys[raw] = key
         if key is not None:
-            groups[key].append((cid, system_id, " ".join(p for p in (vendor, product, version) if p)))
-    hits: dict[tuple, list[dict]] = defaultdict(list)
+            system_id = system_ids.get(system_text)
+            if system_id is None:
+                system_id = system_ids[system_text] = uuid.UUID(system_text)
+            groups[key].append((system_id, " ".join(p for p in (vendor, product, version) if p), cid))
+    hits: dict[tuple, list[tuple]] = defaultdict(list)
     platform: dict[object, set] = defaultdict(set)  # system → {(vuln, config)} of matched platforms
     pending: list[tuple] = []
+    described: dict[int, str] = {}  # id(criterion) → its text, shared across keys
+    lookup = index.lookup
     for key, members in groups.items():
-        for row in index.lookup(key):
+        found = lookup(key)
+        if not found:
+            continue
+        how = key.how
+        plain: list[tuple] = []  # (vuln_id, criterion text) matched by every member of the key
+        for row in found:
             c = row.criterion
             if not c.vulnerable:
-                for _cid, system_id, _label in members:
+                for system_id, _label, _cid in members:
                     platform[system_id].add((row.vuln_id, c.config))
                 continue
-            for cid, system_id, label in members:
-                match = {"component": str(cid), "label": label, "criterion": c.describe(), "how": key.how}
-                if c.needs_platform:
-                    pending.append((system_id, row.vuln_id, c.config, match))
-                else:
-                    hits[(system_id, row.vuln_id)].append(match)
+            text = described.get(id(c))
+            if text is None:
+                text = described[id(c)] = c.describe()
+            if c.needs_platform:
+                for system_id, label, cid in members:
+                    pending.append((system_id, row.vuln_id, c.config, (label, _uuid_text(cid), text, how)))
+            else:
+                plain.append((row.vuln_id, text))
+        members = [(system_id, label, _uuid_text(cid)) for system_id, label, cid in members]
+        for system_id, label, cid in members:
+            for vuln_id, text in plain:
+                hits[(system_id, vuln_id)].append((label, cid, text, how))
     for system_id, vuln_id, config, match in pending:
         if (vuln_id, config) in platform.get(system_id, ()):
             hits[(system_id, vuln_id)].append(match)
     return hits
+
+
+MATCHES_KEPT = 50  # matching components stored per warning
+
+
+def _match_dict(hit: tuple) -> dict:
+    label, component, criterion, how = hit
+    return {"component": component, "label": label, "criterion": criterion, "how": how}
+
+
+def _fingerprint(hits: list[tuple]) -> str:
+    """A stable digest of a warning's (sorted, truncated) match list: equal digests, equal stored lists,
+    so an unchanged warning is skipped without reading or decoding its `matches`."""
+    text = "\x1e".join("\x1f".join(hit) for hit in hits)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def _prefix_q(prefix: str) -> Q:
@@ -467,7 +524,7 @@ def match_vulnerabilities(vuln_ids: set, *, notify: bool = True) -> list[VulnWar
     rows = _components_for_keys(set(index.by_product))
     # A platform (AND) criterion may need a system's other components: load those systems whole.
     if any(r.criterion.needs_platform for rs in index.by_product.values() for r in rs):
-        systems = {r[1] for r in rows}
+        systems = {uuid.UUID(r[1]) for r in rows}
         rows = list(_components().filter(system_id__in=systems).values_list(*_COMPONENT_FIELDS))
     hits = _match_components(rows, index)
     return _apply(hits, scope_vulns=set(vuln_ids), notify=notify)
@@ -521,71 +578,113 @@ def priority_of(
 
 
 def _level(system) -> int | None:
-    from attt.compliance import services as compliance
-
     return compliance.approved_level(system) or system.decided_level
 
 
+@dataclass(frozen=True)
+class _SystemInputs:
+    organization_id: object
+    internet_facing: bool
+    level: int | None
+
+
 def _priority_inputs(system_ids: set, vuln_ids: set) -> tuple[dict, dict]:
-    systems = {s.pk: s for s in registry.visible_systems(registry.system_actor()).filter(pk__in=list(system_ids))}
-    levels = {pk: _level(s) for pk, s in systems.items()}
+    """The priority inputs of many systems at once: one query for the systems' own fields (through
+    the registry service), the approved levels through the compliance service, one for the CVEs."""
+    rows = list(
+        registry.visible_systems(registry.system_actor())
+        .filter(pk__in=list(system_ids))
+        .values_list("id", "organization_id", "internet_facing", "decided_level")
+    )
+    approved = compliance.approved_levels([row[0] for row in rows])
+    systems = {
+        pk: _SystemInputs(org, bool(internet), approved.get(pk) or decided) for pk, org, internet, decided in rows
+    }
     vulns = {
         row[0]: row
         for row in Vulnerability.objects.filter(pk__in=list(vuln_ids)).values_list(
             "id", "cvss_score", "kev_added", "epss", "cve_id"
         )
     }
-    return {pk: (s, levels[pk]) for pk, s in systems.items()}, vulns
+    return systems, vulns
 
 
-def _apply(hits: dict[tuple, list[dict]], *, scope_vulns: set | None, notify: bool) -> list[VulnWarning]:
+def _apply(hits: dict[tuple, list[tuple]], *, scope_vulns: set | None, notify: bool) -> list[VulnWarning]:
     existing = VulnWarning.objects.all()
     if scope_vulns is not None:
         existing = existing.filter(vulnerability_id__in=list(scope_vulns))
-    current = {
-        (s, v): (pk, active, matches)
-        for pk, s, v, active, matches in existing.values_list(
-            "id", "system_id", "vulnerability_id", "active", "matches"
-        ).iterator(chunk_size=20000)
-    }
-    for matches in hits.values():  # a stable order, so an unchanged match list compares equal
-        matches.sort(key=lambda m: (m["label"], m["component"], m["criterion"]))
+    # Only the digest of the stored match list is read, never the list itself; ids come as text and
+    # become UUIDs once per distinct system and vulnerability (a warning's own id stays text).
+    as_uuid: dict[str, uuid.UUID] = {}
+    current = {}
+    for pk, s, v, active, fingerprint in existing.values_list(
+        Cast("id", CharField()),
+        Cast("system_id", CharField()),
+        Cast("vulnerability_id", CharField()),
+        "active",
+        "fingerprint",
+    ).iterator(chunk_size=20000):
+        system_id = as_uuid.get(s) or as_uuid.setdefault(s, uuid.UUID(s))
+        vuln_id = as_uuid.get(v) or as_uuid.setdefault(v, uuid.UUID(v))
+        current[(system_id, vuln_id)] = (pk, active, fingerprint)
+    kept: dict[tuple, list[tuple]] = {}
+    prints: dict[tuple, str] = {}
+    for pair, matches in hits.items():  # a stable order, so an unchanged match list has the same digest
+        matches.sort()
+        kept[pair] = matches = matches[:MATCHES_KEPT]
+        prints[pair] = _fingerprint(matches)
     new_pairs = [pair for pair in hits if pair not in current]
     now = timezone.now()
     # Only warnings whose state changed are written: matched again, or matched by other components.
-    changed = [
-        VulnWarning(pk=current[p][0], active=True, matches=hits[p][:50], updated_at=now)
-        for p in hits
-        if p in current and (not current[p][1] or current[p][2] != hits[p][:50])
-    ]
-    reactivated = sum(1 for p in hits if p in current and not current[p][1])
-    gone = [pk for p, (pk, active, _m) in current.items() if active and p not in hits]
+    changed = []
+    reactivated = 0
+    for pair, fingerprint in prints.items():
+        found = current.get(pair)
+        if found is None or (found[1] and found[2] == fingerprint):
+            continue
+        reactivated += not found[1]
+        changed.append(
+            VulnWarning(
+                pk=found[0],
+                active=True,
+                matches=[_match_dict(m) for m in kept[pair]],
+                fingerprint=fingerprint,
+                updated_at=now,
+            )
+        )
+    gone = [pk for p, (pk, active, _f) in current.items() if active and p not in hits]
     today = timezone.localdate()
     created: list[VulnWarning] = []
     with transaction.atomic():
         if new_pairs:
             systems, vulns = _priority_inputs({s for s, _v in new_pairs}, {v for _s, v in new_pairs})
             for system_id, vuln_id in new_pairs:
-                if system_id not in systems:
+                system = systems.get(system_id)
+                if system is None:
                     continue
-                system, level = systems[system_id]
                 _id, cvss, kev_added, epss, _cve = vulns[vuln_id]
                 score, priority = priority_of(
-                    cvss=cvss, kev=kev_added is not None, epss=epss, internet_facing=system.internet_facing, level=level
+                    cvss=cvss,
+                    kev=kev_added is not None,
+                    epss=epss,
+                    internet_facing=system.internet_facing,
+                    level=system.level,
                 )
+                pair = (system_id, vuln_id)
                 created.append(
                     VulnWarning(
                         organization_id=system.organization_id,
                         system_id=system_id,
                         vulnerability_id=vuln_id,
-                        matches=hits[(system_id, vuln_id)][:50],
+                        matches=[_match_dict(m) for m in kept[pair]],
+                        fingerprint=prints[pair],
                         score=score,
                         priority=priority,
                         due_date=today + datetime.timedelta(days=DUE_DAYS[priority]),
                     )
                 )
             VulnWarning.objects.bulk_create(created, batch_size=BATCH)
-        VulnWarning.objects.bulk_update(changed, ["active", "matches", "updated_at"], batch_size=BATCH)
+        VulnWarning.objects.bulk_update(changed, ["active", "matches", "fingerprint", "updated_at"], batch_size=BATCH)
         for start in range(0, len(gone), BATCH):
             VulnWarning.objects.filter(pk__in=gone[start : start + BATCH]).update(active=False, updated_at=now)
         if created or changed or gone:
@@ -622,10 +721,10 @@ def reprioritise(vuln_ids: set, *, notify_kev: bool = False) -> int:
     systems, _vulns = _priority_inputs({w.system_id for w in warnings}, set())
     today = timezone.localdate()
     for w in warnings:
-        system, level = systems[w.system_id]
+        system = systems[w.system_id]
         v = w.vulnerability
         w.score, w.priority = priority_of(
-            cvss=v.cvss_score, kev=v.in_kev, epss=v.epss, internet_facing=system.internet_facing, level=level
+            cvss=v.cvss_score, kev=v.in_kev, epss=v.epss, internet_facing=system.internet_facing, level=system.level
         )
         due = w.created_at.date() + datetime.timedelta(days=DUE_DAYS[w.priority])
         w.due_date = min(w.due_date or due, max(due, today))

@@ -237,3 +237,13 @@ def test_monitoring_sets_layer_four(tree):
     layers.refresh_from_db()
     assert layers.national_monitoring_connected
     assert layers.national_monitoring_source == "monitoring" and layers.national_monitoring_seen is not None
+
+
+def test_approved_levels_in_bulk(tree, people):
+    dossier = new(tree, people, "ND331_2026", **LEVEL3)
+    for step, who, comment in [("submit", "operator", ""), ("accept", "appraiser", ""),
+                               ("appraise", "appraiser", "Đồng ý")]:
+        dossier = services.transition(dossier, step, by=people[who], comment=comment)
+    services.transition(dossier, "approve", by=people["owner"], decision=decision(level=2))
+    other = make_system(tree.province_a)
+    assert services.approved_levels([dossier.system_id, other.pk]) == {dossier.system_id: 2}

@@ -35,3 +35,16 @@ def test_lookup_equals_scan():
     index.discard({1, 2, 3})
     key = ComponentKey("a", "v", "p", "2.0", (ANY,) * 7, "cpe")
     assert {r.vuln_id for r in index.lookup(key)} == {r.vuln_id for r in index.scan(key)}
+
+
+def test_may_match_cpe_only_rules_out_certain_unknown_products():
+    from attt.vulns.feeds import Criterion
+    from attt.vulns.matching import CriteriaIndex
+
+    index = CriteriaIndex()
+    index.add("v1", Criterion("cpe:2.3:a:apache:struts:*:*:*:*:*:*:*:*", "a", "apache", "struts", "*", ("*",) * 7))
+    assert index.may_match_cpe("cpe:2.3:a:apache:struts:2.3.31:*:*:*:*:*:*:*")
+    assert index.may_match_cpe("CPE:2.3:a:Apache:Struts:2.3.31:*:*:*:*:*:*:*".replace("CPE", "cpe"))
+    assert not index.may_match_cpe("cpe:2.3:a:local:app:1.0:*:*:*:*:*:*:*")
+    assert index.may_match_cpe("cpe:2.3:a:local:app")  # unparseable: key_of falls back, so not ruled out
+    assert index.may_match_cpe("cpe:2.3:a:loc\\:al:app:1.0:*:*:*:*:*:*:*")  # quoted: left to the parser

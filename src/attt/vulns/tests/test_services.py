@@ -294,3 +294,22 @@ def test_many_products_at_once_are_read_in_batches(tree):
     keys = {(f"v{n:04d}", f"p{n:04d}") for n in range(1000)}
     rows = services._components_for_keys(keys)
     assert len(rows) == 1
+
+
+def test_rematch_skips_unchanged_warnings_by_fingerprint(tree):
+    system = make_system(tree.dept_a)
+    struts = component(system, cpe23="cpe:2.3:a:apache:struts:2.3.31:*:*:*:*:*:*:*", product="Struts")
+    services.import_paths(SAMPLES, notify=False)
+    warning = VulnWarning.objects.get()
+    assert warning.fingerprint and warning.matches[0]["component"] == str(struts.pk)
+    stamp = warning.updated_at
+    result = services.rematch_all(notify=False)
+    assert result["created"] == 0
+    warning.refresh_from_db()
+    assert warning.updated_at == stamp  # unchanged: not written
+    # Another component of the same key on the same system changes the match list: rewritten.
+    other = component(system, cpe23="cpe:2.3:a:apache:struts:2.3.31:*:*:*:*:*:*:*", product="Struts 2")
+    services.rematch_all(notify=False)
+    warning.refresh_from_db()
+    assert {m["component"] for m in warning.matches} == {str(struts.pk), str(other.pk)}
+    assert warning.updated_at > stamp
