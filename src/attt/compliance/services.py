@@ -425,6 +425,27 @@ def update_item(
     return item
 
 
+def record_requirement_status(system, key: str, status: str, note: str) -> int:
+    """Live evidence from another module for one requirement of the system's checklist (vulns → the
+    vulnerability-management item): sets the status and the note on every checklist item of that
+    requirement key, in every regime of the checklist, except items a person marked not applicable.
+    Returns how many items changed."""
+    if status not in (ChecklistStatus.MET, ChecklistStatus.PARTLY, ChecklistStatus.NOT_MET):
+        raise ValueError(f"status {status!r} cannot be set from another module")
+    changed = 0
+    items = ChecklistItem.objects.filter(system=system).exclude(status=ChecklistStatus.NOT_APPLICABLE)
+    for regime in set(items.values_list("regime", flat=True)):
+        codes = {r.code for level in range(1, 6) for r in regulation.requirements(regime, level) if r.key == key}
+        for item in items.filter(regime=regime, requirement__in=codes):
+            if (item.status, item.reason) != (status, note):
+                item.status, item.reason = status, note
+                if status != ChecklistStatus.MET and not item.remediation:
+                    item.remediation = _("Handle the open warnings of the early-warning module.")
+                item.save()
+                changed += 1
+    return changed
+
+
 @dataclass
 class TransitionGap:
     """Old-regime systems must meet the new regime's measures by a legal deadline: how far they are."""

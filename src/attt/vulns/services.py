@@ -790,11 +790,27 @@ def remind_overdue(today: datetime.date | None = None) -> int:
 
 
 def daily() -> dict:
-    """The daily job: sync the feeds (files or URLs), rematch everything, remind overdue warnings."""
+    """The daily job: sync the feeds (files or URLs), rematch everything, remind overdue warnings,
+    and bring the checklists' vulnerability-management items up to date."""
     result = {"sync": [r.as_dict() for r in sync_feeds()]}
     result["rematch"] = rematch_all()
     result["reminded"] = remind_overdue()
+    result["checklist_items"] = update_checklists()
     return result
+
+
+def update_checklists(systems=None) -> int:
+    """Feed the Level-based module: each system's vulnerability-management checklist item follows its
+    warnings (met without open ones, partly with open ones, not met when one is overdue)."""
+    if systems is None:
+        with_items = registry.visible_systems(registry.system_actor())
+        systems = with_items.filter(pk__in=VulnWarning.objects.values("system_id").distinct())
+    changed = 0
+    for system in systems:
+        state = vulnerability_management_status(system)
+        note = _("%(open)s open warnings, %(overdue)s overdue (early-warning module).") % state
+        changed += compliance.record_requirement_status(system, "vulnerability_management", state["status"], note)
+    return changed
 
 
 # --- Lifecycle ----------------------------------------------------------------------------------------
@@ -841,6 +857,7 @@ def transition(warning: VulnWarning, to: str, *, by: User, reason: str = "") -> 
         obj=warning,
         changes={"step": "transition", "before": {"status": before}, "after": {"status": to}},
     )
+    update_checklists([warning.system])
     return warning
 
 

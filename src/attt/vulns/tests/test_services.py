@@ -313,3 +313,38 @@ def test_rematch_skips_unchanged_warnings_by_fingerprint(tree):
     warning.refresh_from_db()
     assert {m["component"] for m in warning.matches} == {str(struts.pk), str(other.pk)}
     assert warning.updated_at > stamp
+
+
+def test_warnings_feed_the_vulnerability_management_checklist_item(tree):
+    """The Level-based module's checklist item follows the system's warnings."""
+
+    from attt.compliance import services as compliance
+    from attt.compliance.models import ChecklistItem
+    from attt.registry.tests.factories import make_system
+    from attt.regulation import services as regulation
+    from attt.vulns import services
+
+    system = make_system(tree.dept_a, regime="ND331_2026")
+    compliance.sync_checklist(system, "ND331_2026", 3)
+    code = regulation.requirement("ND331_2026", "vulnerability_management", 3).code
+    item = ChecklistItem.objects.get(system=system, requirement=code)
+    assert services.update_checklists([system]) == 1
+    item.refresh_from_db()
+    assert item.status == "met"
+    with mock_status(services, {"open": 2, "overdue": 1, "critical": 0, "status": "not_met", "requirement": code}):
+        services.update_checklists([system])
+    item.refresh_from_db()
+    assert item.status == "not_met" and "2" in item.reason and item.remediation
+    item.status, item.reason = "not_applicable", "Không có phần mềm bên ngoài"
+    item.save()
+    with mock_status(services, {"open": 0, "overdue": 0, "critical": 0, "status": "met", "requirement": code}):
+        assert services.update_checklists([system]) == 0
+    item.refresh_from_db()
+    assert item.status == "not_applicable"
+
+
+
+def mock_status(module, value):
+    from unittest import mock
+
+    return mock.patch.object(module, "vulnerability_management_status", return_value=value)
