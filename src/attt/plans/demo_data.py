@@ -30,6 +30,57 @@ def link_cascade(national) -> int:
     return linked
 
 
+# Used only where the seed documents are absent: a short plan of our own wording, so the demo still has
+# a plan with progress history (the real plans come from ../shared/seeds).
+BUILTIN_TASKS = (
+    ("1", "Rà soát, phê duyệt hồ sơ đề xuất cấp độ cho toàn bộ hệ thống thông tin đang vận hành", "Tháng 9/2024"),
+    ("2", "Triển khai đầy đủ phương án bảo đảm an toàn thông tin theo cấp độ đã được phê duyệt", "Quý II-IV/2024"),
+    ("3", "Duy trì mô hình bảo vệ 4 lớp và kết nối giám sát với hệ thống quốc gia", "Thường xuyên"),
+    ("4", "Kiểm tra, đánh giá an toàn thông tin định kỳ các hệ thống cấp độ 3 trở lên", "Hàng năm"),
+    ("5", "Tổ chức diễn tập thực chiến bảo đảm an toàn thông tin mạng", "2024-2025"),
+)
+
+
+def builtin_plan():
+    """The fallback national plan (see BUILTIN_TASKS), created once."""
+    from attt.core.models import Organization
+    from attt.plans.models import Plan, Section, Task
+    from attt.plans.parsing import parse_deadline
+
+    root = Organization.objects.filter(parent__isnull=True, is_active=True).order_by("code").first()
+    plan, _created = Plan.objects.get_or_create(
+        code="ke-hoach-mau-2024",
+        defaults={
+            "organization": root,
+            "title": "Kế hoạch hành động bảo đảm an toàn thông tin năm 2024 (dữ liệu mẫu)",
+            "kind": "ministry",
+            "year_start": 2024,
+            "year_end": 2025,
+        },
+    )
+    section, _created = Section.objects.get_or_create(
+        plan=plan, code="PLI-II", defaults={"title": "Nhiệm vụ hướng dẫn các bộ, ngành, địa phương"}
+    )
+    for order, (number, content, deadline_text) in enumerate(BUILTIN_TASKS):
+        deadline = parse_deadline(deadline_text, default_year=2024)
+        Task.objects.get_or_create(
+            section=section,
+            number=number,
+            defaults={
+                "plan": plan,
+                "organization": root,
+                "order": order,
+                "content": content,
+                "deadline_text": deadline_text,
+                "deadline_kind": deadline.kind,
+                "start_date": deadline.start,
+                "due_date": deadline.due,
+                "recurrence_day": deadline.day,
+            },
+        )
+    return plan
+
+
 @demo.register("plans", order=30)
 def load(ctx: demo.DemoContext) -> dict:
     from attt.core.models import Organization
@@ -54,7 +105,9 @@ def load(ctx: demo.DemoContext) -> dict:
         Plan.objects.filter(source_file__startswith="000_").first() or Plan.objects.filter(kind="ministry").first()
     )
     if national is None:
-        return counts
+        national = builtin_plan()
+        counts["plans"] += 1
+        counts["tasks"] += national.tasks.count()
     counts["linked"] = link_cascade(national)
     provinces = list(Organization.objects.filter(kind="province", is_active=True).order_by("code")[:3])
     tasks = list(Task.objects.filter(plan=national, section__code="PLI-II").order_by("order")[:5])

@@ -216,3 +216,16 @@ def test_unit_review_creates_the_assignment_once_and_audits(client, tree, nation
     # choosing again for a name already settled changes nothing
     client.post("/plans/review/", {"name": "Đơn vị Y", "organization": str(tree.dept_b.pk)})
     assert Assignment.objects.count() == 3
+
+
+def test_demo_has_a_plan_with_progress_even_without_the_seed_documents(db, tmp_path, monkeypatch, capsys):
+    from django.core.management import call_command
+
+    from attt.plans.models import Assignment, Plan, ProgressReport
+
+    monkeypatch.setenv("ATTT_SEEDS_DIR", str(tmp_path / "absent"))
+    call_command("demo", "--only", "core", "plans", verbosity=0)
+    plan = Plan.objects.get()
+    assert plan.tasks.count() == 5
+    assert Assignment.objects.filter(task__plan=plan).exists()
+    assert ProgressReport.objects.exists()
