@@ -58,12 +58,18 @@ def assess_system(
     )
 
 
+def requirement_row(regime: str, code: str):
+    """The catalogue row of a checklist item (any level: rows replaced at higher levels included), or None."""
+    try:
+        return regulation.requirement(regime, code)
+    except (KeyError, LookupError, ValueError):
+        return None
+
+
 def requirement_text(regime: str, code: str) -> str:
     """The requirement's wording in the active language, for checklists and reports."""
-    try:
-        return regulation.requirement(regime, code).text()
-    except (KeyError, LookupError, ValueError):
-        return code
+    row = requirement_row(regime, code)
+    return row.text() if row is not None else code
 
 
 # --- Dossier workflow ------------------------------------------------------------------------------

@@ -167,3 +167,18 @@ def test_registry_system_page_links_to_its_level(client, officer, system):
     client.force_login(officer)
     page = client.get(system.get_absolute_url()).content.decode()
     assert f'href="/compliance/systems/{system.pk}/"' in page
+
+
+def test_checklist_shows_the_wording_of_rows_replaced_at_higher_levels(client, officer, system):
+    """A level-1 checklist holds rows that end at lower levels; each still shows its text."""
+    from django.utils.html import escape
+
+    from attt.regulation import services as regulation
+
+    services.sync_checklist(system, "ND331_2026", 1)
+    level5 = {r.code for r in regulation.requirements("ND331_2026", 5)}
+    replaced = [r for r in regulation.requirements("ND331_2026", 1) if r.code not in level5]
+    assert replaced, "the catalogue has rows replaced at higher levels"
+    client.force_login(officer)
+    page = client.get(f"/compliance/systems/{system.pk}/checklist/").content.decode()
+    assert all(escape(r.text_vi) in page for r in replaced)

@@ -239,9 +239,13 @@ def system_checklist(request, pk):
     regime = request.GET.get("regime") or system.regime or regulation.regime_in_force(None).code
     items = scoping.visible(request.user, ChecklistItem.objects.filter(system=system, regime=regime))
     can_change = scoping.can_in(request.user, "compliance.checklistitem.change", system.organization)
-    texts = {r.code: r for r in regulation.requirements(regime, 5)}
     rows = [
-        (item, texts.get(item.requirement), ChecklistItemForm(instance=item, prefix=str(item.pk))) for item in items
+        (
+            item,
+            services.requirement_row(regime, item.requirement),
+            ChecklistItemForm(instance=item, prefix=str(item.pk)),
+        )
+        for item in items
     ]
     return render(
         request,
@@ -272,7 +276,7 @@ def checklist_item_update(request, pk):
     else:
         error = " ".join(e for errors in form.errors.values() for e in errors)
     if request.headers.get("HX-Request"):
-        requirement = {r.code: r for r in regulation.requirements(item.regime, 5)}.get(item.requirement)
+        requirement = services.requirement_row(item.regime, item.requirement)
         return render(
             request,
             "compliance/partials/checklist_row.html",
