@@ -10,6 +10,10 @@ from attt.core.api.urls import router as core_router
 from attt.core.api.views import MeView
 from attt.core.auth import views as auth_views
 from attt.core.views import pages
+from attt.detection.api.urls import router as detection_router
+from attt.incidents.api.urls import router as incidents_router
+from attt.intel.api.urls import router as intel_router
+from attt.monitoring.api.urls import router as monitoring_router
 from attt.plans.api.urls import router as plans_router
 from attt.registry.api.urls import router as registry_router
 from attt.regulation.api.urls import router as regulation_router
@@ -22,6 +26,10 @@ api_patterns = [
     path("compliance/", include(compliance_router.urls)),
     path("plans/", include(plans_router.urls)),
     path("vulns/", include(vulns_router.urls)),
+    path("incidents/", include(incidents_router.urls)),
+    path("intel/", include(intel_router.urls)),
+    path("monitoring/", include(monitoring_router.urls)),
+    path("detection/", include(detection_router.urls)),
     path("me/", MeView.as_view(), name="me"),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:openapi"), name="docs"),
@@ -46,6 +54,11 @@ urlpatterns = [
     path("compliance/", include("attt.compliance.urls")),
     path("plans/", include("attt.plans.urls")),
     path("vulns/", include("attt.vulns.urls")),
+    path("incidents/", include("attt.incidents.urls")),
+    path("intel/", include("attt.intel.urls")),
+    path("taxii2/", include("attt.intel.taxii.urls")),
+    path("monitoring/", include("attt.monitoring.urls")),
+    path("detection/", include("attt.detection.urls")),
     path("api/v1/", include((api_patterns, "api"))),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,3 @@
+from attt.detection.views import urlpatterns as urlpatterns
+
+app_name = "detection"

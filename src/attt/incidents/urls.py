@@ -1,0 +1,3 @@
+from attt.incidents.views import urlpatterns as urlpatterns
+
+app_name = "incidents"

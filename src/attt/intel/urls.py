@@ -1,0 +1,3 @@
+from attt.intel.views import urlpatterns as urlpatterns
+
+app_name = "intel"

@@ -1,0 +1,3 @@
+from attt.monitoring.views import urlpatterns as urlpatterns
+
+app_name = "monitoring"
