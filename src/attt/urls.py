@@ -30,6 +30,7 @@ api_patterns = [
     path("intel/", include(intel_router.urls)),
     path("monitoring/", include(monitoring_router.urls)),
     path("detection/", include(detection_router.urls)),
+    path("ingest/", include("attt.monitoring.api.ingest_urls")),
     path("me/", MeView.as_view(), name="me"),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:openapi"), name="docs"),
