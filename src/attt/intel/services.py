@@ -1,44 +1,72 @@
-"""What other modules may ask of threat intelligence. (Contract stubs: the intel module replaces each body.)"""
+"""What other modules may ask of threat intelligence: the indicators detection matches against, the
+ATT&CK table, and the conversions of a shared report to and from STIX 2.1 and MISP."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
 
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from attt.intel import collections, misp, stix, store
+from attt.intel.models import Indicator, Source, Technique
 from attt.intel.sharing import SharedReport
+
+STREAM_CHUNK = 5000
 
 
 def active_indicators() -> Iterator[tuple[str, str, uuid.UUID]]:
     """Every active indicator usable for detection as (kind, value, indicator id); kinds from OBSERVABLE_KINDS."""
-    raise NotImplementedError
+    now = timezone.now()
+    current = Indicator.objects.filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now), active=True)
+    rows = current.order_by().values_list("kind", "value", "id")
+    return rows.iterator(chunk_size=STREAM_CHUNK)
 
 
 def to_stix_bundle(report: SharedReport) -> dict:
     """A STIX 2.1 bundle (report + indicators/observables + TLP marking) that passes stix2-validator."""
-    raise NotImplementedError
+    return stix.to_bundle(report)
 
 
 def to_misp_event(report: SharedReport) -> dict:
     """A MISP event in PyMISP's JSON form ({"Event": {...}})."""
-    raise NotImplementedError
+    return misp.to_event(report)
 
 
 def parse_stix_bundle(data: dict) -> list[SharedReport]:
     """Reports (or a single synthetic one for loose indicators) found in a STIX 2.1 bundle; ValueError with a
     sentence on bad input."""
-    raise NotImplementedError
+    return stix.parse_bundle(data)
 
 
 def parse_misp_event(data: dict) -> SharedReport:
     """One MISP event (PyMISP JSON) as a shared report; ValueError with a sentence on bad input."""
-    raise NotImplementedError
+    return misp.parse_event(data)
 
 
+@transaction.atomic
 def publish(report: SharedReport, *, organization, collection: str | None = None) -> int:
-    """Share a report: its indicators join the intel store (and the TAXII collection); returns how many."""
-    raise NotImplementedError
+    """Share a report: its indicators join the intel store (and the TAXII collection); returns how many.
+
+    `collection` is a collection id or alias of `organization`; by default its sharing collection."""
+    bundle = stix.to_bundle(report)
+    owned = collections.owned(organization, collection) if collection else None
+    target = owned or collections.default_collection(organization)
+    status = collections.add_objects(target, bundle["objects"])
+    if status.failures:
+        raise ValueError(f"The report could not be shared: {status.failures[0]['message']}")
+    items = [(obs, report.tlp, str(report.id)) for obs in report.observables if obs.to_detect]
+    result = store.upsert(organization, items, source=Source.INCIDENT, label=report.title[:100])
+    return result.created + result.updated
 
 
 def attack_techniques() -> list[tuple[str, str, list[str]]]:
     """ATT&CK techniques as (external id, name, tactic short names), loaded from the ATT&CK STIX bundle."""
-    raise NotImplementedError
+    return [
+        (external_id, name, list(tactics))
+        for external_id, name, tactics in Technique.objects.filter(deprecated=False)
+        .order_by("external_id")
+        .values_list("external_id", "name", "tactic_names")
+    ]

@@ -1,0 +1,164 @@
+"""Collections: who may read or write one, which TLP levels a reader may receive, and storing STIX objects
+in them (what TAXII and `publish` both use)."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from attt.core import scoping
+from attt.intel import stix
+from attt.intel.models import Collection, CollectionGrant, StixObject, TaxiiStatus
+from attt.intel.stix import TLP_ORDER
+
+MAX_OBJECT_BYTES = 1024 * 1024
+
+
+def default_collection(organization) -> Collection:
+    """The organisation's sharing collection, created on first use."""
+    found = Collection.objects.filter(organization=organization, is_default=True).first()
+    if found:
+        return found
+    return Collection.objects.create(
+        organization=organization,
+        title=_("Shared by %(org)s") % {"org": organization.name},
+        description=_("Reports and indicators %(org)s shares.") % {"org": organization.name},
+        is_default=True,
+    )
+
+
+def _grants(user, collection: Collection) -> list[CollectionGrant]:
+    org = getattr(user, "organization", None)
+    if org is None:
+        return []
+    return [
+        g
+        for g in collection.grants.select_related("grantee")
+        if g.grantee_id == org.pk or (g.include_subtree and org.path.startswith(g.grantee.path))
+    ]
+
+
+def rights(user, collection: Collection) -> tuple[bool, bool, str | None]:
+    """(can read, can write, highest TLP served) for a user on a collection.
+
+    Holders of `intel.collection.view` on the owner read it; of `intel.collection.write` write it. They
+    receive up to TLP:AMBER+STRICT, and TLP:RED only when they work in the owning organisation itself.
+    Members of a granted organisation (or below it) read/write as granted, up to the grant's TLP."""
+    read = scoping.can(user, "view", collection)
+    write = scoping.can(user, "write", collection)
+    ceiling = None
+    if read:
+        ceiling = "red" if getattr(user, "organization_id", None) == collection.organization_id else "amber+strict"
+    if scoping.get_scope(user).has_anywhere("intel.collection.view"):
+        for grant in _grants(user, collection):
+            read = read or grant.can_read
+            write = write or grant.can_write
+            if grant.can_read and (ceiling is None or TLP_ORDER[grant.max_tlp] > TLP_ORDER[ceiling]):
+                ceiling = grant.max_tlp
+    return read, write, ceiling if read else None
+
+
+def accessible(user) -> models.QuerySet[Collection]:
+    """Collections a user may read or write: in scope, or granted to the user's organisation subtree."""
+    own = scoping.visible(user, Collection.objects.all(), "view")
+    org = getattr(user, "organization", None)
+    if org is None or not scoping.get_scope(user).has_anywhere("intel.collection.view"):
+        return own
+    ancestors = [uuid.UUID(seg) for seg in org.path.strip("/").split("/") if seg]
+    granted = Collection.objects.filter(
+        models.Q(grants__grantee=org) | models.Q(grants__grantee__in=ancestors, grants__include_subtree=True)
+    )
+    return (own | granted).distinct()
+
+
+def tlp_allowed(objects: models.QuerySet[StixObject], ceiling: str | None) -> models.QuerySet[StixObject]:
+    if ceiling is None:
+        return objects.none()
+    levels = [level for level, rank in TLP_ORDER.items() if rank <= TLP_ORDER[ceiling]]
+    return objects.filter(models.Q(tlp="") | models.Q(tlp__in=levels))
+
+
+def _version(obj: dict, added: datetime.datetime) -> datetime.datetime:
+    text = obj.get("modified") or obj.get("created")
+    return stix.parse_timestamp(text, "modified time") if text else added
+
+
+def check_object(obj: object) -> dict:
+    """Refuse what is not a STIX 2.1 object we can store; stix2-validator decides on the rest."""
+    from stix2validator import ValidationOptions, validate_instance
+
+    if not isinstance(obj, dict):
+        raise ValueError("The object is not a JSON object.")
+    if not isinstance(obj.get("type"), str) or not isinstance(obj.get("id"), str):
+        raise ValueError("The object has no type or id.")
+    if len(str(obj)) > MAX_OBJECT_BYTES:
+        raise ValueError("The object is larger than 1 MB.")
+    if obj.get("spec_version", "2.1") != "2.1":
+        raise ValueError("Only STIX 2.1 objects are accepted.")
+    try:
+        result = validate_instance(obj, ValidationOptions(version="2.1"))
+    except Exception as exc:
+        raise ValueError(f"The object could not be validated: {str(exc)[:300]}") from None
+    if not result.is_valid:
+        raise ValueError("; ".join(str(e.message)[:200] for e in result.errors[:3]) or "The object is not valid.")
+    return obj
+
+
+@transaction.atomic
+def add_objects(collection: Collection, objects: list) -> TaxiiStatus:
+    """Store every valid object (a new version when its `modified` is new; the same version again is a
+    success without a change) and record the failures; the status says which is which."""
+    now = timezone.now()
+    successes, failures = [], []
+    for position, obj in enumerate(objects):
+        object_id = obj.get("id") if isinstance(obj, dict) and isinstance(obj.get("id"), str) else f"#{position}"
+        try:
+            check_object(obj)
+            version = _version(obj, now)
+        except ValueError as exc:
+            failures.append({"id": object_id[:300], "message": str(exc)})
+            continue
+        if not (obj.get("modified") or obj.get("created")):
+            # SCOs and markings carry no version: the same content again is the same object.
+            same = StixObject.objects.filter(collection=collection, stix_id=obj["id"], data=obj).first()
+            if same:
+                successes.append({"id": obj["id"], "version": stix.timestamp(same.version)})
+                continue
+        StixObject.objects.get_or_create(
+            collection=collection,
+            stix_id=obj["id"],
+            version=version,
+            defaults={
+                "organization_id": collection.organization_id,
+                "type": obj["type"],
+                "spec_version": obj.get("spec_version", "2.1"),
+                "date_added": now,
+                "tlp": stix.tlp_of(obj) or "",
+                "data": obj,
+            },
+        )
+        successes.append({"id": obj["id"], "version": stix.timestamp(version)})
+    return TaxiiStatus.objects.create(
+        organization_id=collection.organization_id,
+        collection=collection,
+        request_timestamp=now,
+        successes=successes,
+        failures=failures,
+    )
+
+
+def owned(organization, key: str) -> Collection:
+    """One of the organisation's collections by id or alias."""
+    found = Collection.objects.filter(organization=organization)
+    try:
+        return found.get(models.Q(pk=uuid.UUID(key)))
+    except (ValueError, Collection.DoesNotExist):
+        pass
+    try:
+        return found.get(alias=key)
+    except Collection.DoesNotExist:
+        raise ValueError(f"{organization} has no collection “{key}”.") from None

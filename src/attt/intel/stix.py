@@ -1,0 +1,360 @@
+"""STIX 2.1 in and out for shared reports.
+
+Out: one `report` whose object_refs name an `identity` (the producer), one `indicator` per observable
+usable for detection (a STIX pattern), one observable object (SCO) per observable that is context only,
+one `attack-pattern` per ATT&CK technique, and the TLP 2.0 marking definition the report carries. Ids
+are UUIDv5 derived from the report id, so exporting the same report twice gives the same objects.
+
+Telephone numbers and bank accounts have no STIX observable type: they travel as the custom
+observables `x-attt-phone-number` and `x-attt-bank-account` (property `value`), in patterns and as SCOs.
+Consumers that do not know them ignore them; the rest of the bundle stays valid STIX 2.1.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import uuid
+
+from attt.intel import observables
+from attt.intel.sharing import TLP_LEVELS, SharedObservable, SharedReport
+
+NAMESPACE = uuid.UUID("0c3f4a9e-5b7d-4e61-9f0a-7d1c2b3a4e5f")
+
+# The official TLP 2.0 marking definitions (FIRST TLP 2.0 extension for STIX 2.1, OASIS CTI TC).
+TLP2_EXTENSION_ID = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
+TLP2_MARKING_IDS = {
+    "clear": "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
+    "green": "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
+    "amber": "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+    "amber+strict": "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+    "red": "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
+}
+# TLP 1.0 markings predefined by STIX 2.1 itself (section 7.2.1.4), still common in feeds.
+TLP1_MARKING_IDS = {
+    "clear": "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9",
+    "green": "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da",
+    "amber": "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82",
+    "red": "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed",
+}
+TLP_BY_MARKING = {v: k for k, v in TLP1_MARKING_IDS.items()} | {v: k for k, v in TLP2_MARKING_IDS.items()}
+TLP_ORDER = {level: rank for rank, level in enumerate(TLP_LEVELS)}
+
+# kind → (SCO type, property path in a pattern)
+_PATTERN_PATHS = {
+    "ipv4": ("ipv4-addr", "value"),
+    "ipv6": ("ipv6-addr", "value"),
+    "domain": ("domain-name", "value"),
+    "url": ("url", "value"),
+    "email": ("email-addr", "value"),
+    "md5": ("file", "hashes.MD5"),
+    "sha1": ("file", "hashes.'SHA-1'"),
+    "sha256": ("file", "hashes.'SHA-256'"),
+    "phone": ("x-attt-phone-number", "value"),
+    "bank_account": ("x-attt-bank-account", "value"),
+}
+_HASH_NAMES = {"md5": "MD5", "sha1": "SHA-1", "sha256": "SHA-256"}
+_KIND_BY_PATH = {
+    ("ipv4-addr", "value"): "ipv4",
+    ("ipv6-addr", "value"): "ipv6",
+    ("domain-name", "value"): "domain",
+    ("url", "value"): "url",
+    ("email-addr", "value"): "email",
+    ("email-message", "from_ref.value"): "email",
+    ("email-message", "sender_ref.value"): "email",
+    ("file", "hashes.md5"): "md5",
+    ("file", "hashes.sha-1"): "sha1",
+    ("file", "hashes.sha1"): "sha1",
+    ("file", "hashes.sha-256"): "sha256",
+    ("file", "hashes.sha256"): "sha256",
+    ("x-attt-phone-number", "value"): "phone",
+    ("x-attt-bank-account", "value"): "bank_account",
+}
+_COMPARISON = re.compile(r"([a-z0-9-]+):([A-Za-z0-9_.'\-]+)\s*=\s*'((?:[^'\\]|\\.)*)'")
+
+
+def timestamp(value: datetime.datetime) -> str:
+    """STIX timestamp, UTC with milliseconds (what stix2-validator and most consumers expect)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.UTC)
+    return value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def parse_timestamp(text, what: str = "timestamp") -> datetime.datetime:
+    if not isinstance(text, str):
+        raise ValueError(f"The {what} is missing or not a text.")
+    try:
+        value = datetime.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"“{text[:60]}” is not a valid {what}.") from None
+    return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
+
+
+def tlp_marking(level: str) -> dict:
+    """The TLP 2.0 marking-definition object for a level, as published with the TLP 2.0 extension."""
+    return {
+        "type": "marking-definition",
+        "spec_version": "2.1",
+        "id": TLP2_MARKING_IDS[level],
+        "created": "2022-10-01T00:00:00.000Z",
+        "name": f"TLP:{level.upper()}",
+        "extensions": {TLP2_EXTENSION_ID: {"extension_type": "property-extension", "tlp_2_0": level}},
+    }
+
+
+def _list(value) -> list:
+    """A property that should be a list, or nothing: malformed input is not iterated."""
+    return value if isinstance(value, list) else []
+
+
+def tlp_of(obj: dict) -> str | None:
+    """The strictest TLP level among an object's marking references, None when unmarked."""
+    refs = _list(obj.get("object_marking_refs"))
+    levels = [TLP_BY_MARKING[ref] for ref in refs if isinstance(ref, str) and ref in TLP_BY_MARKING]
+    return max(levels, key=TLP_ORDER.__getitem__) if levels else None
+
+
+def _quote(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def _unquote(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def pattern_for(kind: str, value: str) -> str:
+    """A STIX pattern matching one observable."""
+    sco, path = _PATTERN_PATHS[kind]
+    return f"[{sco}:{path} = '{_quote(value)}']"
+
+
+def observables_in_pattern(pattern: str) -> list[tuple[str, str]]:
+    """(kind, canonical value) of every equality comparison in a pattern that names a known observable.
+    Comparisons on other properties (file names, registry keys…) are not observables here and are left out."""
+    found = []
+    for sco, path, value in _COMPARISON.findall(pattern):
+        kind = _KIND_BY_PATH.get((sco, path.replace("'", "").lower()))
+        if kind:
+            found.append((kind, observables.normalise(kind, _unquote(value))))
+    return found
+
+
+def _id(kind: str, report: SharedReport, *parts: str) -> str:
+    return f"{kind}--{uuid.uuid5(NAMESPACE, ':'.join([str(report.id), *parts]))}"
+
+
+def technique_source(external_id: str) -> str:
+    """ATT&CK for ICS technique ids are T0xxx; the enterprise ones start at T1000."""
+    return "mitre-ics-attack" if re.fullmatch(r"T0\d{3}", external_id) else "mitre-attack"
+
+
+def _sco(kind: str, value: str, object_id: str) -> dict:
+    sco, _path = _PATTERN_PATHS[kind]
+    if sco == "file":
+        return {"type": "file", "spec_version": "2.1", "id": object_id, "hashes": {_HASH_NAMES[kind]: value}}
+    return {"type": sco, "spec_version": "2.1", "id": object_id, "value": value}
+
+
+def to_bundle(report: SharedReport) -> dict:
+    if report.tlp not in TLP2_MARKING_IDS:
+        raise ValueError(f"“{report.tlp}” is not a TLP level; use one of {', '.join(TLP_LEVELS)}.")
+    created, modified = timestamp(report.created), timestamp(max(report.modified, report.created))
+    marking = TLP2_MARKING_IDS[report.tlp]
+    identity_id = f"identity--{uuid.uuid5(NAMESPACE, 'producer:' + (report.producer or 'attt'))}"
+    common = {"spec_version": "2.1", "created_by_ref": identity_id, "object_marking_refs": [marking]}
+    objects: list[dict] = [
+        tlp_marking(report.tlp),
+        {
+            "type": "identity",
+            "spec_version": "2.1",
+            "id": identity_id,
+            "created": "2020-01-01T00:00:00.000Z",
+            "modified": "2020-01-01T00:00:00.000Z",
+            "name": report.producer or "attt",
+            "identity_class": "organization",
+        },
+    ]
+    refs: list[str] = [identity_id]
+    seen: set[tuple[str, str]] = set()
+    for obs in report.observables:
+        value = observables.normalise(obs.kind, obs.value)
+        if (obs.kind, value) in seen:
+            continue
+        seen.add((obs.kind, value))
+        if obs.to_detect:
+            first = timestamp(obs.first_seen) if obs.first_seen else created
+            indicator = {
+                "type": "indicator",
+                "id": _id("indicator", report, obs.kind, value),
+                "created": created,
+                "modified": modified,
+                "name": f"{obs.kind}: {value}"[:250],
+                "indicator_types": ["malicious-activity"],
+                "pattern": pattern_for(obs.kind, value),
+                "pattern_type": "stix",
+                "pattern_version": "2.1",
+                "valid_from": first,
+                **common,
+            }
+            if obs.comment:
+                indicator["description"] = obs.comment
+            if obs.last_seen and (not obs.first_seen or obs.last_seen > obs.first_seen):
+                indicator["valid_until"] = timestamp(obs.last_seen)
+            objects.append(indicator)
+            refs.append(indicator["id"])
+        else:
+            sco = _sco(obs.kind, value, _id(_PATTERN_PATHS[obs.kind][0], report, obs.kind, value))
+            sco["object_marking_refs"] = [marking]
+            objects.append(sco)
+            refs.append(sco["id"])
+    for technique in dict.fromkeys(report.techniques):
+        if not re.fullmatch(r"T\d{4}(\.\d{3})?", technique):
+            raise ValueError(f"“{technique}” is not an ATT&CK technique id (like T0883 or T1059.001).")
+        source = technique_source(technique)
+        path = technique.replace(".", "/")
+        site = "https://attack.mitre.org/techniques/" + path
+        pattern_obj = {
+            "type": "attack-pattern",
+            "id": _id("attack-pattern", report, technique),
+            "created": created,
+            "modified": modified,
+            "name": technique,
+            "external_references": [{"source_name": source, "external_id": technique, "url": site}],
+            **common,
+        }
+        objects.append(pattern_obj)
+        refs.append(pattern_obj["id"])
+    report_obj = {
+        "type": "report",
+        "id": f"report--{report.id}",
+        "created": created,
+        "modified": modified,
+        "name": report.title or str(report.id),
+        "report_types": ["threat-report"],
+        "published": modified,
+        "object_refs": refs,
+        **common,
+    }
+    if report.description:
+        report_obj["description"] = report.description
+    if report.labels:
+        report_obj["labels"] = list(dict.fromkeys(report.labels))
+    objects.append(report_obj)
+    return {"type": "bundle", "id": _id("bundle", report, "bundle"), "objects": objects}
+
+
+def observables_of(obj: dict) -> list[SharedObservable]:
+    """The observables one indicator or SCO carries (none for other types)."""
+    kind_type = obj.get("type")
+    if kind_type == "indicator":
+        if obj.get("pattern_type", "stix") != "stix" or not isinstance(obj.get("pattern"), str):
+            return []
+        first = parse_timestamp(obj["valid_from"], "valid_from") if obj.get("valid_from") else None
+        last = parse_timestamp(obj["valid_until"], "valid_until") if obj.get("valid_until") else None
+        comment = obj.get("description") or ""
+        return [
+            SharedObservable(kind, value, comment=str(comment), first_seen=first, last_seen=last, to_detect=True)
+            for kind, value in observables_in_pattern(obj["pattern"])
+        ]
+    if kind_type == "file":
+        raw = obj.get("hashes") if isinstance(obj.get("hashes"), dict) else {}
+        hashes = {str(k).upper().replace("-", ""): v for k, v in raw.items()}
+        return [
+            SharedObservable(kind, observables.normalise(kind, hashes[name]), to_detect=False)
+            for kind, name in (("md5", "MD5"), ("sha1", "SHA1"), ("sha256", "SHA256"))
+            if isinstance(hashes.get(name), str)
+        ]
+    kind = _KIND_BY_PATH.get((kind_type, "value"))
+    if kind and isinstance(obj.get("value"), str):
+        return [SharedObservable(kind, observables.normalise(kind, obj["value"]), to_detect=False)]
+    return []
+
+
+def _techniques(obj: dict) -> list[str]:
+    if obj.get("type") != "attack-pattern":
+        return []
+    return [
+        ref["external_id"]
+        for ref in _list(obj.get("external_references"))
+        if isinstance(ref, dict)
+        and ref.get("source_name") in ("mitre-attack", "mitre-ics-attack", "mitre-mobile-attack")
+        and isinstance(ref.get("external_id"), str)
+    ]
+
+
+def latest_objects(objects: list) -> dict[str, dict]:
+    """Objects by id, keeping the newest version of each (bundles and TAXII pages may carry several)."""
+    latest: dict[str, dict] = {}
+    for number, obj in enumerate(objects, 1):
+        if not isinstance(obj, dict) or not isinstance(obj.get("type"), str) or not isinstance(obj.get("id"), str):
+            raise ValueError(f"Object {number} of the bundle has no type or id.")
+        if not obj["id"].startswith(obj["type"] + "--"):
+            raise ValueError(f"Object {number} of the bundle has an id (“{obj['id'][:80]}”) not of its type.")
+        old = latest.get(obj["id"])
+        if old is None or str(obj.get("modified", "")) >= str(old.get("modified", "")):
+            latest[obj["id"]] = obj
+    return latest
+
+
+def parse_bundle(data: dict) -> list[SharedReport]:
+    if not isinstance(data, dict) or data.get("type") != "bundle":
+        raise ValueError("This is not a STIX bundle (its “type” is not “bundle”).")
+    objects = data.get("objects", [])
+    if not isinstance(objects, list):
+        raise ValueError("The bundle’s “objects” is not a list.")
+    by_id = latest_objects(objects)
+    carried: dict[str, list[SharedObservable]] = {}
+    for object_id, obj in by_id.items():
+        try:
+            found = observables_of(obj)
+        except ValueError as exc:
+            raise ValueError(f"Object {object_id}: {exc}") from None
+        if found:
+            carried[object_id] = found
+    reports: list[SharedReport] = []
+    referenced: set[str] = set()
+    now = datetime.datetime.now(datetime.UTC)
+    for obj in by_id.values():
+        if obj["type"] != "report":
+            continue
+        refs = obj.get("object_refs", [])
+        if not isinstance(refs, list):
+            raise ValueError(f"Report {obj['id']} has object_refs that are not a list.")
+        referenced.update(r for r in refs if isinstance(r, str))
+        producer = by_id.get(obj["created_by_ref"], {}) if isinstance(obj.get("created_by_ref"), str) else {}
+        created = parse_timestamp(obj["created"], "report creation time") if obj.get("created") else now
+        modified = parse_timestamp(obj["modified"], "report modification time") if obj.get("modified") else created
+        try:
+            report_uuid = uuid.UUID(obj["id"].split("--", 1)[1])
+        except ValueError:
+            raise ValueError(f"Report id “{obj['id'][:80]}” does not end in a UUID.") from None
+        reports.append(
+            SharedReport(
+                id=report_uuid,
+                title=str(obj.get("name") or "")[:500],
+                description=str(obj.get("description") or ""),
+                created=created,
+                modified=modified,
+                tlp=tlp_of(obj) or "amber",
+                labels=[str(label) for label in _list(obj.get("labels"))],
+                techniques=[t for ref in refs if isinstance(ref, str) for t in _techniques(by_id.get(ref, {}))],
+                observables=[o for ref in refs if isinstance(ref, str) for o in carried.get(ref, [])],
+                producer=str(producer.get("name") or ""),
+            )
+        )
+    loose = [(oid, found) for oid, found in carried.items() if oid not in referenced]
+    if loose:
+        levels = [tlp_of(by_id[oid]) for oid, _found in loose]
+        known = [level for level in levels if level]
+        reports.append(
+            SharedReport(
+                id=uuid.uuid5(NAMESPACE, "loose:" + ",".join(sorted(oid for oid, _f in loose))),
+                title="Indicators without a report",
+                description="",
+                created=now,
+                modified=now,
+                tlp=max(known, key=TLP_ORDER.__getitem__) if known else "amber",
+                observables=[o for _oid, found in loose for o in found],
+            )
+        )
+    return reports

@@ -1,0 +1,187 @@
+import json
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+
+from attt.core.testing import make_user
+from attt.intel import services
+from attt.intel.models import Collection, CollectionGrant, Indicator
+from attt.intel.tests.factories import indicator_factory, make_report
+
+ATTACK = Path(__file__).resolve().parents[5] / "shared" / "testdata" / "attack" / "ics-attack.json"
+
+
+@pytest.fixture
+def responder(tree):
+    return make_user(tree.province_a, "incident_responder", username="resp")
+
+
+def test_create_normalises_and_refuses_duplicates(api, responder, tree):
+    api.force_authenticate(responder)
+    url = "/api/v1/intel/indicators/"
+    created = api.post(
+        url, {"organization": str(tree.dept_a.pk), "kind": "domain", "value": "Evil[.]Example.com"}, format="json"
+    )
+    assert created.status_code == 201, created.content
+    assert created.json()["value"] == "evil.example.com"
+    again = api.post(
+        url, {"organization": str(tree.dept_a.pk), "kind": "domain", "value": "evil.example.com"}, format="json"
+    )
+    assert again.status_code == 400 and "value" in again.json()["errors"]
+    bad = api.post(url, {"organization": str(tree.dept_a.pk), "kind": "ipv4", "value": "300.1.1.1"}, format="json")
+    assert bad.status_code == 400 and bad["Content-Type"].startswith("application/problem+json")
+    outside = api.post(
+        url, {"organization": str(tree.province_b.pk), "kind": "ipv4", "value": "192.0.2.1"}, format="json"
+    )
+    assert outside.status_code == 400  # an out-of-scope organisation "does not exist"
+
+
+def test_search_by_exact_value_and_isolation(api, responder, tree):
+    inside = indicator_factory(tree.dept_a)
+    outside = indicator_factory(tree.province_b)
+    api.force_authenticate(responder)
+    found = api.get("/api/v1/intel/indicators/", {"value": inside.value.replace(".", "[.]")}).json()["results"]
+    assert [r["id"] for r in found] == [str(inside.pk)]
+    assert api.get(f"/api/v1/intel/indicators/{outside.pk}/").status_code == 404
+    assert api.get("/api/v1/intel/indicators/", {"value": outside.value}).json()["results"] == []
+
+
+def test_import_endpoint(api, responder, tree):
+    api.force_authenticate(responder)
+    upload = SimpleUploadedFile("list.txt", b"192.0.2.1\n198.51.100.2\n")
+    ok = api.post(
+        "/api/v1/intel/indicators/import/",
+        {"organization": str(tree.province_a.pk), "file": upload, "tlp": "green"},
+        format="multipart",
+    )
+    assert ok.status_code == 200 and ok.json()["created"] == 2, ok.content.decode()
+    bad = SimpleUploadedFile("list.txt", b"192.0.2.1\nnot-an-ioc\n")
+    refused = api.post(
+        "/api/v1/intel/indicators/import/", {"organization": str(tree.province_a.pk), "file": bad}, format="multipart"
+    )
+    assert refused.status_code == 400
+    assert refused.json()["errors"]["file"] == [
+        "line 2: Cannot tell what kind of indicator “not-an-ioc” is; give the kind explicitly."
+    ]
+    assert Indicator.objects.count() == 2
+    elsewhere = SimpleUploadedFile("list.txt", b"192.0.2.9\n")
+    denied = api.post(
+        "/api/v1/intel/indicators/import/",
+        {"organization": str(tree.province_b.pk), "file": elsewhere},
+        format="multipart",
+    )
+    assert denied.status_code == 400
+
+
+def test_collections_and_grants(api, responder, tree):
+    services.publish(make_report(), organization=tree.province_a)
+    collection = Collection.objects.get(organization=tree.province_a)
+    api.force_authenticate(responder)
+    listed = api.get("/api/v1/intel/collections/").json()["results"]
+    assert [c["id"] for c in listed] == [str(collection.pk)] and listed[0]["object_count"] == 15
+    granted = api.post(
+        f"/api/v1/intel/collections/{collection.pk}/grant/",
+        {"grantee": str(tree.province_a.pk), "max_tlp": "amber"},
+        format="json",
+    )
+    assert granted.status_code == 200 and granted.json()["grants"][0]["max_tlp"] == "amber"
+    assert CollectionGrant.objects.get().organization == tree.province_a
+    revoked = api.post(
+        f"/api/v1/intel/collections/{collection.pk}/revoke/", {"grantee": str(tree.province_a.pk)}, format="json"
+    )
+    assert revoked.status_code == 200 and revoked.json()["grants"] == []
+    other = make_user(tree.province_b, "incident_responder", username="resp-b")
+    api.force_authenticate(other)
+    assert api.get(f"/api/v1/intel/collections/{collection.pk}/").status_code == 404
+
+
+@pytest.mark.skipif(not ATTACK.exists(), reason="../shared/testdata is not present")
+def test_techniques(api, responder):
+    call_command("intel", "attack-load", str(ATTACK))
+    api.force_authenticate(responder)
+    technique = api.get("/api/v1/intel/techniques/T0883/").json()
+    assert technique["name"] == "Internet Accessible Device" and technique["tactics"] == ["TA0108"]
+    listed = api.get("/api/v1/intel/techniques/", {"tactic": "TA0108"}).json()
+    assert listed["count"] >= 5
+
+
+def test_ui_pages(client, responder, tree):
+    indicator = indicator_factory(tree.dept_a)
+    services.publish(make_report(), organization=tree.province_a)
+    client.force_login(responder)
+    page = client.get("/intel/indicators/", {"q": indicator.value})
+    assert page.status_code == 200 and indicator.value in page.content.decode()
+    assert client.get(indicator.get_absolute_url()).status_code == 200
+    collection = Collection.objects.get(organization=tree.province_a)
+    detail = client.get(collection.get_absolute_url())
+    assert detail.status_code == 200 and "/taxii2/national/collections/" in detail.content.decode()
+    assert client.get("/intel/attack/").status_code == 200
+    assert client.get("/intel/indicators/import/").status_code == 200
+    response = client.post(
+        "/intel/indicators/import/",
+        {"organization": str(tree.province_a.pk), "file": SimpleUploadedFile("x.txt", b"999.9.9.9\n"), "kind": "ipv4"},
+    )
+    assert response.status_code == 200 and "999.9.9.9" in response.content.decode()
+    granted = client.post(
+        f"/intel/collections/{collection.pk}/grants/",
+        {"grantee": str(tree.ministry.pk), "can_read": "on", "max_tlp": "green"},
+    )
+    assert granted.status_code == 302 and collection.grants.get().grantee == tree.ministry
+
+
+def test_soc_analyst_reads_but_cannot_import(client, tree):
+    analyst = make_user(tree.province_a, "soc_analyst", username="soc")
+    client.force_login(analyst)
+    assert client.get("/intel/indicators/").status_code == 200
+    assert client.get("/intel/indicators/import/").status_code == 403
+
+
+def test_stix_output_is_json_serialisable(tree):
+    assert json.loads(json.dumps(services.to_stix_bundle(make_report())))["type"] == "bundle"
+
+
+def test_taxii_with_a_browser_session_reads_only(client, responder, tree):
+    services.publish(make_report(), organization=tree.province_a)
+    collection = Collection.objects.get(organization=tree.province_a)
+    client.force_login(responder)
+    url = f"/taxii2/national/collections/{collection.pk}/objects/"
+    assert client.get(url).status_code == 200
+    body = json.dumps({"objects": []})
+    refused = client.post(url, body, content_type="application/taxii+json;version=2.1")
+    assert refused.status_code == 401  # no cross-site writes through the cookie
+
+
+def test_expired_indicators_stop_being_served(tree):
+    from django.utils import timezone
+
+    from attt.intel import store
+
+    old = indicator_factory(tree.dept_a)
+    old.valid_until = timezone.now() - timezone.timedelta(days=1)
+    old.save()
+    fresh = indicator_factory(tree.dept_a)
+    assert [row[2] for row in services.active_indicators()] == [fresh.pk]  # already left out before expiry
+    assert store.expire() == 1
+    assert [row[2] for row in services.active_indicators()] == [fresh.pk]
+
+
+def test_grant_with_or_without_the_units_below(tree):
+    from attt.intel import collections
+
+    services.publish(make_report(), organization=tree.province_a)
+    collection = Collection.objects.get(organization=tree.province_a)
+    # works at the national authority, holds its role on the ministry only: reads through the grant alone
+    national = make_user(tree.root, "incident_responder", username="resp-qg", where=tree.ministry)
+    province_b = make_user(tree.province_b, "incident_responder", username="resp-b")
+    grant = CollectionGrant.objects.create(
+        organization=tree.province_a, collection=collection, grantee=tree.root, max_tlp="amber", include_subtree=False
+    )
+    assert collections.rights(province_b, collection) == (False, False, None)
+    assert list(collections.accessible(province_b)) == []
+    assert collections.rights(national, collection) == (True, False, "amber")
+    grant.include_subtree = True
+    grant.save()
+    assert collections.rights(province_b, collection) == (True, False, "amber")
+    assert list(collections.accessible(province_b)) == [collection]

@@ -1,0 +1,114 @@
+import json
+from pathlib import Path
+
+import pytest
+from pymisp import MISPEvent
+
+from attt.intel.services import parse_misp_event, to_misp_event
+from attt.intel.tests.factories import make_report
+
+MISP = Path(__file__).resolve().parents[5] / "shared" / "testdata" / "misp"
+# PyMISP's test events → how many observables each holds (file names, text and patterns are not observables).
+EXPECTED = {
+    "attribute.json": 0,
+    "attribute_del.json": 0,
+    "def_param.json": 3,
+    "event.json": 0,
+    "event_obj_attr_tag.json": 1,
+    "event_obj_def_param.json": 0,
+    "event_obj_tag.json": 0,
+    "event_tags.json": 0,
+    "existing_event.json": 68,
+    "existing_event_edited.json": 68,
+    "malware.json": 0,
+    "misp_custom_obj.json": 0,
+    "proposals.json": 0,
+    "shadow.json": 0,
+}
+NOT_EVENTS = ["galaxy.json", "malware_exist.json", "sighting.json", "simple.json"]
+
+
+def _load(name):
+    return json.loads((MISP / name).read_text())
+
+
+def test_every_test_file_is_accounted_for():
+    assert sorted(p.name for p in MISP.glob("*.json")) == sorted([*EXPECTED, *NOT_EVENTS])
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_pymisp_test_event_parses(name):
+    assert len(parse_misp_event(_load(name)).observables) == EXPECTED[name]
+
+
+@pytest.mark.parametrize("name", NOT_EVENTS)
+def test_files_that_are_not_events_are_refused(name):
+    with pytest.raises(ValueError, match="not a MISP event"):
+        parse_misp_event(_load(name))
+
+
+def test_existing_event():
+    report = parse_misp_event(_load("existing_event.json"))
+    assert report.tlp == "clear"  # tlp:white is TLP 2.0's clear
+    kinds = {o.kind for o in report.observables}
+    assert kinds == {"domain", "sha1", "ipv4"}
+    assert sum(o.kind == "sha1" for o in report.observables) == 37
+    assert any(label.startswith("misp-galaxy:threat-actor") for label in report.labels)
+
+
+def test_objects_attributes_are_read():
+    report = parse_misp_event(_load("event_obj_attr_tag.json"))
+    assert [(o.kind, o.value) for o in report.observables] == [("url", "https://www.circl.lu/")]
+
+
+def test_deleted_attributes_are_skipped():
+    data = {
+        "info": "t",
+        "Attribute": [{"type": "domain", "value": "gone.example.com", "deleted": True, "to_ids": True}],
+    }
+    assert parse_misp_event(data).observables == []
+
+
+@pytest.mark.parametrize("name", ["existing_event.json", "event_obj_attr_tag.json", "def_param.json"])
+def test_round_trip_through_pymisp(name):
+    report = parse_misp_event(_load(name))
+    exported = to_misp_event(report)
+    event = MISPEvent()
+    event.from_dict(**exported)
+    attributes = {(a.type, a.value, bool(a.to_ids)) for a in event.attributes}
+    again = parse_misp_event(json.loads(event.to_json()))
+    assert {(o.kind, o.value, o.to_detect) for o in again.observables} == {
+        (o.kind, o.value, o.to_detect) for o in report.observables
+    }
+    assert len(attributes) == len({(o.kind, o.value) for o in report.observables})
+    assert again.tlp == report.tlp and again.id == report.id
+
+
+def test_our_report_round_trip():
+    report = make_report()
+    event = MISPEvent()
+    event.from_dict(**to_misp_event(report))
+    back = parse_misp_event(json.loads(event.to_json()))
+    assert back.id == report.id and back.description == report.description and back.tlp == "amber"
+    assert back.techniques == report.techniques and back.labels == report.labels
+    assert {(o.kind, o.value, o.to_detect) for o in back.observables} == {
+        (o.kind, o.value, o.to_detect) for o in report.observables
+    }
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ([], "JSON object"),
+        ({"Event": "x"}, "not a MISP event"),
+        ({"foo": 1}, "not a MISP event"),
+        ({"info": "x", "Attribute": {}}, "must be lists"),
+        ({"info": "x", "Attribute": [{"type": "ip-dst"}]}, "no type or value"),
+        ({"info": "x", "Attribute": [{"type": "ip-dst", "value": "10.0.0"}]}, "not an IPv4"),
+        ({"info": "x", "uuid": "nope"}, "not a UUID"),
+        ({"info": "x", "date": "yesterday"}, "not a date"),
+    ],
+)
+def test_bad_events_raise_a_sentence(data, message):
+    with pytest.raises(ValueError, match=message):
+        parse_misp_event(data)
