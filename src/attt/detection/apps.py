@@ -8,4 +8,40 @@ class DetectionConfig(AppConfig):
     verbose_name = _("Detection and alerts")
 
     def ready(self) -> None:
-        pass
+        from attt.core import dashboard, navigation, permissions, scoping
+        from attt.detection import demo_data, widgets  # noqa: F401 (demo loader)
+        from attt.detection.models import Alert
+
+        permissions.register_module_permissions(
+            "detection",
+            {"alert": ["view", "change", "escalate", "export"], "sigmarule": ["view", "change"]},
+        )
+        scoping.register(Alert, api_basename="alert", ui_namespace="detection:alert")
+        navigation.register(
+            navigation.Section(
+                "detection",
+                _("Detection and alerts"),
+                "bi-broadcast",
+                [
+                    navigation.Item(_("Live dashboard"), "detection:dashboard", "detection.alert.view"),
+                    navigation.Item(_("Alerts"), "detection:alert_list", "detection.alert.view"),
+                    navigation.Item(_("Sigma rules"), "detection:sigmarule_list", "detection.sigmarule.view"),
+                ],
+            )
+        )
+        dashboard.register(widgets.home_widget)
+        self._register_consumer()
+
+    @staticmethod
+    def _register_consumer() -> None:
+        """Monitoring may not offer its pipeline yet: detection still loads, and says so in the log."""
+        try:
+            from attt.monitoring.pipeline import register_consumer
+        except ImportError:
+            import logging
+
+            logging.getLogger(__name__).warning("monitoring.pipeline.register_consumer missing: detection not wired")
+            return
+        from attt.detection.detector import consume
+
+        register_consumer("detection", consume)

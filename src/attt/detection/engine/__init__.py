@@ -16,3 +16,9 @@ Contract (the engine's owner fills in the implementation, keeping these names):
   kinds as in ``attt.intel.sharing.OBSERVABLE_KINDS``; ``index.match(candidates: Iterable[tuple[str, str]])
   -> list[object]`` returns the refs of indicators equal to (or, for IP ranges, containing) a candidate.
 """
+
+from attt.detection.engine.fields import fields_from_evtx_json, iter_json_objects
+from attt.detection.engine.indicators import IndicatorIndex
+from attt.detection.engine.ruleset import CompiledRule, RuleSet
+
+__all__ = ["CompiledRule", "IndicatorIndex", "RuleSet", "fields_from_evtx_json", "iter_json_objects"]

@@ -1,0 +1,148 @@
+"""The per-process detector: the engine's compiled rule set (enabled, supported rules) and indicator index,
+kept in memory and rebuilt when the version stamp moves (a rule enabled, rules loaded, indicators changed)
+or after `ATTT_DETECTION_REFRESH_MINUTES`. `consume` is the batch consumer monitoring's pipeline calls."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from attt.detection import conf, services
+from attt.detection.models import Alert, SigmaRule
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IndicatorRef:
+    """What the index hands back for an indicator hit."""
+
+    id: uuid.UUID
+    kind: str
+    value: str
+    severity: str
+
+
+def _active_indicators() -> Iterable[tuple]:
+    from attt.intel import services as intel
+
+    try:
+        return list(intel.active_indicators())
+    except NotImplementedError:
+        return []
+
+
+def indicator_items() -> list[tuple[str, str, IndicatorRef]]:
+    """(kind, value, ref) for the engine's index. Intel yields (kind, value, id) and, once it offers them,
+    a fourth item {"confidence": int, "tlp": str} that sets the hit's severity."""
+    items = []
+    for row in _active_indicators():
+        kind, value, ident = row[0], row[1], row[2]
+        extra = row[3] if len(row) > 3 and isinstance(row[3], dict) else {}
+        severity = services.ioc_severity(extra.get("confidence"), extra.get("tlp"))
+        items.append((kind, value, IndicatorRef(ident, kind, value, severity)))
+    return items
+
+
+class Detector:
+    """Rules and indicators compiled once; `detect` runs them over a batch of normalised events."""
+
+    def __init__(self, ruleset, index, stamp: int, authors: dict[str, str]):
+        self.ruleset, self.index, self.stamp, self.authors = ruleset, index, stamp, authors
+        self.built_at = time.monotonic()
+
+    @classmethod
+    def build(cls) -> Detector:
+        stamp = services.current_stamp()
+        engine = services.engine_module()
+        rules = list(
+            SigmaRule.objects.filter(enabled=True, supported=True).values_list("path", "text", "rule_id", "author")
+        )
+        if engine is None:
+            log.warning("detection engine not available: no rule or indicator matches")
+            return cls(None, None, stamp, {})
+        ruleset = engine.RuleSet.from_texts(
+            ((path or rule_id, text) for path, text, rule_id, _ in rules), cache_dir=conf.rule_cache_dir()
+        )
+        index = engine.IndicatorIndex.build(indicator_items())
+        return cls(ruleset, index, stamp, {rule_id: author for _, _, rule_id, author in rules})
+
+    @property
+    def rule_count(self) -> int:
+        return len(self.ruleset.rules) if self.ruleset is not None else 0
+
+    def detect(self, events: Iterable) -> list[services.Hit]:
+        hits: list[services.Hit] = []
+        for event in events:
+            common = {
+                "event_id": str(event.id),
+                "source_id": event.source_id,
+                "organization_id": event.organization_id,
+                "timestamp": event.timestamp,
+                "system_id": event.system_id,
+            }
+            if self.ruleset is not None:
+                for rule in self.ruleset.match(event.fields):
+                    rule_id = str(rule.id)
+                    hits.append(
+                        services.Hit(
+                            **common,
+                            kind=Alert.Kind.SIGMA,
+                            signature=rule_id,
+                            title=str(rule.title),
+                            severity=services.severity_for_level(rule.level),
+                            rule_id=rule_id,
+                            rule_author=getattr(rule, "author", "") or self.authors.get(rule_id, ""),
+                            techniques=services.techniques_of(getattr(rule, "tags", ()) or ()),
+                        )
+                    )
+            if self.index is not None and event.observables:
+                for ref in self.index.match(event.observables):
+                    hits.append(
+                        services.Hit(
+                            **common,
+                            kind=Alert.Kind.IOC,
+                            signature=f"ioc:{ref.id}",
+                            title=f"IOC {ref.kind}: {ref.value}"[:255],
+                            severity=ref.severity,
+                            indicator_id=ref.id if isinstance(ref.id, uuid.UUID) else None,
+                            indicator_kind=ref.kind,
+                            indicator_value=ref.value,
+                        )
+                    )
+        return hits
+
+
+_lock = threading.Lock()
+_detector: Detector | None = None
+
+
+def get_detector() -> Detector:
+    """This process's detector, rebuilt when the stamp moved or it is older than the refresh interval."""
+    global _detector
+    with _lock:
+        current = _detector
+        if (
+            current is None
+            or current.stamp != services.current_stamp()
+            or time.monotonic() - current.built_at > conf.refresh_seconds()
+        ):
+            _detector = current = Detector.build()
+        return current
+
+
+def forget() -> None:
+    global _detector
+    with _lock:
+        _detector = None
+
+
+def consume(events: list) -> None:
+    """monitoring's pipeline hands every stored batch here: detect, then aggregate into alerts."""
+    hits = get_detector().detect(events)
+    if hits:
+        services.record_hits(hits)

@@ -1,0 +1,679 @@
+"""Detection's business rules: loading Sigma rules, turning engine hits into de-duplicated alerts routed to the
+source's organisation, the alert lifecycle (acknowledge, close, escalate to an incident) and the dashboard's
+figures. Other modules call the functions under "For other modules" only."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, models, transaction
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Substr, TruncDate, TruncHour
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from attt.core import audit, scoping
+from attt.core.models import AuditEvent, Organization, User
+from attt.core.services import notifications
+from attt.detection import conf
+from attt.detection.models import NOTIFY_SEVERITIES, SEVERITY_ORDER, Alert, EngineStamp, Severity, SigmaRule
+
+log = logging.getLogger(__name__)
+
+# --- Severity ---------------------------------------------------------------------------------------------
+
+
+def severity_for_level(level: object) -> str:
+    """A Sigma `level` as an alert severity; a missing or unknown level counts as medium."""
+    text = str(level or "").strip().lower()
+    return text if text in SEVERITY_ORDER else Severity.MEDIUM.value
+
+
+def ioc_severity(confidence: int | None = None, tlp: str | None = None) -> str:
+    """An indicator hit's severity: by the indicator's confidence (0–100; unknown counts as high, since an
+    indicator only becomes active once an analyst has vetted it), one step up for TLP:RED / AMBER+STRICT
+    (the sharer marks it as a targeted, sensitive campaign)."""
+    if confidence is None or confidence >= 80:
+        rank = SEVERITY_ORDER.index(Severity.HIGH)
+    elif confidence >= 50:
+        rank = SEVERITY_ORDER.index(Severity.MEDIUM)
+    else:
+        rank = SEVERITY_ORDER.index(Severity.LOW)
+    if (tlp or "").lower() in ("red", "amber+strict"):
+        rank += 1
+    return SEVERITY_ORDER[min(rank, len(SEVERITY_ORDER) - 1)]
+
+
+# --- Engine version stamp ---------------------------------------------------------------------------------
+
+STAMP_KEY = "detector"
+
+
+def current_stamp() -> int:
+    return EngineStamp.objects.filter(key=STAMP_KEY).values_list("version", flat=True).first() or 0
+
+
+def bump_stamp() -> None:
+    """Tell every process's detector that rules or indicators changed."""
+    EngineStamp.objects.get_or_create(key=STAMP_KEY)
+    EngineStamp.objects.filter(key=STAMP_KEY).update(version=F("version") + 1, changed_at=timezone.now())
+
+
+# --- Sigma rules ------------------------------------------------------------------------------------------
+
+MAX_RULE_BYTES = 2 * 1024 * 1024  # the largest SigmaHQ rule (vulnerable drivers) is ~290 KB
+RULE_SUFFIXES = (".yml", ".yaml")
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when present: ~10× faster
+
+
+@dataclass
+class RuleLoadReport:
+    files: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    unsupported: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+def engine_module():
+    """The pure engine, or None while it lacks the contract's names (then rules load but nothing matches)."""
+    from attt.detection import engine
+
+    return engine if hasattr(engine, "RuleSet") and hasattr(engine, "IndicatorIndex") else None
+
+
+def _rule_files(paths: Iterable[Path], report: RuleLoadReport) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in RULE_SUFFIXES))
+        elif path.is_file():
+            files.append(path)
+        else:
+            report.errors.append((str(path), _("No such file or folder.")))
+    return files
+
+
+def techniques_of(tags) -> tuple[str, ...]:
+    """ATT&CK technique ids from Sigma tags ("attack.t1059.001" → "T1059.001")."""
+    return tuple(str(t).split(".", 1)[1].upper() for t in tags if str(t).lower().startswith("attack.t"))
+
+
+def parse_rule(text: str) -> dict:
+    """The metadata of one Sigma rule's YAML; ValueError with a sentence when it is not a single rule."""
+    try:
+        documents = [d for d in yaml.load_all(text, Loader=SAFE_LOADER) if d is not None]
+    except yaml.YAMLError as exc:
+        raise ValueError(_("Not valid YAML: %(error)s") % {"error": str(exc).splitlines()[0]}) from None
+    if len(documents) != 1 or not isinstance(documents[0], dict):
+        raise ValueError(_("Expected one Sigma rule (a mapping) per file."))
+    doc = documents[0]
+    rule_id, title = str(doc.get("id") or "").strip(), str(doc.get("title") or "").strip()
+    if not rule_id or not title:
+        raise ValueError(_("A Sigma rule needs an id and a title."))
+    if len(rule_id) > 64:
+        raise ValueError(_("The rule id is longer than 64 characters."))
+    tags = [str(t) for t in doc.get("tags") or [] if isinstance(t, str | int)]
+    logsource = doc.get("logsource") if isinstance(doc.get("logsource"), dict) else {}
+    author = doc.get("author") or ""
+    if isinstance(author, list):
+        author = ", ".join(str(a) for a in author)
+    return {
+        "rule_id": rule_id,
+        "title": title[:255],
+        "description": str(doc.get("description") or ""),
+        "level": severity_for_level(doc.get("level")),
+        "status": str(doc.get("status") or "")[:16],
+        "author": str(author)[:500],
+        "tags": tags,
+        "techniques": " ".join(techniques_of(tags))[:500],
+        "product": str(logsource.get("product") or "")[:64],
+        "category": str(logsource.get("category") or "")[:64],
+        "service": str(logsource.get("service") or "")[:64],
+    }
+
+
+def _unsupported(items: list[tuple[str, str]]) -> dict[str, str]:
+    """What the engine refuses, by rule id or file name → reason."""
+    engine = engine_module()
+    if engine is None:
+        return {}
+    ruleset = engine.RuleSet.from_texts(items, cache_dir=conf.rule_cache_dir())
+    return {str(key): str(reason) for key, reason in ruleset.unsupported}
+
+
+RULE_FIELDS = [
+    "title",
+    "description",
+    "level",
+    "status",
+    "author",
+    "tags",
+    "techniques",
+    "product",
+    "category",
+    "service",
+    "path",
+    "text",
+    "supported",
+    "unsupported_reason",
+]
+
+
+def load_rules(paths: Iterable[Path]) -> RuleLoadReport:
+    """Load (or refresh) Sigma rules from files and folders; every bad file is reported and skipped, a rule's
+    `enabled` flag survives a reload. One transaction: a failure writes nothing."""
+    report = RuleLoadReport()
+    parsed: dict[str, dict] = {}
+    for path in _rule_files(paths, report):
+        report.files += 1
+        try:
+            if path.stat().st_size > MAX_RULE_BYTES:
+                raise ValueError(_("The file is larger than %(n)d KB.") % {"n": MAX_RULE_BYTES // 1024})
+            text = path.read_text(encoding="utf-8")
+            meta = parse_rule(text)
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            report.errors.append((str(path), str(exc)))
+            continue
+        if meta["rule_id"] in parsed:
+            report.errors.append(
+                (str(path), _("Same rule id as %(other)s.") % {"other": parsed[meta["rule_id"]]["path"]})
+            )
+            continue
+        parsed[meta["rule_id"]] = {**meta, "path": str(path)[-500:], "text": text}
+    with transaction.atomic():
+        existing = {r.rule_id: r for r in SigmaRule.objects.filter(rule_id__in=list(parsed))}
+        # Only new or edited texts go through the engine (compiling thousands of rules takes seconds).
+        edited = [
+            m for m in parsed.values() if m["rule_id"] not in existing or existing[m["rule_id"]].text != m["text"]
+        ]
+        refused = _unsupported([(m["path"], m["text"]) for m in edited])
+        edited_ids = {m["rule_id"] for m in edited}
+        for meta in parsed.values():
+            if meta["rule_id"] in edited_ids:
+                reason = refused.get(meta["rule_id"]) or refused.get(meta["path"]) or ""
+                meta["supported"], meta["unsupported_reason"] = not reason, reason[:500]
+            else:
+                rule = existing[meta["rule_id"]]
+                meta["supported"], meta["unsupported_reason"] = rule.supported, rule.unsupported_reason
+            report.unsupported += not meta["supported"]
+        new, changed = [], []
+        for rule_id, meta in parsed.items():
+            rule = existing.get(rule_id)
+            if rule is None:
+                new.append(SigmaRule(rule_id=rule_id, **{k: meta[k] for k in RULE_FIELDS}))
+            elif any(getattr(rule, k) != meta[k] for k in RULE_FIELDS):
+                for k in RULE_FIELDS:
+                    setattr(rule, k, meta[k])
+                rule.updated_at = timezone.now()
+                changed.append(rule)
+            else:
+                report.unchanged += 1
+        SigmaRule.objects.bulk_create(new, batch_size=500)
+        SigmaRule.objects.bulk_update(changed, [*RULE_FIELDS, "updated_at"], batch_size=500)
+        report.created, report.updated = len(new), len(changed)
+        if new or changed:
+            audit.record(
+                AuditEvent.Action.WORKFLOW,
+                object_type="detection.sigmarule",
+                object_repr=_("Sigma rules loaded"),
+                changes={"step": "load", "created": len(new), "updated": len(changed), "errors": len(report.errors)},
+            )
+            bump_stamp()
+    return report
+
+
+def can_change_rules(user) -> bool:
+    """Rules are national reference data: only a holder of detection.sigmarule.change on a root changes them."""
+    return scoping.can_in(user, "detection.sigmarule.change", None)
+
+
+def set_rules_enabled(rules: models.QuerySet[SigmaRule], enabled: bool, *, by: User) -> int:
+    if not can_change_rules(by):
+        raise PermissionDenied
+    with transaction.atomic():
+        ids = list(rules.exclude(enabled=enabled).values_list("pk", flat=True))
+        SigmaRule.objects.filter(pk__in=ids).update(enabled=enabled, updated_at=timezone.now())
+        for rule in SigmaRule.objects.filter(pk__in=ids).only("pk", "rule_id", "title"):
+            audit.record(
+                AuditEvent.Action.WORKFLOW,
+                obj=rule,
+                changes={"step": "enable" if enabled else "disable", "after": {"enabled": enabled}},
+            )
+        if ids:
+            bump_stamp()
+    return len(ids)
+
+
+# --- Hits → alerts ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One event matched by one rule or one indicator."""
+
+    event_id: str
+    source_id: uuid.UUID
+    organization_id: uuid.UUID
+    timestamp: datetime.datetime
+    kind: str  # Alert.Kind
+    signature: str  # the rule id, or "ioc:<indicator id>"
+    title: str
+    severity: str
+    system_id: uuid.UUID | None = None
+    rule_id: str = ""
+    rule_author: str = ""
+    techniques: tuple[str, ...] = ()
+    indicator_id: uuid.UUID | None = None
+    indicator_kind: str = ""
+    indicator_value: str = ""
+
+
+def window_start(moment: datetime.datetime, minutes: int | None = None) -> datetime.datetime:
+    """The start of the fixed window (aligned on the epoch, UTC) the moment falls in."""
+    minutes = minutes or conf.window_minutes()
+    seconds = minutes * 60
+    epoch = int(moment.timestamp())
+    return datetime.datetime.fromtimestamp(epoch - epoch % seconds, tz=datetime.UTC)
+
+
+RECENT_IDS = 512  # how many of an alert's latest event ids are kept to recognise a redelivered batch
+
+
+def record_hits(hits: Iterable[Hit], *, notify: bool = True) -> list[Alert]:
+    """Add hits to their alerts (same signature, source and window) or open new ones; returns the new alerts.
+    Safe beside other workers: a clash on the window's unique key retries the batch once."""
+    groups: dict[tuple, list[Hit]] = defaultdict(list)
+    minutes = conf.window_minutes()
+    for hit in hits:
+        groups[(hit.signature, hit.source_id, window_start(hit.timestamp, minutes))].append(hit)
+    if not groups:
+        return []
+    for attempt in range(2):
+        try:
+            created = _apply(groups)
+            break
+        except IntegrityError:
+            if attempt:
+                raise
+    if notify:
+        _notify(created)
+    return created
+
+
+def _apply(groups: dict[tuple, list[Hit]]) -> list[Alert]:
+    limit = conf.sample_size()
+    now = timezone.now()
+    with transaction.atomic():
+        existing = {
+            (a.signature, a.source_id, a.window_start): a
+            for a in Alert.objects.select_for_update().filter(
+                signature__in={k[0] for k in groups},
+                source_id__in={k[1] for k in groups},
+                window_start__in={k[2] for k in groups},
+            )
+        }
+        new, changed = [], []
+        for key, group in groups.items():
+            alert = existing.get(key)
+            seen = set(alert.sample_event_ids) | set(alert.recent_event_ids) if alert else set()
+            fresh: dict[str, Hit] = {}
+            for h in group:
+                if h.event_id not in seen:
+                    fresh.setdefault(h.event_id, h)
+            if not fresh:
+                continue  # the whole group was counted before: a redelivered batch
+            group = list(fresh.values())
+            first = min(h.timestamp for h in group)
+            last = max(h.timestamp for h in group)
+            ids = list(fresh)
+            if alert is None:
+                hit = group[0]
+                new.append(
+                    Alert(
+                        organization_id=hit.organization_id,
+                        kind=hit.kind,
+                        signature=hit.signature[:100],
+                        source_id=hit.source_id,
+                        system_id=next((h.system_id for h in group if h.system_id), None),
+                        title=hit.title[:255],
+                        rule_id=hit.rule_id,
+                        rule_author=hit.rule_author[:500],
+                        techniques=list(hit.techniques),
+                        indicator_id=hit.indicator_id,
+                        indicator_kind=hit.indicator_kind,
+                        indicator_value=hit.indicator_value[:500],
+                        severity=hit.severity,
+                        window_start=key[2],
+                        first_seen=first,
+                        last_seen=last,
+                        count=len(group),
+                        sample_event_ids=ids[:limit],
+                        recent_event_ids=ids[-RECENT_IDS:],
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            else:
+                alert.count += len(group)
+                alert.first_seen, alert.last_seen = min(alert.first_seen, first), max(alert.last_seen, last)
+                alert.sample_event_ids = (alert.sample_event_ids + ids)[:limit]
+                alert.recent_event_ids = (alert.recent_event_ids + ids)[-RECENT_IDS:]
+                alert.system_id = alert.system_id or next((h.system_id for h in group if h.system_id), None)
+                alert.updated_at = now
+                changed.append(alert)
+        Alert.objects.bulk_create(new)
+        Alert.objects.bulk_update(
+            changed,
+            ["count", "first_seen", "last_seen", "sample_event_ids", "recent_event_ids", "system", "updated_at"],
+        )
+    return new
+
+
+def _notify(alerts: list[Alert]) -> None:
+    """High and critical alerts go to the owning organisation's handlers (not the whole national staff, who
+    watch the dashboard): holders of detection.alert.change working in the alert's branch of the tree."""
+    urgent = [a for a in alerts if a.severity in NOTIFY_SEVERITIES]
+    if not urgent:
+        return
+    orgs = Organization.objects.in_bulk({a.organization_id for a in urgent})
+    for alert in urgent:
+        org = orgs[alert.organization_id]
+        branch = org.path[: 1 + 33 * 2] if org.depth >= 1 else org.path
+        holders = notifications.permission_holders("detection.alert.change", org)
+        workplaces = dict(
+            Organization.objects.filter(pk__in={u.organization_id for u in holders if u.organization_id}).values_list(
+                "pk", "path"
+            )
+        )
+        recipients = [u for u in holders if workplaces.get(u.organization_id, "").startswith(branch)]
+        notifications.notify(
+            recipients,
+            title=_("%(severity)s alert: %(title)s") % {"severity": alert.get_severity_display(), "title": alert.title},
+            body=_("Organisation: %(org)s. First seen %(at)s.") % {"org": org.name, "at": alert.first_seen},
+            link=alert.get_absolute_url(),
+            level="danger" if alert.severity == Severity.CRITICAL else "warning",
+        )
+
+
+# --- Lifecycle --------------------------------------------------------------------------------------------
+
+TRANSITIONS = {
+    Alert.Status.OPEN: {Alert.Status.ACKNOWLEDGED, Alert.Status.CLOSED, Alert.Status.ESCALATED},
+    Alert.Status.ACKNOWLEDGED: {Alert.Status.CLOSED, Alert.Status.ESCALATED},
+}
+
+
+class WrongState(ValidationError):
+    """The step is not possible from the alert's current status (the API answers 409)."""
+
+
+def _check(alert: Alert, to: str, *, by: User, action: str) -> None:
+    if not scoping.can(by, action, alert):
+        raise PermissionDenied
+    if to not in TRANSITIONS.get(alert.status, ()):
+        raise WrongState(
+            {
+                "status": _("This step is not possible from the status “%(status)s”.")
+                % {"status": alert.get_status_display()}
+            }
+        )
+
+
+def _step(alert: Alert, to: str, *, by: User, action: str, reason: str = "", **extra) -> Alert:
+    _check(alert, to, by=by, action=action)
+    before = alert.status
+    alert.status, alert.handled_by, alert.handled_at = to, by, timezone.now()
+    if reason:
+        alert.reason = reason[:4000]
+    for name, value in extra.items():
+        setattr(alert, name, value)
+    alert.save()
+    audit.record(
+        AuditEvent.Action.WORKFLOW,
+        obj=alert,
+        changes={
+            "step": to,
+            "before": {"status": before},
+            "after": {"status": to, **{k: str(v) for k, v in extra.items()}},
+        },
+    )
+    return alert
+
+
+def allowed_steps(user, alert: Alert) -> list[str]:
+    """The steps the user may take on the alert now (for the page's buttons)."""
+    possible = TRANSITIONS.get(alert.status, set())
+    steps = []
+    if scoping.can(user, "change", alert):
+        steps += [s for s in (Alert.Status.ACKNOWLEDGED, Alert.Status.CLOSED) if s in possible]
+    if Alert.Status.ESCALATED in possible and scoping.can(user, "escalate", alert):
+        steps.append(Alert.Status.ESCALATED)
+    return steps
+
+
+@transaction.atomic
+def acknowledge(alert: Alert, *, by: User) -> Alert:
+    return _step(alert, Alert.Status.ACKNOWLEDGED, by=by, action="change")
+
+
+@transaction.atomic
+def close(alert: Alert, *, by: User, reason: str) -> Alert:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the alert is closed (false positive, handled, …).")})
+    return _step(alert, Alert.Status.CLOSED, by=by, action="change", reason=reason)
+
+
+def incident_description(alert: Alert) -> str:
+    lines = [
+        _("Escalated from a detection alert."),
+        _("Severity: %(s)s.") % {"s": alert.get_severity_display()},
+        _("Events: %(n)d between %(a)s and %(b)s.") % {"n": alert.count, "a": alert.first_seen, "b": alert.last_seen},
+    ]
+    if alert.kind == Alert.Kind.SIGMA:
+        lines.append(_("Rule: %(t)s (%(id)s).") % {"t": alert.title, "id": alert.rule_id})
+        lines.append(alert.attribution)
+        if alert.techniques:
+            lines.append(_("ATT&CK: %(t)s.") % {"t": ", ".join(alert.techniques)})
+    else:
+        lines.append(_("Indicator: %(k)s %(v)s.") % {"k": alert.indicator_kind, "v": alert.indicator_value})
+    lines.append(_("Sample events: %(ids)s") % {"ids": ", ".join(alert.sample_event_ids[:10])})
+    return "\n".join(lines)
+
+
+@transaction.atomic
+def escalate(alert: Alert, *, by: User) -> Alert:
+    """Open an incident from the alert in one step (incidents' intake channel "soc") and keep its id."""
+    _check(alert, Alert.Status.ESCALATED, by=by, action="escalate")
+    from attt.incidents import services as incidents
+
+    observables = [(alert.indicator_kind, alert.indicator_value)] if alert.kind == Alert.Kind.IOC else []
+    try:
+        incident = incidents.report_incident(
+            organization=alert.organization,
+            title=alert.title[:255],
+            description=incident_description(alert),
+            source="soc",
+            reporter=by,
+            systems=[alert.system_id] if alert.system_id else [],
+            observables=observables,
+            occurred_at=alert.first_seen,
+        )
+    except NotImplementedError:
+        raise ValidationError({"incident": _("Incident response is not available yet.")}) from None
+    incident_id = incident if isinstance(incident, uuid.UUID) else incident.pk
+    return _step(alert, Alert.Status.ESCALATED, by=by, action="escalate", incident_id=incident_id)
+
+
+def incident_url(alert: Alert) -> str:
+    if not alert.incident_id:
+        return ""
+    try:
+        return reverse("incidents:incident_detail", args=[alert.incident_id])
+    except NoReverseMatch:
+        return ""
+
+
+# --- Dashboard --------------------------------------------------------------------------------------------
+
+OPEN_STATUSES = (Alert.Status.OPEN, Alert.Status.ACKNOWLEDGED)
+SEGMENT = 33  # one organisation's part of a materialised path: 32 hex digits and "/"
+
+
+def _branch_expression(depth: int):
+    """The id (hex) of each alert's organisation's ancestor at `depth` (the level below the viewed one)."""
+    return Substr("organization__path", 2 + SEGMENT * depth, 32)
+
+
+def dashboard(user, within: Organization | None = None, *, now: datetime.datetime | None = None) -> dict:
+    """Every figure of the live dashboard for the alerts the user sees (optionally one subtree), in a fixed
+    number of aggregate queries whatever the number of alerts."""
+    now = now or timezone.now()
+    alerts = scoping.visible(user, Alert.objects.all())
+    if within is not None:
+        alerts = alerts.filter(organization__path__startswith=within.path)
+    day, month = now - datetime.timedelta(hours=24), now - datetime.timedelta(days=30)
+    recent = alerts.filter(last_seen__gte=month)
+
+    by_severity = {
+        row["severity"]: row
+        for row in alerts.filter(Q(status__in=OPEN_STATUSES) | Q(last_seen__gte=day))
+        .values("severity")
+        .annotate(
+            open=Count("pk", filter=Q(status__in=OPEN_STATUSES)),
+            day=Count("pk", filter=Q(last_seen__gte=day)),
+            events=Sum("count", filter=Q(last_seen__gte=day)),
+        )
+        .order_by()
+    }
+    severities = [
+        {
+            "value": s.value,
+            "label": s.label,
+            "open": by_severity.get(s.value, {}).get("open", 0),
+            "day": by_severity.get(s.value, {}).get("day", 0),
+            "events": by_severity.get(s.value, {}).get("events") or 0,
+        }
+        for s in reversed(Severity)
+    ]
+    sectors = list(
+        recent.values("system__priority_sector").annotate(n=Count("pk")).order_by("-n", "system__priority_sector")
+    )
+    depth = (within.depth + 1) if within is not None else 1
+    branches = list(
+        recent.annotate(branch=_branch_expression(depth)).values("branch").annotate(n=Count("pk")).order_by("-n")
+    )
+    names = dict(
+        Organization.objects.filter(
+            pk__in=[uuid.UUID(b["branch"]) for b in branches if len(b["branch"]) == 32]
+        ).values_list("pk", "name")
+    )
+    for b in branches:
+        key = uuid.UUID(b["branch"]) if len(b["branch"]) == 32 else None
+        b["name"] = names.get(key) or (within.name if within is not None else _("National"))
+        b["id"] = key
+    rules = list(
+        recent.values("signature", "title", "kind").annotate(n=Count("pk"), events=Sum("count")).order_by("-n")[:10]
+    )
+    systems = list(
+        recent.filter(system__isnull=False)
+        .values("system_id", "system__name", "system__organization__name")
+        .annotate(n=Count("pk"), events=Sum("count"))
+        .order_by("-n")[:10]
+    )
+    hourly = _new_per(alerts.filter(first_seen__gte=day), TruncHour("first_seen"))
+    daily = _new_per(alerts.filter(first_seen__gte=month), TruncDate("first_seen"))
+    hour0 = timezone.localtime(now).replace(minute=0, second=0, microsecond=0)
+    hours = [hour0 - datetime.timedelta(hours=i) for i in range(23, -1, -1)]
+    today = timezone.localdate(now)
+    days = [today - datetime.timedelta(days=i) for i in range(29, -1, -1)]
+    sector_labels = dict(_sector_choices())
+    return {
+        "severities": severities,
+        "open_total": sum(s["open"] for s in severities),
+        "day_total": sum(s["day"] for s in severities),
+        "sectors": [
+            {
+                "sector": r["system__priority_sector"] or "",
+                "label": sector_labels.get(r["system__priority_sector"] or "", _("No sector")),
+                "n": r["n"],
+            }
+            for r in sectors
+        ],
+        "branches": branches,
+        "branch_label": _("By province / ministry") if within is None or within.depth == 0 else _("By unit"),
+        "rules": rules,
+        "systems": systems,
+        "hourly": _series(hours, hourly, lambda h: timezone.localtime(h).replace(minute=0, second=0, microsecond=0)),
+        "daily": _series(days, daily, lambda d: d),
+        "now": now,
+    }
+
+
+def cached_dashboard(user, within: Organization | None = None) -> dict:
+    """`dashboard` shared for a few seconds (the poll interval) by every viewer with the same scope, so a
+    wall of screens polling the national view costs one computation per interval, not one per screen."""
+    paths = scoping.get_scope(user).paths("detection.alert.view")
+    key = (
+        "detection:dashboard:"
+        + hashlib.sha256(repr((paths, within.pk if within else None, translation.get_language())).encode()).hexdigest()
+    )
+    figures = cache.get(key)
+    if figures is None:
+        figures = dashboard(user, within)
+        cache.set(key, figures, conf.poll_seconds())
+    return figures
+
+
+def _new_per(alerts: models.QuerySet[Alert], bucket) -> dict:
+    """New alerts per hour or day bucket, in one GROUP BY."""
+    rows = alerts.annotate(bucket=bucket).values("bucket").annotate(n=Count("pk")).order_by()
+    return {row["bucket"]: row["n"] for row in rows}
+
+
+def _series(keys: list, counts: dict, normalise) -> list[dict]:
+    totals: dict = defaultdict(int)
+    for key, n in counts.items():
+        if key is not None:
+            totals[normalise(key)] += n
+    peak = max(totals.values(), default=0) or 1
+    series = []
+    for i, k in enumerate(keys):
+        height = round(50 * totals.get(k, 0) / peak)
+        series.append({"key": k, "n": totals.get(k, 0), "x": i * 10 + 1, "y": 52 - height, "h": height})
+    return series
+
+
+def _sector_choices() -> list[tuple[str, str]]:
+    from attt.registry.models import PrioritySector
+
+    return [(value, str(label)) for value, label in PrioritySector.choices] + [("", _("No sector"))]
+
+
+# --- For other modules ------------------------------------------------------------------------------------
+
+
+def indicators_changed() -> None:
+    """Intel calls this when indicators are added, changed or retired: detectors rebuild their index."""
+    bump_stamp()
+
+
+def open_alert_counts(user, organization: Organization | None = None) -> dict[str, int]:
+    """Open alerts by severity in the user's scope (optionally one subtree)."""
+    qs = scoping.visible(user, Alert.objects.filter(status__in=OPEN_STATUSES))
+    if organization is not None:
+        qs = qs.filter(organization__path__startswith=organization.path)
+    return dict(qs.values_list("severity").annotate(n=Count("pk")).order_by())
