@@ -11,6 +11,10 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from attt.compliance.documents import Outline as Outline
+from attt.compliance.documents import Section as Section
+from attt.compliance.documents import Table as Table
+from attt.compliance.documents import outline_docx as outline_docx
 from attt.compliance.models import (
     Attachment,
     ChecklistItem,

@@ -23,6 +23,7 @@ from attt.registry.models import (
     Domain,
     InformationSystem,
     IPRange,
+    PrioritySector,
     Server,
     network_bounds,
 )
@@ -32,6 +33,7 @@ from attt.registry.validators import to_ascii_hostname
 __all__ = [
     "ImportFileError",
     "ImportReport",
+    "PrioritySector",
     "RowError",
     "components_of",
     "count_by_branch",
