@@ -16,7 +16,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from attt.regulation import engine, loader
+from attt.regulation import engine, incidents, loader
 from attt.regulation.domain import (
     Assessment,
     Authority,
@@ -37,6 +37,7 @@ from attt.regulation.errors import (
     UnknownRegime,
 )
 from attt.regulation.facts import FactDef
+from attt.regulation.incidents import IncidentPolicy
 from attt.regulation.workdays import Holiday
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "CheckPolicy",
     "Criterion",
     "DataError",
+    "IncidentPolicy",
     "InvalidFacts",
     "NoRegimeInForce",
     "Regime",
@@ -66,7 +68,9 @@ __all__ = [
     "fact_definitions",
     "get_regime",
     "holidays",
+    "incident_policy",
     "is_working_day",
+    "next_working_day",
     "regime_in_force",
     "regimes",
     "reminder_dates",
@@ -219,6 +223,17 @@ def calendar_covers(year: int) -> bool:
 def holidays(year: int) -> list[Holiday]:
     """The days off of `year` as the calendar data lists them."""
     return loader.catalogue().calendar.holidays_in(year)
+
+
+def next_working_day(day: dt.date) -> dt.date:
+    """`day` itself when it is a working day, otherwise the first working day after it."""
+    return loader.catalogue().calendar.next_working_day(day)
+
+
+def incident_policy(regime: str | Regime | None = None, on: dt.date | None = None) -> IncidentPolicy:
+    """Incident-response rules of a regime (data/<REGIME>/incidents.yaml): statutory deadlines, the serious
+    test, forms, network-member report dates."""
+    return incidents.policy(_regime(regime, on).code)
 
 
 def due_date(start: dt.date, policy: TimerPolicy) -> dt.date:

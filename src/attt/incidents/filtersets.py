@@ -1,0 +1,90 @@
+"""Filters of the incident, task, observable and member lists (UI and API)."""
+
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from attt.core.filtersets import SearchFilterSet, visible_organizations
+from attt.incidents import observables
+from attt.incidents.models import (
+    Incident,
+    IncidentTask,
+    NetworkMember,
+    Observable,
+    ObservableKind,
+    Severity,
+    Source,
+    State,
+)
+from attt.intel.sharing import TLP_LEVELS
+
+SEARCH_LIMIT = 5000  # incidents found through one observable value, at most
+
+
+def observable_forms(text: str) -> set[str]:
+    """The normalised values `text` stands for if it reads as an indicator (IP, domain, URL, hash, e-mail)."""
+    found = set()
+    for kind in ("ipv4", "ipv6", "domain", "url", "md5", "sha1", "sha256", "email"):
+        try:
+            found.add(observables.normalise(kind, text))
+        except ValueError:
+            continue
+    return found
+
+
+class IncidentFilterSet(SearchFilterSet):
+    """`q` matches an observable exactly when it reads as one (an IP, a domain, a hash…), else the number or title."""
+
+    state = django_filters.ChoiceFilter(choices=State.choices, label=_("State"))
+    severity = django_filters.ChoiceFilter(choices=Severity.choices, label=_("Severity"))
+    source = django_filters.ChoiceFilter(choices=Source.choices, label=_("Source"))
+    tlp = django_filters.ChoiceFilter(choices=[(v, v) for v in TLP_LEVELS], label=_("TLP"))
+    category = django_filters.CharFilter(field_name="category", lookup_expr="startswith", label=_("Type"))
+    organization = django_filters.ModelChoiceFilter(
+        queryset=visible_organizations, method="filter_within", label=_("Organisation")
+    )
+
+    class Meta:
+        model = Incident
+        fields = ["q", "state", "severity", "source", "tlp", "category", "organization"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()[:200]
+        if not value:
+            return queryset
+        forms = observable_forms(value)
+        if forms:
+            # An indicator: the incident ids first (a value-index range), then a primary-key lookup, no title scan.
+            ids = Observable.objects.filter(value__in=forms).values_list("incident_id", flat=True)[:SEARCH_LIMIT]
+            return queryset.filter(pk__in=list(ids))
+        return queryset.filter(Q(number__iexact=value) | Q(title__icontains=value))
+
+    def filter_within(self, queryset, name, value):
+        return queryset.filter(organization__path__startswith=value.path)
+
+
+class IncidentTaskFilterSet(SearchFilterSet):
+    search_fields = ("title", "incident__number")
+    status = django_filters.ChoiceFilter(choices=IncidentTask.Status.choices, label=_("Status"))
+
+    class Meta:
+        model = IncidentTask
+        fields = ["q", "status"]
+
+
+class ObservableFilterSet(SearchFilterSet):
+    search_fields = ("value",)
+    kind = django_filters.ChoiceFilter(choices=ObservableKind.choices, label=_("Kind"))
+
+    class Meta:
+        model = Observable
+        fields = ["q", "kind", "shareable"]
+
+
+class NetworkMemberFilterSet(SearchFilterSet):
+    search_fields = ("name", "contact_name")
+    kind = django_filters.ChoiceFilter(choices=NetworkMember.Kind.choices, label=_("Kind"))
+
+    class Meta:
+        model = NetworkMember
+        fields = ["q", "kind", "sector", "active"]

@@ -1,0 +1,191 @@
+"""Forms of incident response: intake (authenticated and public), classification, tasks, observables, members."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core import signing
+from django.utils.translation import gettext_lazy as _
+
+from attt.core.forms import DateInput
+from attt.incidents import observables, services
+from attt.incidents.models import MEMBER_FIELDS, IncidentTask, NetworkMember, ObservableKind, Severity, Source
+from attt.intel.sharing import TLP_LEVELS
+
+IMPACT_CHOICES = [
+    ("service_interruption", _("Service interruption")),
+    ("secret_disclosure", _("Likely disclosure of state-secret data")),
+    ("integrity_loss", _("Important data altered with no recovery")),
+    ("loss_of_control", _("Loss of control of the system")),
+    ("wide_spread", _("Likely wide spread or cascading damage to other level-4/5 systems")),
+]
+TLP_CHOICES = [(v, f"TLP:{v.upper()}") for v in TLP_LEVELS]
+OBSERVABLES_HELP = _("One per line as kind:value, e.g. ipv4:203.0.113.7 or domain:example.vn. Kinds: %(k)s.") % {
+    "k": ", ".join(ObservableKind.values)
+}
+
+
+def parse_observable_lines(text: str) -> list[tuple[str, str]]:
+    """'kind:value' lines → pairs, every bad line reported at once."""
+    pairs, errors = [], []
+    for n, line in enumerate((text or "").splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        kind, sep, value = line.partition(":")
+        try:
+            if not sep:
+                raise ValueError(_("write kind:value"))
+            pairs.append((kind.strip().lower(), observables.normalise(kind.strip().lower(), value)))
+        except ValueError as exc:
+            errors.append(_("Line %(n)s: %(e)s") % {"n": n, "e": exc})
+    if errors:
+        raise forms.ValidationError(errors)
+    return pairs
+
+
+class IncidentReportForm(forms.Form):
+    """The authenticated intake form: the reporter's organisation, the affected systems it can see."""
+
+    organization = forms.ModelChoiceField(queryset=None, label=_("Organisation"))
+    source = forms.ChoiceField(
+        label=_("Reported as"), choices=[c for c in Source.choices if c[0] not in ("public", "stix")]
+    )
+    title = forms.CharField(label=_("Title"), max_length=255)
+    description = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 4}))
+    discovered_at = forms.DateTimeField(
+        label=_("Discovered"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    systems = forms.ModelMultipleChoiceField(queryset=None, required=False, label=_("Affected systems"))
+    category = forms.ChoiceField(label=_("Type (if known)"), required=False)
+    observables = forms.CharField(
+        label=_("Observables"), required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text=OBSERVABLES_HELP
+    )
+
+    def __init__(self, *args, organizations, systems, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations
+        self.fields["systems"].queryset = systems
+        self.fields["category"].choices = [("", "—"), *services.category_choices()]
+
+    def clean_observables(self):
+        return parse_observable_lines(self.cleaned_data["observables"])
+
+
+class PublicReportForm(forms.Form):
+    """The public form: no captcha; a honeypot field, a signed issue time (too fast or too old is refused) and
+    a per-address limit counted in the database keep automated abuse out."""
+
+    SALT = "incidents.public-form"
+    MIN_SECONDS = 3
+    MAX_SECONDS = 2 * 3600
+
+    title = forms.CharField(label=_("What happened?"), max_length=255)
+    description = forms.CharField(label=_("Details"), widget=forms.Textarea(attrs={"rows": 5}), max_length=10000)
+    name = forms.CharField(label=_("Your name"), max_length=200, required=False)
+    contact = forms.CharField(label=_("E-mail or phone to reach you"), max_length=200)
+    observables = forms.CharField(
+        label=_("Addresses, links, accounts involved"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=OBSERVABLES_HELP,
+    )
+    website = forms.CharField(required=False, label=_("Leave this field empty"))  # honeypot
+    issued = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["issued"] = signing.TimestampSigner(salt=self.SALT).sign("form")
+        self.fields["website"].widget.attrs.update({"tabindex": "-1", "autocomplete": "off"})
+
+    def clean_observables(self):
+        return parse_observable_lines(self.cleaned_data["observables"])
+
+    def clean(self):
+        data = super().clean()
+        if data.get("website"):
+            raise forms.ValidationError(_("The report could not be accepted."), code="honeypot")
+        signer = signing.TimestampSigner(salt=self.SALT)
+        try:
+            signer.unsign(data.get("issued", ""), max_age=self.MAX_SECONDS)
+        except signing.SignatureExpired:
+            raise forms.ValidationError(_("The form expired; please send it again."), code="expired") from None
+        except signing.BadSignature:
+            raise forms.ValidationError(_("The report could not be accepted."), code="tampered") from None
+        try:
+            signer.unsign(data.get("issued", ""), max_age=self.MIN_SECONDS)
+        except signing.SignatureExpired:
+            return data  # older than the minimum: a person had time to fill it in
+        raise forms.ValidationError(_("The form was sent too quickly; please check it and send again."), code="fast")
+
+
+class ClassifyForm(forms.Form):
+    category = forms.ChoiceField(label=_("Type (RSIT)"))
+    tlp = forms.ChoiceField(label=_("TLP"), choices=TLP_CHOICES, initial="amber")
+    impacts = forms.MultipleChoiceField(
+        label=_("Impacts"), choices=IMPACT_CHOICES, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    beyond_capacity = forms.BooleanField(label=_("The owner cannot contain it alone"), required=False)
+    national_security = forms.BooleanField(
+        label=_("Signs of harm to national security or public order, or serious disruption"), required=False
+    )
+    severity = forms.ChoiceField(
+        label=_("Severity (empty: as computed)"), choices=[("", "—"), *Severity.choices], required=False
+    )
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = services.category_choices()
+
+
+class StepForm(forms.Form):
+    step = forms.ChoiceField(choices=[(s, s) for s in services.STEPS])
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class TaskForm(forms.Form):
+    assignee = forms.ModelChoiceField(queryset=None, label=_("Assignee"))
+    kind = forms.ChoiceField(label=_("Kind"), choices=IncidentTask.Kind.choices)
+    title = forms.CharField(label=_("Task"), max_length=255)
+    description = forms.CharField(label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    due_date = forms.DateField(label=_("Due date"), widget=DateInput())
+
+    def __init__(self, *args, assignees, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = assignees
+
+
+class TaskStepForm(forms.Form):
+    status = forms.ChoiceField(choices=IncidentTask.Status.choices)
+    evidence = forms.CharField(label=_("Evidence"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    file = forms.FileField(label=_("Evidence file"), required=False)
+
+
+class ObservableForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=ObservableKind.choices)
+    value = forms.CharField(label=_("Value"), max_length=2048)
+    shareable = forms.BooleanField(label=_("Shareable"), required=False, initial=True)
+
+
+class TechniquesForm(forms.Form):
+    techniques = forms.CharField(label=_("ATT&CK techniques"), required=False, help_text=_("Ids separated by spaces."))
+
+
+class AttachmentForm(forms.Form):
+    file = forms.FileField(label=_("File"))
+
+
+class StixImportForm(forms.Form):
+    organization = forms.ModelChoiceField(queryset=None, label=_("Organisation"))
+    bundle = forms.FileField(label=_("STIX 2.1 bundle (JSON)"))
+
+    def __init__(self, *args, organizations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations
+
+
+class NetworkMemberForm(forms.ModelForm):
+    class Meta:
+        model = NetworkMember
+        fields = ["organization", "name", *MEMBER_FIELDS, "active"]

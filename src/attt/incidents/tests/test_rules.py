@@ -1,0 +1,156 @@
+"""The rules: RSIT taxonomy, the serious-incident test, statutory deadlines under both regimes (hours, days rolled
+forward past days off, working days), observable normalisation (with a property test)."""
+
+import datetime
+import zoneinfo
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from attt.incidents import observables, services
+from attt.intel.sharing import OBSERVABLE_KINDS
+from attt.regulation import services as regulation
+
+VN = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def at(*args) -> datetime.datetime:
+    return datetime.datetime(*args, tzinfo=VN)
+
+
+def test_taxonomy_has_the_rsit_classes():
+    codes = services.taxonomy()
+    assert "intrusions/system-compromise" in codes and "fraud/phishing" in codes
+    assert len({c.split("/")[0] for c in codes}) == 11
+
+
+@pytest.mark.parametrize(
+    ("levels", "national", "impacts", "beyond", "expected"),
+    [
+        ([4], False, ["service_interruption"], True, True),
+        ([5], False, ["loss_of_control"], True, True),
+        ([3], True, ["wide_spread"], True, True),  # on the national-important list
+        ([3], False, ["service_interruption"], True, False),  # level too low
+        ([4], False, [], True, False),  # no listed impact
+        ([4], False, ["service_interruption"], False, False),  # the owner can contain it
+        ([None, 4], False, ["secret_disclosure"], True, True),  # any affected system counts
+    ],
+)
+def test_serious_rule_both_criteria(levels, national, impacts, beyond, expected):
+    for regime in ("ND85_2016", "ND331_2026"):
+        policy = regulation.incident_policy(regime)
+        assert (
+            services.is_serious(
+                policy, levels=levels, national_important=national, impacts=impacts, beyond_capacity=beyond
+            )
+            is expected
+        )
+
+
+def test_old_regime_five_days_roll_forward_past_the_weekend():
+    rule = services.deadline_rule("ND85_2016", "notification")
+    # Discovered Monday 2 Feb 2026 → 7 Feb is a Saturday → the next working day, Monday 9 Feb.
+    due = services.due_at(at(2026, 2, 2, 10, 0), rule)
+    assert due.astimezone(VN).date() == datetime.date(2026, 2, 9)
+
+
+def test_old_regime_five_days_roll_forward_past_a_holiday():
+    rule = services.deadline_rule("ND85_2016", "notification")
+    # 25 Apr 2026 + 5 days = 30 Apr (Reunification Day) → 1 May (Labour Day) → the weekend → Monday 4 May.
+    due = services.due_at(at(2026, 4, 25, 9, 0), rule)
+    assert not regulation.is_working_day(datetime.date(2026, 4, 30))
+    assert due.astimezone(VN).date() == regulation.next_working_day(datetime.date(2026, 4, 30))
+
+
+def test_working_day_unit_uses_the_calendar():
+    rule = replace(services.deadline_rule("ND85_2016", "notification"), unit="working_days", roll_forward=False)
+    due = services.due_at(at(2026, 2, 6, 10, 0), rule)  # Friday + 5 working days = Friday 13 Feb
+    assert due.astimezone(VN).date() == regulation.add_working_days(datetime.date(2026, 2, 6), 5)
+    assert due.astimezone(VN).date() == datetime.date(2026, 2, 13)
+
+
+def test_new_regime_hours_run_on_the_clock_through_weekends():
+    start = at(2026, 11, 27, 22, 0)  # a Friday night
+    assert services.due_at(start, services.deadline_rule("ND331_2026", "report_72h")) == start + datetime.timedelta(
+        hours=72
+    )
+    assert services.due_at(start, services.deadline_rule("ND331_2026", "initial_notice")) == start + datetime.timedelta(
+        hours=24
+    )
+
+
+def test_policies_cite_their_articles():
+    old = regulation.incident_policy("ND85_2016")
+    assert "Điều 9" in old.deadlines[0].legal_basis[0].cite("vi")
+    assert [m.due(2026) for m in old.member_reports] == [datetime.date(2026, 6, 20), datetime.date(2026, 12, 15)]
+    new = regulation.incident_policy("ND331_2026")
+    assert {d.code for d in new.deadlines} == {"immediate_report", "initial_notice", "report_72h"}
+    assert services.deadline_rule("ND331_2026", "immediate_report").unverified  # "immediately" has no figure in law
+
+
+@pytest.mark.parametrize(
+    ("kind", "raw", "expected"),
+    [
+        ("ipv4", " 203.0.113.7 ", "203.0.113.7"),
+        ("ipv6", "2001:DB8::0:1", "2001:db8::1"),
+        ("domain", "Ví-Dụ.VN.", "xn--v-d-rma6749a.vn"),
+        ("url", "HTTP://Example.VN/a?b=1#frag", "http://example.vn/a?b=1"),
+        (
+            "sha256",
+            "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08",
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        ),
+        ("email", "Hotro@Example.VN", "Hotro@example.vn"),
+        ("phone", "024 555 0199", "+84245550199"),
+        ("bank_account", "0123 4567 8901", "012345678901"),
+    ],
+)
+def test_normalise(kind, raw, expected):
+    assert observables.normalise(kind, raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "raw"),
+    [
+        ("ipv4", "2001:db8::1"),
+        ("ipv4", "300.1.1.1"),
+        ("domain", "localhost"),
+        ("url", "javascript:alert(1)"),
+        ("md5", "xyz"),
+        ("email", "no-at-sign"),
+        ("phone", "12"),
+        ("bank_account", "!"),
+        ("nonsense", "x"),
+    ],
+)
+def test_normalise_refuses(kind, raw):
+    with pytest.raises(ValueError):
+        observables.normalise(kind, raw)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(OBSERVABLE_KINDS), st.text(max_size=300))
+def test_normalise_never_crashes_and_is_idempotent(kind, raw):
+    try:
+        once = observables.normalise(kind, raw)
+    except ValueError:
+        return
+    assert observables.normalise(kind, once) == once
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([*OBSERVABLE_KINDS, "bogus", ""]), st.text(max_size=80)), max_size=8))
+def test_observable_lines_are_all_accepted_or_every_bad_line_reported(pairs):
+    from django import forms as django_forms
+
+    from attt.incidents.forms import parse_observable_lines
+
+    text = "\n".join(f"{k}:{v}".replace("\n", " ").replace("\r", " ") for k, v in pairs)
+    try:
+        parsed = parse_observable_lines(text)
+    except django_forms.ValidationError as exc:
+        assert exc.messages and all(m.startswith(("Line", "Dòng")) for m in exc.messages)
+        return
+    assert all(kind in OBSERVABLE_KINDS for kind, _value in parsed)

@@ -1,0 +1,287 @@
+"""Pages and API: intake (authenticated, public with its abuse guard, API, STIX import), the incident page with its
+actions, tasks seen by their assignee, the breach list, member pages; out of scope is 404."""
+
+import datetime
+import json
+import time
+from unittest import mock
+
+import pytest
+from django.core import signing
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from attt.core.testing import make_user
+from attt.incidents import services
+from attt.incidents.forms import PublicReportForm
+from attt.incidents.models import Attachment, Incident, IncidentTask, State
+from attt.incidents.tests.factories import make_incident, make_member
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def coordinator(tree):
+    make_member(tree.province_b, name="Đội ứng cứu tỉnh B")  # so tasks may go to province B
+    return make_user(tree.root, "incident_responder", username="coordinator")
+
+
+def _issued(seconds_ago: int) -> str:
+    """A form issue stamp as if the form had been served `seconds_ago`."""
+    signer = signing.TimestampSigner(salt=PublicReportForm.SALT)
+    with mock.patch("time.time", return_value=time.time() - seconds_ago):
+        return signer.sign("form")
+
+
+def _public(client, **extra):
+    if isinstance(extra.get("issued"), int):
+        extra["issued"] = _issued(extra["issued"])
+    data = {
+        "title": "Trang web giả mạo ngân hàng",
+        "description": "Nhận được tin nhắn dẫn tới trang giả mạo.",
+        "contact": "0912 555 000",
+        "observables": "domain:gia-mao.example\nurl:https://gia-mao.example/login",
+        "issued": _issued(30),
+        "website": "",
+    }
+    data.update(extra)
+    return client.post(reverse("incidents:public_report"), data, REMOTE_ADDR="198.51.100.99")
+
+
+def test_public_form_goes_to_the_coordinator(client, tree):
+    assert client.get(reverse("incidents:public_report")).status_code == 200
+    response = _public(client)
+    assert response.status_code == 200
+    incident = Incident.objects.get()
+    assert incident.organization == tree.root and incident.source == "public" and incident.state == State.RECEIVED
+    assert incident.reporter_address == "198.51.100.99"
+    assert sorted(incident.observables.values_list("kind", flat=True)) == ["domain", "url"]
+    assert incident.number in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"website": "http://spam"},
+        {"issued": "forged"},
+        {"issued": 0},
+        {"issued": 3 * 3600},
+        {"observables": "ipv4:999.1.1.1"},
+    ],
+)
+def test_public_form_abuse_guard(client, tree, extra):
+    response = _public(client, **extra)
+    assert response.status_code == 400
+    assert not Incident.objects.exists()
+
+
+def test_public_form_rate_limit_per_address(client, tree):
+    for _ in range(services.PUBLIC_LIMIT_PER_HOUR):
+        assert _public(client).status_code == 200
+    response = _public(client)
+    assert response.status_code == 429 and response["Retry-After"] == "3600"
+    assert Incident.objects.count() == services.PUBLIC_LIMIT_PER_HOUR
+
+
+def test_authenticated_intake_and_incident_page(client, tree, coordinator):
+    client.force_login(coordinator)
+    response = client.post(
+        reverse("incidents:incident_add"),
+        {
+            "organization": tree.dept_a.pk,
+            "source": "operator",
+            "title": "Máy chủ bị xâm nhập",
+            "description": "Phát hiện webshell",
+            "category": "intrusions/system-compromise",
+            "observables": "sha256:" + "a" * 64,
+        },
+    )
+    incident = Incident.objects.get()
+    assert response.status_code == 302 and response["Location"] == incident.get_absolute_url()
+    page = client.get(incident.get_absolute_url())
+    assert page.status_code == 200
+    assert b'data-testid="classify-form"' in page.content and b'data-testid="timeline"' in page.content
+    client.post(
+        reverse("incidents:incident_classify", args=[incident.pk]),
+        {"category": "intrusions/system-compromise", "tlp": "amber"},
+    )
+    incident.refresh_from_db()
+    assert incident.state == State.CLASSIFIED
+    client.post(
+        reverse("incidents:incident_task_add", args=[incident.pk]),
+        {
+            "assignee": tree.province_b.pk,
+            "kind": "support",
+            "title": "Phân tích webshell",
+            "due_date": timezone.localdate().isoformat(),
+        },
+    )
+    task = IncidentTask.objects.get()
+    assert task.organization == tree.province_b and task.kind == "support"
+    upload = SimpleUploadedFile("nhat-ky.txt", b"log line", content_type="text/plain")
+    client.post(reverse("incidents:incident_attachment_add", args=[incident.pk]), {"file": upload})
+    attachment = Attachment.objects.get()
+    assert attachment.size == 8 and len(attachment.sha256) == 64
+    download = client.get(reverse("incidents:attachment_download", args=[attachment.pk]))
+    assert download.status_code == 200 and download["Content-Disposition"].startswith("attachment")
+    form = client.get(reverse("incidents:incident_form", args=[incident.pk, "notification"]))
+    assert form.status_code == 200 and form.content[:2] == b"PK"
+
+
+def test_attachment_type_and_size_are_checked(client, tree, coordinator):
+    client.force_login(coordinator)
+    incident = make_incident(tree.dept_a)
+    client.post(
+        reverse("incidents:incident_attachment_add", args=[incident.pk]), {"file": SimpleUploadedFile("x.exe", b"MZ")}
+    )
+    assert not Attachment.objects.exists()
+
+
+def test_out_of_scope_is_404(client, tree):
+    incident = make_incident(tree.dept_b)
+    user = make_user(tree.province_a, "incident_responder", username="resp-a")
+    client.force_login(user)
+    assert client.get(incident.get_absolute_url()).status_code == 404
+    assert client.post(reverse("incidents:incident_classify", args=[incident.pk]), {}).status_code == 404
+    assert client.get(reverse("incidents:incident_form", args=[incident.pk, "notification"])).status_code == 404
+
+
+def test_assignee_task_page_shows_the_shareable_part(client, tree, coordinator):
+    incident = make_incident(tree.dept_a, observables=[("ipv4", "198.51.100.3")])
+    services.classify(incident, by=coordinator, category="other/other", tlp="green")
+    task = services.add_task(
+        incident, by=coordinator, assignee=tree.province_b, title="Kiểm tra", due_date=timezone.localdate()
+    )
+    member = make_user(tree.province_b, "incident_responder", username="member")
+    client.force_login(member)
+    page = client.get(task.get_absolute_url())
+    assert page.status_code == 200 and b"198.51.100.3" in page.content
+    assert client.get(incident.get_absolute_url()).status_code == 404
+    client.post(reverse("incidents:incidenttask_step", args=[task.pk]), {"status": "acknowledged"})
+    task.refresh_from_db()
+    assert task.status == "acknowledged"
+
+
+def test_lists_breaches_and_members(client, tree, coordinator):
+    make_incident(tree.dept_a, occurred_at=timezone.now() - datetime.timedelta(days=10))
+    member = make_member(tree.province_b, contact_name="Đầu mối B")
+    client.force_login(coordinator)
+    by_title = client.get(reverse("incidents:incident_list"), {"q": "Sự cố"})
+    assert by_title.status_code == 200 and b"SC" in by_title.content
+    hit = make_incident(tree.dept_a, title="Dò quét", observables=[("ipv4", "192.0.2.33")])
+    by_value = client.get(reverse("incidents:incident_list"), {"q": " 192.0.2.33 "})
+    assert hit.number.encode() in by_value.content and by_value.content.count(b"/incidents/") >= 1
+    assert b"1 b" in by_value.content or b"1 record" in by_value.content
+    breaches = client.get(reverse("incidents:breach_list"))
+    assert breaches.status_code == 200 and b"SC" in breaches.content
+    assert client.get(reverse("incidents:breach_list"), {"met_late": "1"}).status_code == 200
+    assert client.get(member.get_absolute_url()).status_code == 200
+    assert client.get(reverse("incidents:observable_list")).status_code == 200
+    home = client.get(reverse("home"))
+    assert b'data-testid="incidents-widget"' in home.content
+
+
+def test_api_intake_classify_and_task(api, tree, coordinator, fake_intel):
+    api.force_authenticate(coordinator)
+    created = api.post(
+        "/api/v1/incidents/incidents/",
+        {
+            "organization": str(tree.dept_a.pk),
+            "title": "DDoS",
+            "source": "soc",
+            "observables": [{"kind": "ipv4", "value": "192.0.2.1"}],
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    pk = created.json()["id"]
+    bad = api.post(
+        "/api/v1/incidents/incidents/",
+        {
+            "organization": str(tree.dept_a.pk),
+            "title": "x",
+            "source": "soc",
+            "observables": [{"kind": "ipv4", "value": "x"}],
+        },
+        format="json",
+    )
+    assert bad.status_code == 400 and bad["Content-Type"].startswith("application/problem+json")
+    classify = api.post(
+        f"/api/v1/incidents/incidents/{pk}/classify/", {"category": "availability/ddos", "tlp": "clear"}, format="json"
+    )
+    assert classify.status_code == 200 and classify.json()["state"] == "classified"
+    task = api.post(
+        f"/api/v1/incidents/incidents/{pk}/tasks/",
+        {"assignee": str(tree.province_b.pk), "title": "Chặn", "due_date": "2026-12-01"},
+        format="json",
+    )
+    assert task.status_code == 201
+    assert api.get(f"/api/v1/incidents/incidents/{pk}/stix/").json()["type"] == "bundle"
+    assert api.post(f"/api/v1/incidents/incidents/{pk}/share/").json() == {"shared": 1}
+    member = make_user(tree.province_b, "incident_responder", username="m")
+    api.force_authenticate(member)
+    step = api.post(f"/api/v1/incidents/tasks/{task.json()['id']}/step/", {"status": "acknowledged"}, format="json")
+    assert step.status_code == 200 and step.json()["status"] == "acknowledged"
+    assert api.get(f"/api/v1/incidents/incidents/{pk}/").status_code == 404
+
+
+def test_api_stix_import(api, tree, coordinator, monkeypatch):
+    from attt.intel import services as intel
+    from attt.intel.sharing import SharedReport
+
+    now = timezone.now()
+    monkeypatch.setattr(
+        intel,
+        "parse_stix_bundle",
+        lambda data: [
+            SharedReport(
+                id=__import__("uuid").uuid4(),
+                title="Báo cáo CERT nước ngoài",
+                description="",
+                created=now,
+                modified=now,
+            )
+        ],
+    )
+    api.force_authenticate(coordinator)
+    response = api.post(
+        f"/api/v1/incidents/incidents/import-stix/?organization={tree.root.pk}",
+        {"type": "bundle", "objects": []},
+        format="json",
+    )
+    assert response.status_code == 201 and len(response.json()["created"]) == 1
+    outsider = make_user(tree.province_a, "incident_responder", username="pa")
+    api.force_authenticate(outsider)
+    refused = api.post(f"/api/v1/incidents/incidents/import-stix/?organization={tree.root.pk}", {}, format="json")
+    assert refused.status_code == 400
+
+
+def test_stix_import_page(client, tree, coordinator, monkeypatch):
+    from attt.intel import services as intel
+
+    monkeypatch.setattr(intel, "parse_stix_bundle", lambda data: [])
+    client.force_login(coordinator)
+    upload = SimpleUploadedFile("b.json", json.dumps({"type": "bundle"}).encode())
+    page = client.post(reverse("incidents:incident_import"), {"organization": tree.root.pk, "bundle": upload})
+    assert page.status_code == 200 and not Incident.objects.exists()
+    assert "no report" in page.content.decode() or "không" in page.content.decode()
+
+
+def test_duplicate_action(client, tree, coordinator):
+    original = make_incident(tree.dept_a, observables=[("domain", "trung.example")])
+    again = make_incident(tree.dept_a, observables=[("domain", "trung.example")])
+    client.force_login(coordinator)
+    page = client.get(again.get_absolute_url())
+    assert original.number.encode() in page.content
+    client.post(reverse("incidents:incident_duplicate", args=[again.pk]), {"original": original.pk})
+    again.refresh_from_db()
+    assert again.duplicate_of == original and again.state == State.REJECTED
+    outsider = make_incident(tree.dept_b)
+    province_user = make_user(tree.province_a, "incident_responder", username="pa-dup")
+    client.force_login(province_user)
+    fresh = make_incident(tree.dept_a)
+    assert (
+        client.post(reverse("incidents:incident_duplicate", args=[fresh.pk]), {"original": outsider.pk}).status_code
+        == 404
+    )
