@@ -2,6 +2,12 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 
+def _indicators_changed(**kwargs) -> None:
+    from attt.detection.services import indicators_changed
+
+    indicators_changed()
+
+
 class DetectionConfig(AppConfig):
     name = "attt.detection"
     label = "detection"
@@ -11,6 +17,7 @@ class DetectionConfig(AppConfig):
         from attt.core import dashboard, navigation, permissions, scoping
         from attt.detection import demo_data, widgets  # noqa: F401 (demo loader)
         from attt.detection.models import Alert
+        from attt.intel import signals as intel_signals
 
         permissions.register_module_permissions(
             "detection",
@@ -31,6 +38,7 @@ class DetectionConfig(AppConfig):
         )
         dashboard.register(widgets.home_widget)
         self._register_consumer()
+        intel_signals.indicators_changed.connect(_indicators_changed, dispatch_uid="detection.indicators_changed")
 
     @staticmethod
     def _register_consumer() -> None:

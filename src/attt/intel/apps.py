@@ -18,8 +18,13 @@ class IntelConfig(AppConfig):
 
     def ready(self) -> None:
         from attt.core import navigation, permissions, scoping
-        from attt.intel import demo_data  # noqa: F401 (demo loader)
+        from attt.intel import (
+            demo_data,  # noqa: F401 (demo loader)
+            signals,
+        )
         from attt.intel import models as m
+
+        signals.connect(m.Indicator)
 
         permissions.register_module_permissions(
             "intel",

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from attt.core import audit
 from attt.core.models import AuditEvent
-from attt.intel import misp, observables, stix
+from attt.intel import misp, observables, signals, stix
 from attt.intel.models import Indicator, Source
 from attt.intel.sharing import OBSERVABLE_KINDS, TLP_LEVELS, SharedObservable, SharedReport
 
@@ -246,6 +246,7 @@ def upsert(
         result.created += len(new)
         result.updated += len(changed)
     if result.created or result.updated:
+        signals.announce()
         audit.record(
             AuditEvent.Action.WORKFLOW,
             object_type="intel.indicator",
@@ -317,4 +318,7 @@ def _write(organization, items, *, source: str, label: str, reports: int, confid
 def expire(now: datetime.datetime | None = None) -> int:
     """Indicators past their valid_until stop being served to detection."""
     now = now or timezone.now()
-    return Indicator.objects.filter(active=True, valid_until__lt=now).update(active=False, updated_at=now)
+    retired = Indicator.objects.filter(active=True, valid_until__lt=now).update(active=False, updated_at=now)
+    if retired:
+        signals.announce()
+    return retired

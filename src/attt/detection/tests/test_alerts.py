@@ -334,3 +334,15 @@ def test_detector_without_engine_matches_nothing(tree, monkeypatch):
 
 def test_severity_choices_cover_sigma_levels():
     assert [s.value for s in Severity] == ["informational", "low", "medium", "high", "critical"]
+
+
+def test_an_indicator_import_moves_the_detector_stamp(tree, django_capture_on_commit_callbacks):
+    from attt.intel import services as intel
+    from attt.intel.sharing import SharedObservable, SharedReport
+
+    before = services.current_stamp()
+    now = timezone.now()
+    report = SharedReport(uuid.uuid4(), "list", "", now, now, observables=[SharedObservable("ipv4", "198.51.100.7")])
+    with django_capture_on_commit_callbacks(execute=True):
+        intel.publish(report, organization=tree.dept_a)
+    assert services.current_stamp() == before + 1
