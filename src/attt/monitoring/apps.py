@@ -1,5 +1,21 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def _schedules(sender, **kwargs) -> None:
+    if sender.label != "monitoring":
+        return
+    from django_q.models import Schedule
+
+    from attt.core.services.jobs import ensure_schedule
+
+    ensure_schedule(
+        "monitoring.check-sources", "attt.monitoring.services.check_sources", schedule_type=Schedule.MINUTES, minutes=5
+    )
+    ensure_schedule(
+        "monitoring.drain-spool", "attt.monitoring.services.drain_spool", schedule_type=Schedule.MINUTES, minutes=1
+    )
 
 
 class MonitoringConfig(AppConfig):
@@ -8,4 +24,22 @@ class MonitoringConfig(AppConfig):
     verbose_name = _("Central monitoring")
 
     def ready(self) -> None:
-        pass
+        from attt.core import dashboard, navigation, permissions, scoping
+        from attt.monitoring import demo_data, widgets  # noqa: F401 (demo loader)
+        from attt.monitoring import models as m
+
+        permissions.register_module_permissions("monitoring", {"source": ["view", "add", "change", "delete", "export"]})
+        scoping.register(m.Source, api_basename="eventsource", ui_namespace="monitoring:source")
+        navigation.register(
+            navigation.Section(
+                "monitoring",
+                _("Central monitoring"),
+                "bi-activity",
+                [
+                    navigation.Item(_("Live monitoring"), "monitoring:live", "monitoring.source.view"),
+                    navigation.Item(_("Event sources"), "monitoring:source_list", "monitoring.source.view"),
+                ],
+            )
+        )
+        dashboard.register(widgets.home_widget)
+        post_migrate.connect(_schedules, sender=self)

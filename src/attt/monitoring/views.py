@@ -1,1 +1,174 @@
-urlpatterns: list = []
+"""Pages of central monitoring: sources (list, detail with health and recent events, edit, token rotation) and
+the live page, whose figures refresh by HTMX polling; `live_stats` is the card the detection dashboard embeds."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from django.views.generic import TemplateView
+
+from attt.core import scoping
+from attt.core.views.generic import (
+    Column,
+    ObjectDeleteView,
+    ObjectDetailView,
+    ObjectEditView,
+    ObjectListView,
+    get_scoped_or_404,
+)
+from attt.monitoring import services
+from attt.monitoring.filtersets import SourceFilterSet
+from attt.monitoring.models import EDITABLE_FIELDS, Source
+from attt.registry import services as registry
+
+POLL_SECONDS = 5
+
+
+class SourceListView(ObjectListView):
+    model = Source
+    queryset = Source.objects.select_related("organization")
+    filterset_class = SourceFilterSet
+    columns = [
+        Column(gettext_lazy("Name"), "name", link=True),
+        Column(gettext_lazy("Organisation"), "organization__name"),
+        Column(gettext_lazy("Format"), "log_format"),
+        Column(gettext_lazy("Expected interval (minutes)"), "expected_interval_minutes"),
+        Column(gettext_lazy("Last seen"), "last_seen_at"),
+        Column(gettext_lazy("Active"), "is_active"),
+        Column(gettext_lazy("id"), "id"),
+    ]
+
+
+class SourceDetailView(ObjectDetailView):
+    model = Source
+    template_name = "monitoring/source_detail.html"
+    fields = [
+        "organization",
+        "log_format",
+        "expected_interval_minutes",
+        "expected_events_per_minute",
+        "is_active",
+        "token_hint",
+        "last_seen_at",
+        "description",
+    ]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        source = context["object"]
+        context["health"] = services.health([source])[source.pk]
+        context["systems"] = registry.visible_systems(self.request.user).filter(pk__in=source.systems.values("pk"))
+        context["events"] = [
+            {
+                "time": e.get("@timestamp"),
+                "host": (e.get("host") or {}).get("name") or (e.get("host") or {}).get("hostname"),
+                "original": e.get("event", {}).get("original", ""),
+            }
+            for e in services.recent_events(self.request.user, limit=20, source=source)
+        ]
+        context["rejections"] = services.store().recent_rejections(str(source.pk))
+        context["can_rotate"] = scoping.can(self.request.user, "change", source)
+        return context
+
+
+class SourceForm(forms.ModelForm):
+    class Meta:
+        model = Source
+        fields = EDITABLE_FIELDS
+
+
+class SourceEditView(ObjectEditView):
+    model = Source
+    form_class = SourceForm
+
+    def get_form(self):
+        form = super().get_form()
+        form.fields["systems"].queryset = registry.visible_systems(self.request.user, "view")
+        return form
+
+    def save(self, form):
+        source = form.save(commit=False)
+        token = source.new_token() if source._state.adding else None
+        source.save()
+        form.save_m2m()
+        if token:
+            messages.warning(
+                self.request, _("Token of this source (shown once, keep it now): %(token)s") % {"token": token}
+            )
+        return source
+
+
+class SourceDeleteView(ObjectDeleteView):
+    model = Source
+
+
+class SourceRotateView(LoginRequiredMixin, View):
+    def post(self, request, pk):
+        source = get_scoped_or_404(request.user, Source.objects.all(), pk=pk)
+        if not scoping.can(request.user, "change", source):
+            raise PermissionDenied
+        token = services.rotate_token(source)
+        messages.warning(
+            request, _("New token (shown once; the old one no longer works): %(token)s") % {"token": token}
+        )
+        return redirect(source.get_absolute_url())
+
+
+class MonitoringMixin(LoginRequiredMixin):
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not scoping.get_scope(request.user).has_anywhere("monitoring.source.view"):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+
+class LiveView(MonitoringMixin, TemplateView):
+    """Sources with their health, events/s and silent sources; the table refreshes itself."""
+
+    template_name = "monitoring/live.html"
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "poll_seconds": POLL_SECONDS, **live_context(self.request.user)}
+
+
+def live_context(user) -> dict:
+    sources = list(services.visible_sources(user).order_by("organization__name", "name")[:200])
+    health = services.health(sources)
+    return {
+        "figures": services.throughput(user),
+        "rows": [(s, health[s.pk]) for s in sources],
+        "silent": services.silent_sources(user)[:20],
+    }
+
+
+class LiveFragmentView(MonitoringMixin, TemplateView):
+    template_name = "monitoring/live_fragment.html"
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), **live_context(self.request.user)}
+
+
+class LiveStatsView(MonitoringMixin, TemplateView):
+    """A small card with the throughput figures (embedded by the detection dashboard)."""
+
+    template_name = "monitoring/live_stats.html"
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "figures": services.throughput(self.request.user)}
+
+
+urlpatterns = [
+    path("", LiveView.as_view(), name="live"),
+    path("live/fragment/", LiveFragmentView.as_view(), name="live_fragment"),
+    path("live/stats/", LiveStatsView.as_view(), name="live_stats"),
+    path("sources/", SourceListView.as_view(), name="source_list"),
+    path("sources/new/", SourceEditView.as_view(), name="source_add"),
+    path("sources/<uuid:pk>/", SourceDetailView.as_view(), name="source_detail"),
+    path("sources/<uuid:pk>/edit/", SourceEditView.as_view(), name="source_edit"),
+    path("sources/<uuid:pk>/delete/", SourceDeleteView.as_view(), name="source_delete"),
+    path("sources/<uuid:pk>/rotate/", SourceRotateView.as_view(), name="source_rotate"),
+]

@@ -1,0 +1,192 @@
+"""API of central monitoring: sources (scoped CRUD, token rotation, health) and the bulk NDJSON ingest endpoint,
+which authenticates with the source's own token instead of a user."""
+
+import gzip
+import zlib
+
+from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.decorators import action
+from rest_framework.exceptions import AuthenticationFailed, ParseError, ValidationError
+from rest_framework.parsers import BaseParser
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from attt.core.api.base import (
+    OrganizationField,
+    ScopedModelViewSet,
+    ScopedRelatedField,
+    StrictModelSerializer,
+    scope_action,
+)
+from attt.monitoring import conf, services
+from attt.monitoring.filtersets import SourceFilterSet
+from attt.monitoring.models import EDITABLE_FIELDS, LogFormat, Source
+from attt.registry import services as registry
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class LogFormatField(serializers.ChoiceField):
+    """The expected format, documented as a plain string (no shared enum name in the schema)."""
+
+
+class SourceSerializer(StrictModelSerializer):
+    organization = OrganizationField()
+    log_format = LogFormatField(choices=LogFormat.choices, required=False)
+    systems = ScopedRelatedField(queryset=registry.visible_systems(registry.system_actor()), many=True, required=False)
+    token = serializers.SerializerMethodField(help_text="Only in the answer to a creation: shown once.")
+
+    class Meta:
+        model = Source
+        fields = ["id", *EDITABLE_FIELDS, "token_hint", "last_seen_at", "token", "created_at"]
+        read_only_fields = ["id", "token_hint", "last_seen_at", "created_at"]
+
+    def get_token(self, obj) -> str | None:
+        return getattr(obj, "_new_token", None)
+
+
+class SourceViewSet(ScopedModelViewSet):
+    """Event sources of the user's organisations. Creating one returns its token once; `rotate_token/` replaces
+    it; `health/` gives last seen, events/s, error rate and lag."""
+
+    queryset = Source.objects.select_related("organization").prefetch_related("systems")
+    serializer_class = SourceSerializer
+    filterset_class = SourceFilterSet
+
+    def perform_create(self, serializer):
+        self._check_target(serializer.validated_data.get("organization"))
+        source = Source(**{k: v for k, v in serializer.validated_data.items() if k != "systems"})
+        source._new_token = source.new_token()
+        source.save()
+        source.systems.set(serializer.validated_data.get("systems", []))
+        serializer.instance = source
+
+    @extend_schema(request=None, responses=inline_serializer("SourceToken", {"token": serializers.CharField()}))
+    @action(detail=True, methods=["post"])
+    @scope_action("change")
+    def rotate_token(self, request, pk=None):
+        return Response({"token": services.rotate_token(self.get_object())})
+
+    @extend_schema(
+        responses=inline_serializer(
+            "SourceHealth",
+            {
+                "last_seen": serializers.DateTimeField(allow_null=True),
+                "events_per_s": serializers.FloatField(),
+                "events_1h": serializers.IntegerField(),
+                "rejected_1h": serializers.IntegerField(),
+                "error_rate": serializers.FloatField(),
+                "lag_s": serializers.FloatField(allow_null=True),
+                "silent": serializers.BooleanField(),
+            },
+        )
+    )
+    @action(detail=True, methods=["get"])
+    def health(self, request, pk=None):
+        source = self.get_object()
+        return Response(services.health([source])[source.pk])
+
+
+# --- Ingest -----------------------------------------------------------------------------------------------------
+
+
+class SourceTokenAuthentication(BaseAuthentication):
+    """`Authorization: Bearer attt_src_…`: the request acts as the source, not as a user."""
+
+    def authenticate(self, request):
+        parts = get_authorization_header(request).split()
+        if len(parts) != 2 or parts[0].lower() != b"bearer":
+            return None
+        source = services.authenticate(parts[1].decode("latin-1"))
+        if source is None:
+            raise AuthenticationFailed(_("Unknown or inactive source token."))
+        return (None, source)
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="attt-ingest"'
+
+
+class SourceTokenScheme(OpenApiAuthenticationExtension):
+    target_class = SourceTokenAuthentication
+    name = "sourceToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "The event source's own token (attt_src_…)."}
+
+
+class IsSource(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.auth, Source)
+
+
+class SourceThrottle(SimpleRateThrottle):
+    """Batches per minute per source (a runaway sender cannot starve the others)."""
+
+    rate = "600/minute"
+
+    def get_cache_key(self, request, view):
+        return f"ingest-{request.auth.pk}" if isinstance(request.auth, Source) else None
+
+
+class RawBodyParser(BaseParser):
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return stream.read() if stream is not None else b""
+
+
+def read_body(request) -> bytes:
+    """The request body, un-gzipped when sent with Content-Encoding: gzip, within the size limit."""
+    limit = conf.max_batch_bytes()
+    body = request.data if isinstance(request.data, bytes) else b""
+    if len(body) > limit:
+        raise ValidationError({"body": [_("Batch larger than %(n)s bytes.") % {"n": limit}]})
+    if request.headers.get("Content-Encoding", "").lower() == "gzip" or body[:2] == b"\x1f\x8b":
+        try:
+            decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            body = decompressor.decompress(body, limit + 1)
+        except (zlib.error, gzip.BadGzipFile):
+            raise ParseError(_("The body is not valid gzip.")) from None
+        if len(body) > limit:
+            raise ValidationError({"body": [_("Batch larger than %(n)s bytes once decompressed.") % {"n": limit}]})
+    return body
+
+
+class IngestView(APIView):
+    """Bulk NDJSON (or, for syslog/CEF sources, one message a line), gzip accepted. The answer comes after the
+    accepted events are durable: counts of accepted and rejected lines, with a reason per rejected line."""
+
+    authentication_classes = [SourceTokenAuthentication]
+    permission_classes = [IsSource]
+    throttle_classes = [SourceThrottle]
+    parser_classes = [RawBodyParser]
+
+    @extend_schema(
+        request={"application/x-ndjson": OpenApiTypes.BINARY},
+        responses={
+            202: inline_serializer(
+                "IngestAck",
+                {
+                    "accepted": serializers.IntegerField(),
+                    "rejected": serializers.IntegerField(),
+                    "errors": inline_serializer(
+                        "IngestLineError",
+                        {"line": serializers.IntegerField(), "reason": serializers.CharField()},
+                        many=True,
+                    ),
+                },
+            ),
+            400: OpenApiResponse(description="Body unreadable (bad gzip) or too large."),
+            401: OpenApiResponse(description="Unknown or inactive source token."),
+        },
+    )
+    def post(self, request):
+        body = read_body(request)
+        ack = services.accept(request.auth, body)
+        return Response(ack, status=status.HTTP_202_ACCEPTED)

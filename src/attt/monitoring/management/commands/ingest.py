@@ -1,0 +1,57 @@
+"""`attt ingest syslog --port N --source ID`, `attt ingest file PATH --source ID`, `attt ingest worker`,
+`attt ingest nats-worker`: the non-HTTP gateways and the workers."""
+
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from attt.monitoring import services
+from attt.monitoring.models import Source
+
+
+def _source(value: str) -> Source:
+    source = Source.objects.filter(pk=value, is_active=True).first() if len(value) in (32, 36) else None
+    if source is None:
+        raise CommandError(f"No active event source with id {value!r}.", returncode=2)
+    return source
+
+
+class Command(BaseCommand):
+    help = "Event ingest: syslog listener, file replay, spool worker, JetStream worker."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="mode", required=True)
+        syslog = sub.add_parser("syslog", help="listen for syslog (RFC 5424/3164, CEF) on TCP and UDP")
+        syslog.add_argument("--port", type=int, required=True)
+        syslog.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
+        syslog.add_argument("--source", required=True, help="id of the event source the messages belong to")
+        file = sub.add_parser("file", help="replay an EVTX-JSON or NDJSON file")
+        file.add_argument("path")
+        file.add_argument("--source", required=True)
+        worker = sub.add_parser("worker", help="process batches left in the spool")
+        worker.add_argument("--follow", action="store_true", help="keep waiting for new batches")
+        sub.add_parser("nats-worker", help="consume batches from NATS JetStream (ATTT_MONITORING_TRANSPORT=nats)")
+
+    def handle(self, *args, mode, **options):
+        if mode == "file":
+            path = Path(options["path"])
+            if not path.is_file():
+                raise CommandError(f"{path} is not a readable file.", returncode=2)
+            ack = services.replay_file(_source(options["source"]), path)
+            self.stdout.write(json.dumps(ack, ensure_ascii=False))
+        elif mode == "syslog":
+            from attt.monitoring.syslog import serve
+
+            source = _source(options["source"])
+            self.stdout.write(f"syslog on {options['host']}:{options['port']} (TCP and UDP) for {source}")
+            serve(options["host"], options["port"], lambda data: services.accept(source, data))
+        elif mode == "worker":
+            from attt.monitoring.worker import drain
+
+            total = drain(services.spool(), services.store(), services.enrichment_index(), follow=options["follow"])
+            self.stdout.write(f"{total} events processed")
+        else:
+            from attt.monitoring import transport
+
+            transport.run_worker(services.consume_nats)

@@ -1,0 +1,98 @@
+"""The durable spool between a gateway's acknowledgement and the store: one SQLite file in WAL mode with
+synchronous=FULL, so a batch is on disk (fsynced) before the sender hears "accepted". Workers claim batches
+with a lease; a batch whose worker died (kill -9) is claimed again when the lease runs out. A batch leaves the
+spool only after it is stored and handed to consumers: delivery is at least once, the store drops repeats by
+event id."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS batch (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source_id TEXT NOT NULL,
+    received REAL NOT NULL,
+    events INTEGER NOT NULL,
+    payload BLOB NOT NULL,
+    claimed_by TEXT,
+    lease_until REAL NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS batch_lease ON batch (lease_until, id);
+"""
+
+
+class Spool:
+    def __init__(self, path: Path | str, *, lease_seconds: float = 60.0) -> None:
+        self.path = str(path)
+        self.lease_seconds = lease_seconds
+        self.worker = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._lock = threading.Lock()  # one connection shared by this process's threads
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def append(self, source_id: uuid.UUID | str, events: int, payload: bytes, *, hold: bool = False) -> int:
+        """Write one batch durably; returns its spool id once committed (WAL + synchronous=FULL: fsynced).
+        With `hold` the writer keeps the lease and processes the batch itself (no other worker takes it
+        unless this process dies and the lease runs out)."""
+        now = time.time()
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO batch (source_id, received, events, payload, claimed_by, lease_until)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    str(source_id),
+                    now,
+                    events,
+                    payload,
+                    self.worker if hold else None,
+                    now + self.lease_seconds if hold else 0,
+                ),
+            )
+        return cursor.lastrowid
+
+    def claim(self, limit: int = 1) -> list[tuple[int, str, bytes]]:
+        """Up to `limit` batches no live worker holds, leased to this worker: (spool id, source id, payload)."""
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                rows = self._db.execute(
+                    "SELECT id, source_id, payload FROM batch WHERE lease_until < ? ORDER BY id LIMIT ?", (now, limit)
+                ).fetchall()
+                if rows:
+                    self._db.executemany(
+                        "UPDATE batch SET claimed_by = ?, lease_until = ? WHERE id = ?",
+                        [(self.worker, now + self.lease_seconds, row[0]) for row in rows],
+                    )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return rows
+
+    def done(self, batch_id: int) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM batch WHERE id = ?", (batch_id,))
+
+    def release(self, batch_id: int) -> None:
+        """Give a batch back at once (its processing failed; another attempt may succeed)."""
+        with self._lock:
+            self._db.execute("UPDATE batch SET claimed_by = NULL, lease_until = 0 WHERE id = ?", (batch_id,))
+
+    def pending(self) -> tuple[int, int, float | None]:
+        """(batches, events, oldest received time) still waiting: the lag of the pipeline."""
+        batches, events, oldest = self._db.execute(
+            "SELECT count(*), coalesce(sum(events), 0), min(received) FROM batch"
+        ).fetchone()
+        return batches, events, oldest

@@ -1,0 +1,128 @@
+"""At least once, for real: processes are killed with SIGKILL mid-work and restarted; nothing acknowledged is
+lost and the store holds each event once."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from attt.monitoring.normalise import SourceRef, encode_batch, normalise_lines
+from attt.monitoring.spool import Spool
+from attt.monitoring.store import SQLiteEventStore
+from attt.monitoring.worker import drain
+
+BATCHES, PER_BATCH = 120, 500
+
+
+def _fill(spool: Spool) -> int:
+    source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    for b in range(BATCHES):
+        lines = b"\n".join(
+            b'{"@timestamp": "2026-01-01T00:00:00Z", "source": {"ip": "10.0.%d.%d"}, "n": %d, "pad": "%s"}'
+            % (b % 250, i % 250, b * PER_BATCH + i, b"x" * 800)
+            for i in range(PER_BATCH)
+        )
+        events, rejected = normalise_lines(lines, source)
+        assert not rejected
+        spool.append(source.id, len(events), encode_batch(events))
+    return BATCHES * PER_BATCH
+
+
+def _stored(path) -> int:
+    try:
+        with sqlite3.connect(path, timeout=30) as db:
+            return db.execute("SELECT count(*) FROM event").fetchone()[0]
+    except sqlite3.OperationalError:  # the worker has not created the table yet
+        return 0
+
+
+def _worker(spool_path, store_path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "attt.monitoring.worker", str(spool_path), str(store_path), "0.5"],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+
+
+def test_worker_killed_mid_batch_loses_nothing_and_stores_each_event_once(tmp_path):
+    spool_path, store_path = tmp_path / "spool.sqlite3", tmp_path / "events.sqlite3"
+    total = _fill(Spool(spool_path))
+    worker = _worker(spool_path, store_path)
+    deadline = time.monotonic() + 60
+    while _stored(store_path) < total // 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait()
+    assert worker.returncode == -signal.SIGKILL
+    after_kill = _stored(store_path)
+    assert 0 < after_kill < total, "the kill must land mid-way"
+    batches_left, events_left, _ = Spool(spool_path).pending()
+    assert batches_left > 0 and events_left + after_kill >= total  # nothing dropped from the spool early
+
+    time.sleep(0.6)  # the dead worker's lease runs out
+    restarted = _worker(spool_path, store_path)
+    out, _ = restarted.communicate(timeout=120)
+    assert restarted.returncode == 0
+    assert int(out) >= total - after_kill  # the unfinished batch is processed again
+    store = SQLiteEventStore(store_path)
+    assert store.total() == total  # each event once (the repeated batch was deduplicated by id)
+    assert Spool(spool_path).pending()[0] == 0
+    numbers = {doc["n"] for doc in store.recent(None, limit=total)}
+    assert numbers == set(range(total))
+
+
+GATEWAY = """
+import sys, uuid
+from attt.monitoring.normalise import SourceRef, encode_batch, normalise_lines
+from attt.monitoring.spool import Spool
+spool = Spool(sys.argv[1])
+source = SourceRef(uuid.uuid4(), uuid.uuid4())
+n = 0
+while True:
+    events, _ = normalise_lines(b"\\n".join(b'{"n": %d}' % (n + i) for i in range(100)), source)
+    batch = spool.append(source.id, len(events), encode_batch(events))
+    print(batch, n, flush=True)  # the acknowledgement, sent only after the commit
+    n += 100
+"""
+
+
+def test_gateway_killed_after_acknowledging_keeps_every_acknowledged_batch(tmp_path):
+    spool_path = tmp_path / "spool.sqlite3"
+    gateway = subprocess.Popen(
+        [sys.executable, "-c", GATEWAY, str(spool_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    acknowledged = [int(gateway.stdout.readline().split()[0]) for _ in range(50)]
+    os.kill(gateway.pid, signal.SIGKILL)
+    gateway.wait()
+    spool = Spool(spool_path, lease_seconds=0)
+    with sqlite3.connect(spool_path) as db:
+        kept = {row[0] for row in db.execute("SELECT id FROM batch")}
+    assert set(acknowledged) <= kept
+    store = SQLiteEventStore(tmp_path / "events.sqlite3")
+    assert drain(spool, store, deliver=lambda events: None) == 100 * len(kept)
+    assert store.total() == 100 * len(kept)
+
+
+def test_a_failing_consumer_leaves_the_batch_for_another_attempt(tmp_path):
+    spool = Spool(tmp_path / "s.sqlite3", lease_seconds=0)
+    store = SQLiteEventStore(tmp_path / "e.sqlite3")
+    source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    events, _ = normalise_lines(b'{"a": 1}\n{"a": 2}', source)
+    spool.append(source.id, 2, encode_batch(events))
+
+    def broken(events):
+        raise RuntimeError("detection down")
+
+    with pytest.raises(RuntimeError):
+        drain(spool, store, deliver=broken)
+    assert spool.pending()[0] == 1
+    assert drain(spool, store, deliver=lambda events: None) == 2
+    assert store.total() == 2 and spool.pending()[0] == 0

@@ -1,0 +1,101 @@
+"""The syslog listener (UDP, TCP newline- and octet-count-framed) and the `attt ingest` command."""
+
+import asyncio
+import contextlib
+import json
+import socket
+import threading
+import time
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from attt.monitoring import services, syslog
+from attt.monitoring.tests.factories import make_source
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _listen(port, accept):
+    """The listener on a loop in a thread; returns (ready event, loop)."""
+    ready, loop = threading.Event(), asyncio.new_event_loop()
+
+    def run():
+        asyncio.set_event_loop(loop)
+        with contextlib.suppress(asyncio.CancelledError):
+            loop.run_until_complete(syslog.run("127.0.0.1", port, accept, ready.set))
+
+    threading.Thread(target=run, daemon=True).start()
+    assert ready.wait(10)
+    return loop
+
+
+def _stop(loop):
+    loop.call_soon_threadsafe(lambda: [t.cancel() for t in asyncio.all_tasks(loop)])
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_syslog_listener_feeds_the_source_through_the_orm(tree):
+    source, _ = make_source(tree.dept_a, log_format="cef")
+    port = _free_port()
+    loop = _listen(port, lambda data: services.accept(source, data))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.sendto(b"<134>Oct 11 22:14:15 fw CEF:0|V|P|1|7|deny|5|src=203.0.113.4", ("127.0.0.1", port))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        source.refresh_from_db()
+        if source.last_seen_at is not None:  # set once the batch is stored
+            break
+        time.sleep(0.05)
+    _stop(loop)
+    assert source.last_seen_at is not None
+    assert services.store().total() == 1
+
+
+def test_syslog_listener_batches_udp_and_tcp_messages():
+    port, received = _free_port(), []
+    loop = _listen(port, received.append)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.sendto(b"<13>Oct 11 22:14:15 host app: over udp", ("127.0.0.1", port))
+    with socket.create_connection(("127.0.0.1", port)) as tcp:
+        framed = b"<13>1 2026-01-01T00:00:00Z h a - - - octet counted\nwith newline"
+        tcp.sendall(b"<13>Oct 11 22:14:15 host app: line one\n" + b"%d " % len(framed) + framed)
+    deadline = time.monotonic() + 10
+    while sum(b.count(b"\n") + 1 for b in received) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _stop(loop)
+    lines = sorted(line for batch in received for line in batch.split(b"\n"))
+    assert lines == sorted(
+        [
+            b"<13>Oct 11 22:14:15 host app: over udp",
+            b"<13>Oct 11 22:14:15 host app: line one",
+            b"<13>1 2026-01-01T00:00:00Z h a - - - octet counted with newline",
+        ]
+    )
+
+
+def test_ingest_file_command(tree, tmp_path, capsys):
+    source, _ = make_source(tree.dept_a)
+    path = tmp_path / "events.ndjson"
+    path.write_bytes(b'{"message": "a"}\n{"message": "b"}\nnot json\n')
+    call_command("ingest", "file", str(path), "--source", str(source.pk))
+    ack = json.loads(capsys.readouterr().out)
+    assert (ack["accepted"], ack["rejected"], ack["errors"][0]["line"]) == (2, 1, 3)
+    assert services.store().total() == 2
+
+
+@pytest.mark.parametrize("args", [["file", "/nonexistent.json", "--source", "x"], ["worker", "--bogus"]])
+def test_ingest_command_bad_input(tree, args):
+    with pytest.raises((CommandError, SystemExit)):
+        call_command("ingest", *args)
+
+
+def test_ingest_command_unknown_source(tree, tmp_path):
+    path = tmp_path / "e.ndjson"
+    path.write_bytes(b"{}")
+    with pytest.raises(CommandError, match="No active event source"):
+        call_command("ingest", "file", str(path), "--source", "0" * 32)

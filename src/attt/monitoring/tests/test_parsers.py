@@ -1,0 +1,186 @@
+"""Parsers: the RFC examples, EVTX-derived files of the Sigma regression data, and fuzzing (any input gives a
+record or a ParseError, never another exception; what a sender escapes comes back unchanged)."""
+
+import contextlib
+import datetime as dt
+import glob
+import uuid
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from attt.monitoring.normalise import SourceRef, normalise_file_text, normalise_lines
+from attt.monitoring.parsers import ParseError, iter_json_objects, parse_cef, parse_json_line, parse_syslog
+
+REGRESSION = "/work/shared/testdata/sigma/regression_data/**/*.json"
+NOW = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+
+
+def test_rfc5424_example_with_structured_data():
+    record = parse_syslog(
+        b'<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" '
+        b'eventSource="Appli\\"cation" eventID="1011"][x@1 a="]"] An application event'
+    )
+    assert record["facility"] == 20 and record["severity"] == 5
+    assert record["timestamp"] == dt.datetime(2003, 10, 11, 22, 14, 15, 3000, tzinfo=dt.UTC)
+    assert record["hostname"] == "mymachine.example.com" and record["procid"] is None and record["msgid"] == "ID47"
+    assert record["structured_data"]["exampleSDID@32473"]["eventSource"] == 'Appli"cation'
+    assert record["structured_data"]["x@1"] == {"a": "]"}
+    assert record["message"] == "An application event"
+
+
+def test_rfc3164_example_and_year_rollover():
+    record = parse_syslog(b"<34>Oct 11 22:14:15 mymachine su[42]: 'su root' failed", now=NOW)
+    assert (record["hostname"], record["app"], record["procid"]) == ("mymachine", "su", "42")
+    assert record["timestamp"].year == 2025  # October read in March is last year's
+    assert record["message"] == "'su root' failed"
+
+
+def test_cef_with_escapes_in_header_and_extension():
+    record = parse_cef(
+        r"CEF:0|Security|threatmanager|1.0|100|detected a \| in message|10|src=10.0.0.1 act=blocked a \= b msg=x y"
+    )
+    assert record["name"] == "detected a | in message"
+    assert record["extensions"] == {"src": "10.0.0.1", "act": "blocked a = b", "msg": "x y"}
+
+
+@pytest.mark.parametrize(
+    "line, reason",
+    [(b"no pri", "<PRI>"), (b"<999>1 x", "out of range"), (b"<13>1 notatime h a p m -", "RFC 3339")],
+)
+def test_bad_syslog_reasons(line, reason):
+    with pytest.raises(ParseError, match=reason):
+        parse_syslog(line)
+
+
+def test_syslog_cef_becomes_ecs():
+    source = SourceRef(uuid.uuid4(), uuid.uuid4(), "cef")
+    events, rejected = normalise_lines(
+        b"<134>Oct 11 22:14:15 fw CEF:0|Fortinet|FortiGate|7.2|13|deny|6|src=203.0.113.5 dst=10.0.0.8 "
+        b"dpt=443 request=https://bad.example.vn/x act=deny\n<bad",
+        source,
+        NOW,
+    )
+    assert rejected == [(2, "syslog message must start with <PRI>")]
+    ecs = events[0].ecs
+    assert ecs["source"]["ip"] == "203.0.113.5" and ecs["observer"]["vendor"] == "Fortinet"
+    assert ecs["event"]["original"].startswith("<134>")
+    assert ("ipv4", "203.0.113.5") in events[0].observables and ("domain", "bad.example.vn") in events[0].observables
+    assert events[0].fields["dpt"] == "443"
+
+
+def test_every_regression_file_normalises():
+    files = glob.glob(REGRESSION, recursive=True)
+    if not files:
+        pytest.skip("Sigma regression data missing")
+    source = SourceRef(uuid.uuid4(), uuid.uuid4(), "evtx_json")
+    total = 0
+    for path in files:
+        with open(path, encoding="utf-8") as handle:
+            events, rejected = normalise_file_text(handle.read(), source)
+        assert rejected == [], path
+        total += len(events)
+        for event in events:
+            assert event.timestamp.tzinfo is not None
+            assert event.ecs["event"]["original"] and "EventID" in event.fields
+    assert total > len(files)  # some files hold several objects in a row
+
+
+def test_several_pretty_printed_objects_in_a_row_and_a_broken_tail():
+    found = list(iter_json_objects('{\n "a": 1\n}\n{\n "b": 2\n}\n{"c": '))
+    assert [x for _, x in found[:2]] == [{"a": 1}, {"b": 2}]
+    assert found[1][0] == 4 and isinstance(found[2][1], ParseError)
+
+
+def test_ndjson_unknown_fields_kept_and_bad_lines_counted():
+    source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    data = b'{"@timestamp": "2026-01-02T03:04:05+07:00", "vendor": {"x": [1, 2]}}\n\n{"time": "yesterday"}\n[1]\n'
+    events, rejected = normalise_lines(data, source, NOW)
+    assert events[0].ecs["vendor"] == {"x": [1, 2]} and events[0].fields["vendor.x"] == [1, 2]
+    assert events[0].timestamp == dt.datetime(2026, 1, 1, 20, 4, 5, tzinfo=dt.UTC)
+    assert [line for line, _ in rejected] == [3, 4]
+    assert "not ISO 8601" in rejected[0][1]
+
+
+def test_event_id_is_stable_per_source_and_line():
+    a, b = SourceRef(uuid.uuid4(), uuid.uuid4()), SourceRef(uuid.uuid4(), uuid.uuid4())
+    line = b'{"message": "x"}'
+    first = normalise_lines(line, a, NOW)[0][0].id
+    assert first == normalise_lines(line, a, NOW + dt.timedelta(days=1))[0][0].id
+    assert first != normalise_lines(line, b, NOW)[0][0].id
+
+
+# --- Fuzzing ---------------------------------------------------------------------------------------------------
+
+safe_text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_fuzz_syslog_raises_only_parse_error(data):
+    with contextlib.suppress(ParseError):
+        parse_syslog(data, now=NOW)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_fuzz_cef_raises_only_parse_error(text):
+    with contextlib.suppress(ParseError):
+        parse_cef("CEF:" + text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_fuzz_ndjson_batch_never_raises(data):
+    events, rejected = normalise_lines(data, SourceRef(uuid.uuid4(), uuid.uuid4()), NOW)
+    assert len(events) + len(rejected) == sum(1 for line in data.split(b"\n") if line.rstrip(b"\r").strip())
+
+
+def _cef_escape_header(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("|", "\\|")
+
+
+def _cef_escape_value(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("=", "\\=").replace("\n", "\\n").replace("\r", "\\r")
+
+
+keys = st.from_regex(r"[a-zA-Z][a-zA-Z0-9]{0,10}", fullmatch=True)
+values = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=20
+).filter(lambda v: v == v.strip() and "  " not in v)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(safe_text, min_size=7, max_size=7), st.dictionaries(keys, values, max_size=5))
+def test_fuzz_cef_round_trip(header, extensions):
+    header[0] = "0"
+    text = "CEF:" + "|".join(_cef_escape_header(h) for h in header) + "|"
+    text += " ".join(f"{k}={_cef_escape_value(v)}" for k, v in extensions.items())
+    record = parse_cef(text)
+    assert [record[k] for k in ("device_vendor", "device_product", "device_version", "signature_id", "name")] == header[
+        1:6
+    ]
+    assert record["severity"] == header[6]
+    assert record["extensions"] == extensions
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.from_regex(r"[!-~]{1,20}", fullmatch=True).filter(lambda s: s != "-"),
+    st.from_regex(r"[!-~]{1,20}", fullmatch=True).filter(lambda s: s != "-"),
+    st.text(max_size=60),
+)
+def test_fuzz_rfc5424_round_trip(host, app, message):
+    line = f"<14>1 2026-01-02T03:04:05.5+07:00 {host} {app} 123 - - {message}".encode()
+    record = parse_syslog(line)
+    assert (record["hostname"], record["app"], record["procid"]) == (host, app, "123")
+    assert record["message"] == message
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(safe_text, st.integers(-(2**63), 2**63 - 1) | safe_text, max_size=5))
+def test_fuzz_json_line_round_trip(obj):
+    import orjson
+
+    assert parse_json_line(orjson.dumps(obj)) == obj

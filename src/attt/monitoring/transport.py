@@ -1,0 +1,182 @@
+"""Scale-out transport: NATS JetStream between ingest gateways and detection workers
+(ATTT_MONITORING_TRANSPORT=nats, ATTT_MONITORING_NATS_URL=nats://a:4222,nats://b:4222,…).
+
+A gateway acknowledges its sender only after JetStream's publish acknowledgement, which comes once the batch is
+stored (file storage) on a quorum of the stream's replicas (3 by default), so losing a node — or the gateway —
+loses nothing acknowledged. Each batch carries a `Nats-Msg-Id` (hash of its bytes), so a gateway retrying a
+publish within the stream's duplicate window stores it once. Workers share one durable pull consumer: each batch
+goes to one worker, is acknowledged after it is stored and handed to consumers, and is delivered again when a
+worker dies before acknowledging (`ack_wait`); the store drops repeated events by id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Callable
+
+import nats
+from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
+from nats.js.errors import BadRequestError, NoStreamResponseError
+
+from attt.monitoring import conf
+from attt.monitoring.normalise import decode_batch, encode_chunks
+from attt.monitoring.pipeline import NormalisedEvent
+
+logger = logging.getLogger(__name__)
+
+STREAM = "ATTT_EVENTS"
+SUBJECT = "attt.events.batch"
+CONSUMER = "detection-workers"
+MAX_MESSAGE = 900 * 1024  # under the server's default max_payload (1 MB)
+
+
+def replicas() -> int:
+    return int(os.environ.get("ATTT_MONITORING_NATS_REPLICAS", "3"))
+
+
+async def connect(servers: list[str] | None = None):
+    return await nats.connect(
+        servers=servers or conf.nats_servers(), max_reconnect_attempts=-1, reconnect_time_wait=0.2
+    )
+
+
+async def ensure_stream(js, *, num_replicas: int | None = None) -> None:
+    config = StreamConfig(
+        name=STREAM,
+        subjects=[SUBJECT],
+        storage=StorageType.FILE,
+        num_replicas=num_replicas or replicas(),
+        duplicate_window=120,
+    )
+    try:
+        await js.add_stream(config)
+    except BadRequestError:  # exists with another config: bring it to this one
+        await js.update_stream(config)
+
+
+async def ensure_consumer(js, name: str = CONSUMER) -> None:
+    await js.add_consumer(
+        STREAM, ConsumerConfig(durable_name=name, ack_policy=AckPolicy.EXPLICIT, ack_wait=30, max_ack_pending=64)
+    )
+
+
+async def publish(js, payload: bytes, *, retry_for: float = 15.0) -> int:
+    """Publish one encoded batch; returns its stream sequence once JetStream has it on a quorum of replicas.
+    While a node is lost (reconnection, stream leader election) the publish is retried with the same message
+    id, so a retry of a batch that did get stored is not stored twice."""
+    headers = {"Nats-Msg-Id": hashlib.blake2b(payload, digest_size=16).hexdigest()}
+    deadline = asyncio.get_running_loop().time() + retry_for
+    delay = 0.1
+    while True:
+        try:
+            return (await js.publish(SUBJECT, payload, headers=headers, timeout=5)).seq
+        except (NoStreamResponseError, nats.errors.TimeoutError, nats.errors.ConnectionClosedError):
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
+class Publisher:
+    """A synchronous face for the Django gateway: one connection on a background event loop per process."""
+
+    def __init__(self, servers: list[str] | None = None) -> None:
+        self._loop = asyncio.new_event_loop()
+        threading.Thread(target=self._loop.run_forever, daemon=True, name="attt-nats").start()
+        self._nc = self._run(connect(servers))
+        self._js = self._nc.jetstream()
+        self._run(ensure_stream(self._js))
+
+    def _run(self, coroutine, timeout: float = 30):
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    def publish(self, payload: bytes) -> int:
+        return self._run(publish(self._js, payload))
+
+    def close(self) -> None:
+        self._run(self._nc.drain())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+_publisher: Publisher | None = None
+_publisher_lock = threading.Lock()
+
+
+def publish_events_sync(events: list[NormalisedEvent]) -> None:
+    """The gateway's step with ATTT_MONITORING_TRANSPORT=nats: returns once every part of the batch is stored
+    by the stream."""
+    global _publisher
+    with _publisher_lock:
+        if _publisher is None:
+            _publisher = Publisher()
+    for payload in encode_chunks(events, MAX_MESSAGE):
+        _publisher.publish(payload)
+
+
+async def consume(
+    servers: list[str],
+    handle: Callable[[list[NormalisedEvent]], None],
+    *,
+    durable: str = CONSUMER,
+    stop: asyncio.Event | None = None,
+    batch: int = 8,
+) -> int:
+    """Fetch batches from the shared durable consumer, handle each, acknowledge it after; runs until `stop`.
+    Returns the number of events handled."""
+    nc = await connect(servers)
+    js = nc.jetstream()
+    subscription = await _retry(lambda: js.pull_subscribe(SUBJECT, durable=durable, stream=STREAM))
+    handled = 0
+    try:
+        while stop is None or not stop.is_set():
+            try:
+                messages = await subscription.fetch(batch, timeout=1)
+            except (nats.errors.TimeoutError, TimeoutError):
+                continue
+            except nats.errors.Error:  # a node lost, a leader being elected: try again shortly
+                await asyncio.sleep(0.2)
+                continue
+            for message in messages:
+                events = list(decode_batch(message.data))
+                try:
+                    await asyncio.to_thread(handle, events)  # off the event loop: handlers use the ORM
+                except Exception:
+                    logger.exception("batch %s failed; JetStream will deliver it again", message.metadata.sequence)
+                    await message.nak(delay=1)
+                    continue
+                # Acknowledged without waiting for the server's confirmation: if the ack is lost the batch
+                # comes again after ack_wait, and its events are dropped by id in the store.
+                await message.ack()
+                handled += len(events)
+    finally:
+        await nc.close()
+    return handled
+
+
+async def _retry(make, attempts: int = 20):
+    for attempt in range(attempts):
+        try:
+            return await make()
+        except nats.errors.Error:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.25)
+    raise AssertionError("unreachable")
+
+
+def run_worker(handle: Callable[[list[NormalisedEvent]], None]) -> None:
+    """`attt ingest nats-worker`: consume forever."""
+
+    async def main():
+        nc = await connect()
+        js = nc.jetstream()
+        await ensure_stream(js)
+        await ensure_consumer(js)
+        await nc.close()
+        await consume(conf.nats_servers(), handle)
+
+    asyncio.run(main())

@@ -1,0 +1,67 @@
+"""The ingest worker loop: take batches from the spool, enrich, store, hand to consumers, then release them
+from the spool. Pure Python over the spool and the store (no Django), so `attt ingest worker`, the kill -9
+test and the benchmarks run the same code. `python -m attt.monitoring.worker SPOOL STORE` runs it bare."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+from attt.monitoring.enrich import EnrichmentIndex
+from attt.monitoring.normalise import decode_batch
+from attt.monitoring.pipeline import NormalisedEvent, hand_over
+from attt.monitoring.spool import Spool
+from attt.monitoring.store import SQLiteEventStore
+
+
+def process(
+    events: list[NormalisedEvent],
+    store: SQLiteEventStore,
+    index: EnrichmentIndex | None,
+    deliver: Callable[[list[NormalisedEvent]], None] = hand_over,
+) -> int:
+    """Enrich, store (repeats by id are skipped), deliver. Returns the number of new events."""
+    if index is not None:
+        index.enrich(events)
+    added = store.insert(events)
+    deliver(events)
+    return added
+
+
+def drain(
+    spool: Spool,
+    store: SQLiteEventStore,
+    index: EnrichmentIndex | None = None,
+    *,
+    deliver: Callable[[list[NormalisedEvent]], None] = hand_over,
+    follow: bool = False,
+    idle_sleep: float = 0.2,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> int:
+    """Process spooled batches until the spool is empty (or forever with `follow`). Returns events processed."""
+    processed = 0
+    while True:
+        claimed = spool.claim()
+        if not claimed:
+            if not follow:
+                return processed
+            time.sleep(idle_sleep)
+            continue
+        for batch_id, _source, payload in claimed:
+            events = list(decode_batch(payload))
+            try:
+                added = process(events, store, index, deliver)
+            except Exception:
+                spool.release(batch_id)
+                raise
+            spool.done(batch_id)
+            processed += len(events)
+            if on_batch:
+                on_batch(batch_id, added)
+
+
+if __name__ == "__main__":  # a bare worker: python -m attt.monitoring.worker SPOOL STORE [LEASE]
+    lease = float(sys.argv[3]) if len(sys.argv) > 3 else 60.0
+    total = drain(Spool(sys.argv[1], lease_seconds=lease), SQLiteEventStore(sys.argv[2]), deliver=lambda events: None)
+    print(total, flush=True)
