@@ -5,10 +5,10 @@ Pure Python (no Django) so workers and benchmarks share it; `services.enrichment
 from __future__ import annotations
 
 import ipaddress
-import socket
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from socket import AF_INET, AF_INET6, inet_pton
 
 from attt.monitoring.pipeline import NormalisedEvent
 
@@ -34,6 +34,8 @@ class EnrichmentIndex:
         self._domains: dict[str, SystemInfo] = {}
         self._v4_lengths: list[int] = []
         self._v6_lengths: list[int] = []
+        self._v4_tables: list[tuple[int, dict[int, SystemInfo]]] = []  # (prefix length, table), longest first
+        self._blocks: dict[SystemInfo, dict] = {}
 
     @classmethod
     def build(
@@ -48,6 +50,7 @@ class EnrichmentIndex:
             index._domains.setdefault(name.lower().rstrip("."), info)
         index._v4_lengths = sorted(index._v4, reverse=True)
         index._v6_lengths = sorted(index._v6, reverse=True)
+        index._v4_tables = [(length, index._v4[length]) for length in index._v4_lengths]
         return index
 
     def __len__(self) -> int:
@@ -55,20 +58,23 @@ class EnrichmentIndex:
 
     def address(self, text: str) -> SystemInfo | None:
         try:
-            key, bits, tables, lengths = (
-                int.from_bytes(socket.inet_pton(socket.AF_INET, text)),
-                32,
-                self._v4,
-                self._v4_lengths,
-            )
+            return self._address_v4(inet_pton(AF_INET, text))
         except OSError:
-            try:
-                key = int.from_bytes(socket.inet_pton(socket.AF_INET6, text))
-            except OSError:
-                return None
-            bits, tables, lengths = 128, self._v6, self._v6_lengths
-        for length in lengths:
-            found = tables[length].get(key >> (bits - length) << (bits - length))
+            pass
+        try:
+            key = int.from_bytes(inet_pton(AF_INET6, text))
+        except OSError:
+            return None
+        for length in self._v6_lengths:
+            found = self._v6[length].get(key >> (128 - length) << (128 - length))
+            if found is not None:
+                return found
+        return None
+
+    def _address_v4(self, packed: bytes) -> SystemInfo | None:
+        key = int.from_bytes(packed)
+        for length, table in self._v4_tables:
+            found = table.get(key >> (32 - length) << (32 - length))
             if found is not None:
                 return found
         return None
@@ -84,30 +90,49 @@ class EnrichmentIndex:
 
     def enrich(self, events: list[NormalisedEvent]) -> None:
         """Set `system_id` and the ECS `attt.system` block from the first observable that maps to a system
-        (addresses before names)."""
+        (addresses before names). Logs repeat the same addresses and hosts heavily, so each distinct value is
+        looked up once per batch."""
         if not (self._v4 or self._v6 or self._domains):
             return
+        addresses: dict[str, SystemInfo | None] = {}
+        names: dict[str, SystemInfo | None] = {}
+        has_domains = bool(self._domains)
         for event in events:
             info = None
             for kind, value in event.observables:
-                if kind in ("ipv4", "ipv6"):
-                    info = self.address(value)
-                elif kind == "domain" and self._domains:
-                    info = self.domain(value)
+                if kind == "ipv4" or kind == "ipv6":
+                    info = addresses.get(value, _UNSEEN)
+                    if info is _UNSEEN:
+                        info = addresses[value] = self.address(value)
+                elif kind == "domain" and has_domains:
+                    info = names.get(value, _UNSEEN)
+                    if info is _UNSEEN:
+                        info = names[value] = self.domain(value)
                 if info is not None:
                     break
-            if info is None:
+            if info is None and has_domains:
                 host = event.ecs.get("host")
                 name = host.get("name") or host.get("hostname") if isinstance(host, dict) else None
-                info = self.domain(name) if isinstance(name, str) and self._domains else None
+                if isinstance(name, str):
+                    info = names.get(name, _UNSEEN)
+                    if info is _UNSEEN:
+                        info = names[name] = self.domain(name)
             if info is not None:
                 event.system_id = info.system_id
-                event.ecs["attt"] = {
-                    "system": {
-                        "id": str(info.system_id),
-                        "name": info.name,
-                        "organization_id": str(info.organization_id),
-                        "priority_sector": info.sector,
-                        "level": info.level,
-                    }
-                }
+                event.ecs["attt"] = {"system": dict(self._system_block(info))}
+
+    def _system_block(self, info: SystemInfo) -> dict:
+        """The ECS `attt.system` block of a system, built once per system (each event gets its own copy)."""
+        block = self._blocks.get(info)
+        if block is None:
+            block = self._blocks[info] = {
+                "id": str(info.system_id),
+                "name": info.name,
+                "organization_id": str(info.organization_id),
+                "priority_sector": info.sector,
+                "level": info.level,
+            }
+        return block
+
+
+_UNSEEN = object()

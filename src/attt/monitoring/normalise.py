@@ -55,10 +55,19 @@ def parse_time(value) -> dt.datetime:
     if not isinstance(value, str):
         raise ParseError("timestamp must be text or a number")
     try:
-        stamp = dt.datetime.fromisoformat(value.strip().replace(" ", "T", 1))
+        stamp = _fromisoformat(value)  # the usual case: already ISO 8601 / RFC 3339
     except ValueError:
-        raise ParseError(f"timestamp {value[:40]!r} is not ISO 8601") from None
-    return stamp.replace(tzinfo=dt.UTC) if stamp.tzinfo is None else stamp.astimezone(dt.UTC)
+        try:
+            stamp = _fromisoformat(value.strip().replace(" ", "T", 1))
+        except ValueError:
+            raise ParseError(f"timestamp {value[:40]!r} is not ISO 8601") from None
+    tz = stamp.tzinfo
+    if tz is None:
+        return stamp.replace(tzinfo=dt.UTC)
+    return stamp if tz is dt.UTC else stamp.astimezone(dt.UTC)
+
+
+_fromisoformat = dt.datetime.fromisoformat
 
 
 def _iso(stamp: dt.datetime) -> str:
@@ -78,9 +87,11 @@ _TIME_KEYS = ("@timestamp", "timestamp", "time", "ts")
 
 def normalise_object(obj: dict, original: bytes, source: SourceRef, received: dt.datetime) -> NormalisedEvent:
     """One JSON object: EVTX-derived (`Event.System`), else taken as ECS-like JSON whose own fields are kept."""
-    system = obj.get("Event", {}).get("System") if isinstance(obj.get("Event"), dict) else None
-    if isinstance(system, dict):
-        return _from_evtx(obj, system, original, source, received)
+    windows = obj.get("Event")
+    if windows is not None and isinstance(windows, dict):
+        system = windows.get("System")
+        if isinstance(system, dict):
+            return _from_evtx(obj, system, original, source, received)
     for key in _TIME_KEYS:
         if key in obj:
             stamp = parse_time(obj[key])
@@ -95,23 +106,22 @@ def normalise_object(obj: dict, original: bytes, source: SourceRef, received: dt
 
 def _event(ecs: dict, source: SourceRef, stamp: dt.datetime, fields) -> NormalisedEvent:
     return NormalisedEvent(
-        id=ecs["event"]["id"],
-        source_id=source.id,
-        organization_id=source.organization_id,
-        timestamp=stamp,
-        ecs=ecs,
-        fields=fields,
-        observables=observables_of(ecs),
+        ecs["event"]["id"], source.id, source.organization_id, stamp, ecs, fields, None, observables_of(ecs)
     )
 
 
 def _merge_event(ecs: dict, original: bytes, source: SourceRef, received: dt.datetime) -> None:
     event = ecs.get("event")
-    event = dict(event) if isinstance(event, dict) else ({"value": event} if "event" in ecs else {})
-    text = original.decode("utf-8", "replace")
-    event.update(
-        original=text, id=event_id(source.id, original), ingested=_iso_cached(received), kind=event.get("kind", "event")
-    )
+    if event is None or not isinstance(event, dict):
+        event = {"value": event} if "event" in ecs else {}
+        kind = "event"
+    else:
+        kind = event.get("kind", "event")
+        event = event.copy()
+    event["original"] = original.decode("utf-8", "replace")
+    event["id"] = hashlib.blake2b(original, digest_size=16, key=source.id.bytes).hexdigest()
+    event["ingested"] = _iso_cached(received)
+    event["kind"] = kind
     ecs["event"] = event
 
 
@@ -249,18 +259,22 @@ def _int_or_none(value: str) -> int | None:
 # --- Observables --------------------------------------------------------------------------------------------
 
 # Where observables sit in an ECS document: top-level object → (path inside it, kind); "ip" kinds are decided by
-# the value (IPv4 or IPv6), "url" also yields its host as a domain.
-_OBSERVABLE_PATHS = {
-    "source": ((("ip",), "ip"), (("domain",), "domain")),
-    "destination": ((("ip",), "ip"), (("domain",), "domain")),
-    "client": ((("ip",), "ip"), (("domain",), "domain")),
-    "server": ((("ip",), "ip"), (("domain",), "domain")),
-    "host": ((("ip",), "ip"),),
-    "related": ((("ip",), "ip"), (("hosts",), "domain"), (("hash",), "hash")),
-    "url": ((("original",), "url"), (("full",), "url"), (("domain",), "domain")),
-    "dns": ((("question", "name"), "domain"),),
-    "file": ((("hash", "md5"), "md5"), (("hash", "sha1"), "sha1"), (("hash", "sha256"), "sha256")),
-}
+# the value (IPv4 or IPv6), "url" also yields its host as a domain. Each path also carries its dotted top-level
+# spelling ("source.ip"), precomputed so an absent group costs one dict lookup per path.
+_OBSERVABLE_PATHS = tuple(
+    (group, tuple((path, kind, group + "." + ".".join(path)) for path, kind in paths))
+    for group, paths in (
+        ("source", ((("ip",), "ip"), (("domain",), "domain"))),
+        ("destination", ((("ip",), "ip"), (("domain",), "domain"))),
+        ("client", ((("ip",), "ip"), (("domain",), "domain"))),
+        ("server", ((("ip",), "ip"), (("domain",), "domain"))),
+        ("host", ((("ip",), "ip"),)),
+        ("related", ((("ip",), "ip"), (("hosts",), "domain"), (("hash",), "hash"))),
+        ("url", ((("original",), "url"), (("full",), "url"), (("domain",), "domain"))),
+        ("dns", ((("question", "name"), "domain"),)),
+        ("file", ((("hash", "md5"), "md5"), (("hash", "sha1"), "sha1"), (("hash", "sha256"), "sha256"))),
+    )
+)
 _HASH_KINDS = {32: "md5", 40: "sha1", 64: "sha256"}
 
 
@@ -268,36 +282,43 @@ def observables_of(ecs: dict) -> list[tuple[str, str]]:
     """(kind, value) pairs of IPs, domains, URLs (and their host) and file hashes of an ECS document, kinds as
     in `attt.intel.sharing.OBSERVABLE_KINDS`. Dotted top-level keys ("source.ip": …) are read too."""
     found: list[tuple[str, str]] = []
-    for group, paths in _OBSERVABLE_PATHS.items():
-        inner = ecs.get(group)
-        for path, kind in paths:
-            if isinstance(inner, dict):
-                value = inner
-                for part in path:
-                    value = value.get(part) if isinstance(value, dict) else None
+    get = ecs.get
+    for group, paths in _OBSERVABLE_PATHS:
+        inner = get(group)
+        nested = inner is not None and isinstance(inner, dict)
+        for path, kind, dotted in paths:
+            if nested:
+                value = inner.get(path[0])
+                if len(path) > 1:
+                    value = value.get(path[1]) if isinstance(value, dict) else None
             else:
-                value = ecs.get(group + "." + ".".join(path))
+                value = get(dotted)
             if value is None or value == "":
                 continue
-            for item in value if isinstance(value, list) else (value,):
-                if item is None or item == "" or isinstance(item, dict | list):
-                    continue
-                item = str(item)
-                if kind == "ip":
-                    found.append(("ipv6" if ":" in item else "ipv4", item))
-                elif kind == "domain":
-                    found.append(("domain", item.lower().rstrip(".")))
-                elif kind == "url":
-                    found.append(("url", item))
-                    host = item.partition("://")[2].partition("/")[0].rpartition("@")[2].partition(":")[0]
-                    if host and not host[0].isdigit():
-                        found.append(("domain", host.lower()))
-                elif kind == "hash":
-                    if len(item) in _HASH_KINDS:
-                        found.append((_HASH_KINDS[len(item)], item.lower()))
-                else:
-                    found.append((kind, item.lower()))
+            _add_observables(found, kind, value)
     return list(dict.fromkeys(found)) if len(found) > 1 else found
+
+
+def _add_observables(found: list, kind: str, value) -> None:
+    for item in value if isinstance(value, list) else (value,):
+        if item is None or item == "" or isinstance(item, dict | list):
+            continue
+        if item.__class__ is not str:
+            item = str(item)
+        if kind == "ip":
+            found.append(("ipv6" if ":" in item else "ipv4", item))
+        elif kind == "domain":
+            found.append(("domain", item.lower().rstrip(".")))
+        elif kind == "url":
+            found.append(("url", item))
+            host = item.partition("://")[2].partition("/")[0].rpartition("@")[2].partition(":")[0]
+            if host and not host[0].isdigit():
+                found.append(("domain", host.lower()))
+        elif kind == "hash":
+            if len(item) in _HASH_KINDS:
+                found.append((_HASH_KINDS[len(item)], item.lower()))
+        else:
+            found.append((kind, item.lower()))
 
 
 def flatten(obj: dict, prefix: str = "") -> dict:
@@ -459,14 +480,22 @@ def encode_chunks(events: list[NormalisedEvent], limit: int) -> list[bytes]:
 
 
 def decode_batch(payload: bytes) -> Iterator[NormalisedEvent]:
+    uuids: dict[str, uuid.UUID] = {}  # a batch holds one source and few systems: each id is parsed once
+
+    def as_uuid(text: str) -> uuid.UUID:
+        found = uuids.get(text)
+        if found is None:
+            found = uuids[text] = uuid.UUID(text)
+        return found
+
     for eid, source, org, stamp, ecs, fields, dotted, observables, system in orjson.loads(payload):
         yield NormalisedEvent(
-            id=eid,
-            source_id=uuid.UUID(source),
-            organization_id=uuid.UUID(org),
-            timestamp=dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")),
-            ecs=ecs,
-            fields=DottedFields(fields) if dotted else fields,
-            system_id=uuid.UUID(system) if system else None,
-            observables=[tuple(o) for o in observables],
+            eid,
+            as_uuid(source),
+            as_uuid(org),
+            _fromisoformat(stamp),
+            ecs,
+            DottedFields(fields) if dotted else fields,
+            as_uuid(system) if system else None,
+            [tuple(o) for o in observables],
         )

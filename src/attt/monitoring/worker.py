@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 
 from attt.monitoring.enrich import EnrichmentIndex
-from attt.monitoring.normalise import decode_batch
+from attt.monitoring.normalise import decode_batch, gc_paused
 from attt.monitoring.pipeline import NormalisedEvent, hand_over
 from attt.monitoring.spool import Spool
 from attt.monitoring.store import SQLiteEventStore
@@ -27,6 +27,12 @@ def process(
     added = store.insert(events)
     deliver(events)
     return added
+
+
+def _process_payload(payload: bytes, store, index, deliver) -> tuple[int, int]:
+    """(events, new events) of one encoded batch; its events die on return."""
+    events = list(decode_batch(payload))
+    return len(events), process(events, store, index, deliver)
 
 
 def drain(
@@ -49,14 +55,14 @@ def drain(
             time.sleep(idle_sleep)
             continue
         for batch_id, _source, payload in claimed:
-            events = list(decode_batch(payload))
             try:
-                added = process(events, store, index, deliver)
+                with gc_paused():  # the batch's objects are freed before collection resumes: nothing to scan
+                    count, added = _process_payload(payload, store, index, deliver)
             except Exception:
                 spool.release(batch_id)
                 raise
             spool.done(batch_id)
-            processed += len(events)
+            processed += count
             if on_batch:
                 on_batch(batch_id, added)
 

@@ -184,3 +184,45 @@ def test_fuzz_json_line_round_trip(obj):
     import orjson
 
     assert parse_json_line(orjson.dumps(obj)) == obj
+
+
+def test_enrichment_looks_each_value_up_once_per_batch_and_gives_each_event_its_own_block():
+    from attt.monitoring.enrich import EnrichmentIndex, SystemInfo
+
+    info = SystemInfo(uuid.uuid4(), uuid.uuid4(), "Cổng dịch vụ công", "government", 3)
+    index = EnrichmentIndex.build([("10.1.0.0/16", info)], [("tinh1.gov.vn", info)])
+    calls = []
+    real = index.address
+    index.address = lambda text: calls.append(text) or real(text)
+    lines = [b'{"source": {"ip": "10.1.2.3"}, "n": %d}' % i for i in range(3)]
+    lines += [b'{"host": {"name": "www.tinh1.gov.vn"}}', b'{"source": {"ip": "203.0.113.9"}}']
+    events, _ = normalise_lines(b"\n".join(lines), SourceRef(uuid.uuid4(), uuid.uuid4()))
+    index.enrich(events)
+    assert calls == ["10.1.2.3", "203.0.113.9"]
+    assert [e.system_id for e in events] == [info.system_id] * 4 + [None]
+    assert events[0].ecs["attt"]["system"]["level"] == 3 and "attt" not in events[4].ecs
+    events[0].ecs["attt"]["system"]["name"] = "changed by a consumer"
+    assert events[1].ecs["attt"]["system"]["name"] == "Cổng dịch vụ công"
+
+
+def test_observables_read_nested_and_dotted_fields():
+    from attt.monitoring.normalise import observables_of
+
+    doc = {
+        "source.ip": "2001:db8::1",
+        "destination": {"ip": ["10.0.0.1", None, {"x": 1}], "domain": "Example.VN."},
+        "url": {"original": "https://user@Portal.example.vn:8443/a"},
+        "file": {"hash": {"sha256": "AB" * 32}},
+        "related": {"hash": ["a" * 40, "short"]},
+        "dns.question.name": "cdn.example.com",
+    }
+    assert observables_of(doc) == [
+        ("ipv6", "2001:db8::1"),
+        ("ipv4", "10.0.0.1"),
+        ("domain", "example.vn"),
+        ("sha1", "a" * 40),
+        ("url", "https://user@Portal.example.vn:8443/a"),
+        ("domain", "portal.example.vn"),
+        ("domain", "cdn.example.com"),
+        ("sha256", "ab" * 32),
+    ]

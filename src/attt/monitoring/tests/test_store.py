@@ -65,3 +65,38 @@ def test_clickhouse_store_refuses_anything_but_ids_in_filters(chdb_executor):
     store = ClickHouseEventStore(chdb_executor, prefix=f"t{next(_prefix)}")
     with pytest.raises(ValueError):
         store.count(["x' OR 1=1 --"], 0)
+
+
+def test_recent_gives_back_the_whole_document_with_its_original(store):
+    """SQLite keeps `event.original` as the received bytes in a column of its own; the document read back is the
+    one normalised, original included (non-ASCII text too)."""
+    source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    line = '{"@timestamp": "2026-01-01T00:00:00Z", "message": "Đăng nhập \\"sai\\"", "event": {"kind": "alert"}}'
+    events = _events(source, [line.encode()])
+    assert store.insert(events) == 1
+    (doc,) = store.recent([str(source.organization_id)])
+    assert doc == events[0].ecs
+    assert doc["event"]["original"] == line and doc["message"] == 'Đăng nhập "sai"'
+
+
+def test_sqlite_store_opens_a_file_made_before_the_original_column(tmp_path):
+    import sqlite3
+
+    from attt.monitoring import store as store_module
+
+    path = tmp_path / "old.sqlite3"
+    legacy = store_module.SCHEMA.replace("    doc BLOB NOT NULL,\n    original BLOB\n", "    doc BLOB NOT NULL\n")
+    assert legacy != store_module.SCHEMA
+    db = sqlite3.connect(path)
+    db.executescript(legacy)
+    db.execute(
+        "INSERT INTO event VALUES (?, 'o', 's', NULL, 1, 1, NULL, NULL, ?)",
+        (bytes(16), b'{"event": {"original": "x"}, "a": 1}'),
+    )
+    db.commit()
+    db.close()
+    old = SQLiteEventStore(path)
+    assert old.recent(["o"]) == [{"event": {"original": "x"}, "a": 1}]
+    source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    assert old.insert(_events(source, [b'{"@timestamp": "2026-01-01T00:00:00Z", "b": 2}'])) == 1
+    assert old.recent([str(source.organization_id)])[0]["b"] == 2
