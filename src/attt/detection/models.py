@@ -6,6 +6,8 @@ the national view (a role on the root) sees all. Hits of one rule (or indicator)
 one time window add up in one alert (`signature`, `source_id`, `window_start` are unique together).
 """
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -83,6 +85,14 @@ class EngineStamp(models.Model):
         return f"{self.key}@{self.version}"
 
 
+def hour_of(moment: datetime.datetime | None) -> datetime.datetime | None:
+    """The start of the UTC hour `moment` falls in: an alert's trend bucket. Vietnam's offset (+07:00) is whole
+    hours, so a local hour and local day are unions of these buckets."""
+    if moment is None:
+        return None
+    return moment.astimezone(datetime.UTC).replace(minute=0, second=0, microsecond=0)
+
+
 class Alert(ScopedModel):
     """What detection raised on one source within one window: a Sigma rule or an indicator of compromise."""
 
@@ -119,6 +129,9 @@ class Alert(ScopedModel):
     severity = models.CharField(_("severity"), max_length=16, choices=Severity.choices)
     window_start = models.DateTimeField(_("window start"), editable=False)
     first_seen = models.DateTimeField(_("first seen"))
+    # The hour `first_seen` falls in (UTC), kept at write time so the dashboard's hourly and daily trends
+    # group an indexed column instead of calling a date function on every row.
+    first_hour = models.DateTimeField(_("first hour"), editable=False, null=True)
     last_seen = models.DateTimeField(_("last seen"))
     count = models.PositiveIntegerField(_("events"), default=0)
     sample_event_ids = models.JSONField(_("sample events"), default=list, blank=True)
@@ -147,12 +160,19 @@ class Alert(ScopedModel):
         ]
         indexes = [
             models.Index(fields=["last_seen"], name="detection_alert_seen"),
-            models.Index(fields=["organization", "last_seen"], name="detection_alert_org_seen"),
+            # The dashboard's month by organisation and system (and the search within a subtree).
+            models.Index(fields=["organization", "last_seen", "system", "count"], name="detection_alert_org_seen_sys"),
             models.Index(fields=["severity", "last_seen"], name="detection_alert_sev_seen"),
             models.Index(fields=["status", "last_seen"], name="detection_alert_status_seen"),
             models.Index(fields=["system", "last_seen"], name="detection_alert_system_seen"),
             models.Index(fields=["rule_id", "last_seen"], name="detection_alert_rule_seen"),
             models.Index(fields=["first_seen"], name="detection_alert_first"),
+            # The dashboard's other figures, each answered from one index alone (no table row read per alert).
+            models.Index(
+                fields=["organization", "last_seen", "signature", "kind", "count"], name="detection_alert_org_seen_sig"
+            ),
+            models.Index(fields=["organization", "first_hour"], name="detection_alert_org_hour"),
+            models.Index(fields=["status", "severity", "organization"], name="detection_alert_status_sev"),
         ]
 
     def __str__(self) -> str:
@@ -160,6 +180,10 @@ class Alert(ScopedModel):
 
     def get_absolute_url(self) -> str:
         return reverse("detection:alert_detail", args=[self.pk])
+
+    def save(self, *args, **kwargs):
+        self.first_hour = hour_of(self.first_seen)
+        super().save(*args, **kwargs)
 
     @property
     def attribution(self) -> str:

@@ -17,8 +17,7 @@ import yaml
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import Count, F, Q, Sum
-from django.db.models.functions import Substr, TruncDate, TruncHour
+from django.db.models import Count, F, Max, Sum
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -27,7 +26,15 @@ from attt.core import audit, scoping
 from attt.core.models import AuditEvent, Organization, User
 from attt.core.services import notifications
 from attt.detection import conf
-from attt.detection.models import NOTIFY_SEVERITIES, SEVERITY_ORDER, Alert, EngineStamp, Severity, SigmaRule
+from attt.detection.models import (
+    NOTIFY_SEVERITIES,
+    SEVERITY_ORDER,
+    Alert,
+    EngineStamp,
+    Severity,
+    SigmaRule,
+    hour_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -358,6 +365,7 @@ def _apply(groups: dict[tuple, list[Hit]]) -> list[Alert]:
                         severity=hit.severity,
                         window_start=key[2],
                         first_seen=first,
+                        first_hour=hour_of(first),
                         last_seen=last,
                         count=len(group),
                         sample_event_ids=ids[:limit],
@@ -369,6 +377,7 @@ def _apply(groups: dict[tuple, list[Hit]]) -> list[Alert]:
             else:
                 alert.count += len(group)
                 alert.first_seen, alert.last_seen = min(alert.first_seen, first), max(alert.last_seen, last)
+                alert.first_hour = hour_of(alert.first_seen)
                 alert.sample_event_ids = (alert.sample_event_ids + ids)[:limit]
                 alert.recent_event_ids = (alert.recent_event_ids + ids)[-RECENT_IDS:]
                 alert.system_id = alert.system_id or next((h.system_id for h in group if h.system_id), None)
@@ -377,7 +386,16 @@ def _apply(groups: dict[tuple, list[Hit]]) -> list[Alert]:
         Alert.objects.bulk_create(new)
         Alert.objects.bulk_update(
             changed,
-            ["count", "first_seen", "last_seen", "sample_event_ids", "recent_event_ids", "system", "updated_at"],
+            [
+                "count",
+                "first_seen",
+                "first_hour",
+                "last_seen",
+                "sample_event_ids",
+                "recent_event_ids",
+                "system",
+                "updated_at",
+            ],
         )
     return new
 
@@ -533,94 +551,155 @@ OPEN_STATUSES = (Alert.Status.OPEN, Alert.Status.ACKNOWLEDGED)
 SEGMENT = 33  # one organisation's part of a materialised path: 32 hex digits and "/"
 
 
-def _branch_expression(depth: int):
-    """The id (hex) of each alert's organisation's ancestor at `depth` (the level below the viewed one)."""
-    return Substr("organization__path", 2 + SEGMENT * depth, 32)
-
-
 def dashboard(user, within: Organization | None = None, *, now: datetime.datetime | None = None) -> dict:
     """Every figure of the live dashboard for the alerts the user sees (optionally one subtree), in a fixed
-    number of aggregate queries whatever the number of alerts."""
+    number of aggregate queries whatever the number of alerts. Each aggregate groups plain indexed columns
+    (organisation, system, signature, the stored hour bucket) so the database answers it from one index; the
+    organisation tree, sectors and titles are looked up for the few groups afterwards."""
     now = now or timezone.now()
-    alerts = scoping.visible(user, Alert.objects.all())
-    if within is not None:
-        alerts = alerts.filter(organization__path__startswith=within.path)
+    alerts = _visible_alerts(user, within)
     day, month = now - datetime.timedelta(hours=24), now - datetime.timedelta(days=30)
     recent = alerts.filter(last_seen__gte=month)
 
-    by_severity = {
+    open_counts: dict = defaultdict(int)
+    # Grouped by (status, severity), the order of the covering index (status, severity, organisation): only the
+    # open alerts are read, instead of every alert in severity order.
+    for _status, severity, n in (
+        alerts.filter(status__in=OPEN_STATUSES).values_list("status", "severity").annotate(n=Count("*")).order_by()
+    ):
+        open_counts[severity] += n
+    last_day = {
         row["severity"]: row
-        for row in alerts.filter(Q(status__in=OPEN_STATUSES) | Q(last_seen__gte=day))
+        for row in alerts.filter(last_seen__gte=day)
         .values("severity")
-        .annotate(
-            open=Count("pk", filter=Q(status__in=OPEN_STATUSES)),
-            day=Count("pk", filter=Q(last_seen__gte=day)),
-            events=Sum("count", filter=Q(last_seen__gte=day)),
-        )
+        .annotate(n=Count("*"), events=Sum("count"))
         .order_by()
     }
     severities = [
         {
             "value": s.value,
             "label": s.label,
-            "open": by_severity.get(s.value, {}).get("open", 0),
-            "day": by_severity.get(s.value, {}).get("day", 0),
-            "events": by_severity.get(s.value, {}).get("events") or 0,
+            "open": open_counts.get(s.value, 0),
+            "day": last_day.get(s.value, {}).get("n", 0),
+            "events": last_day.get(s.value, {}).get("events") or 0,
         }
         for s in reversed(Severity)
     ]
-    sectors = list(
-        recent.values("system__priority_sector").annotate(n=Count("pk")).order_by("-n", "system__priority_sector")
-    )
+    # One pass over the month by (organisation, system): branches, sectors and systems all come from it. The
+    # rows stream into plain sums (thousands of them: few objects kept, so the garbage collector stays quiet).
+    per_org: dict = defaultdict(int)
+    per_system: dict = defaultdict(int)
+    events_of: dict = defaultdict(int)
+    for org_id, system_id, n, events in (
+        recent.values_list("organization_id", "system_id")
+        .annotate(n=Count("*"), events=Sum("count"))
+        .order_by()
+        .iterator(chunk_size=2000)
+    ):
+        per_org[org_id] += n
+        key = system_id.hex if system_id else None  # a str is not tracked by the garbage collector, a UUID is
+        per_system[key] += n
+        events_of[key] += events or 0
     depth = (within.depth + 1) if within is not None else 1
-    branches = list(
-        recent.annotate(branch=_branch_expression(depth)).values("branch").annotate(n=Count("pk")).order_by("-n")
+    branches = _branches(per_org, depth, within)
+    # The systems' sectors through a sub-select, not a list of thousands of ids to bind.
+    sectors, systems = _sectors_and_systems(per_system, events_of, recent.values("system_id"))
+    # By (signature, kind): the pair no index orders, so the month is read from the covering index instead of
+    # walking every alert in signature order; a signature's title is the greatest of its
+    # alerts' (one row each).
+    top = list(
+        recent.values_list("signature", "kind")
+        .annotate(n=Count("*"), events=Sum("count"))
+        .order_by("-n", "signature")[:10]
     )
-    names = dict(
-        Organization.objects.filter(
-            pk__in=[uuid.UUID(b["branch"]) for b in branches if len(b["branch"]) == 32]
-        ).values_list("pk", "name")
+    titles = dict(
+        recent.filter(signature__in=[t[0] for t in top])
+        .values_list("signature")
+        .annotate(title=Max("title"))
+        .order_by()
     )
-    for b in branches:
-        key = uuid.UUID(b["branch"]) if len(b["branch"]) == 32 else None
-        b["name"] = names.get(key) or (within.name if within is not None else _("National"))
-        b["id"] = key
-    rules = list(
-        recent.values("signature", "title", "kind").annotate(n=Count("pk"), events=Sum("count")).order_by("-n")[:10]
-    )
-    systems = list(
-        recent.filter(system__isnull=False)
-        .values("system_id", "system__name", "system__organization__name")
-        .annotate(n=Count("pk"), events=Sum("count"))
-        .order_by("-n")[:10]
-    )
-    hourly = _new_per(alerts.filter(first_seen__gte=day), TruncHour("first_seen"))
-    daily = _new_per(alerts.filter(first_seen__gte=month), TruncDate("first_seen"))
+    rules = [
+        {"signature": sig, "title": titles.get(sig, sig), "kind": kind, "n": n, "events": events or 0}
+        for sig, kind, n, events in top
+    ]
     hour0 = timezone.localtime(now).replace(minute=0, second=0, microsecond=0)
     hours = [hour0 - datetime.timedelta(hours=i) for i in range(23, -1, -1)]
     today = timezone.localdate(now)
     days = [today - datetime.timedelta(days=i) for i in range(29, -1, -1)]
-    sector_labels = dict(_sector_choices())
+    # New alerts per stored hour bucket since the first shown day's local midnight: the hourly and the daily
+    # series both add these up (local hours and days are whole UTC hours in Vietnam).
+    first_midnight = timezone.make_aware(datetime.datetime.combine(days[0], datetime.time()))
+    per_hour = dict(
+        alerts.filter(first_hour__gte=first_midnight).values_list("first_hour").annotate(n=Count("*")).order_by()
+    )
     return {
         "severities": severities,
         "open_total": sum(s["open"] for s in severities),
         "day_total": sum(s["day"] for s in severities),
-        "sectors": [
-            {
-                "sector": r["system__priority_sector"] or "",
-                "label": sector_labels.get(r["system__priority_sector"] or "", _("No sector")),
-                "n": r["n"],
-            }
-            for r in sectors
-        ],
+        "sectors": sectors,
         "branches": branches,
         "branch_label": _("By province / ministry") if within is None or within.depth == 0 else _("By unit"),
         "rules": rules,
         "systems": systems,
-        "hourly": _series(hours, hourly, lambda h: timezone.localtime(h).replace(minute=0, second=0, microsecond=0)),
-        "daily": _series(days, daily, lambda d: d),
+        "hourly": _series(hours, per_hour, timezone.localtime),
+        "daily": _series(days, per_hour, timezone.localdate),
         "now": now,
     }
+
+
+def _visible_alerts(user, within: Organization | None) -> models.QuerySet[Alert]:
+    """The alerts the user sees (in one subtree), selected as "organisation among the visible ones": the
+    scope's path test runs once per organisation instead of once per alert through a join, and the alert
+    indexes that lead with the organisation answer the aggregates on their own."""
+    organizations = scoping.get_scope(user).filter(Organization.objects.all(), "detection.alert.view")
+    if within is not None:
+        organizations = organizations.filter(path__startswith=within.path)
+    return Alert.objects.filter(organization__in=organizations.values("pk"))
+
+
+def _branches(per_org: dict, depth: int, within: Organization | None) -> list[dict]:
+    """Alerts per ancestor at `depth` (the level below the viewed one) of each alert's organisation; alerts of
+    the viewed organisation itself count under its own name."""
+    paths = dict(Organization.objects.filter(pk__in=list(per_org)).values_list("pk", "path"))
+    per_branch: dict = defaultdict(int)
+    for org_id, n in per_org.items():
+        segment = paths.get(org_id, "")[1 + SEGMENT * depth : SEGMENT * (depth + 1)]
+        per_branch[uuid.UUID(segment) if len(segment) == 32 else None] += n
+    names = dict(Organization.objects.filter(pk__in=[k for k in per_branch if k]).values_list("pk", "name"))
+    fallback = within.name if within is not None else _("National")
+    branches = [{"id": key, "name": names.get(key) or fallback, "n": n} for key, n in per_branch.items()]
+    return sorted(branches, key=lambda b: (-b["n"], str(b["name"])))
+
+
+def _sectors_and_systems(alerts: dict, events: dict, systems_in_view) -> tuple[list[dict], list[dict]]:
+    """Alerts per priority sector of the system (none: "No sector") and the ten most attacked systems, from
+    the alerts and events per system id (hex)."""
+    from attt.registry import services as registry
+
+    per_sector: dict = defaultdict(int)
+    if None in alerts:  # alerts on no known system
+        per_sector[""] = alerts[None]
+    for pk, sector in registry.system_sectors(systems_in_view):
+        per_sector[sector or ""] += alerts.get(pk.hex, 0)
+    labels = dict(_sector_choices())
+    sectors = [
+        {"sector": sector, "label": labels.get(sector, _("No sector")), "n": n}
+        for sector, n in sorted(per_sector.items(), key=lambda item: (-item[1], item[0]))
+    ]
+    top = [uuid.UUID(k) for k in sorted((k for k in alerts if k), key=lambda k: (-alerts[k], k))[:10]]
+    names = registry.system_labels(top)
+    systems = [
+        {
+            "system_id": k,
+            "system__name": names[k][0],
+            "system__organization__name": names[k][1],
+            "n": alerts[k.hex],
+            "events": events[k.hex],
+        }
+        for k in top
+        if k in names
+    ]
+    return sectors, systems
 
 
 def cached_dashboard(user, within: Organization | None = None) -> dict:
@@ -638,12 +717,6 @@ def cached_dashboard(user, within: Organization | None = None) -> dict:
     return figures
 
 
-def _new_per(alerts: models.QuerySet[Alert], bucket) -> dict:
-    """New alerts per hour or day bucket, in one GROUP BY."""
-    rows = alerts.annotate(bucket=bucket).values("bucket").annotate(n=Count("pk")).order_by()
-    return {row["bucket"]: row["n"] for row in rows}
-
-
 def _series(keys: list, counts: dict, normalise) -> list[dict]:
     totals: dict = defaultdict(int)
     for key, n in counts.items():
@@ -658,7 +731,7 @@ def _series(keys: list, counts: dict, normalise) -> list[dict]:
 
 
 def _sector_choices() -> list[tuple[str, str]]:
-    from attt.registry.models import PrioritySector
+    from attt.registry.services import PrioritySector
 
     return [(value, str(label)) for value, label in PrioritySector.choices] + [("", _("No sector"))]
 

@@ -7,6 +7,7 @@ goes through the scoping layer, so a caller never sees more than that user may.
 
 import ipaddress
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -45,6 +46,8 @@ __all__ = [
     "prepare_merge",
     "summary",
     "system_actor",
+    "system_labels",
+    "system_sectors",
     "systems_for_address",
     "systems_for_domain",
     "systems_of_organization",
@@ -218,3 +221,22 @@ def prepare_merge(source: Organization, target: Organization) -> None:
         system.code = f"{source.code}-{system.code}"[:max_length]
         system.save(update_fields=["code", "updated_at"])
     InformationSystem.objects.filter(operator=source).update(operator=target)
+
+
+def system_sectors(system_ids) -> Iterator[tuple[uuid.UUID, str]]:
+    """(id, priority sector or "") of the given systems; ``system_ids`` may be a list or a sub-query."""
+    return (
+        InformationSystem.objects.filter(pk__in=system_ids)
+        .values_list("pk", "priority_sector")
+        .iterator(chunk_size=2000)
+    )
+
+
+def system_labels(system_ids) -> dict[uuid.UUID, tuple[str, str]]:
+    """id → (system name, owner's name) for display lists such as "most attacked systems"."""
+    return {
+        pk: (name, owner)
+        for pk, name, owner in InformationSystem.objects.filter(pk__in=system_ids).values_list(
+            "pk", "name", "organization__name"
+        )
+    }

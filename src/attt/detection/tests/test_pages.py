@@ -241,3 +241,117 @@ def test_api_filters_and_rules(tree, api, national_admin):
     refused = api.post(f"/api/v1/detection/rules/{rule.pk}/enable/")
     assert refused.status_code == 403 and refused["Content-Type"] == "application/problem+json"
     assert not SigmaRule.objects.get(pk=rule.pk).enabled
+
+
+def _reference_figures(user, within=None, *, now):
+    """The dashboard's figures computed the plain way (a date function and a join on every row), as before
+    the stored hour bucket and the index-only aggregates: the optimised figures must equal these."""
+    from collections import Counter
+
+    from django.db.models import Count, Sum
+    from django.db.models.functions import Substr, TruncDate, TruncHour
+
+    from attt.core import scoping
+
+    alerts = scoping.visible(user, Alert.objects.all())
+    if within is not None:
+        alerts = alerts.filter(organization__path__startswith=within.path)
+    day, month = now - datetime.timedelta(hours=24), now - datetime.timedelta(days=30)
+    recent = alerts.filter(last_seen__gte=month)
+    depth = within.depth + 1 if within is not None else 1
+    branches = Counter()
+    for row in recent.annotate(b=Substr("organization__path", 2 + 33 * depth, 32)).values("b").annotate(n=Count("pk")):
+        branches[row["b"]] += row["n"]
+    sectors = Counter()
+    for sector, n in recent.values_list("system__priority_sector").annotate(Count("pk")).order_by():
+        sectors[sector or ""] += n  # no system and a system without a sector are both "No sector"
+    hourly = Counter()
+    for row in (
+        alerts.filter(first_seen__gte=day).annotate(h=TruncHour("first_seen")).values("h").annotate(n=Count("pk"))
+    ):
+        hourly[timezone.localtime(row["h"])] += row["n"]
+    daily = Counter()
+    for row in (
+        alerts.filter(first_seen__gte=month).annotate(d=TruncDate("first_seen")).values("d").annotate(n=Count("pk"))
+    ):
+        daily[row["d"]] += row["n"]
+    return {
+        "open": Counter(
+            dict(alerts.filter(status__in=services.OPEN_STATUSES).values_list("severity").annotate(Count("pk")))
+        ),
+        "day": {
+            r["severity"]: (r["n"], r["e"])
+            for r in alerts.filter(last_seen__gte=day).values("severity").annotate(n=Count("pk"), e=Sum("count"))
+        },
+        "branches": sorted(branches.values()),
+        "sectors": sectors,
+        "rules": {
+            r["signature"]: (r["n"], r["e"]) for r in recent.values("signature").annotate(n=Count("pk"), e=Sum("count"))
+        },
+        "systems": {
+            r["system_id"]: (r["n"], r["e"])
+            for r in recent.filter(system__isnull=False).values("system_id").annotate(n=Count("pk"), e=Sum("count"))
+        },
+        "hourly": hourly,
+        "daily": daily,
+    }
+
+
+@pytest.mark.parametrize("where", ["national", "province", "unit"])
+def test_optimised_dashboard_figures_equal_the_plain_computation(tree, national_admin, where, settings):
+    """A hand-built set around every edge: the 24 h and 30 day limits, local midnight (UTC+7), alerts with and
+    without a system or sector, several rules, branches and depths, open and handled alerts."""
+    settings.TIME_ZONE = "Asia/Ho_Chi_Minh"
+    health = make_system(tree.dept_a, priority_sector="health", name="Bệnh viện A")
+    bank = make_system(tree.dept_b, priority_sector="banking", name="Ngân hàng B")
+    plain = make_system(tree.operator_a, priority_sector="", name="Cổng thông tin")
+    minute = datetime.timedelta(minutes=1)
+    moments = [
+        NOW - 5 * minute,
+        NOW - 24 * 60 * minute + minute,  # just inside the last 24 h
+        NOW - 24 * 60 * minute - minute,  # just outside
+        NOW - 30 * 24 * 60 * minute + minute,  # just inside the month
+        NOW - 30 * 24 * 60 * minute - minute,  # just outside
+        datetime.datetime(2026, 11, 19, 16, 59, tzinfo=datetime.UTC),  # 23:59 local on the 19th
+        datetime.datetime(2026, 11, 19, 17, 0, tzinfo=datetime.UTC),  # 00:00 local on the 20th
+        NOW - 7 * 24 * 60 * minute,
+        NOW - 90 * 24 * 60 * minute,
+    ]
+    places = [
+        (tree.dept_a, health),
+        (tree.operator_a, plain),
+        (tree.dept_b, bank),
+        (tree.ministry, None),
+        (tree.province_a, None),
+        (tree.root, None),
+    ]
+    statuses = ["open", "acknowledged", "closed", "escalated"]
+    n = 0
+    for i, at in enumerate(moments):
+        for j, (org, system) in enumerate(places):
+            n += 1
+            make_alert(
+                org,
+                signature=f"r{(i + j) % 4}",
+                title=f"R{(i + j) % 4}",
+                severity=["critical", "high", "medium", "low", "informational"][n % 5],
+                status=statuses[n % 4],
+                system=system,
+                count=n,
+                at=at,
+                first_seen=at - (j % 3) * minute,
+            )
+    within = {"national": None, "province": tree.province_a, "unit": tree.dept_a}[where]
+    f = services.dashboard(national_admin, within, now=NOW)
+    ref = _reference_figures(national_admin, within, now=NOW)
+    assert {s["value"]: s["open"] for s in f["severities"] if s["open"]} == dict(ref["open"])
+    assert {s["value"]: (s["day"], s["events"]) for s in f["severities"] if s["day"]} == ref["day"]
+    assert sorted(b["n"] for b in f["branches"]) == ref["branches"]
+    assert {s["sector"]: s["n"] for s in f["sectors"]} == dict(ref["sectors"])
+    assert {r["signature"]: (r["n"], r["events"]) for r in f["rules"]} == ref["rules"]
+    assert {s["system_id"]: (s["n"], s["events"]) for s in f["systems"]} == ref["systems"]
+    hours = {p["key"]: p["n"] for p in f["hourly"]}
+    assert {k: v for k, v in ref["hourly"].items() if k in hours} == {k: v for k, v in hours.items() if v}
+    days = {p["key"]: p["n"] for p in f["daily"]}
+    assert {k: v for k, v in ref["daily"].items() if k in days} == {k: v for k, v in days.items() if v}
+    assert sum(days.values()) > 0 and sum(hours.values()) > 0

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -145,6 +146,10 @@ def test_demo_makes_reproducible_alerts_over_90_days(tree, tmp_path, monkeypatch
     from attt.registry.tests.factories import make_system
 
     monkeypatch.setenv("ATTT_TESTDATA_DIR", str(tmp_path))  # no rules there: indicator alerts only
+    # One clock for both runs: hits fall into 15-minute windows aligned on the epoch, so a second run a moment
+    # later could split an alert across a window boundary.
+    fixed = timezone.now()
+    monkeypatch.setattr(demo_data.timezone, "now", lambda: fixed)
     for org in (tree.dept_a, tree.dept_b, tree.ministry):
         make_system(org)
     out = StringIO()
