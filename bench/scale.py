@@ -2,11 +2,15 @@
 NATS cluster (loopback, replicated R3 file stream), in the same run.
 
 Builds its own data: batches of realistic 1–2 KB events (bench/ingest.py's generator), published once to the
-stream. Each worker is its own process doing what a detection worker does per batch: take it from JetStream,
+stream the way the gateway does (`encode_chunks`: 500 events ≈ 2.2 MB encoded, as 4 messages under 1 MB).
+Each worker is its own process running `transport.consume` (the loop of `attt ingest nats-worker`): pull,
 decode, enrich (registry longest-prefix index), match indicators (IndicatorIndex), store into its own SQLite
-event store (standing in for a shared ClickHouse), acknowledge. The 1-worker run and the 2-worker run read the
-same stream through two durable consumers. Target: speedup ≥ 1.7× (needs two free cores: the figure drops
-when other work shares the machine).
+event store (standing in for a shared ClickHouse), acknowledge. Every drain reads the whole stream through its
+own durable consumer and stops once the consumer has nothing pending; the timed window runs from 'go' to the
+last stored batch. Drains alternate 1 and 2 workers for ROUNDS rounds (the worker processes stay up), so both
+meet the same outside load; the best drain of each is compared, the median is printed too. Each drain prints
+the CPU seconds of the workers, of the three NATS servers (/proc/<pid>/stat) and of everything else on the
+machine (/proc/stat): the target speedup ≥ 1.7× needs two free cores.
 
 Run by hand: `.venv/bin/python bench/scale.py [--quick]`. The last line is a JSON object with
 `speedup_2_workers`.
@@ -17,6 +21,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,17 +34,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(ROOT / "src")] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
 TARGET = 1.7
-FETCH = 4  # messages per pull: a larger pull waits out its timeout at the end of the stream
+ROUNDS = 3  # each of 1 and 2 workers drains the stream this often; the best run of each is compared
+FETCH = 2  # messages (≈ 500 events each) per pull: small enough for even shares at the end of the stream
 
 
-def worker(urls: list[str], durable: str, store_path: str, indicators: int) -> None:
-    """One detection worker process: prints 'ready', waits for 'go' on stdin, works until the stream is drained,
-    prints a JSON result (events, first and last batch wall times)."""
+def worker(urls: list[str], store_path: str, indicators: int) -> None:
+    """One detection worker process: prints 'ready', waits for 'go' on stdin, works until the consumer has
+    nothing pending (transport.consume, as `attt ingest nats-worker`), prints a JSON result (events, wall time
+    of the last stored batch, CPU seconds of the worker)."""
     import gc
     import random
 
     from attt.monitoring import transport
-    from attt.monitoring.normalise import decode_batch, gc_paused
     from attt.monitoring.store import SQLiteEventStore
 
     sys.path.insert(0, str(ROOT / "bench"))
@@ -48,65 +55,84 @@ def worker(urls: list[str], durable: str, store_path: str, indicators: int) -> N
     index = bench_ingest.build_indicators(indicators, rng, [])
     registry = bench_ingest.build_registry(rng)
     gc.freeze()
-    store = SQLiteEventStore(store_path)
 
-    def handle(payload: bytes) -> int:
-        events = list(decode_batch(payload))
+    def handle(events: list) -> None:
         registry.enrich(events)
         match = index.match
         for event in events:
             match(event.observables)
         store.insert(events)
-        return len(events)
 
-    async def run() -> dict:
-        nc = await transport.connect(urls)
-        js = nc.jetstream()
-        subscription = await js.pull_subscribe(transport.SUBJECT, durable=durable, stream=transport.STREAM)
-        print("ready", flush=True)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-        handled, first, last, idle = 0, None, None, 0
-        while idle < 2:
-            try:
-                messages = await subscription.fetch(FETCH, timeout=1)
-            except Exception:
-                idle += 1
-                continue
-            idle = 0
-            first = first or time.time()
-            for message in messages:
-                with gc_paused():  # as worker.drain: the batch's objects die before collection resumes
-                    handled += handle(message.data)
-                await message.ack()
-            last = time.time()
-        await nc.close()
-        return {"events": handled, "first": first, "last": last}
+    last = [None]
 
-    print(json.dumps(asyncio.run(run())), flush=True)
+    def stored(count: int) -> None:
+        last[0] = time.time()
+
+    print("ready", flush=True)
+    for line in sys.stdin:  # "go DURABLE": drain the stream through that consumer into a new store
+        durable = line.split()[1]
+        store = SQLiteEventStore(f"{store_path}-{durable}.sqlite3")
+        cpu = time.process_time()
+        handled = asyncio.run(
+            transport.consume(urls, handle, durable=durable, batch=FETCH, until_drained=True, on_batch=stored)
+        )
+        print(json.dumps({"events": handled, "last": last[0], "cpu": time.process_time() - cpu}), flush=True)
 
 
-def run_workers(urls, durable: str, n: int, folder: Path, indicators: int) -> tuple[float, list[dict]]:
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of processes, from /proc (Linux)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> float:
+    """CPU seconds used by everything on the machine so far (/proc/stat), to show the load of other work."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )  # guest time is already counted in user
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def start_workers(urls: list[str], n: int, folder: Path, indicators: int) -> list[subprocess.Popen]:
     processes = [
         subprocess.Popen(
-            [sys.executable, __file__, "--worker", ",".join(urls), durable, str(folder / f"{durable}-{i}.sqlite3"),
-             str(indicators)],
+            [sys.executable, __file__, "--worker", ",".join(urls), str(folder / f"w{n}-{i}"), str(indicators)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )
         for i in range(n)
     ]  # fmt: skip
     for process in processes:
         assert process.stdout.readline().strip() == "ready"
+    return processes
+
+
+def run_workers(processes: list[subprocess.Popen], durable: str, servers: list[int]) -> dict:
+    """Drain the stream through one consumer with the workers. The timed window runs from 'go' to the last
+    stored batch."""
+    nats_before, busy_before = cpu_seconds(servers), machine_busy()
     go = time.time()
     for process in processes:
-        process.stdin.write("go\n")
+        process.stdin.write(f"go {durable}\n")
         process.stdin.flush()
     results = [json.loads(process.stdout.readline()) for process in processes]
-    for process in processes:
-        process.wait()
-    return max(r["last"] for r in results if r["last"]) - go, results
+    end = max(r["last"] for r in results if r["last"])
+    # The servers' and the machine's CPU are read once all workers are done (idle tail included: an over-count).
+    nats_cpu, busy = cpu_seconds(servers) - nats_before, machine_busy() - busy_before
+    seconds = end - go
+    workers_cpu = sum(r["cpu"] for r in results)
+    return {
+        "seconds": seconds,
+        "events": [r["events"] for r in results],
+        "workers_cpu": workers_cpu,
+        "nats_cpu": nats_cpu,
+        "other_cpu": max(0.0, busy - workers_cpu - nats_cpu),
+    }
 
 
-async def prepare(urls: list[str], batches: int, per_batch: int) -> int:
+async def prepare(urls: list[str], batches: int, per_batch: int, durables: list[str]) -> tuple[int, int]:
     import random
     import uuid
 
@@ -119,54 +145,81 @@ async def prepare(urls: list[str], batches: int, per_batch: int) -> int:
 
     nc = await ready_stream(urls)
     js = nc.jetstream()
-    for durable in ("bench-1", "bench-2"):
+    for durable in durables:
         await transport.ensure_consumer(js, durable)
     lines = bench_ingest.make_events(per_batch * 4, random.Random(2026))
     source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    messages = 0
     for b in range(batches):
         chunk = [line[:-1] + b', "batch": %d}' % b for line in lines[(b % 4) * per_batch : (b % 4 + 1) * per_batch]]
         events, _ = normalise_lines(b"\n".join(chunk), source)
         for payload in encode_chunks(events, transport.MAX_MESSAGE):
             await transport.publish(js, payload)
+            messages += 1
     await nc.close()
-    return batches * per_batch
+    return batches * per_batch, messages
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="60 batches of 500 events (within a minute)")
-    parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="120 batches of 500 events (within a minute)")
+    parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        urls, durable, store_path, indicators = args.worker
-        worker(urls.split(","), durable, store_path, int(indicators))
+        urls, store_path, indicators = args.worker
+        worker(urls.split(","), store_path, int(indicators))
         return
     from attt.monitoring.tests.nats_cluster import Cluster
 
-    batches, per_batch, indicators = (60, 500, 100_000) if args.quick else (300, 1000, 1_000_000)
+    batches, per_batch, indicators = (120, 500, 100_000) if args.quick else (300, 1000, 1_000_000)
+    durables = [f"{n}w-{r}" for r in range(ROUNDS) for n in (1, 2)]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         cluster = Cluster(folder / "nats")
+        servers = [process.pid for process in cluster.processes]
+        workers = {}
         try:
-            total = asyncio.run(prepare(cluster.urls, batches, per_batch))
-            print(f"{total:,} events in {batches} batches on a 3-node cluster (R3 stream)", flush=True)
-            one_s, one = run_workers(cluster.urls, "bench-1", 1, folder, indicators)
-            two_s, two = run_workers(cluster.urls, "bench-2", 2, folder, indicators)
+            total, messages = asyncio.run(prepare(cluster.urls, batches, per_batch, durables))
+            print(f"{total:,} events in {messages} messages on a 3-node cluster (R3 stream)", flush=True)
+            workers = {n: start_workers(cluster.urls, n, folder, indicators) for n in (1, 2)}
+            runs = {1: [], 2: []}
+            for durable in durables:  # rounds alternate 1 and 2 workers, so both meet the same outside load
+                n = int(durable[0])
+                runs[n].append(run_workers(workers[n], durable, servers))
         finally:
+            for process in (p for group in workers.values() for p in group):
+                process.stdin.close()
+                process.wait()
             cluster.stop()
-    assert sum(r["events"] for r in one) == total and sum(r["events"] for r in two) == total
-    rate_1, rate_2 = total / one_s, total / two_s
+    for n, label in ((1, "1 worker: "), (2, "2 workers:")):
+        for run in runs[n]:
+            assert sum(run["events"]) == total
+            print(
+                f"{label} {total / run['seconds']:>8,.0f} events/s in {run['seconds']:.2f} s (shares {run['events']});"
+                f" CPU s: workers {run['workers_cpu']:.2f}, NATS servers {run['nats_cpu']:.2f} "
+                f"({run['nats_cpu'] / (run['nats_cpu'] + run['workers_cpu']):.0%} of bench CPU), other work "
+                f"{run['other_cpu']:.2f}"
+            )
+    one, two = (min(runs[n], key=lambda run: run["seconds"]) for n in (1, 2))
+    rate_1, rate_2 = total / one["seconds"], total / two["seconds"]
     speedup = rate_2 / rate_1
-    print(f"1 worker:  {rate_1:>10,.0f} events/s")
-    print(f"2 workers: {rate_2:>10,.0f} events/s  (shares {[r['events'] for r in two]})")
+    medians = [total / statistics.median(run["seconds"] for run in runs[n]) for n in (1, 2)]
+    print(f"best of {ROUNDS}: 1 worker {rate_1:,.0f} events/s, 2 workers {rate_2:,.0f} events/s")
+    print(f"median speedup: {medians[1] / medians[0]:.2f}×")
     print(f"speedup: {speedup:.2f}× (target {TARGET}×)")
     print(
         json.dumps(
             {
                 "events": total,
+                "messages": messages,
                 "workers_1_events_per_s": round(rate_1),
                 "workers_2_events_per_s": round(rate_2),
                 "speedup_2_workers": round(speedup, 2),
+                "median_speedup_2_workers": round(medians[1] / medians[0], 2),
+                "nats_cpu_share_1": round(one["nats_cpu"] / (one["nats_cpu"] + one["workers_cpu"]), 2),
+                "nats_cpu_share_2": round(two["nats_cpu"] / (two["nats_cpu"] + two["workers_cpu"]), 2),
+                "other_cpu_s_1": round(one["other_cpu"], 2),
+                "other_cpu_s_2": round(two["other_cpu"], 2),
                 "target_speedup": TARGET,
             }
         )

@@ -23,7 +23,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NoStreamResponseError
 
 from attt.monitoring import conf
-from attt.monitoring.normalise import decode_batch, encode_chunks
+from attt.monitoring.normalise import decode_batch, encode_chunks, gc_paused
 from attt.monitoring.pipeline import NormalisedEvent
 
 logger = logging.getLogger(__name__)
@@ -123,27 +123,54 @@ async def consume(
     *,
     durable: str = CONSUMER,
     stop: asyncio.Event | None = None,
-    batch: int = 8,
+    batch: int = 4,
+    until_drained: bool = False,
+    ahead: int = 2,
+    on_batch: Callable[[int], None] | None = None,
 ) -> int:
-    """Fetch batches from the shared durable consumer, handle each, acknowledge it after; runs until `stop`.
-    Returns the number of events handled."""
+    """Fetch batches from the shared durable consumer, handle each, acknowledge it after; runs until `stop` (or,
+    with `until_drained`, until the consumer has nothing pending). Returns the number of events handled.
+
+    Up to `ahead` pulls are fetched while the current batch is decoded and handled in a thread, so a worker does
+    not wait for the network (or for servers sharing its cores) between batches; pulls are small (`batch`
+    messages of up to 1 MB each) so that workers sharing the consumer get even shares up to the end of the
+    stream."""
     nc = await connect(servers)
     js = nc.jetstream()
     subscription = await _retry(lambda: js.pull_subscribe(SUBJECT, durable=durable, stream=STREAM))
+    pulled: asyncio.Queue = asyncio.Queue()
+    room = asyncio.Semaphore(ahead)  # pulls fetched ahead of the handler
     handled = 0
-    try:
+
+    async def pull() -> list | None:
         while stop is None or not stop.is_set():
             try:
-                messages = await subscription.fetch(batch, timeout=1)
+                return await subscription.fetch(batch, timeout=0.25 if until_drained else 1)
             except (nats.errors.TimeoutError, TimeoutError):
-                continue
+                if until_drained and (await subscription.consumer_info()).num_pending == 0:
+                    return None
             except nats.errors.Error:  # a node lost, a leader being elected: try again shortly
                 await asyncio.sleep(0.2)
-                continue
+        return None
+
+    async def fetch_ahead() -> None:
+        try:
+            while True:
+                await room.acquire()
+                messages = await pull()
+                if messages is None:
+                    return
+                pulled.put_nowait(messages)
+        finally:
+            pulled.put_nowait(None)
+
+    fetcher = asyncio.create_task(fetch_ahead())
+    try:
+        while (messages := await pulled.get()) is not None:
+            room.release()
             for message in messages:
-                events = list(decode_batch(message.data))
-                try:
-                    await asyncio.to_thread(handle, events)  # off the event loop: handlers use the ORM
+                try:  # off the event loop: handlers use the ORM, and the next pull arrives meanwhile
+                    count = await asyncio.to_thread(_handle_payload, message.data, handle)
                 except Exception:
                     logger.exception("batch %s failed; JetStream will deliver it again", message.metadata.sequence)
                     await message.nak(delay=1)
@@ -151,10 +178,21 @@ async def consume(
                 # Acknowledged without waiting for the server's confirmation: if the ack is lost the batch
                 # comes again after ack_wait, and its events are dropped by id in the store.
                 await message.ack()
-                handled += len(events)
+                handled += count
+                if on_batch:
+                    on_batch(count)
+        await fetcher
     finally:
+        fetcher.cancel()
         await nc.close()
     return handled
+
+
+def _handle_payload(payload: bytes, handle: Callable[[list[NormalisedEvent]], None]) -> int:
+    with gc_paused():  # the batch's objects are freed before collection resumes: nothing to scan
+        events = list(decode_batch(payload))
+        handle(events)
+    return len(events)
 
 
 async def _retry(make, attempts: int = 20):
