@@ -28,14 +28,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import leave_bench_folder, load_demo, p95
+
 ROOT = Path(__file__).resolve().parent.parent
 LOADERS = ("core", "registry", "compliance")
 TARGET_P95_MS = 200
-
-
-def p95(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
 
 
 # --- The worker: one scale, one fresh database ----------------------------------------------------------------
@@ -47,37 +44,24 @@ PROPOSED_INDEX = (  # asked of compliance/models.py: ChecklistItem Meta.indexes 
 
 
 def worker(scale: float, runs: int, with_index: bool = False) -> dict:
+    leave_bench_folder()
     import django
 
     django.setup()
-    import random
 
-    from django.core.management import call_command
     from django.core.signals import request_started
-    from django.db import connection, reset_queries, transaction
+    from django.db import connection, reset_queries
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     import attt.compliance.demo_data  # noqa: F401  (registers the loader if the app does not yet)
     from attt.compliance import reports
     from attt.compliance.models import StatusReport
-    from attt.core import demo
     from attt.core.audit import audit_context
     from attt.core.models import Organization, User
     from attt.registry import services as registry
 
-    started = time.perf_counter()
-    call_command("migrate", verbosity=0)
-    timings = {"migrate_s": round(time.perf_counter() - started, 1)}
-    with audit_context(actor_name="system:bench"):
-        for loader in sorted((x for x in demo.loaders if x.name in LOADERS), key=lambda x: x.order):
-            step = time.perf_counter()
-            ctx = demo.DemoContext(
-                rng=random.Random(f"2026:{loader.name}"), scale=scale, progress=lambda _label: None, stdout=sys.stderr
-            )
-            with transaction.atomic():
-                loader.func(ctx)
-            timings[f"load_{loader.name}_s"] = round(time.perf_counter() - step, 1)
+    timings = load_demo(LOADERS, scale=scale)
     if with_index:
         with connection.cursor() as cursor:
             cursor.execute(PROPOSED_INDEX)

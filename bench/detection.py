@@ -30,15 +30,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import QueryCounter, leave_bench_folder, load_demo, p95
+
 ROOT = Path(__file__).resolve().parent.parent
 LOADERS = ("core", "registry")
 TARGET_P95_MS = 200
 FULL, QUICK = 100_000, 20_000
-
-
-def p95(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
 
 
 def bulk(n_alerts: int, rng) -> int:
@@ -118,43 +115,20 @@ def bulk(n_alerts: int, rng) -> int:
     return Alert.objects.count()
 
 
-class QueryCounter(list):
-    """An execute wrapper that records each SQL statement (works with DEBUG off)."""
-
-    def __call__(self, execute, sql, params, many, context):
-        self.append(sql)
-        return execute(sql, params, many, context)
-
-
 def worker(n_alerts: int, runs: int) -> dict:
-    # bench/sigma.py would shadow pySigma (the engine imports `sigma`): drop this folder from the import path.
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+    leave_bench_folder()
     import django
 
     django.setup()
     import random
 
     from django.core.cache import cache
-    from django.core.management import call_command
     from django.db import connection, transaction
     from django.test import Client
 
-    from attt.core import demo
-    from attt.core.audit import audit_context
     from attt.core.models import Organization, User
 
-    started = time.perf_counter()
-    call_command("migrate", verbosity=0)
-    timings = {"migrate_s": round(time.perf_counter() - started, 1)}
-    with audit_context(actor_name="system:bench"):
-        for loader in sorted((x for x in demo.loaders if x.name in LOADERS), key=lambda x: x.order):
-            step = time.perf_counter()
-            ctx = demo.DemoContext(
-                rng=random.Random(f"2026:{loader.name}"), scale=1.0, progress=lambda _label: None, stdout=sys.stderr
-            )
-            with transaction.atomic():
-                loader.func(ctx)
-            timings[f"load_{loader.name}_s"] = round(time.perf_counter() - step, 1)
+    timings = load_demo(LOADERS)
     step = time.perf_counter()
     with transaction.atomic():
         alerts = bulk(n_alerts, random.Random(2026))

@@ -28,16 +28,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import QueryCounter, leave_bench_folder, load_demo, p95
+
 ROOT = Path(__file__).resolve().parent.parent
 LOADERS = ("core", "registry", "incidents")
 TARGET_P95_MS = 200
 FULL = (100_000, 1_000_000)
 QUICK = (10_000, 100_000)
-
-
-def p95(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
 
 
 def bulk(n_incidents: int, n_observables: int, rng) -> dict:
@@ -119,40 +116,19 @@ def bulk(n_incidents: int, n_observables: int, rng) -> dict:
     return {"incidents": Incident.objects.count(), "observables": Observable.objects.count(), "sample": str(ids[0][0])}
 
 
-class QueryCounter(list):
-    """An execute wrapper that records each SQL statement (works with DEBUG off and across reconnections)."""
-
-    def __call__(self, execute, sql, params, many, context):
-        self.append(sql)
-        return execute(sql, params, many, context)
-
-
 def worker(n_incidents: int, n_observables: int, runs: int) -> dict:
+    leave_bench_folder()
     import django
 
     django.setup()
     import random
 
-    from django.core.management import call_command
     from django.db import connection, transaction
     from django.test import Client
 
-    from attt.core import demo
-    from attt.core.audit import audit_context
     from attt.core.models import Organization, User
 
-    started = time.perf_counter()
-    call_command("migrate", verbosity=0)
-    timings = {"migrate_s": round(time.perf_counter() - started, 1)}
-    with audit_context(actor_name="system:bench"):
-        for loader in sorted((x for x in demo.loaders if x.name in LOADERS), key=lambda x: x.order):
-            step = time.perf_counter()
-            ctx = demo.DemoContext(
-                rng=random.Random(f"2026:{loader.name}"), scale=1.0, progress=lambda _label: None, stdout=sys.stderr
-            )
-            with transaction.atomic():
-                loader.func(ctx)
-            timings[f"load_{loader.name}_s"] = round(time.perf_counter() - step, 1)
+    timings = load_demo(LOADERS)
     step = time.perf_counter()
     with transaction.atomic():
         sizes = bulk(n_incidents, n_observables, random.Random(2026))
