@@ -4,17 +4,15 @@ or after `ATTT_DETECTION_REFRESH_MINUTES`. `consume` is the batch consumer monit
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from attt.detection import conf, services
+from attt.detection import conf, engine, services
 from attt.detection.models import Alert, SigmaRule
-
-log = logging.getLogger(__name__)
+from attt.intel import services as intel
 
 
 @dataclass(frozen=True)
@@ -27,20 +25,11 @@ class IndicatorRef:
     severity: str
 
 
-def _active_indicators() -> Iterable[tuple]:
-    from attt.intel import services as intel
-
-    try:
-        return list(intel.active_indicators())
-    except NotImplementedError:
-        return []
-
-
 def indicator_items() -> list[tuple[str, str, IndicatorRef]]:
     """(kind, value, ref) for the engine's index. Intel yields (kind, value, id) and, once it offers them,
     a fourth item {"confidence": int, "tlp": str} that sets the hit's severity."""
     items = []
-    for row in _active_indicators():
+    for row in intel.active_indicators():
         kind, value, ident = row[0], row[1], row[2]
         extra = row[3] if len(row) > 3 and isinstance(row[3], dict) else {}
         severity = services.ioc_severity(extra.get("confidence"), extra.get("tlp"))
@@ -58,13 +47,9 @@ class Detector:
     @classmethod
     def build(cls) -> Detector:
         stamp = services.current_stamp()
-        engine = services.engine_module()
         rules = list(
             SigmaRule.objects.filter(enabled=True, supported=True).values_list("path", "text", "rule_id", "author")
         )
-        if engine is None:
-            log.warning("detection engine not available: no rule or indicator matches")
-            return cls(None, None, stamp, {})
         ruleset = engine.RuleSet.from_texts(
             ((path or rule_id, text) for path, text, rule_id, _ in rules), cache_dir=conf.rule_cache_dir()
         )
@@ -73,7 +58,7 @@ class Detector:
 
     @property
     def rule_count(self) -> int:
-        return len(self.ruleset.rules) if self.ruleset is not None else 0
+        return len(self.ruleset.rules)
 
     def detect(self, events: Iterable) -> list[services.Hit]:
         hits: list[services.Hit] = []
@@ -85,22 +70,21 @@ class Detector:
                 "timestamp": event.timestamp,
                 "system_id": event.system_id,
             }
-            if self.ruleset is not None:
-                for rule in self.ruleset.match(event.fields):
-                    rule_id = str(rule.id)
-                    hits.append(
-                        services.Hit(
-                            **common,
-                            kind=Alert.Kind.SIGMA,
-                            signature=rule_id,
-                            title=str(rule.title),
-                            severity=services.severity_for_level(rule.level),
-                            rule_id=rule_id,
-                            rule_author=getattr(rule, "author", "") or self.authors.get(rule_id, ""),
-                            techniques=services.techniques_of(getattr(rule, "tags", ()) or ()),
-                        )
+            for rule in self.ruleset.match(event.fields):
+                rule_id = str(rule.id)
+                hits.append(
+                    services.Hit(
+                        **common,
+                        kind=Alert.Kind.SIGMA,
+                        signature=rule_id,
+                        title=str(rule.title),
+                        severity=services.severity_for_level(rule.level),
+                        rule_id=rule_id,
+                        rule_author=getattr(rule, "author", "") or self.authors.get(rule_id, ""),
+                        techniques=services.techniques_of(getattr(rule, "tags", ()) or ()),
                     )
-            if self.index is not None and event.observables:
+                )
+            if event.observables:
                 for ref in self.index.match(event.observables):
                     hits.append(
                         services.Hit(

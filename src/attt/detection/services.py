@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from attt.core import audit, scoping
 from attt.core.models import AuditEvent, Organization, User
 from attt.core.services import notifications
-from attt.detection import conf
+from attt.detection import conf, engine
 from attt.detection.models import (
     NOTIFY_SEVERITIES,
     SEVERITY_ORDER,
@@ -94,13 +94,6 @@ class RuleLoadReport:
     errors: list[tuple[str, str]] = field(default_factory=list)
 
 
-def engine_module():
-    """The pure engine, or None while it lacks the contract's names (then rules load but nothing matches)."""
-    from attt.detection import engine
-
-    return engine if hasattr(engine, "RuleSet") and hasattr(engine, "IndicatorIndex") else None
-
-
 def _rule_files(paths: Iterable[Path], report: RuleLoadReport) -> list[Path]:
     files: list[Path] = []
     for path in paths:
@@ -154,9 +147,6 @@ def parse_rule(text: str) -> dict:
 
 def _unsupported(items: list[tuple[str, str]]) -> dict[str, str]:
     """What the engine refuses, by rule id or file name → reason."""
-    engine = engine_module()
-    if engine is None:
-        return {}
     ruleset = engine.RuleSet.from_texts(items, cache_dir=conf.rule_cache_dir())
     return {str(key): str(reason) for key, reason in ruleset.unsupported}
 
@@ -519,21 +509,17 @@ def escalate(alert: Alert, *, by: User) -> Alert:
     from attt.incidents import services as incidents
 
     observables = [(alert.indicator_kind, alert.indicator_value)] if alert.kind == Alert.Kind.IOC else []
-    try:
-        incident = incidents.report_incident(
-            organization=alert.organization,
-            title=alert.title[:255],
-            description=incident_description(alert),
-            source="soc",
-            reporter=by,
-            systems=[alert.system_id] if alert.system_id else [],
-            observables=observables,
-            occurred_at=alert.first_seen,
-        )
-    except NotImplementedError:
-        raise ValidationError({"incident": _("Incident response is not available yet.")}) from None
-    incident_id = incident if isinstance(incident, uuid.UUID) else incident.pk
-    return _step(alert, Alert.Status.ESCALATED, by=by, action="escalate", incident_id=incident_id)
+    incident = incidents.report_incident(
+        organization=alert.organization,
+        title=alert.title[:255],
+        description=incident_description(alert),
+        source="soc",
+        reporter=by,
+        systems=[alert.system_id] if alert.system_id else [],
+        observables=observables,
+        occurred_at=alert.first_seen,
+    )
+    return _step(alert, Alert.Status.ESCALATED, by=by, action="escalate", incident_id=incident.pk)
 
 
 def incident_url(alert: Alert) -> str:

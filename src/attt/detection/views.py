@@ -113,14 +113,11 @@ class DashboardView(PermissionMixin, TemplateView):
         }
 
 
-def _throughput(user, within) -> dict | None:
-    """Monitoring's live figures, or None while monitoring does not offer them."""
+def _throughput(user, within) -> dict:
+    """Monitoring's live figures for the same scope as the dashboard."""
     from attt.monitoring import services as monitoring
 
-    try:
-        return monitoring.throughput(user, within)
-    except NotImplementedError:
-        return None
+    return monitoring.throughput(user, within)
 
 
 class DashboardLiveView(DashboardView):
