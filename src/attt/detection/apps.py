@@ -16,8 +16,10 @@ class DetectionConfig(AppConfig):
     def ready(self) -> None:
         from attt.core import dashboard, navigation, permissions, scoping
         from attt.detection import demo_data, widgets  # noqa: F401 (demo loader)
+        from attt.detection.detector import consume
         from attt.detection.models import Alert
         from attt.intel import signals as intel_signals
+        from attt.monitoring.pipeline import register_consumer
 
         permissions.register_module_permissions(
             "detection",
@@ -37,19 +39,5 @@ class DetectionConfig(AppConfig):
             )
         )
         dashboard.register(widgets.home_widget)
-        self._register_consumer()
-        intel_signals.indicators_changed.connect(_indicators_changed, dispatch_uid="detection.indicators_changed")
-
-    @staticmethod
-    def _register_consumer() -> None:
-        """Monitoring may not offer its pipeline yet: detection still loads, and says so in the log."""
-        try:
-            from attt.monitoring.pipeline import register_consumer
-        except ImportError:
-            import logging
-
-            logging.getLogger(__name__).warning("monitoring.pipeline.register_consumer missing: detection not wired")
-            return
-        from attt.detection.detector import consume
-
         register_consumer("detection", consume)
+        intel_signals.indicators_changed.connect(_indicators_changed, dispatch_uid="detection.indicators_changed")
