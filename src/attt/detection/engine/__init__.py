@@ -1,7 +1,7 @@
 """The detection engine: Sigma rules and indicators compiled for throughput. Pure Python, no models, so the
 monitoring pipeline, the detection workers and the benchmarks share it.
 
-Contract (the engine's owner fills in the implementation, keeping these names):
+What the rest of the platform relies on:
 
 - ``RuleSet.from_texts(items: Iterable[tuple[str, str]]) -> RuleSet``: (file name, Sigma YAML text) pairs;
   rules pySigma cannot parse or that the engine does not support land in ``ruleset.unsupported`` as
