@@ -58,10 +58,9 @@ def bulk(n_incidents: int, n_observables: int, rng) -> dict:
     batch = []
     for n in range(n_incidents):
         pk = uuid.uuid4()
-        ids.append((pk, None))
         discovered = now - datetime.timedelta(minutes=rng.randint(0, 60 * 24 * 400))
         org = rng.choice(orgs)
-        ids[-1] = (pk, org.pk)
+        ids.append((pk, org.pk))
         batch.append(
             Incident(
                 id=pk,

@@ -293,17 +293,20 @@ def public_reports_from(address: str | None, since: datetime.datetime) -> int:
 
 
 def report_public(*, title: str, description: str, name: str, contact: str, address: str | None, observables=()):
-    """A report from the public web form: to the national coordinator, TLP:AMBER until verified."""
-    incident = report_incident(
-        organization=national_coordinator(),
-        title=title,
-        description=description,
-        source=Source.PUBLIC,
-        observables=list(observables),
-    )
-    Incident.objects.filter(pk=incident.pk).update(
-        reporter_name=name, reporter_contact=contact, reporter_address=address
-    )
+    """A report from the public web form: to the national coordinator, TLP:AMBER until verified. The reporter's
+    details are written in the same transaction: the hourly limit counts by address."""
+    with transaction.atomic():
+        incident = report_incident(
+            organization=national_coordinator(),
+            title=title,
+            description=description,
+            source=Source.PUBLIC,
+            observables=list(observables),
+        )
+        reporter = {"reporter_name": name, "reporter_contact": contact, "reporter_address": address}
+        Incident.objects.filter(pk=incident.pk).update(**reporter)
+        for field, value in reporter.items():
+            setattr(incident, field, value)
     return incident
 
 
@@ -675,7 +678,7 @@ def remind_deadlines(now: datetime.datetime | None = None) -> dict:
     holders of incidents.incident.classify above the owner: the coordinator)."""
     now = now or timezone.now()
     reminded = escalated = 0
-    open_ = Deadline.objects.filter(met_at__isnull=True).select_related("incident", "organization")
+    open_ = Deadline.objects.filter(met_at__isnull=True).select_related("incident", "organization__parent")
     for deadline in open_.filter(escalated_at__isnull=True, due_at__lt=now):
         incident = deadline.incident
         notify_permission_holders(
@@ -763,7 +766,10 @@ def remind_member_reports(today: datetime.date | None = None) -> int:
             continue
         done = MemberReport.objects.filter(period=code, year=today.year, submitted_at__isnull=False).values("member")
         for member in (
-            NetworkMember.objects.filter(active=True).exclude(kind=NetworkMember.Kind.EXTERNAL).exclude(pk__in=done)
+            NetworkMember.objects.filter(active=True)
+            .exclude(kind=NetworkMember.Kind.EXTERNAL)
+            .exclude(pk__in=done)
+            .select_related("organization")
         ):
             notify_permission_holders(
                 "incidents.networkmember.change",
@@ -776,6 +782,15 @@ def remind_member_reports(today: datetime.date | None = None) -> int:
             )
             sent += 1
     return sent
+
+
+CONTACT_FIELDS = ("contact_name", "contact_email", "contact_phone", "on_call")
+
+
+def note_contact_change(member: NetworkMember, changed) -> None:
+    """Stamp when the member's contact point last changed (pages and API alike), so stale contacts show."""
+    if set(CONTACT_FIELDS) & set(changed):
+        member.contact_updated_at = timezone.now()
 
 
 @transaction.atomic

@@ -38,6 +38,7 @@ from attt.regulation import services as regulation
 
 MAX_ATTACHMENT = 20 * 2**20
 MAX_BUNDLE = 10 * 2**20
+BUNDLE_TYPES = {".json": "application/json", ".stix": "application/json"}
 
 
 def _errors(request, exc: ValidationError) -> None:
@@ -174,6 +175,7 @@ class IncidentDetailView(ObjectDetailView):
         seen = services.sightings(user, observables)
         kind = services.taxonomy().get(incident.category)
         can = {a: scoping.can(user, a, incident) for a in ("change", "classify", "coordinate", "share", "export")}
+        steps = services.allowed_steps(user, incident)
         context.update(
             {
                 "category_label": kind.label() if kind else "",
@@ -185,9 +187,9 @@ class IncidentDetailView(ObjectDetailView):
                 "deadlines": [(d, rules.get(d.code)) for d in incident.deadlines.all()],
                 "attachments": incident.attachments.all(),
                 "duplicates": services.duplicate_hints(user, incident),
-                "steps": [s for s in services.allowed_steps(user, incident) if s != "classify"],
+                "steps": [s for s in steps if s != "classify"],
                 "can": can,
-                "can_classify": "classify" in services.allowed_steps(user, incident),
+                "can_classify": "classify" in steps,
                 "classify_form": forms.ClassifyForm(
                     initial={
                         "category": incident.category,
@@ -212,11 +214,15 @@ class IncidentDetailView(ObjectDetailView):
 class IncidentActionView(LoginRequiredMixin, View):
     """A POST on one visible incident; out of scope is 404, a refused rule a message."""
 
+    required: str | None = None  # the action needed on the incident when the service called does not check one
+
     def incident(self, pk) -> Incident:
         return get_object_or_404(scoping.visible(self.request.user, Incident.objects.all()), pk=pk)
 
     def post(self, request, pk):
         incident = self.incident(pk)
+        if self.required and not scoping.can(request.user, self.required, incident):
+            raise PermissionDenied
         try:
             with transaction.atomic():
                 self.act(request, incident)
@@ -274,9 +280,9 @@ class TaskAddView(IncidentActionView):
 
 
 class ObservableAddView(IncidentActionView):
+    required = "change"
+
     def act(self, request, incident):
-        if not scoping.can(request.user, "change", incident):
-            raise PermissionDenied
         form = forms.ObservableForm(request.POST)
         if not form.is_valid():
             raise ValidationError(_("Choose a kind and a value."))
@@ -290,17 +296,17 @@ class ObservableAddView(IncidentActionView):
 
 
 class TechniquesView(IncidentActionView):
+    required = "change"
+
     def act(self, request, incident):
-        if not scoping.can(request.user, "change", incident):
-            raise PermissionDenied
         ids = request.POST.get("techniques", "").replace(",", " ").split()
         services.set_techniques(incident, ids, by=request.user)
 
 
 class AttachmentAddView(IncidentActionView):
+    required = "change"
+
     def act(self, request, incident):
-        if not scoping.can(request.user, "change", incident):
-            raise PermissionDenied
         add_attachment(request, incident)
 
 
@@ -398,8 +404,7 @@ class StixImportView(LoginRequiredMixin, TemplateView):
         if form.is_valid():
             upload = form.cleaned_data["bundle"]
             try:
-                if upload.size > MAX_BUNDLE:
-                    raise ValidationError(_("The file is larger than %(mb)s MB.") % {"mb": MAX_BUNDLE // 2**20})
+                check_upload(upload, max_bytes=MAX_BUNDLE, allowed=BUNDLE_TYPES)
                 try:
                     data = json.loads(upload.read().decode("utf-8"))
                 except (UnicodeDecodeError, ValueError):
@@ -556,8 +561,7 @@ class NetworkMemberEditView(ObjectEditView):
 
     def save(self, form):
         member = form.save(commit=False)
-        if {"contact_name", "contact_email", "contact_phone", "on_call"} & set(form.changed_data):
-            member.contact_updated_at = timezone.now()
+        services.note_contact_change(member, form.changed_data)
         member.save()
         return member
 

@@ -155,12 +155,10 @@ class IncidentViewSet(ScopedModelViewSet):
     filterset_class = IncidentFilterSet
     http_method_names = ["get", "post", "patch", "head", "options"]
 
+    @_django_errors
     def perform_create(self, serializer):
         self._check_target(serializer.validated_data.get("organization"))
-        try:
-            serializer.save()
-        except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from None
+        serializer.save()
 
     def _body(self, serializer_class):
         body = serializer_class(data=self.request.data)
@@ -350,6 +348,16 @@ class NetworkMemberSerializer(StrictModelSerializer):
         model = NetworkMember
         fields = ["id", "organization", "name", *MEMBER_FIELDS, "contact_updated_at", "active", "created_at"]
         read_only_fields = ["id", "contact_updated_at", "created_at"]
+
+    def create(self, validated):
+        member = NetworkMember(**validated)
+        services.note_contact_change(member, [n for n, v in validated.items() if v])
+        member.save()
+        return member
+
+    def update(self, instance, validated):
+        services.note_contact_change(instance, [n for n, v in validated.items() if getattr(instance, n) != v])
+        return super().update(instance, validated)
 
 
 class NetworkMemberViewSet(ScopedModelViewSet):
