@@ -34,6 +34,18 @@ def visible_organizations(request):
     return visible(request.user, Organization.objects.all())
 
 
+def in_subtree(queryset, name, value):
+    """Records of the chosen organisation and of every unit below it (one prefix match on the tree path)."""
+    return queryset.filter(organization__path__startswith=value.path)
+
+
+def subtree_filter(label) -> django_filters.ModelChoiceFilter:
+    """An organisation choice (only those the user sees) that keeps records of its whole subtree."""
+    return extend_schema_field(OpenApiTypes.UUID)(
+        django_filters.ModelChoiceFilter(queryset=visible_organizations, method=in_subtree, label=label)
+    )
+
+
 class OrganizationFilterSet(SearchFilterSet):
     search_fields = ("name", "short_name", "code", "name_en")
     kind = django_filters.ChoiceFilter(choices=OrganizationKind.choices, label=_("Kind"))

@@ -4,7 +4,7 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from attt.core.filtersets import SearchFilterSet, visible_organizations
+from attt.core.filtersets import SearchFilterSet, subtree_filter
 from attt.incidents import observables
 from attt.incidents.models import (
     Incident,
@@ -40,8 +40,7 @@ class IncidentFilterSet(SearchFilterSet):
     source = django_filters.ChoiceFilter(choices=Source.choices, label=_("Source"))
     tlp = django_filters.ChoiceFilter(choices=[(v, v) for v in TLP_LEVELS], label=_("TLP"))
     category = django_filters.CharFilter(field_name="category", lookup_expr="startswith", label=_("Type"))
-    organization = django_filters.ModelChoiceFilter(
-        queryset=visible_organizations, method="filter_within", label=_("Organisation")
+    organization = subtree_filter(_("Organisation")
     )
 
     class Meta:
@@ -59,8 +58,6 @@ class IncidentFilterSet(SearchFilterSet):
             return queryset.filter(pk__in=list(ids))
         return queryset.filter(Q(number__iexact=value) | Q(title__icontains=value))
 
-    def filter_within(self, queryset, name, value):
-        return queryset.filter(organization__path__startswith=value.path)
 
 
 class IncidentTaskFilterSet(SearchFilterSet):

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from attt.core.filtersets import SearchFilterSet, visible_organizations
+from attt.core.filtersets import SearchFilterSet, subtree_filter, visible_organizations
 from attt.registry.models import (
     Component,
     Contact,
@@ -19,20 +19,9 @@ from attt.registry.models import (
 )
 
 
-def _within(label):
-    return extend_schema_field(OpenApiTypes.UUID)(
-        django_filters.ModelChoiceFilter(queryset=visible_organizations, method="filter_within", label=label)
-    )
-
-
-class WithinMixin:
-    def filter_within(self, queryset, name, value):
-        return queryset.filter(organization__path__startswith=value.path)
-
-
-class SystemFilterSet(WithinMixin, SearchFilterSet):
+class SystemFilterSet(SearchFilterSet):
     search_fields = ("name", "code", "description", "hosting_provider")
-    organization = _within(_("Owner (and its units)"))
+    organization = subtree_filter(_("Owner (and its units)"))
     operator = extend_schema_field(OpenApiTypes.UUID)(
         django_filters.ModelChoiceFilter(queryset=visible_organizations, label=_("Operating unit"))
     )
@@ -56,11 +45,11 @@ class SystemFilterSet(WithinMixin, SearchFilterSet):
         ]
 
 
-class PartFilterSet(WithinMixin, SearchFilterSet):
+class PartFilterSet(SearchFilterSet):
     """Common to the records of a system: the system, and the owner's subtree."""
 
     system = django_filters.UUIDFilter(field_name="system_id", label=_("Information system"))
-    organization = _within(_("Owner (and its units)"))
+    organization = subtree_filter(_("Owner (and its units)"))
 
 
 class ComponentFilterSet(PartFilterSet):

@@ -39,7 +39,7 @@ from attt.compliance.inspections import (
 )
 from attt.compliance.models import Finding, Inspection, StatusReport
 from attt.core import scoping
-from attt.core.filtersets import SearchFilterSet, visible_organizations
+from attt.core.filtersets import SearchFilterSet, subtree_filter
 from attt.core.forms import DateInput
 from attt.core.models import Organization, User
 from attt.core.views.generic import Column, ObjectDeleteView, ObjectDetailView, ObjectEditView, ObjectListView
@@ -252,8 +252,7 @@ class StatusReportFilterSet(SearchFilterSet):
     search_fields = ("organization__name", "notes")
     kind = django_filters.ChoiceFilter(choices=StatusReport.Kind.choices, label=gettext_lazy("Kind"))
     state = django_filters.ChoiceFilter(choices=StatusReport.State.choices, label=gettext_lazy("State"))
-    organization = django_filters.ModelChoiceFilter(
-        queryset=visible_organizations, method="filter_within", label=gettext_lazy("Organisation (and its units)")
+    organization = subtree_filter(gettext_lazy("Organisation (and its units)")
     )
     year = django_filters.NumberFilter(field_name="period_end__year", label=gettext_lazy("Year"))
 
@@ -261,8 +260,6 @@ class StatusReportFilterSet(SearchFilterSet):
         model = StatusReport
         fields = ["q", "kind", "state", "organization", "year"]
 
-    def filter_within(self, queryset, name, value):
-        return queryset.filter(organization__path__startswith=value.path)
 
 
 class GenerateForm(forms.Form):
@@ -500,16 +497,13 @@ class InspectionFilterSet(SearchFilterSet):
     search_fields = ("title", "scope")
     state = django_filters.ChoiceFilter(choices=Inspection.State.choices, label=gettext_lazy("State"))
     year = django_filters.NumberFilter(label=gettext_lazy("Year"))
-    organization = django_filters.ModelChoiceFilter(
-        queryset=visible_organizations, method="filter_within", label=gettext_lazy("Inspecting body (and its units)")
+    organization = subtree_filter(gettext_lazy("Inspecting body (and its units)")
     )
 
     class Meta:
         model = Inspection
         fields = ["q", "state", "year", "organization"]
 
-    def filter_within(self, queryset, name, value):
-        return queryset.filter(organization__path__startswith=value.path)
 
 
 class InspectionForm(forms.ModelForm):
@@ -623,8 +617,7 @@ class FindingFilterSet(SearchFilterSet):
     state = django_filters.ChoiceFilter(choices=Finding.State.choices, label=gettext_lazy("State"))
     severity = django_filters.ChoiceFilter(choices=Finding.Severity.choices, label=gettext_lazy("Severity"))
     inspection = django_filters.UUIDFilter(field_name="inspection_id", label=gettext_lazy("Inspection"))
-    organization = django_filters.ModelChoiceFilter(
-        queryset=visible_organizations, method="filter_within", label=gettext_lazy("Organisation (and its units)")
+    organization = subtree_filter(gettext_lazy("Organisation (and its units)")
     )
     overdue = django_filters.BooleanFilter(method="filter_overdue", label=gettext_lazy("Overdue"))
 
@@ -632,8 +625,6 @@ class FindingFilterSet(SearchFilterSet):
         model = Finding
         fields = ["q", "state", "severity", "inspection", "organization", "overdue"]
 
-    def filter_within(self, queryset, name, value):
-        return queryset.filter(organization__path__startswith=value.path)
 
     def filter_overdue(self, queryset, name, value):
         condition = Q(state__in=OPEN_FINDING_STATES, due_date__lt=timezone.localdate())
