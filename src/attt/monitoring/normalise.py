@@ -119,7 +119,7 @@ def _merge_event(ecs: dict, original: bytes, source: SourceRef, received: dt.dat
         kind = event.get("kind", "event")
         event = event.copy()
     event["original"] = original.decode("utf-8", "replace")
-    event["id"] = hashlib.blake2b(original, digest_size=16, key=source.id.bytes).hexdigest()
+    event["id"] = event_id(source.id, original)
     event["ingested"] = _iso_cached(received)
     event["kind"] = kind
     ecs["event"] = event
@@ -168,10 +168,7 @@ def _from_evtx(obj: dict, system: dict, original: bytes, source: SourceRef, rece
     ecs["event"].update(code=str(system.get("EventID")), provider=provider, module="windows")
     for name, path in _EVTX_ECS.items():
         if name in data and data[name] not in (None, "", "-"):
-            target = ecs
-            for part in path[:-1]:
-                target = target.setdefault(part, {})
-            target[path[-1]] = data[name]
+            _put(ecs, path, data[name])
     hashes = data.get("Hashes")
     if isinstance(hashes, str):
         ecs.setdefault("file", {})["hash"] = {
@@ -179,6 +176,13 @@ def _from_evtx(obj: dict, system: dict, original: bytes, source: SourceRef, rece
         }
     fields = fields_from_evtx_json(obj)
     return _event(ecs, source, stamp, fields)
+
+
+def _put(doc: dict, path: tuple[str, ...], value) -> None:
+    """Set `value` at a nested ECS path, creating the objects on the way."""
+    for part in path[:-1]:
+        doc = doc.setdefault(part, {})
+    doc[path[-1]] = value
 
 
 # --- Syslog and CEF -----------------------------------------------------------------------------------------
@@ -244,10 +248,7 @@ def normalise_syslog(line: bytes, source: SourceRef, received: dt.datetime) -> N
         ecs["cef"] = {"version": cef["version"], "extensions": extensions}
         for key, path in _CEF_ECS.items():
             if extensions.get(key):
-                target = ecs
-                for part in path[:-1]:
-                    target = target.setdefault(part, {})
-                target[path[-1]] = extensions[key]
+                _put(ecs, path, extensions[key])
         fields.update({k: v for k, v in cef.items() if k != "extensions"}, **extensions)
     return _event(ecs, source, stamp, fields)
 
@@ -261,13 +262,11 @@ def _int_or_none(value: str) -> int | None:
 # Where observables sit in an ECS document: top-level object → (path inside it, kind); "ip" kinds are decided by
 # the value (IPv4 or IPv6), "url" also yields its host as a domain. Each path also carries its dotted top-level
 # spelling ("source.ip"), precomputed so an absent group costs one dict lookup per path.
+_ENDPOINT = ((("ip",), "ip"), (("domain",), "domain"))
 _OBSERVABLE_PATHS = tuple(
     (group, tuple((path, kind, group + "." + ".".join(path)) for path, kind in paths))
     for group, paths in (
-        ("source", ((("ip",), "ip"), (("domain",), "domain"))),
-        ("destination", ((("ip",), "ip"), (("domain",), "domain"))),
-        ("client", ((("ip",), "ip"), (("domain",), "domain"))),
-        ("server", ((("ip",), "ip"), (("domain",), "domain"))),
+        *((endpoint, _ENDPOINT) for endpoint in ("source", "destination", "client", "server")),
         ("host", ((("ip",), "ip"),)),
         ("related", ((("ip",), "ip"), (("hosts",), "domain"), (("hash",), "hash"))),
         ("url", ((("original",), "url"), (("full",), "url"), (("domain",), "domain"))),
@@ -421,10 +420,8 @@ def _normalise_each(data, source, received, syslog, events, rejected) -> None:
                 events.append(normalise_syslog(line, source, received))
             else:
                 events.append(normalise_object(parse_json_line(line), line, source, received))
-        except ParseError as exc:
-            rejected.append((number, str(exc)))
-        except (AttributeError, TypeError, ValueError) as exc:  # shapes the mapping does not expect
-            rejected.append((number, f"unexpected structure: {exc}"[:300]))
+        except (AttributeError, TypeError, ValueError) as exc:
+            rejected.append((number, _reason(exc)))
 
 
 def normalise_file_text(
@@ -439,11 +436,16 @@ def normalise_file_text(
             continue
         try:
             events.append(normalise_object(obj, orjson.dumps(obj), source, received))
-        except ParseError as exc:
-            rejected.append((number, str(exc)))
         except (AttributeError, TypeError, ValueError) as exc:
-            rejected.append((number, f"unexpected structure: {exc}"[:300]))
+            rejected.append((number, _reason(exc)))
     return events, rejected
+
+
+def _reason(exc: Exception) -> str:
+    """The rejection reason sent back: a ParseError's own sentence, else the shape the mapping did not expect."""
+    if isinstance(exc, ParseError):
+        return str(exc)
+    return f"unexpected structure: {exc}"[:300]
 
 
 # --- Spool / wire encoding ----------------------------------------------------------------------------------

@@ -43,7 +43,11 @@ _decoder = json.JSONDecoder()
 def iter_json_objects(text: str) -> Iterator[tuple[int, dict | ParseError]]:
     """The JSON objects of a file holding one or more of them in a row (pretty-printed or NDJSON), each with the
     line it starts on; an unreadable object yields a ParseError and stops the file (nothing after it can be
-    trusted to start at an object boundary)."""
+    trusted to start at an object boundary).
+
+    Not `attt.detection.engine.iter_json_objects`: that one reads trusted regression files (raises on the first
+    error, no line numbers, any JSON value); a sender's file needs a line number and a reason per bad object,
+    arrays unpacked and commas between objects tolerated, so the two differ in everything but `raw_decode`."""
     position, length = 0, len(text)
     while True:
         while position < length and text[position] in " \t\r\n,":

@@ -157,11 +157,12 @@ def accept(source: Source, data: bytes, *, text_file: bool = False) -> dict:
 
 
 def mark_seen(source: Source) -> None:
+    """The silence flag is read from the database, not from `source`: a syslog listener holds its Source for
+    days, so its copy never learns that `check_sources` marked it silent."""
     now = timezone.now()
     Source.objects.filter(pk=source.pk).update(last_seen_at=now)
     source.last_seen_at = now
-    if source.silent_since is not None:
-        Source.objects.filter(pk=source.pk).update(silent_since=None)
+    if Source.objects.filter(pk=source.pk, silent_since__isnull=False).update(silent_since=None):
         source.silent_since = None
         _set_layer4(source, connected=True, seen=now)
 

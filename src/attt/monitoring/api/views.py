@@ -1,7 +1,6 @@
 """API of central monitoring: sources (scoped CRUD, token rotation, health) and the bulk NDJSON ingest endpoint,
 which authenticates with the source's own token instead of a user."""
 
-import gzip
 import zlib
 
 from django.utils.translation import gettext as _
@@ -148,14 +147,29 @@ def read_body(request) -> bytes:
     if len(body) > limit:
         raise ValidationError({"body": [_("Batch larger than %(n)s bytes.") % {"n": limit}]})
     if request.headers.get("Content-Encoding", "").lower() == "gzip" or body[:2] == b"\x1f\x8b":
-        try:
-            decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            body = decompressor.decompress(body, limit + 1)
-        except (zlib.error, gzip.BadGzipFile):
-            raise ParseError(_("The body is not valid gzip.")) from None
-        if len(body) > limit:
-            raise ValidationError({"body": [_("Batch larger than %(n)s bytes once decompressed.") % {"n": limit}]})
+        body = _gunzip(body, limit)
     return body
+
+
+def _gunzip(data: bytes, limit: int) -> bytes:
+    """Every gzip member of the body (`cat a.gz b.gz` is valid gzip), refusing a truncated stream: a cut body
+    would otherwise be taken as its readable part and the rest lost without a word to the sender."""
+    parts: list[bytes] = []
+    size = 0
+    while data:
+        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            part = decompressor.decompress(data, limit + 1 - size)
+        except zlib.error:
+            raise ParseError(_("The body is not valid gzip.")) from None
+        size += len(part)
+        if size > limit:
+            raise ValidationError({"body": [_("Batch larger than %(n)s bytes once decompressed.") % {"n": limit}]})
+        if not decompressor.eof:
+            raise ParseError(_("The gzip body is truncated."))
+        parts.append(part)
+        data = decompressor.unused_data.lstrip(b"\0")  # zero padding after the last member, as gzip allows
+    return b"".join(parts)
 
 
 class IngestView(APIView):

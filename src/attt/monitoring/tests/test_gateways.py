@@ -94,8 +94,10 @@ def test_ingest_command_bad_input(tree, args):
         call_command("ingest", *args)
 
 
-def test_ingest_command_unknown_source(tree, tmp_path):
+@pytest.mark.parametrize("source_id", ["0" * 32, "z" * 36, "x"])
+def test_ingest_command_unknown_source(tree, tmp_path, source_id):
     path = tmp_path / "e.ndjson"
     path.write_bytes(b"{}")
-    with pytest.raises(CommandError, match="No active event source"):
-        call_command("ingest", "file", str(path), "--source", "0" * 32)
+    with pytest.raises(CommandError, match="No active event source") as raised:
+        call_command("ingest", "file", str(path), "--source", source_id)
+    assert raised.value.returncode == 2

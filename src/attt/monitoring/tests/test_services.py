@@ -53,6 +53,9 @@ def test_ingest_gzip_and_resend_adds_nothing(api, source):
     assert post(api, token, body, HTTP_CONTENT_ENCODING="gzip").json()["accepted"] == 2
     assert post(api, token, body, HTTP_CONTENT_ENCODING="gzip").json()["accepted"] == 2
     assert services.store().total() == 2  # the same events, deduplicated by id
+    members = gzip.compress(GOOD) + gzip.compress(b"\n" + GOOD.replace(b"login", b"y")) + b"\0\0"
+    assert post(api, token, members, HTTP_CONTENT_ENCODING="gzip").json()["accepted"] == 2  # `cat a.gz b.gz`
+    assert services.store().total() == 3
 
 
 def test_ingest_refuses_bad_tokens_bad_gzip_and_oversize(api, source, monkeypatch):
@@ -61,6 +64,10 @@ def test_ingest_refuses_bad_tokens_bad_gzip_and_oversize(api, source, monkeypatc
     assert api.post(INGEST, GOOD, content_type="application/x-ndjson").status_code in (401, 403)
     bad = post(api, token, b"\x1f\x8bnot gzip", HTTP_CONTENT_ENCODING="gzip")
     assert bad.status_code == 400 and bad["Content-Type"].startswith("application/problem+json")
+    cut = post(api, token, gzip.compress(GOOD + b"\n" + GOOD)[:-12], HTTP_CONTENT_ENCODING="gzip")
+    assert cut.status_code == 400 and cut["Content-Type"].startswith("application/problem+json")
+    assert cut.json()["detail"] != bad.json()["detail"]  # says "truncated", not "not gzip"
+    assert services.store().total() == 0  # nothing of a cut body is taken
     monkeypatch.setenv("ATTT_MONITORING_MAX_BATCH_BYTES", "100")
     assert post(api, token, GOOD * 3).status_code == 400
     assert post(api, token, gzip.compress(GOOD * 30), HTTP_CONTENT_ENCODING="gzip").status_code == 400
@@ -124,10 +131,12 @@ def test_silent_source_warns_its_organisation_once_and_sets_layer_4(tree):
     warnings = Notification.objects.filter(level=Notification.Level.WARNING)
     assert {n.recipient for n in warnings} == {officer}
     assert compliance.layers_of(system).national_monitoring_connected is False
-    src.refresh_from_db()
-    services.accept(src, GOOD)  # the source speaks again
+    services.accept(src, GOOD)  # the source speaks again, through an instance loaded before the silence
     assert compliance.layers_of(system).national_monitoring_connected is True
     assert services.silent_sources(officer) == []
+    assert Source.objects.get(pk=src.pk).silent_since is None
+    Source.objects.filter(pk=src.pk).update(last_seen_at=timezone.now() - dt.timedelta(minutes=11))
+    assert services.check_sources()["warned"] == 1  # a new silence warns again
 
 
 def test_enrichment_maps_addresses_to_registry_systems_longest_prefix_first(tree, source):

@@ -2,6 +2,7 @@
 `attt ingest nats-worker`: the non-HTTP gateways and the workers."""
 
 import json
+import uuid
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -11,7 +12,10 @@ from attt.monitoring.models import Source
 
 
 def _source(value: str) -> Source:
-    source = Source.objects.filter(pk=value, is_active=True).first() if len(value) in (32, 36) else None
+    try:
+        source = Source.objects.filter(pk=uuid.UUID(value), is_active=True).first()
+    except ValueError:  # not a UUID at all: the same answer as an unknown one, not a traceback
+        source = None
     if source is None:
         raise CommandError(f"No active event source with id {value!r}.", returncode=2)
     return source
