@@ -22,43 +22,28 @@ class IndicatorRef:
     id: uuid.UUID
     kind: str
     value: str
-    severity: str
 
 
 def indicator_items() -> list[tuple[str, str, IndicatorRef]]:
-    """(kind, value, ref) for the engine's index. Intel yields (kind, value, id) and, once it offers them,
-    a fourth item {"confidence": int, "tlp": str} that sets the hit's severity."""
-    items = []
-    for row in intel.active_indicators():
-        kind, value, ident = row[0], row[1], row[2]
-        extra = row[3] if len(row) > 3 and isinstance(row[3], dict) else {}
-        severity = services.ioc_severity(extra.get("confidence"), extra.get("tlp"))
-        items.append((kind, value, IndicatorRef(ident, kind, value, severity)))
-    return items
+    """(kind, value, ref) for the engine's index, from intel's active indicators (kind, value, id)."""
+    return [(kind, value, IndicatorRef(ident, kind, value)) for kind, value, ident in intel.active_indicators()]
 
 
 class Detector:
     """Rules and indicators compiled once; `detect` runs them over a batch of normalised events."""
 
-    def __init__(self, ruleset, index, stamp: int, authors: dict[str, str]):
-        self.ruleset, self.index, self.stamp, self.authors = ruleset, index, stamp, authors
+    def __init__(self, ruleset, index, stamp: int):
+        self.ruleset, self.index, self.stamp = ruleset, index, stamp
         self.built_at = time.monotonic()
 
     @classmethod
     def build(cls) -> Detector:
         stamp = services.current_stamp()
-        rules = list(
-            SigmaRule.objects.filter(enabled=True, supported=True).values_list("path", "text", "rule_id", "author")
-        )
+        rules = SigmaRule.objects.filter(enabled=True, supported=True).values_list("path", "text", "rule_id")
         ruleset = engine.RuleSet.from_texts(
-            ((path or rule_id, text) for path, text, rule_id, _ in rules), cache_dir=conf.rule_cache_dir()
+            ((path or rule_id, text) for path, text, rule_id in rules), cache_dir=conf.rule_cache_dir()
         )
-        index = engine.IndicatorIndex.build(indicator_items())
-        return cls(ruleset, index, stamp, {rule_id: author for _, _, rule_id, author in rules})
-
-    @property
-    def rule_count(self) -> int:
-        return len(self.ruleset.rules)
+        return cls(ruleset, engine.IndicatorIndex.build(indicator_items()), stamp)
 
     def detect(self, events: Iterable) -> list[services.Hit]:
         hits: list[services.Hit] = []
@@ -80,8 +65,8 @@ class Detector:
                         title=str(rule.title),
                         severity=services.severity_for_level(rule.level),
                         rule_id=rule_id,
-                        rule_author=getattr(rule, "author", "") or self.authors.get(rule_id, ""),
-                        techniques=services.techniques_of(getattr(rule, "tags", ()) or ()),
+                        rule_author=rule.author,
+                        techniques=services.techniques_of(rule.tags or ()),
                     )
                 )
             if event.observables:
@@ -92,8 +77,8 @@ class Detector:
                             kind=Alert.Kind.IOC,
                             signature=f"ioc:{ref.id}",
                             title=f"IOC {ref.kind}: {ref.value}"[:255],
-                            severity=ref.severity,
-                            indicator_id=ref.id if isinstance(ref.id, uuid.UUID) else None,
+                            severity=services.IOC_SEVERITY,
+                            indicator_id=ref.id,
                             indicator_kind=ref.kind,
                             indicator_value=ref.value,
                         )

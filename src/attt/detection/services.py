@@ -47,19 +47,9 @@ def severity_for_level(level: object) -> str:
     return text if text in SEVERITY_ORDER else Severity.MEDIUM.value
 
 
-def ioc_severity(confidence: int | None = None, tlp: str | None = None) -> str:
-    """An indicator hit's severity: by the indicator's confidence (0–100; unknown counts as high, since an
-    indicator only becomes active once an analyst has vetted it), one step up for TLP:RED / AMBER+STRICT
-    (the sharer marks it as a targeted, sensitive campaign)."""
-    if confidence is None or confidence >= 80:
-        rank = SEVERITY_ORDER.index(Severity.HIGH)
-    elif confidence >= 50:
-        rank = SEVERITY_ORDER.index(Severity.MEDIUM)
-    else:
-        rank = SEVERITY_ORDER.index(Severity.LOW)
-    if (tlp or "").lower() in ("red", "amber+strict"):
-        rank += 1
-    return SEVERITY_ORDER[min(rank, len(SEVERITY_ORDER) - 1)]
+# An indicator only becomes active once an analyst has vetted it, and intel hands detection no confidence or
+# TLP to grade it by: every indicator hit is high.
+IOC_SEVERITY = Severity.HIGH.value
 
 
 # --- Engine version stamp ---------------------------------------------------------------------------------
@@ -392,28 +382,34 @@ def _apply(groups: dict[tuple, list[Hit]]) -> list[Alert]:
 
 def _notify(alerts: list[Alert]) -> None:
     """High and critical alerts go to the owning organisation's handlers (not the whole national staff, who
-    watch the dashboard): holders of detection.alert.change working in the alert's branch of the tree."""
+    watch the dashboard): holders of detection.alert.change working in the alert's branch of the tree. The
+    recipients are looked up once per organisation, not once per alert."""
     urgent = [a for a in alerts if a.severity in NOTIFY_SEVERITIES]
     if not urgent:
         return
     orgs = Organization.objects.in_bulk({a.organization_id for a in urgent})
+    recipients = {org_id: _handlers(org) for org_id, org in orgs.items()}
     for alert in urgent:
-        org = orgs[alert.organization_id]
-        branch = org.path[: 1 + 33 * 2] if org.depth >= 1 else org.path
-        holders = notifications.permission_holders("detection.alert.change", org)
-        workplaces = dict(
-            Organization.objects.filter(pk__in={u.organization_id for u in holders if u.organization_id}).values_list(
-                "pk", "path"
-            )
-        )
-        recipients = [u for u in holders if workplaces.get(u.organization_id, "").startswith(branch)]
         notifications.notify(
-            recipients,
+            recipients[alert.organization_id],
             title=_("%(severity)s alert: %(title)s") % {"severity": alert.get_severity_display(), "title": alert.title},
-            body=_("Organisation: %(org)s. First seen %(at)s.") % {"org": org.name, "at": alert.first_seen},
+            body=_("Organisation: %(org)s. First seen %(at)s.")
+            % {"org": orgs[alert.organization_id].name, "at": alert.first_seen},
             link=alert.get_absolute_url(),
             level="danger" if alert.severity == Severity.CRITICAL else "warning",
         )
+
+
+def _handlers(org: Organization) -> list[User]:
+    """Holders of detection.alert.change on `org` who work inside its top-level branch."""
+    branch = org.path[: 1 + SEGMENT * 2] if org.depth >= 1 else org.path
+    holders = notifications.permission_holders("detection.alert.change", org)
+    workplaces = dict(
+        Organization.objects.filter(pk__in={u.organization_id for u in holders if u.organization_id}).values_list(
+            "pk", "path"
+        )
+    )
+    return [u for u in holders if workplaces.get(u.organization_id, "").startswith(branch)]
 
 
 # --- Lifecycle --------------------------------------------------------------------------------------------

@@ -14,35 +14,25 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from attt.core import scoping
-from attt.core.views.generic import Column, ObjectDetailView, ObjectListView
+from attt.core.views.generic import Column, ObjectDetailView, ObjectListView, ScopedMixin, get_scoped_or_404
 from attt.detection import conf, services
 from attt.detection.filtersets import AlertFilterSet, SigmaRuleFilterSet
 from attt.detection.models import DRL_URL, Alert, SigmaRule
 
-
-class PermissionMixin(LoginRequiredMixin):
-    permission = ""
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not scoping.get_scope(request.user).has_anywhere(self.permission):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
-
-
 # --- Dashboard --------------------------------------------------------------------------------------------
 
 
-class DashboardView(PermissionMixin, TemplateView):
+class DashboardView(ScopedMixin, TemplateView):
     """The live dashboard; ?org=<id> narrows it to one organisation's subtree."""
 
-    permission = "detection.alert.view"
+    model = Alert
     template_name = "detection/dashboard.html"
 
     def within(self):
         org_id = self.request.GET.get("org")
         if not org_id:
             return None
-        orgs = scoping.organizations_where(self.request.user, self.permission)
+        orgs = scoping.organizations_where(self.request.user, self.permission("view"))
         try:
             return orgs.get(pk=org_id)
         except (orgs.model.DoesNotExist, ValidationError, ValueError):
@@ -64,7 +54,7 @@ class DashboardView(PermissionMixin, TemplateView):
             "monitoring_url": monitoring_url,
             "throughput": None if monitoring_url else _throughput(self.request.user, within),
             "poll_seconds": conf.poll_seconds(),
-            "organizations": scoping.organizations_where(self.request.user, self.permission)
+            "organizations": scoping.organizations_where(self.request.user, self.permission("view"))
             .filter(depth__lte=2)
             .only("pk", "name", "depth")[:500],
         }
@@ -190,7 +180,7 @@ class AlertDetailView(ObjectDetailView):
 
 class AlertStepView(LoginRequiredMixin, View):
     def post(self, request, pk, step):
-        alert = get_object_or_404(scoping.visible(request.user, Alert.objects.all()), pk=pk)
+        alert = get_scoped_or_404(request.user, Alert.objects.all(), pk=pk)
         try:
             if step == "acknowledge":
                 services.acknowledge(alert, by=request.user)
@@ -212,8 +202,8 @@ class AlertStepView(LoginRequiredMixin, View):
 # --- Rules ------------------------------------------------------------------------------------------------
 
 
-class SigmaRuleListView(PermissionMixin, TemplateView):
-    permission = "detection.sigmarule.view"
+class SigmaRuleListView(ScopedMixin, TemplateView):
+    model = SigmaRule
     template_name = "detection/sigmarule_list.html"
 
     def get_context_data(self, **kwargs):
@@ -248,8 +238,8 @@ class SigmaRuleListView(PermissionMixin, TemplateView):
         }
 
 
-class SigmaRuleDetailView(PermissionMixin, TemplateView):
-    permission = "detection.sigmarule.view"
+class SigmaRuleDetailView(ScopedMixin, TemplateView):
+    model = SigmaRule
     template_name = "detection/sigmarule_detail.html"
 
     def get_context_data(self, **kwargs):

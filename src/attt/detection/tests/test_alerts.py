@@ -57,24 +57,6 @@ def test_sigma_level_maps_to_severity(level, expected):
     assert services.severity_for_level(level) == expected
 
 
-@pytest.mark.parametrize(
-    "confidence, tlp, expected",
-    [
-        (None, None, "high"),
-        (95, "green", "high"),
-        (80, "amber", "high"),
-        (79, "amber", "medium"),
-        (50, None, "medium"),
-        (10, "clear", "low"),
-        (10, "red", "medium"),
-        (90, "red", "critical"),
-        (None, "amber+strict", "critical"),
-    ],
-)
-def test_indicator_severity_by_confidence_and_tlp(confidence, tlp, expected):
-    assert services.ioc_severity(confidence, tlp) == expected
-
-
 # --- Aggregation ------------------------------------------------------------------------------------------
 
 
@@ -90,6 +72,16 @@ def test_hits_of_one_rule_on_one_source_in_one_window_make_one_alert(tree):
     services.record_hits([hit(tree.dept_a, at=T0 + datetime.timedelta(minutes=14), event="e3")])
     alert.refresh_from_db()
     assert Alert.objects.count() == 1 and alert.count == 3
+
+
+def test_an_earlier_hit_moves_first_seen_and_its_hour_bucket(tree, settings):
+    # A two-hour window spans two hour buckets: the later batch carries the earlier hit.
+    settings.ATTT_DETECTION_WINDOW_MINUTES = 120
+    services.record_hits([hit(tree.dept_a, at=T0 + datetime.timedelta(minutes=90), event="late")])
+    assert Alert.objects.get().first_hour == T0 + datetime.timedelta(hours=1)
+    services.record_hits([hit(tree.dept_a, at=T0 + datetime.timedelta(minutes=10), event="early")])
+    alert = Alert.objects.get()
+    assert (alert.first_seen, alert.first_hour, alert.count) == (T0 + datetime.timedelta(minutes=10), T0, 2)
 
 
 def test_other_window_source_or_rule_opens_another_alert(tree):
@@ -153,6 +145,20 @@ def test_high_alerts_notify_the_owning_branch_only(tree, national_admin):
     assert [n[0] for n in notes] == [analyst_a.username]
     assert "Rule h" in notes[0][1]
     assert not Notification.objects.filter(recipient__in=[analyst_b, national_admin]).exists()
+
+
+def test_urgent_alerts_look_up_their_recipients_once_per_organisation(tree, monkeypatch):
+    analyst_a = make_user(tree.province_a, "soc_analyst", username="soc-a")
+    calls = []
+    original = services.notifications.permission_holders
+    monkeypatch.setattr(
+        services.notifications,
+        "permission_holders",
+        lambda permission, org: calls.append(org.pk) or original(permission, org),
+    )
+    services.record_hits([hit(tree.dept_a, severity="critical", signature=f"s{i}") for i in range(3)])
+    assert calls == [tree.dept_a.pk]
+    assert Notification.objects.filter(recipient=analyst_a).count() == 3
 
 
 # --- Lifecycle --------------------------------------------------------------------------------------------
@@ -245,7 +251,11 @@ class FakeRuleSet:
     def __init__(self, items):
         self.items = list(items)
         self.unsupported = []
-        self.rules = [SimpleNamespace(id="r-mimikatz", title="Mimikatz", level="critical", tags=["attack.t1003"])]
+        self.rules = [
+            SimpleNamespace(
+                id="r-mimikatz", title="Mimikatz", level="critical", tags=["attack.t1003"], author="Florian Roth"
+            )
+        ]
 
     @classmethod
     def from_texts(cls, items, cache_dir=None):
@@ -273,9 +283,7 @@ def fake_engine(monkeypatch):
     monkeypatch.setattr(services, "engine", engine)
     monkeypatch.setattr(detector, "engine", engine)
     indicator = uuid.UUID(int=5)
-    monkeypatch.setattr(
-        "attt.intel.services.active_indicators", lambda: iter([("ipv4", "203.0.113.9", indicator, {"confidence": 30})])
-    )
+    monkeypatch.setattr("attt.intel.services.active_indicators", lambda: iter([("ipv4", "203.0.113.9", indicator)]))
     detector.forget()
     yield indicator
     detector.forget()
@@ -294,7 +302,7 @@ def test_consume_turns_sigma_and_indicator_hits_into_alerts(tree, fake_engine):
     assert (sigma.severity, sigma.rule_author, sigma.techniques) == ("critical", "Florian Roth", ["T1003"])
     assert "Florian Roth" in sigma.attribution and "1.1" in sigma.attribution
     ioc = Alert.objects.get(kind=Alert.Kind.IOC)
-    assert (ioc.indicator_id, ioc.severity, ioc.organization) == (fake_engine, "low", tree.dept_a)
+    assert (ioc.indicator_id, ioc.severity, ioc.organization) == (fake_engine, "high", tree.dept_a)
 
 
 def test_detector_rebuilds_when_the_stamp_moves(tree, fake_engine, national_admin):

@@ -93,6 +93,11 @@ def test_cli_loads_and_exits_2_on_bad_input(tmp_path):
     with pytest.raises(CommandError) as refused:
         call_command("detection", "rules", "load", str(bad), stdout=StringIO())
     assert refused.value.returncode == 2
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(CommandError, match="No Sigma rule files") as nothing:
+        call_command("detection", "rules", "load", str(empty), stdout=StringIO())
+    assert nothing.value.returncode == 2
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -34,5 +34,7 @@ class Command(BaseCommand):
             )
             for path, reason in report.errors:
                 self.stdout.write(f"  refused {path}: {reason}")
-        if report.files and len(report.errors) == report.files:
+        if not report.files:
+            raise CommandError("No Sigma rule files (*.yml, *.yaml) in the given folders.", returncode=2)
+        if len(report.errors) == report.files:
             raise CommandError("None of the files is a Sigma rule.", returncode=2)
