@@ -31,15 +31,18 @@ def default_collection(organization) -> Collection:
     )
 
 
+def _reaching(org, via: str = "") -> models.Q:
+    """The grants that reach `org`: made to it, or with their subtree to it or an organisation above it.
+    `via` prefixes the lookups (e.g. "grants__" from a collection)."""
+    above = [uuid.UUID(seg) for seg in org.path.strip("/").split("/") if seg]
+    return models.Q(**{f"{via}grantee": org}) | models.Q(**{f"{via}grantee__in": above, f"{via}include_subtree": True})
+
+
 def _grants(user, collection: Collection) -> list[CollectionGrant]:
     org = getattr(user, "organization", None)
     if org is None:
         return []
-    return [
-        g
-        for g in collection.grants.select_related("grantee")
-        if g.grantee_id == org.pk or (g.include_subtree and org.path.startswith(g.grantee.path))
-    ]
+    return list(collection.grants.filter(_reaching(org)))
 
 
 def rights(user, collection: Collection) -> tuple[bool, bool, str | None]:
@@ -68,10 +71,7 @@ def accessible(user) -> models.QuerySet[Collection]:
     org = getattr(user, "organization", None)
     if org is None or not scoping.get_scope(user).has_anywhere("intel.collection.view"):
         return own
-    ancestors = [uuid.UUID(seg) for seg in org.path.strip("/").split("/") if seg]
-    granted = Collection.objects.filter(
-        models.Q(grants__grantee=org) | models.Q(grants__grantee__in=ancestors, grants__include_subtree=True)
-    )
+    granted = Collection.objects.filter(_reaching(org, "grants__"))
     return (own | granted).distinct()
 
 
@@ -149,6 +149,16 @@ def add_objects(collection: Collection, objects: list) -> TaxiiStatus:
         successes=successes,
         failures=failures,
     )
+
+
+def grant(collection: Collection, grantee, **rights) -> CollectionGrant:
+    """Open a collection to another organisation, or change its rights (`include_subtree`, `can_read`,
+    `can_write`, `max_tlp`; a new grant takes the model's defaults for those not given, a changed one keeps
+    them). The grant is owned by the collection's organisation."""
+    found, _created = CollectionGrant.objects.update_or_create(
+        collection=collection, grantee=grantee, defaults={"organization": collection.organization, **rights}
+    )
+    return found
 
 
 def owned(organization, key: str) -> Collection:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from attt.core import audit
 from attt.core.models import AuditEvent
@@ -50,6 +51,24 @@ class ImportResult:
             "reports": self.reports,
             "errors": [{"row": w, "message": m} for w, m in self.errors],
         }
+
+
+def check_indicator(organization, kind: str | None, value: str | None, confidence: int | None, *, pk=None):
+    """An indicator entered by hand (form or API): (canonical value, {field: message} for what is wrong).
+    The owner may hold each canonical value once."""
+    errors: dict[str, str] = {}
+    if confidence is not None and confidence > 100:
+        errors["confidence"] = _("Confidence is a percentage (0 to 100).")
+    if not (kind and value):
+        return value, errors
+    try:
+        value = observables.normalise(kind, value)
+    except ValueError as exc:
+        return value, {**errors, "value": str(exc)}
+    clash = Indicator.objects.filter(organization=organization, kind=kind, value=value).exclude(pk=pk)
+    if clash.exists():
+        errors["value"] = _("This organisation already has this indicator.")
+    return value, errors
 
 
 def parse_list(text: str, kind: str | None = None) -> tuple[list[SharedObservable], list[tuple[str, str]]]:
@@ -96,9 +115,14 @@ def parse_list(text: str, kind: str | None = None) -> tuple[list[SharedObservabl
     return found, errors
 
 
+def check_size(size: int) -> None:
+    """Refuse an import file over the limit; the pages, the API and the CLI ask before reading it."""
+    if size > MAX_IMPORT_BYTES:
+        raise ValueError(_("The file is larger than %(mb)s MB.") % {"mb": MAX_IMPORT_BYTES // 2**20})
+
+
 def decode(data: bytes) -> str:
-    if len(data) > MAX_IMPORT_BYTES:
-        raise ValueError(f"The file is larger than {MAX_IMPORT_BYTES // 2**20} MB.")
+    check_size(len(data))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

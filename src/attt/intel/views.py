@@ -5,9 +5,9 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -17,10 +17,11 @@ from attt.core import scoping
 from attt.core.forms import DateInput
 from attt.core.models import Organization
 from attt.core.views.generic import Column, ObjectDeleteView, ObjectDetailView, ObjectEditView, ObjectListView
-from attt.intel import attack, collections, observables, store
+from attt.intel import attack, collections, store
 from attt.intel.filtersets import CollectionFilterSet, IndicatorFilterSet
 from attt.intel.models import INDICATOR_FIELDS, Collection, CollectionGrant, Indicator, Kind, Tactic, Technique, Tlp
 from attt.intel.sharing import OBSERVABLE_KINDS
+from attt.intel.taxii.views import ROOT
 
 
 class IndicatorListView(ObjectListView):
@@ -61,21 +62,17 @@ class IndicatorForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("kind") and cleaned.get("value"):
-            try:
-                cleaned["value"] = observables.normalise(cleaned["kind"], cleaned["value"])
-            except ValueError as exc:
-                self.add_error("value", str(exc))
-                return cleaned
-            self.instance.value = cleaned["value"]
-            clash = Indicator.objects.filter(
-                organization=cleaned.get("organization"), kind=cleaned["kind"], value=cleaned["value"]
-            ).exclude(pk=self.instance.pk)
-            if clash.exists():
-                self.add_error("value", _("This organisation already has this indicator."))
-        confidence = cleaned.get("confidence")
-        if confidence is not None and confidence > 100:
-            self.add_error("confidence", _("Confidence is a percentage (0 to 100)."))
+        value, errors = store.check_indicator(
+            cleaned.get("organization"),
+            cleaned.get("kind"),
+            cleaned.get("value"),
+            cleaned.get("confidence"),
+            pk=self.instance.pk,
+        )
+        if "value" in cleaned and "value" not in errors:
+            cleaned["value"] = self.instance.value = value
+        for name, message in errors.items():
+            self.add_error(name, message)
         return cleaned
 
     def validate_unique(self):
@@ -154,19 +151,16 @@ class ImportView(LoginRequiredMixin, TemplateView):
         upload = form.cleaned_data["file"]
         errors: list[tuple[str, str]] = []
         result = None
-        if upload.size > store.MAX_IMPORT_BYTES:
-            form.add_error("file", _("The file is larger than %(mb)s MB.") % {"mb": store.MAX_IMPORT_BYTES // 2**20})
-            return self.render_to_response(self.get_context_data(form=form))
         try:
-            with transaction.atomic():
-                result = store.import_data(
-                    form.cleaned_data["organization"],
-                    upload.read(),
-                    fmt=form.cleaned_data["format"] or None,
-                    name=(upload.name or "")[:200],
-                    tlp=form.cleaned_data["tlp"] or None,
-                    kind=form.cleaned_data["kind"] or None,
-                )
+            store.check_size(upload.size)
+            result = store.import_data(  # one transaction: store.upsert is atomic
+                form.cleaned_data["organization"],
+                upload.read(),
+                fmt=form.cleaned_data["format"] or None,
+                name=(upload.name or "")[:200],
+                tlp=form.cleaned_data["tlp"] or None,
+                kind=form.cleaned_data["kind"] or None,
+            )
         except store.RefusedImport as exc:
             errors = exc.errors
         except ValueError as exc:
@@ -178,6 +172,11 @@ class ImportView(LoginRequiredMixin, TemplateView):
                 % {"created": result.created, "updated": result.updated},
             )
         return self.render_to_response(self.get_context_data(form=form, result=result, errors=errors))
+
+
+def taxii_url(request, collection: Collection) -> str:
+    """Where a TAXII client reads the collection."""
+    return request.build_absolute_uri(reverse("taxii:collection", args=[ROOT, collection.pk]))
 
 
 class CollectionListView(ObjectListView):
@@ -197,9 +196,7 @@ class CollectionListView(ObjectListView):
         context = super().get_context_data(**kwargs)
         own = self.scoped().values("pk")
         granted = collections.accessible(self.request.user).exclude(pk__in=own).select_related("organization")
-        context["shared"] = [
-            (c, self.request.build_absolute_uri(f"/taxii2/national/collections/{c.pk}/")) for c in granted[:100]
-        ]
+        context["shared"] = [(c, taxii_url(self.request, c)) for c in granted[:100]]
         return context
 
 
@@ -219,15 +216,13 @@ class CollectionDetailView(ObjectDetailView):
         collection = context["object"]
         form = GrantForm()
         form.fields["grantee"].queryset = Organization.objects.filter(is_active=True).order_by("depth", "name")
-        counts = {}
-        for tlp in collection.stix_objects.values_list("tlp", flat=True):
-            counts[tlp or "—"] = counts.get(tlp or "—", 0) + 1
+        per_tlp = collection.stix_objects.order_by("tlp").values_list("tlp").annotate(n=Count("pk"))
         read, write, ceiling = collections.rights(self.request.user, collection)
         context.update(
             grants=collection.grants.select_related("grantee"),
             grant_form=form,
-            tlp_counts=sorted(counts.items()),
-            taxii_url=self.request.build_absolute_uri(f"/taxii2/national/collections/{collection.pk}/"),
+            tlp_counts=[(tlp or "—", n) for tlp, n in per_tlp],
+            taxii_url=taxii_url(self.request, collection),
             rights={"read": read, "write": write, "ceiling": ceiling},
         )
         return context
@@ -250,17 +245,7 @@ class CollectionGrantView(LoginRequiredMixin, View):
                 for error in errors:
                     messages.error(request, error)
             return redirect(collection.get_absolute_url())
-        CollectionGrant.objects.update_or_create(
-            collection=collection,
-            grantee=form.cleaned_data["grantee"],
-            defaults={
-                "organization": collection.organization,
-                "include_subtree": form.cleaned_data["include_subtree"],
-                "can_read": form.cleaned_data["can_read"],
-                "can_write": form.cleaned_data["can_write"],
-                "max_tlp": form.cleaned_data["max_tlp"],
-            },
-        )
+        collections.grant(collection, **form.cleaned_data)
         messages.success(request, _("Grant saved."))
         return redirect(collection.get_absolute_url())
 

@@ -1,6 +1,6 @@
 """API of threat intelligence: indicators and collections through the scoping layer, ATT&CK read-only."""
 
-from django.db import transaction
+from django.db.models import Count
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
@@ -19,7 +19,7 @@ from attt.core.api.base import (
     scope_action,
 )
 from attt.core.models import Organization
-from attt.intel import observables, store
+from attt.intel import collections, store
 from attt.intel.filtersets import CollectionFilterSet, IndicatorFilterSet, TechniqueFilterSet
 from attt.intel.models import INDICATOR_FIELDS, Collection, CollectionGrant, Indicator, Kind, Source, Technique, Tlp
 
@@ -44,19 +44,13 @@ class ThreatIndicatorSerializer(StrictModelSerializer):
     def validate(self, attrs):
         kind = attrs.get("kind", getattr(self.instance, "kind", None))
         value = attrs.get("value", getattr(self.instance, "value", None))
-        try:
-            attrs["value"] = observables.normalise(kind, value)
-        except ValueError as exc:
-            raise ValidationError({"value": [str(exc)]}) from None
-        confidence = attrs.get("confidence")
-        if confidence is not None and confidence > 100:
-            raise ValidationError({"confidence": ["Confidence is a percentage (0 to 100)."]})
         organization = attrs.get("organization", getattr(self.instance, "organization", None))
-        clash = Indicator.objects.filter(organization=organization, kind=kind, value=attrs["value"])
-        if self.instance is not None:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise ValidationError({"value": ["This organisation already has this indicator."]})
+        value, errors = store.check_indicator(
+            organization, kind, value, attrs.get("confidence"), pk=getattr(self.instance, "pk", None)
+        )
+        if errors:
+            raise ValidationError({name: [message] for name, message in errors.items()})
+        attrs["value"] = value
         return attrs
 
 
@@ -91,9 +85,8 @@ class IndicatorViewSet(ScopedModelViewSet):
         organization = body.validated_data["organization"]
         self._check_target(organization)
         upload = body.validated_data["file"]
-        if upload.size > store.MAX_IMPORT_BYTES:
-            raise ValidationError({"file": [f"The file is larger than {store.MAX_IMPORT_BYTES // 2**20} MB."]})
         try:
+            store.check_size(upload.size)
             result = store.import_data(
                 organization,
                 upload.read(),
@@ -122,21 +115,18 @@ class CollectionGrantSerializer(StrictModelSerializer):
 class TaxiiCollectionSerializer(StrictModelSerializer):
     organization = OrganizationField()
     grants = CollectionGrantSerializer(many=True, read_only=True)
-    object_count = serializers.SerializerMethodField()
+    object_count = serializers.IntegerField(read_only=True)  # annotated by CollectionViewSet.queryset
 
     class Meta:
         model = Collection
         fields = ["id", "organization", "title", "description", "alias", "is_default", "grants", "object_count"]
-
-    def get_object_count(self, obj) -> int:
-        return obj.stix_objects.count()
 
 
 class CollectionViewSet(ScopedModelViewSet):
     """TAXII collections of the user's organisations; `grant/` opens one to another organisation (and its
     subtree) up to a TLP level, `revoke/` closes it again."""
 
-    queryset = Collection.objects.prefetch_related("grants")
+    queryset = Collection.objects.prefetch_related("grants").annotate(object_count=Count("stix_objects"))
     serializer_class = TaxiiCollectionSerializer
     filterset_class = CollectionFilterSet
 
@@ -147,18 +137,7 @@ class CollectionViewSet(ScopedModelViewSet):
         collection = self.get_object()
         body = CollectionGrantSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
-        with transaction.atomic():
-            CollectionGrant.objects.update_or_create(
-                collection=collection,
-                grantee=body.validated_data["grantee"],
-                defaults={
-                    "organization": collection.organization,
-                    "include_subtree": body.validated_data.get("include_subtree", True),
-                    "can_read": body.validated_data.get("can_read", True),
-                    "can_write": body.validated_data.get("can_write", False),
-                    "max_tlp": body.validated_data.get("max_tlp", Tlp.GREEN),
-                },
-            )
+        collections.grant(collection, **body.validated_data)
         return Response(TaxiiCollectionSerializer(self.get_object(), context=self.get_serializer_context()).data)
 
     @extend_schema(request=CollectionGrantSerializer, responses=TaxiiCollectionSerializer)
@@ -170,8 +149,7 @@ class CollectionViewSet(ScopedModelViewSet):
         found = collection.grants.filter(grantee__pk=grantee).first() if grantee else None
         if found is None:
             raise ValidationError({"grantee": ["This organisation has no grant on the collection."]})
-        with transaction.atomic():
-            found.delete()
+        found.delete()
         return Response(TaxiiCollectionSerializer(self.get_object(), context=self.get_serializer_context()).data)
 
 

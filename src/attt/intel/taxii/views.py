@@ -15,6 +15,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.db import transaction
 from django.db.models import Max, Min, OuterRef, Q, Subquery
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -317,7 +318,10 @@ def _add_objects(request, root, pk):
     collection, _ceiling = _collection(request, root, pk, write=True)
     if not _media_ok(request.META.get("CONTENT_TYPE", "")):
         raise TaxiiError(415, "Unsupported media type.", f"Send {TAXII}.")
-    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise TaxiiError(400, "Bad request.", "Content-Length is not a number.") from None
     if length > MAX_CONTENT_LENGTH:
         raise TaxiiError(413, "Too large.", f"The API root accepts at most {MAX_CONTENT_LENGTH} bytes.")
     try:
@@ -326,11 +330,12 @@ def _add_objects(request, root, pk):
         raise TaxiiError(400, "Bad envelope.", "The body is not JSON.") from None
     if not isinstance(envelope, dict) or not isinstance(envelope.get("objects"), list):
         raise TaxiiError(400, "Bad envelope.", "The body must be an envelope with an “objects” list.")
-    status = collections.add_objects(collection, envelope["objects"])
-    added = {entry["id"] for entry in status.successes}
-    store.import_objects(
-        collection.organization, [o for o in envelope["objects"] if isinstance(o, dict) and o.get("id") in added]
-    )
+    with transaction.atomic():  # the stored objects and the indicators they give, together or not at all
+        status = collections.add_objects(collection, envelope["objects"])
+        added = {entry["id"] for entry in status.successes}
+        store.import_objects(
+            collection.organization, [o for o in envelope["objects"] if isinstance(o, dict) and o.get("id") in added]
+        )
     return _response(_status_info(status), status=202)
 
 
@@ -384,7 +389,8 @@ def object_versions(request, root, pk, object_id):
 @endpoint(("GET",))
 def manifest(request, root, pk):
     collection, ceiling = _collection(request, root, pk)
-    rows, more, token = _page(request, _filtered(request, _readable(collection, ceiling)))
+    readable = _readable(collection, ceiling).defer("data")  # a manifest lists objects without their content
+    rows, more, token = _page(request, _filtered(request, readable))
 
     def entry(row: StixObject) -> dict:
         return {

@@ -1,4 +1,5 @@
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -6,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from attt.core.testing import make_user
-from attt.intel import services
+from attt.intel import services, store
 from attt.intel.models import Collection, CollectionGrant, Indicator
 from attt.intel.tests.factories import indicator_factory, make_report
 
@@ -75,6 +76,21 @@ def test_import_endpoint(api, responder, tree):
     assert denied.status_code == 400
 
 
+def test_import_over_the_size_limit_is_refused_unread(api, client, responder, tree, monkeypatch):
+    monkeypatch.setattr(store, "MAX_IMPORT_BYTES", 10)
+    api.force_authenticate(responder)
+    big = SimpleUploadedFile("list.txt", b"192.0.2.1\n198.51.100.2\n")
+    refused = api.post(
+        "/api/v1/intel/indicators/import/", {"organization": str(tree.province_a.pk), "file": big}, format="multipart"
+    )
+    assert refused.status_code == 400 and refused.json()["errors"]["file"][0].endswith(" 0 MB.")
+    client.force_login(responder)
+    big.seek(0)
+    page = client.post("/intel/indicators/import/", {"organization": str(tree.province_a.pk), "file": big})
+    assert page.status_code == 200 and page.context["errors"] and page.context["result"] is None
+    assert Indicator.objects.count() == 0
+
+
 def test_collections_and_grants(api, responder, tree):
     services.publish(make_report(), organization=tree.province_a)
     collection = Collection.objects.get(organization=tree.province_a)
@@ -88,6 +104,19 @@ def test_collections_and_grants(api, responder, tree):
     )
     assert granted.status_code == 200 and granted.json()["grants"][0]["max_tlp"] == "amber"
     assert CollectionGrant.objects.get().organization == tree.province_a
+    changed = api.post(
+        f"/api/v1/intel/collections/{collection.pk}/grant/",
+        {"grantee": str(tree.province_a.pk), "can_write": True},
+        format="json",
+    )
+    assert changed.status_code == 200 and changed.json()["grants"][0] | {"id": None} == {
+        "id": None,
+        "grantee": str(tree.province_a.pk),
+        "include_subtree": True,
+        "can_read": True,
+        "can_write": True,
+        "max_tlp": "amber",  # a change keeps the rights it does not name
+    }
     revoked = api.post(
         f"/api/v1/intel/collections/{collection.pk}/revoke/", {"grantee": str(tree.province_a.pk)}, format="json"
     )
@@ -117,6 +146,8 @@ def test_ui_pages(client, responder, tree):
     collection = Collection.objects.get(organization=tree.province_a)
     detail = client.get(collection.get_absolute_url())
     assert detail.status_code == 200 and "/taxii2/national/collections/" in detail.content.decode()
+    per_tlp = Counter(tlp or "—" for tlp in collection.stix_objects.values_list("tlp", flat=True))
+    assert dict(detail.context["tlp_counts"]) == per_tlp and sum(per_tlp.values()) == 15
     assert client.get("/intel/attack/").status_code == 200
     assert client.get("/intel/indicators/import/").status_code == 200
     response = client.post(

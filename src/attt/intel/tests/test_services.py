@@ -126,3 +126,13 @@ def test_publish_into_a_named_collection(tree):
     assert not Collection.objects.filter(is_default=True).exists()
     with pytest.raises(ValueError, match="has no collection"):
         services.publish(make_report(), organization=tree.province_b, collection="ngan-hang-a")
+
+
+def test_check_indicator_by_hand(tree):
+    """What the indicator form and the API both refuse: a bad value, a duplicate canonical value, over 100 %."""
+    known = Indicator.objects.create(organization=tree.province_a, kind="domain", value="evil.example.com")
+    value, errors = store.check_indicator(tree.province_a, "domain", "EVIL.example.COM.", 50)
+    assert value == "evil.example.com" and set(errors) == {"value"}
+    assert store.check_indicator(tree.province_a, "domain", "evil.example.com", None, pk=known.pk)[1] == {}
+    assert store.check_indicator(tree.province_b, "domain", "evil.example.com", 100) == ("evil.example.com", {})
+    assert set(store.check_indicator(tree.province_a, "ipv4", "999.1.1.1", 101)[1]) == {"value", "confidence"}

@@ -211,3 +211,17 @@ def test_lockout_applies_to_basic_auth(live_server, world, settings):
     assert locked.status_code == 401 and "failed" in locked.json()["title"]
     header = base64.b64encode(b"x").decode()
     assert requests.get(url, headers={"Authorization": f"Basic {header}!"}, timeout=10).status_code == 401
+
+
+def test_bad_content_length_is_a_taxii_error(world, client):
+    _tree, responder, _outsider, collection = world
+    credentials = base64.b64encode(f"{responder.username}:{PASSWORD}".encode()).decode()
+    refused = client.post(
+        f"/taxii2/national/collections/{collection.pk}/objects/",
+        data=json.dumps({"objects": []}),
+        content_type=TAXII,
+        HTTP_ACCEPT=TAXII,
+        HTTP_AUTHORIZATION=f"Basic {credentials}",
+        CONTENT_LENGTH="many",
+    )
+    assert refused.status_code == 400 and refused.json()["description"] == "Content-Length is not a number."

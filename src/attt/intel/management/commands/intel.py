@@ -44,8 +44,7 @@ class Command(BaseCommand):
             if path.is_dir():
                 result = store.import_reports(owner, store.read_misp_feed(path), source="misp", label=path.name)
             elif path.is_file():
-                if path.stat().st_size > store.MAX_IMPORT_BYTES:
-                    raise ValueError(f"{path} is larger than {store.MAX_IMPORT_BYTES // 2**20} MB.")
+                store.check_size(path.stat().st_size)
                 result = store.import_data(
                     owner,
                     path.read_bytes(),
