@@ -5,10 +5,8 @@ import datetime
 import django_filters
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 
-from attt.core.filtersets import SearchFilterSet, visible_organizations
+from attt.core.filtersets import SearchFilterSet, subtree_filter
 from attt.detection.models import Alert, Severity, SigmaRule
 
 
@@ -28,11 +26,7 @@ class AlertFilterSet(SearchFilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Alert.Status.choices, label=_("Status"))
     kind = django_filters.ChoiceFilter(choices=Alert.Kind.choices, label=_("Kind"))
     rule = django_filters.CharFilter(field_name="rule_id", label=_("Rule id"))
-    within = extend_schema_field(OpenApiTypes.UUID)(
-        django_filters.ModelChoiceFilter(
-            queryset=visible_organizations, method="filter_within", label=_("Organisation (with its units)")
-        )
-    )
+    within = subtree_filter(_("Organisation (with its units)"))
     system = django_filters.UUIDFilter(field_name="system_id", label=_("System id"))
     source = django_filters.UUIDFilter(field_name="source_id", label=_("Source id"))
 
@@ -45,9 +39,6 @@ class AlertFilterSet(SearchFilterSet):
 
     def filter_until(self, queryset, name, value):
         return queryset.filter(last_seen__lt=_day_start(value + datetime.timedelta(days=1)))
-
-    def filter_within(self, queryset, name, value):
-        return queryset.filter(organization__path__startswith=value.path)
 
 
 class SigmaRuleFilterSet(SearchFilterSet):
