@@ -433,7 +433,9 @@ class _Importer:
             values: dict[str, str] = {}
             for index, text in enumerate(cells[:MAX_COLUMNS]):
                 column = columns[index] if index < len(columns) else None
-                if column is not None:
+                if "\x00" in text:  # no database column can keep it (PostgreSQL refuses the whole statement)
+                    self.error(number, column.name if column is not None else f"#{index + 1}", _("A NUL character."))
+                elif column is not None:
                     values[column.name] = unneutralise(text.strip())
                 elif text.strip() and index >= len(columns):
                     self.error(number, f"#{index + 1}", _("A value outside the named columns."))

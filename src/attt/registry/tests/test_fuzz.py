@@ -59,3 +59,9 @@ def test_random_rows(tree_and_owner, required, header, rows, delimiter):
     _check(result)
     InformationSystem.objects.filter(parent_system__isnull=False).delete()
     InformationSystem.objects.all().delete()
+
+
+def test_a_nul_character_is_a_row_error(tree_and_owner):
+    result = _run("owner,code,name\nso-a,HT-NUL,Hệ\x00thống\n".encode(), tree_and_owner)
+    assert (2, "name", "A NUL character.") in [(e.row, e.column, e.message) for e in result.errors]
+    assert not InformationSystem.objects.filter(code="HT-NUL").exists()
