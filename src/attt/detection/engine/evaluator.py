@@ -49,6 +49,10 @@ KEYWORD = "*"  # anchor field of keyword (field-less) tests: probed against all 
 
 def ip_to_int(text: str) -> tuple[int, int] | None:
     """(version, integer) of an IP address (IPv4 strict dotted quad, IPv6 any form, brackets and zone allowed)."""
+    try:  # the usual case first: a bare dotted quad
+        return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
+    except OSError:
+        pass
     text = text.strip()
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]

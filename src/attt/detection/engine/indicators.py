@@ -14,8 +14,9 @@ normalised the same way, so matching is one hash lookup per candidate. Two kinds
 from __future__ import annotations
 
 import ipaddress
+import re
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -163,42 +164,112 @@ class IndicatorIndex:
     def match(self, candidates: Iterable[tuple[str, str]]) -> list[object]:
         """Refs of the indicators hit by any candidate, each once, in the order first hit."""
         hits: list[int] = []
-        seen: set[int] = set()
-
-        def take(found: int | list[int] | None) -> None:
-            if found is None:
-                return
-            for position in found if isinstance(found, list) else (found,):
-                if position not in seen:
-                    seen.add(position)
-                    hits.append(position)
-
-        exact = self._exact
+        positions = self._positions
         for kind, value in candidates:
-            if kind in ("ipv4", "ipv6"):
-                parsed = ip_to_int(value) if isinstance(value, str) else None
-                if parsed is None:
-                    continue
-                version, number = parsed
-                take(exact[f"ipv{version}"].get(number))
-                ranges = self._ranges.get(version)
-                if ranges is not None:
-                    for found in ranges.containing(number):
-                        take(found)
-                continue
-            table = exact.get(kind)
-            if not table:
-                continue
+            found = positions(kind, value)
+            if found:
+                hits.extend(found)
+        return self._refs_of(hits)
+
+    def matcher(self) -> Callable[[Iterable[tuple[str, str]]], list[object]]:
+        """`match` remembering each candidate's answer, for one batch: logs repeat the same addresses, names and
+        hashes many times over, and a remembered answer is one probe instead of parsing the value again."""
+        memo: dict[tuple[str, str], tuple[int, ...]] = {}
+        remembered = memo.get
+        positions = self._positions
+        refs_of = self._refs_of
+
+        def match(candidates: Iterable[tuple[str, str]]) -> list[object]:
+            hits: list[int] | None = None
+            for candidate in candidates:
+                found = remembered(candidate)
+                if found is None:
+                    found = memo[candidate] = positions(*candidate)
+                if found:
+                    if hits is None:
+                        hits = []
+                    hits.extend(found)
+            return [] if hits is None else refs_of(hits)
+
+        return match
+
+    def _refs_of(self, hits: list[int]) -> list[object]:
+        if not hits:
+            return []
+        refs = self._refs
+        return [refs[position] for position in dict.fromkeys(hits)]
+
+    def _positions(self, kind: str, value: str) -> tuple[int, ...]:
+        """The positions of the indicators one candidate hits. Most candidates hit nothing, so the common path
+        is a key and one probe."""
+        if value.__class__ is not str:
+            return ()
+        if kind == "ipv4" or kind == "ipv6":
+            parsed = ip_to_int(value)
+            if parsed is None:
+                return ()
+            version, number = parsed
+            found = self._exact["ipv4" if version == 4 else "ipv6"].get(number)
+            ranges = self._ranges.get(version)
+            if ranges is None:
+                return () if found is None else _as_tuple(found)
+            hits = [] if found is None else list(_as_tuple(found))
+            for found in ranges.containing(number):
+                hits.extend(found)
+            return tuple(hits)
+        table = self._exact.get(kind)
+        if not table:
+            return ()
+        key = _canonical(kind, value)
+        if key is None:
             key = normalise(kind, value)
             if key is None:
-                continue
-            take(table.get(key))
-            if kind == "domain":
-                dot = key.find(".")
-                while dot != -1:
-                    take(table.get(key[dot + 1 :]))
-                    dot = key.find(".", dot + 1)
-        return [self._refs[position] for position in hits]
+                return ()
+        found = table.get(key)
+        if kind != "domain":
+            return () if found is None else _as_tuple(found)
+        hits = [] if found is None else list(_as_tuple(found))
+        dot = key.find(".")
+        while dot != -1:
+            found = table.get(key[dot + 1 :])
+            if found is not None:
+                hits.extend(_as_tuple(found))
+            dot = key.find(".", dot + 1)
+        return tuple(hits)
+
+
+def _as_tuple(found: int | list[int]) -> tuple[int, ...]:
+    return tuple(found) if found.__class__ is list else (found,)
+
+
+_CANONICAL_HOST = re.compile(r"[a-z0-9._-]+").fullmatch
+
+
+def _canonical(kind: str, value: str) -> str | None:
+    """The comparison key of a value already in canonical form (what traffic mostly carries), found without
+    parsing; None sends the value through `normalise`. `tests/test_indicators.py` checks it agrees with it."""
+    if not value.isascii() or value != value.strip():
+        return None
+    if kind == "domain":
+        return value if value.islower() and not value.endswith(".") and not value.startswith("*.") else None
+    if kind == "url":
+        scheme, sep, rest = value.partition("://")
+        if not sep or not scheme.isalpha() or not scheme.islower():
+            return None
+        slash = rest.find("/")
+        if slash <= 0:
+            return None
+        host = rest[:slash]
+        if not host.islower() or host.endswith(".") or _CANONICAL_HOST(host) is None:
+            return None
+        if "#" in value or "\t" in value or "\r" in value or "\n" in value:
+            return None
+        if value.endswith("?"):
+            return None
+        return value
+    if kind in _HASH_LENGTHS:
+        return value if len(value) == _HASH_LENGTHS[kind] and not value.strip("0123456789abcdef") else None
+    return None
 
 
 def _add(table: dict[Any, int | list[int]], key: Any, position: int) -> None:

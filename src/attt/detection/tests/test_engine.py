@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sigma.types import SpecialChars
 
@@ -348,3 +348,56 @@ def test_rule_cache_refuses_a_shared_directory(tmp_path: Path) -> None:
     ruleset = RuleSet.from_texts([("c.yml", text)], cache_dir=shared)
     assert [r.id for r in ruleset.rules] == [uid(6)]
     assert not list(shared.rglob("*.pickle"))
+
+
+_URL_ALPHABET = "abcXYZ019-._~:/?#[]@!$&'()*+,;=% \t\u00e9"
+_HOST = st.one_of(st.text(alphabet="abc19-.", min_size=1, max_size=12), st.text(alphabet="abcX019-.*:@[]%", min_size=1))
+_PATH = st.one_of(st.text(alphabet="abc/-_.~=&", max_size=15), st.text(alphabet=_URL_ALPHABET, max_size=15))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    kind=st.sampled_from(["url", "url", "url", "domain", "md5", "sha1", "sha256"]),
+    value=st.one_of(
+        st.text(alphabet=_URL_ALPHABET, max_size=40),
+        st.text(alphabet="abcX019-.*", min_size=1, max_size=15),
+        st.builds(
+            lambda scheme, host, path, tail: f"{scheme}://{host}/{path}{tail}",
+            st.sampled_from(["http", "https", "ftp", "HTTP", "h2"]),
+            _HOST,
+            _PATH,
+            st.sampled_from(["", "?", "?a=1", "#f", ":80"]),
+        ),
+        st.text(alphabet="0123456789abcdefABCDEFg", min_size=31, max_size=65),
+    ),
+)
+@example(kind="url", value="http://ab./x")
+@example(kind="url", value="http://ab/x?")
+@example(kind="url", value="http://ab/x#f")
+@example(kind="url", value="http://a:8080/x")
+@example(kind="url", value="http://*.ab/x")
+@example(kind="domain", value="ab.vn.")
+@example(kind="domain", value="*.ab.vn")
+@example(kind="sha1", value="g" * 40)
+def test_canonical_fast_path_agrees_with_normalise(kind: str, value: str) -> None:
+    """The no-parse path `match` takes for canonical values gives the key `normalise` would."""
+    from attt.detection.engine.indicators import _canonical, normalise
+
+    key = _canonical(kind, value)
+    if key is not None:
+        assert key == normalise(kind, value)
+
+
+def test_match_gives_each_indicator_once_in_first_hit_order() -> None:
+    index = IndicatorIndex.build(
+        [("ipv4", "10.0.0.0/8", "net"), ("domain", "example.vn", "dom"), ("domain", "a.example.vn", "sub")]
+    )
+    hits = index.match(
+        [("domain", "x.a.example.vn"), ("ipv4", "10.1.1.1"), ("domain", "example.vn"), ("ipv4", "10.2.2.2")]
+    )
+    assert hits == ["sub", "dom", "net"]
+    remembered = index.matcher()
+    for candidates in ([("domain", "x.a.example.vn")], [("ipv4", "10.9.9.9"), ("domain", "x.a.example.vn")], []):
+        assert remembered(candidates) == index.match(candidates)
+        assert remembered(candidates) == index.match(candidates)  # answered from the memo the second time
+    assert index.match([("url", "https://example.vn/")]) == [] and index.match([("ipv4", 7)]) == []
