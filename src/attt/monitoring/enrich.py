@@ -23,6 +23,22 @@ class SystemInfo:
     sector: str = ""
     level: int | None = None
 
+    def block(self) -> dict:
+        """The ECS `attt.system` block: a new dict each time (consumers may change their event's copy)."""
+        block = _BLOCKS.get(self)
+        if block is None:
+            block = _BLOCKS[self] = {
+                "id": str(self.system_id),
+                "name": self.name,
+                "organization_id": str(self.organization_id),
+                "priority_sector": self.sector,
+                "level": self.level,
+            }
+        return dict(block)
+
+
+_BLOCKS: dict[SystemInfo, dict] = {}
+
 
 class EnrichmentIndex:
     """Longest-prefix match over IPv4/IPv6 networks (one dict per prefix length present, longest first) and
@@ -35,7 +51,6 @@ class EnrichmentIndex:
         self._v4_lengths: list[int] = []
         self._v6_lengths: list[int] = []
         self._v4_tables: list[tuple[int, dict[int, SystemInfo]]] = []  # (prefix length, table), longest first
-        self._blocks: dict[SystemInfo, dict] = {}
 
     @classmethod
     def build(
@@ -111,28 +126,13 @@ class EnrichmentIndex:
                 if info is not None:
                     break
             if info is None and has_domains:
-                host = event.ecs.get("host")
-                name = host.get("name") or host.get("hostname") if isinstance(host, dict) else None
-                if isinstance(name, str):
+                name = event.host
+                if name is not None:
                     info = names.get(name, _UNSEEN)
                     if info is _UNSEEN:
                         info = names[name] = self.domain(name)
             if info is not None:
-                event.system_id = info.system_id
-                event.ecs["attt"] = {"system": dict(self._system_block(info))}
-
-    def _system_block(self, info: SystemInfo) -> dict:
-        """The ECS `attt.system` block of a system, built once per system (each event gets its own copy)."""
-        block = self._blocks.get(info)
-        if block is None:
-            block = self._blocks[info] = {
-                "id": str(info.system_id),
-                "name": info.name,
-                "organization_id": str(info.organization_id),
-                "priority_sector": info.sector,
-                "level": info.level,
-            }
-        return block
+                event.set_system(info)
 
 
 _UNSEEN = object()

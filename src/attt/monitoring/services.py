@@ -20,7 +20,7 @@ from attt.core.services import notifications
 from attt.monitoring import conf
 from attt.monitoring.enrich import EnrichmentIndex, SystemInfo
 from attt.monitoring.models import Source, hash_token
-from attt.monitoring.normalise import SourceRef, encode_batch, normalise_file_text, normalise_lines
+from attt.monitoring.normalise import SourceRef, events_payload, normalise_file_text, normalise_lines
 from attt.monitoring.pipeline import NormalisedEvent, hand_over
 from attt.monitoring.spool import Spool
 from attt.monitoring.store import SQLiteEventStore, now_ms
@@ -138,11 +138,12 @@ def accept(source: Source, data: bytes, *, text_file: bool = False) -> dict:
         if conf.transport() == "nats":
             from attt.monitoring import transport
 
-            transport.publish_events_sync(events)
+            transport.publish_events_sync(events, ref)
         else:
-            batch_id = spool().append(source.pk, len(events), encode_batch(events), hold=True)
+            payload = events_payload(events, ref)
+            batch_id = spool().append(source.pk, len(events), payload, hold=True)
             try:
-                process(events, store(), enrichment_index(), hand_over)
+                process(events, store(), enrichment_index(), hand_over, payload)
             except Exception:  # durable already: the spool job retries it; the sender's answer stays 202
                 logger.exception("batch %s of source %s left in the spool for a retry", batch_id, source.pk)
                 spool().release(batch_id)
@@ -187,9 +188,9 @@ def drain_spool() -> int:
     return drain(spool(), store(), enrichment_index())
 
 
-def consume_nats(events: list[NormalisedEvent]) -> None:
+def consume_nats(events: list[NormalisedEvent], frame: bytes | None) -> None:
     """A JetStream worker's step: the same processing as the embedded path."""
-    process(events, store(), enrichment_index(), hand_over)
+    process(events, store(), enrichment_index(), hand_over, frame)
 
 
 # --- Health ----------------------------------------------------------------------------------------------------

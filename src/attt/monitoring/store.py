@@ -1,40 +1,68 @@
 """The event store. Embedded default: one SQLite file in WAL mode beside the platform's database, written by
 ingest workers and read by the web server from several processes at once (busy timeout, BEGIN IMMEDIATE for
-writes), events keyed by their id so a re-delivered batch adds nothing. See docs/monitoring.md "Event store"
-for the measurements behind the choice and the ClickHouse deployment for scale-out."""
+writes). See docs/monitoring.md "Event store" for the measurements behind the choice and the ClickHouse
+deployment for scale-out.
+
+The SQLite store keeps events in chunks, as log stores such as Loki or ClickHouse do: one row per batch of one
+source, holding the batch's time range and figures (the index) and its lines compressed with zstd (the content).
+A row and three index entries per event cost ~4 µs of CPU, the whole ingest budget; zstd level 1 over a batch's
+lines costs 1–2 µs an event at a ratio of ~6, and the batch's one row next to nothing. Counts come from the
+chunks' figures (per-event times and labels only for chunks cut by a window's edge); lines are decompressed
+only for `recent()`."""
 
 from __future__ import annotations
 
+import datetime as dt
+import heapq
 import sqlite3
+import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from itertools import chain, repeat
+from operator import attrgetter
 from pathlib import Path
 
 import orjson
+import zstandard
 
+from attt.monitoring.enrich import SystemInfo
+from attt.monitoring.normalise import WIRE_MAGIC, derived_document
 from attt.monitoring.pipeline import NormalisedEvent
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS event (
-    id BLOB NOT NULL,
+CREATE TABLE IF NOT EXISTS chunk (
     organization_id TEXT NOT NULL,
     source_id TEXT NOT NULL,
-    system_id TEXT,
-    ts INTEGER NOT NULL,
-    ingested INTEGER NOT NULL,
-    dataset TEXT,
-    host TEXT,
-    doc BLOB NOT NULL,
-    original BLOB
+    ts_min INTEGER NOT NULL,  -- event times, ms
+    ts_max INTEGER NOT NULL,
+    ingested INTEGER NOT NULL,  -- store time, ms
+    events INTEGER NOT NULL,
+    -- JSON {"system": [[[id, attt.system block | null] | null, count], ...], "dataset": [[text | null, count], ...],
+    -- "host": [...], "received": [[ISO 8601 | null, count], ...]}: each label's distinct values in the chunk
+    labels BLOB NOT NULL,
+    -- per event, the position of its value in that label's list (uint8 each up to 256 values, else uint16; empty
+    -- when the list has one value)
+    system_of BLOB NOT NULL,
+    dataset_of BLOB NOT NULL,
+    host_of BLOB NOT NULL,
+    received_of BLOB NOT NULL,
+    derived BLOB NOT NULL,  -- per event, 1 when its line is the received line its document is rebuilt from
+    times BLOB NOT NULL,  -- per event, its time (int64 ms, little-endian)
+    ids BLOB NOT NULL,  -- per event, its id (16 bytes)
+    framed INTEGER NOT NULL,  -- 1 when the body is the batch's wire frame as it came: its first line is the header
+    body BLOB NOT NULL  -- zstd of the lines, one an event, joined by newlines; last, so reading the rest skips it
 );
--- (time, id) rather than id alone: the same event always has the same time, and time-ordered keys are appended
--- near the end of the index instead of at random pages.
-CREATE UNIQUE INDEX IF NOT EXISTS event_ts_id ON event (ts, id);
-CREATE INDEX IF NOT EXISTS event_org_ts ON event (organization_id, ts);
--- Covers the live figures (events per source since a time) without reading the documents.
-CREATE INDEX IF NOT EXISTS event_ingested ON event (ingested, source_id, ts);
+-- Repeats are looked up among a source's chunks around a batch's time; the reads go by organisation and time.
+CREATE INDEX IF NOT EXISTS chunk_source_ts ON chunk (source_id, ts_max);
+CREATE INDEX IF NOT EXISTS chunk_org_ts ON chunk (organization_id, ts_max);
+CREATE INDEX IF NOT EXISTS chunk_ts ON chunk (ts_max);
+-- Covers the live figures (events per source since a time) without reading the chunks.
+CREATE INDEX IF NOT EXISTS chunk_ingested ON chunk (ingested, source_id, ts_max, events);
 CREATE TABLE IF NOT EXISTS rejection (
     source_id TEXT NOT NULL,
     organization_id TEXT NOT NULL,
@@ -44,6 +72,13 @@ CREATE TABLE IF NOT EXISTS rejection (
 );
 CREATE INDEX IF NOT EXISTS rejection_source_at ON rejection (source_id, at);
 """
+
+CHUNK_EVENTS = 20_000  # events a chunk holds at most (label positions are at most uint16)
+_LABEL_OF = {"system_id": "system", "dataset": "dataset", "host": "host"}  # count's group_by → label
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MS = dt.timedelta(milliseconds=1)
+_SWAP = sys.byteorder != "little"  # the arrays are stored little-endian
+_INSERT = "INSERT INTO chunk VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 def now_ms() -> int:
@@ -55,75 +90,147 @@ def _placeholders(values: list) -> str:
 
 
 class SQLiteEventStore:
+    """Chunks of events in one SQLite file. A repeated event (same id) is skipped exactly: an id fixes its event's
+    source and time, so only the ids of that source's chunks overlapping a batch's time range need comparing, done
+    inside the write transaction so that two processes cannot both add the event."""
+
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
         self._lock = threading.Lock()
+        self._compressor = zstandard.ZstdCompressor(level=1)  # not thread-safe: used under the lock
+        # What chunks keep of each enrichment result (JSON), by object: a batch may touch a thousand systems, and
+        # making a block costs microseconds. The objects are held, so their ids stay theirs; used under the lock.
+        self._system_entries: dict[int, tuple[SystemInfo, orjson.Fragment]] = {}
         self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        # Big pages for a new file (an existing file keeps its own): ~2.7 KB documents fill a 4 KiB page each and
-        # leave it a third empty, and every page costs a WAL frame and a checkpoint write; 64 KiB pages halve the
-        # insert cost (bench/ingest.py). Must come before WAL mode, which fixes the page size.
+        # Big pages for a new file (an existing file keeps its own): a chunk is ~1 MB and every page costs a WAL
+        # frame and a checkpoint write. Must come before WAL mode, which fixes the page size.
         self._db.execute("PRAGMA page_size=65536")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # durability comes from the spool, which is replayed
         self._db.execute("PRAGMA busy_timeout=30000")
-        self._db.execute("PRAGMA cache_size=-65536")  # 64 MiB: the indexes' hot pages stay in memory
+        self._db.execute("PRAGMA cache_size=-65536")  # 64 MiB
         self._db.executescript(SCHEMA)
-        if "original" not in {row[1] for row in self._db.execute("PRAGMA table_info(event)")}:
-            self._db.execute("ALTER TABLE event ADD COLUMN original BLOB")  # a file made before the column existed
+        if self._has_event_table():
+            self._migrate()
 
     def close(self) -> None:
         self._db.close()
 
-    def _write(self, sql: str, rows: Iterable[tuple]) -> int:
-        with self._lock:  # one connection shared by this process's threads: one transaction at a time
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                before = self._db.total_changes
-                self._db.executemany(sql, rows)
-                added = self._db.total_changes - before
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            return added
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """One write transaction; the caller holds the lock (one connection shared by this process's threads)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
-    def insert(self, events: list[NormalisedEvent]) -> int:
-        """Store a batch; events already stored (same id) are skipped. Returns how many were new.
+    def insert(self, events: list[NormalisedEvent], frame: bytes | None = None) -> int:
+        """Store a batch as one chunk per source (several for a very large one); events already stored (same id)
+        and repeats within the batch are skipped. Returns how many were new.
 
-        `event.original` is stored as the bytes received, in its own column, and the document without it: the
-        original is most of the document, and escaping it into a JSON string again cost more than the insert
-        (`recent` puts it back)."""
+        `frame`: the batch's wire form (`normalise.encode_lines` of exactly these events' lines, in order), when the
+        caller has it: its compressed lines become the chunk's body as they are, rather than compressing the same
+        lines again, unless some events are dropped as repeats or some are not derived.
+
+        A derived event (ECS-like JSON) is stored as its received line alone and its document rebuilt on read;
+        any other as its ECS document. Chunks are built before the write transaction and built again only if
+        some of their events turn out to be stored already."""
+        if not events:
+            return 0
         ingested = now_ms()
-        text = _texts()  # a batch comes from one source: its ids are formatted once
-        return self._write(
-            "INSERT OR IGNORE INTO event VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                (
-                    bytes.fromhex(e.id),
-                    text(e.organization_id),
-                    text(e.source_id),
-                    text(e.system_id) if e.system_id else None,
-                    int(e.timestamp.timestamp() * 1000),
-                    ingested,
-                    *_document_parts(e.ecs),
-                )
-                for e in events
+        added = 0
+        with self._lock:
+            prepared = [
+                (batch, self._rows(batch, ingested, frame if len(batch.events) == len(events) else None))
+                for batch in map(_Batch, _by_source(events))
+            ]
+            with self._write():
+                for batch, rows in prepared:
+                    stored = self._stored_ids(batch)
+                    if stored:
+                        batch = batch.without(stored)
+                        if batch is None:
+                            continue
+                        rows = self._rows(batch, ingested)
+                    self._db.executemany(_INSERT, rows)
+                    added += len(batch.events)
+        return added
+
+    def _stored_ids(self, batch: _Batch) -> set[str]:
+        """The batch's ids already in the chunks of its source that overlap its time range."""
+        found: set[str] = set()
+        wanted = batch.id_set
+        for (ids,) in self._db.execute(
+            "SELECT ids FROM chunk WHERE source_id = ? AND ts_max >= ? AND ts_min <= ?",
+            (batch.source_id, batch.ts_min, batch.ts_max),
+        ):
+            text = ids.hex()
+            found.update(wanted.intersection(text[i : i + 32] for i in range(0, len(text), 32)))
+        return found
+
+    def _rows(self, batch: _Batch, ingested: int, frame: bytes | None = None) -> list[tuple]:
+        chunks = list(batch.columns(CHUNK_EVENTS, self._system_entry))
+        if frame is not None and len(chunks) == 1 and chunks[0][3].count(0) == 0:  # one chunk, every event derived
+            return [self._chunk(batch.organization_id, batch.source_id, ingested, *chunks[0], frame=frame)]
+        return [self._chunk(batch.organization_id, batch.source_id, ingested, *columns) for columns in chunks]
+
+    def _system_entry(self, value: SystemInfo | uuid.UUID | None) -> orjson.Fragment:
+        found = self._system_entries.get(id(value))
+        if found is None:
+            if len(self._system_entries) >= 100_000:  # enrichment's index was rebuilt many times over
+                self._system_entries.clear()
+            found = self._system_entries[id(value)] = (value, orjson.Fragment(orjson.dumps(_system_entry(value))))
+        return found[1]
+
+    def _chunk(
+        self,
+        organization_id: str,
+        source_id: str,
+        ingested: int,
+        times: list[int],
+        ids: bytes,
+        labels: dict[str, tuple[list, list[int], bytes]],
+        derived: bytes,
+        lines: list[bytes],
+        frame: bytes | None = None,
+    ) -> tuple:
+        """A chunk row; `labels` maps each label to (distinct values as stored, their counts, positions)."""
+        return (
+            organization_id,
+            source_id,
+            min(times),
+            max(times),
+            ingested,
+            len(times),
+            orjson.dumps(
+                {name: list(zip(values, counts, strict=True)) for name, (values, counts, _) in labels.items()}
             ),
+            *(labels[name][2] for name in ("system", "dataset", "host", "received")),
+            derived,
+            _pack(array("q", times)),
+            ids,
+            frame is not None,
+            frame[len(WIRE_MAGIC) :] if frame is not None else self._compressor.compress(b"\n".join(lines)),
         )
 
     def reject(self, source_id: uuid.UUID, organization_id: uuid.UUID, rejections: list[tuple[int, str]]) -> None:
         if rejections:
             at = now_ms()
-            self._write(
-                "INSERT INTO rejection VALUES (?, ?, ?, ?, ?)",
-                ((str(source_id), str(organization_id), at, line, reason[:500]) for line, reason in rejections),
-            )
+            with self._lock, self._write():
+                self._db.executemany(
+                    "INSERT INTO rejection VALUES (?, ?, ?, ?, ?)",
+                    ((str(source_id), str(organization_id), at, line, reason[:500]) for line, reason in rejections),
+                )
 
     def per_source(self, since_ms: int) -> dict[str, dict]:
         """{source id: {"events", "last_ingested", "last_event", "rejected"}} since a time (ingest time)."""
         stats: dict[str, dict] = {}
         for source, n, last, last_event in self._db.execute(
-            "SELECT source_id, count(*), max(ingested), max(ts) FROM event WHERE ingested >= ? GROUP BY source_id",
+            "SELECT source_id, sum(events), max(ingested), max(ts_max) FROM chunk WHERE ingested >= ? "
+            "GROUP BY source_id",
             (since_ms,),
         ):
             stats[source] = {"events": n, "last_ingested": last, "last_event": last_event, "rejected": 0}
@@ -139,38 +246,117 @@ class SQLiteEventStore:
         since_ms: int,
         until_ms: int | None = None,
         group_by: str | None = None,
-    ):
+    ) -> int | dict:
         """Events with a time in [since, until) of the given organisations (None = all), in total or per
-        `source_id` / `system_id` / `dataset` / `host`."""
-        where, args = ["ts >= ?"], [since_ms]
-        if until_ms is not None:
-            where.append("ts < ?")
-            args.append(until_ms)
-        if organization_ids is not None:
-            if not organization_ids:
-                return {} if group_by else 0
-            where.append(f"organization_id IN ({_placeholders(organization_ids)})")
-            args += organization_ids
-        if group_by is None:
-            return self._db.execute(f"SELECT count(*) FROM event WHERE {' AND '.join(where)}", args).fetchone()[0]  # noqa: S608 (fixed fragments, values bound)
-        if group_by not in ("source_id", "system_id", "dataset", "host"):
+        `source_id` / `system_id` / `dataset` / `host`. A chunk wholly inside the window gives its figures; one
+        cut by an edge is counted event by event from its times."""
+        if group_by is not None and group_by != "source_id" and group_by not in _LABEL_OF:
             raise ValueError(group_by)
-        sql = f"SELECT {group_by}, count(*) FROM event WHERE {' AND '.join(where)} GROUP BY {group_by}"  # noqa: S608 (column checked above)
-        return dict(self._db.execute(sql, args).fetchall())
+        where = _where(organization_ids)
+        if where is None:
+            return {} if group_by else 0
+        conditions, args = where
+        conditions.append("ts_max >= ?")
+        args.append(since_ms)
+        if until_ms is not None:
+            conditions.append("ts_min < ?")
+            args.append(until_ms)
+        label = _LABEL_OF.get(group_by)
+        columns = f", labels, {label}_of" if label else ""
+        sql = f"SELECT rowid, source_id, ts_min, ts_max, events{columns} FROM chunk WHERE {' AND '.join(conditions)}"  # noqa: S608 (fixed fragments, values bound)
+        total = 0
+        groups: dict = {}
+        for rowid, source, ts_min, ts_max, events, *labelled in self._db.execute(sql, args):
+            whole = ts_min >= since_ms and (until_ms is None or ts_max < until_ms)
+            inside = None if whole else self._inside(rowid, since_ms, until_ms)
+            if label is None:
+                n = events if inside is None else len(inside)
+                if group_by is None:
+                    total += n
+                elif n:
+                    groups[source] = groups.get(source, 0) + n
+                continue
+            values = orjson.loads(labelled[0])[label]
+            if inside is None:
+                counted = ((value, n) for value, n in values)
+            elif labelled[1]:
+                positions = _positions(labelled[1], events)
+                counted = ((values[p][0], n) for p, n in Counter(positions[i] for i in inside).items())
+            else:
+                counted = [(values[0][0], len(inside))] if inside else []
+            for value, n in counted:
+                key = (value[0] if value is not None else None) if label == "system" else value
+                groups[key] = groups.get(key, 0) + n
+        return total if group_by is None else groups
+
+    def _inside(self, rowid: int, since_ms: int, until_ms: int | None) -> list[int]:
+        """Positions of a chunk's events with a time in [since, until)."""
+        times = self._times(rowid)
+        if until_ms is None:
+            return [i for i, t in enumerate(times) if t >= since_ms]
+        return [i for i, t in enumerate(times) if since_ms <= t < until_ms]
+
+    def _times(self, rowid: int) -> array:
+        return _unpack("q", self._db.execute("SELECT times FROM chunk WHERE rowid = ?", (rowid,)).fetchone()[0])
 
     def recent(self, organization_ids: list[str] | None, limit: int = 50, source_id: str | None = None) -> list[dict]:
-        where, args = [], []
-        if organization_ids is not None:
-            if not organization_ids:
-                return []
-            where.append(f"organization_id IN ({_placeholders(organization_ids)})")
-            args += organization_ids
-        if source_id:
-            where.append("source_id = ?")
-            args.append(source_id)
-        condition = f" WHERE {' AND '.join(where)}" if where else ""
-        sql = f"SELECT doc, original FROM event{condition} ORDER BY ts DESC LIMIT ?"  # noqa: S608
-        return [_document(doc, original) for doc, original in self._db.execute(sql, [*args, limit])]
+        """The newest `limit` events by event time, newest first, as ECS documents. Chunks are read newest
+        `ts_max` first until none left can hold an event newer than the limit-th found."""
+        where = _where(organization_ids, source_id)
+        if where is None or limit <= 0:
+            return []
+        conditions, args = where
+        condition = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        chunks = self._db.execute(
+            f"SELECT rowid, ts_max FROM chunk{condition} ORDER BY ts_max DESC, rowid DESC",  # noqa: S608
+            args,
+        ).fetchall()
+        newest: list[tuple[int, int, int]] = []  # (time, chunk, position), newest first; ties: later chunk, line
+        for rowid, ts_max in chunks:
+            if len(newest) >= limit and (ts_max, rowid) < newest[-1][:2]:
+                break
+            times = self._times(rowid)
+            newest = heapq.nlargest(limit, chain(newest, zip(times, repeat(rowid), range(len(times)))))
+        wanted: dict[int, list[int]] = {}
+        for _, rowid, position in newest:
+            wanted.setdefault(rowid, []).append(position)
+        documents = {}
+        for rowid, positions in wanted.items():
+            for position, document in zip(positions, self._documents(rowid, positions), strict=True):
+                documents[rowid, position] = document
+        return [documents[rowid, position] for _, rowid, position in newest]
+
+    def _documents(self, rowid: int, positions: list[int]) -> list[dict]:
+        """The ECS documents of some events of a chunk: a derived event's rebuilt from its line, with its
+        `attt.system` block put back; any other's as stored."""
+        organization, source, ingested, labels, system_of, received_of, derived, framed, body = self._db.execute(
+            "SELECT organization_id, source_id, ingested, labels, system_of, received_of, derived, framed, body "
+            "FROM chunk WHERE rowid = ?",
+            (rowid,),
+        ).fetchone()
+        lines = zstandard.ZstdDecompressor().decompress(body).split(b"\n")[1 if framed else 0 :]
+        if len(lines) != len(derived):
+            raise ValueError(f"event store chunk {rowid} is damaged: {len(lines)} lines for {len(derived)} events")
+        labels = orjson.loads(labels)
+        n = len(derived)
+        systems, received = _per_event(labels["system"], system_of, n), _per_event(labels["received"], received_of, n)
+        documents = []
+        for position in positions:
+            if not derived[position]:
+                documents.append(orjson.loads(lines[position]))
+                continue
+            when = received(position)
+            document = derived_document(
+                lines[position],
+                uuid.UUID(source),
+                uuid.UUID(organization),
+                dt.datetime.fromisoformat(when) if when else dt.datetime.fromtimestamp(ingested / 1000, dt.UTC),
+            )
+            system = systems(position)
+            if system is not None and system[1] is not None:
+                document["attt"] = {"system": system[1]}
+            documents.append(document)
+        return documents
 
     def recent_rejections(self, source_id: str, limit: int = 20) -> list[tuple[int, int, str]]:
         return self._db.execute(
@@ -178,65 +364,215 @@ class SQLiteEventStore:
         ).fetchall()
 
     def total(self) -> int:
-        return self._db.execute("SELECT count(*) FROM event").fetchone()[0]
+        return self._db.execute("SELECT coalesce(sum(events), 0) FROM chunk").fetchone()[0]
+
+    # A file of the previous layout (table `event`, one row per event, `original` apart from the document since
+    # some version) is moved into chunks when opened.
+
+    def _has_event_table(self) -> bool:
+        found = self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'event'").fetchone()
+        return found is not None
+
+    def _migrate(self) -> None:
+        """Move the one-row-per-event table into chunks, one per source and ingest time (i.e. per batch it stored),
+        in one transaction, then drop it. The documents become stored ECS documents with `event.original`."""
+        with self._lock, self._write():
+            if not self._has_event_table():  # another process moved it meanwhile
+                return
+            has_original = "original" in {row[1] for row in self._db.execute("PRAGMA table_info(event)")}
+            rows = self._db.execute(
+                "SELECT organization_id, source_id, ingested, id, system_id, ts, dataset, host, doc, "  # noqa: S608
+                f"{'original' if has_original else 'NULL'} FROM event "
+                "ORDER BY organization_id, source_id, ingested, ts"
+            )
+            batch: list[tuple] = []
+            for row in rows:
+                if batch and (row[:3] != batch[0][:3] or len(batch) >= CHUNK_EVENTS):
+                    self._insert_legacy(batch)
+                    batch = []
+                batch.append(row)
+            if batch:
+                self._insert_legacy(batch)
+            self._db.execute("DROP TABLE event")
+
+    def _insert_legacy(self, rows: list[tuple]) -> None:
+        organization, source, ingested = rows[0][:3]
+        self._db.execute(
+            _INSERT,
+            self._chunk(
+                str(organization),
+                str(source),
+                ingested,
+                [row[5] for row in rows],
+                b"".join(row[3] for row in rows),
+                {
+                    "system": _labels([[row[4], None] if row[4] else None for row in rows], key=_system_key),
+                    "dataset": _labels([row[6] for row in rows]),
+                    "host": _labels([row[7] for row in rows]),
+                    "received": _labels([None] * len(rows)),
+                },
+                bytes(len(rows)),
+                [_legacy_line(row[8], row[9]) for row in rows],
+            ),
+        )
 
 
-def _texts():
-    """`str()` of UUIDs, remembered for one batch."""
-    cache: dict = {}
+class _Batch:
+    """One source's events of an insert (repeats within the batch removed) with their times in ms."""
 
-    def text(value) -> str:
-        found = cache.get(value)
-        if found is None:
-            found = cache[value] = str(value)
-        return found
+    __slots__ = ("events", "id_set", "ids", "organization_id", "source_id", "times", "ts_max", "ts_min")
 
-    return text
+    def __init__(self, events: list[NormalisedEvent], times: list[int] | None = None) -> None:
+        ids = list(map(attrgetter("id"), events))
+        if times is None:
+            times = [(stamp - _EPOCH) // _MS for stamp in map(attrgetter("timestamp"), events)]
+        id_set = set(ids)
+        if len(id_set) != len(ids):
+            first = {i: n for n, i in reversed(list(enumerate(ids)))}
+            keep = sorted(first.values())
+            events, ids, times = [events[n] for n in keep], [ids[n] for n in keep], [times[n] for n in keep]
+        self.events, self.ids, self.id_set, self.times = events, ids, id_set, times
+        self.source_id, self.organization_id = str(events[0].source_id), str(events[0].organization_id)
+        self.ts_min, self.ts_max = min(times), max(times)
+
+    def without(self, stored: set[str]) -> _Batch | None:
+        keep = [n for n, i in enumerate(self.ids) if i not in stored]
+        return _Batch([self.events[n] for n in keep], [self.times[n] for n in keep]) if keep else None
+
+    def columns(self, size: int, system_entry: Callable) -> Iterator[tuple]:
+        """(times, ids, labels, derived flags, lines) of each run of at most `size` events; `system_entry` gives
+        what a chunk keeps of an event's system."""
+        for start in range(0, len(self.events), size):
+            events = self.events[start : start + size]
+            derived = bytes(map(attrgetter("derived"), events))
+            if derived.count(0):
+                lines = [e.original if e.derived else orjson.dumps(e.ecs) for e in events]
+            else:
+                lines = list(map(attrgetter("original"), events))
+            yield (
+                self.times[start : start + size],
+                bytes.fromhex("".join(self.ids[start : start + size])),
+                {
+                    "system": _labels([e.system or e.system_id for e in events], key=id, stored=system_entry),
+                    "dataset": _labels(list(map(attrgetter("dataset"), events))),
+                    "host": _labels(list(map(attrgetter("host"), events))),
+                    "received": _labels(list(map(attrgetter("ingested"), events)), key=id, stored=_iso),
+                },
+                derived,
+                lines,
+            )
 
 
-def _document_parts(ecs: dict) -> tuple[str | None, str | None, bytes, bytes | None]:
-    """(dataset, host, the document without `event.original` as JSON, the original as UTF-8 bytes)."""
-    event = ecs.get("event")
-    host = ecs.get("host")
-    host = _column(host.get("name") or host.get("hostname")) if isinstance(host, dict) else None
-    if not isinstance(event, dict):
-        return None, host, orjson.dumps(ecs), None
-    dataset = _column(event.get("dataset") or event.get("module"))
-    original = event.get("original")
-    if not isinstance(original, str):
-        return dataset, host, orjson.dumps(ecs), None
-    rest = event.copy()
-    del rest["original"]
-    doc = ecs.copy()
-    doc["event"] = rest
-    return dataset, host, orjson.dumps(doc), original.encode()
+def _by_source(events: list[NormalisedEvent]) -> list[list[NormalisedEvent]]:
+    """The events per (source, organisation); a batch normally has one, which is checked without hashing."""
+    first, n = events[0], len(events)
+    if (
+        list(map(attrgetter("source_id"), events)).count(first.source_id) == n
+        and list(map(attrgetter("organization_id"), events)).count(first.organization_id) == n
+    ):
+        return [events]
+    groups: dict = {}
+    for e in events:
+        groups.setdefault((e.source_id, e.organization_id), []).append(e)
+    return list(groups.values())
 
 
-def _document(doc: bytes, original: bytes | None) -> dict:
-    """A stored document with its `event.original` put back (last among the `event` keys)."""
+def _labels(values: list, key=None, stored=None) -> tuple[list, list[int], bytes]:
+    """(distinct values in order of appearance, how many events have each, each event's position in the list:
+    one byte each up to 256 values, else two, nothing when there is one value). `key` groups the values (default:
+    by value; `id` for objects whose hash is slow), `stored` turns a value into what the chunk keeps."""
+    n = len(values)
+    keys = values if key is None else list(map(key, values))
+    if keys.count(keys[0]) == n:
+        return [values[0] if stored is None else stored(values[0])], [n], b""
+    place = dict.fromkeys(keys)
+    for p, k in enumerate(place):
+        place[k] = p
+    if key is None:
+        distinct = list(place)
+    else:
+        objects = dict(zip(keys, values, strict=True))
+        distinct = [objects[k] for k in place]
+    if len(place) <= 256:
+        positions = bytes(map(place.__getitem__, keys))
+        if len(place) <= 16:  # a count per value is a memchr-speed scan
+            counts = list(map(positions.count, range(len(place))))
+        else:
+            counted = Counter(positions)
+            counts = [counted[p] for p in range(len(place))]
+    else:
+        wide = array("H", map(place.__getitem__, keys))
+        counted = Counter(wide)
+        counts, positions = [counted[p] for p in range(len(place))], _pack(wide)
+    return (distinct if stored is None else list(map(stored, distinct))), counts, positions
+
+
+def _positions(data: bytes, n: int) -> bytes | array:
+    """The positions a chunk keeps for its `n` events (see `_labels`), indexable by event."""
+    return data if len(data) == n else _unpack("H", data)
+
+
+def _system_entry(value) -> list | None:
+    """What a chunk keeps of an event's system: [id, its ECS `attt.system` block, or None without one]."""
+    if value is None:
+        return None
+    if isinstance(value, SystemInfo):
+        return [str(value.system_id), value.block()]
+    return [str(value), None]
+
+
+def _system_key(entry: list | None) -> str | None:
+    return entry[0] if entry is not None else None
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _per_event(values: list, positions: bytes, n: int):
+    """A function from an event's position in its chunk to its label value."""
+    if not positions:
+        only = values[0][0]
+        return lambda _: only
+    places = _positions(positions, n)
+    return lambda position: values[places[position]][0]
+
+
+def _pack(values: array) -> bytes:
+    if _SWAP:
+        values.byteswap()
+    return values.tobytes()
+
+
+def _unpack(code: str, data: bytes) -> array:
+    values = array(code, data)
+    if _SWAP:
+        values.byteswap()
+    return values
+
+
+def _where(organization_ids: list[str] | None, source_id: str | None = None) -> tuple[list[str], list] | None:
+    """SQL conditions and values on chunks for an organisation filter (None = all; an empty list matches nothing,
+    given as None) and an optional source."""
+    conditions: list[str] = []
+    args: list = []
+    if organization_ids is not None:
+        if not organization_ids:
+            return None
+        conditions.append(f"organization_id IN ({_placeholders(organization_ids)})")
+        args += organization_ids
+    if source_id:
+        conditions.append("source_id = ?")
+        args.append(source_id)
+    return conditions, args
+
+
+def _legacy_line(doc: bytes | str, original: bytes | None) -> bytes:
+    """A previous layout's row as one line of ECS JSON, its `event.original` put back (last among `event`'s keys)."""
     ecs = orjson.loads(doc)
     if original is not None:
         ecs["event"]["original"] = original.decode()
-    return ecs
-
-
-def _column(value) -> str | None:
-    """A sender's value as column text (ECS says string, senders may send lists or numbers)."""
-    if value is None or isinstance(value, str):
-        return value
-    return orjson.dumps(value).decode()
-
-
-def _dataset(ecs: dict) -> str | None:
-    event = ecs.get("event")
-    return _column(event.get("dataset") or event.get("module")) if isinstance(event, dict) else None
-
-
-def _host(ecs: dict) -> str | None:
-    host = ecs.get("host")
-    if isinstance(host, dict):
-        return _column(host.get("name") or host.get("hostname"))
-    return None
+    return orjson.dumps(ecs)
 
 
 # --- ClickHouse (scale-out) and chDB (the same engine in-process) --------------------------------------------------
@@ -306,7 +642,8 @@ class ClickHouseEventStore:
     def close(self) -> None:
         """Nothing held open beyond the executor."""
 
-    def insert(self, events: list[NormalisedEvent]) -> int:
+    def insert(self, events: list[NormalisedEvent], frame: bytes | None = None) -> int:
+        """`frame` is not used: ClickHouse keeps each event's document in its own row."""
         if not events:
             return 0
         ids = [e.id for e in events]
@@ -326,8 +663,8 @@ class ClickHouseEventStore:
                     "system_id": str(e.system_id) if e.system_id else None,
                     "ts": e.timestamp.timestamp(),
                     "ingested": ingested,
-                    "dataset": _dataset(e.ecs),
-                    "host": _host(e.ecs),
+                    "dataset": e.dataset,
+                    "host": e.host,
                     "doc": orjson.dumps(e.ecs).decode(),
                 }
             )

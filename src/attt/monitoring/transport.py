@@ -23,7 +23,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NoStreamResponseError
 
 from attt.monitoring import conf
-from attt.monitoring.normalise import decode_batch, encode_chunks, gc_paused
+from attt.monitoring.normalise import SourceRef, decode_batch, encode_chunks, gc_paused
 from attt.monitoring.pipeline import NormalisedEvent
 
 logger = logging.getLogger(__name__)
@@ -32,6 +32,8 @@ STREAM = "ATTT_EVENTS"
 SUBJECT = "attt.events.batch"
 CONSUMER = "detection-workers"
 MAX_MESSAGE = 900 * 1024  # under the server's default max_payload (1 MB)
+# A worker's step per message: its events, and the message itself when it holds exactly those (for the store).
+Handler = Callable[[list[NormalisedEvent], bytes | None], None]
 
 
 def replicas() -> int:
@@ -106,20 +108,20 @@ _publisher: Publisher | None = None
 _publisher_lock = threading.Lock()
 
 
-def publish_events_sync(events: list[NormalisedEvent]) -> None:
-    """The gateway's step with ATTT_MONITORING_TRANSPORT=nats: returns once every part of the batch is stored
-    by the stream."""
+def publish_events_sync(events: list[NormalisedEvent], source: SourceRef) -> None:
+    """The gateway's step with ATTT_MONITORING_TRANSPORT=nats: the batch's accepted lines go out (compressed) and
+    this returns once every part is stored by the stream."""
     global _publisher
     with _publisher_lock:
         if _publisher is None:
             _publisher = Publisher()
-    for payload in encode_chunks(events, MAX_MESSAGE):
+    for payload in encode_chunks(source, events[0].ingested, [e.original for e in events], MAX_MESSAGE):
         _publisher.publish(payload)
 
 
 async def consume(
     servers: list[str],
-    handle: Callable[[list[NormalisedEvent]], None],
+    handle: Handler,
     *,
     durable: str = CONSUMER,
     stop: asyncio.Event | None = None,
@@ -188,10 +190,10 @@ async def consume(
     return handled
 
 
-def _handle_payload(payload: bytes, handle: Callable[[list[NormalisedEvent]], None]) -> int:
+def _handle_payload(payload: bytes, handle: Handler) -> int:
     with gc_paused():  # the batch's objects are freed before collection resumes: nothing to scan
-        events = list(decode_batch(payload))
-        handle(events)
+        events, intact = decode_batch(payload)
+        handle(events, payload if intact else None)
     return len(events)
 
 
@@ -206,7 +208,7 @@ async def _retry(make, attempts: int = 20):
     raise AssertionError("unreachable")
 
 
-def run_worker(handle: Callable[[list[NormalisedEvent]], None]) -> None:
+def run_worker(handle: Handler) -> None:
     """`attt ingest nats-worker`: consume forever."""
 
     async def main():

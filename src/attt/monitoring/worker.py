@@ -20,19 +20,21 @@ def process(
     store: SQLiteEventStore,
     index: EnrichmentIndex | None,
     deliver: Callable[[list[NormalisedEvent]], None] = hand_over,
+    frame: bytes | None = None,
 ) -> int:
-    """Enrich, store (repeats by id are skipped), deliver. Returns the number of new events."""
+    """Enrich, store (repeats by id are skipped), deliver. Returns the number of new events. `frame`: the batch's
+    wire form when it holds exactly these events (the store keeps its compressed lines as they are)."""
     if index is not None:
         index.enrich(events)
-    added = store.insert(events)
+    added = store.insert(events, frame)
     deliver(events)
     return added
 
 
 def _process_payload(payload: bytes, store, index, deliver) -> tuple[int, int]:
     """(events, new events) of one encoded batch; its events die on return."""
-    events = list(decode_batch(payload))
-    return len(events), process(events, store, index, deliver)
+    events, intact = decode_batch(payload)
+    return len(events), process(events, store, index, deliver, payload if intact else None)
 
 
 def drain(

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from attt.monitoring.normalise import SourceRef, encode_batch, normalise_lines
+from attt.monitoring.normalise import SourceRef, events_payload, normalise_lines
 from attt.monitoring.spool import Spool
 from attt.monitoring.store import SQLiteEventStore
 from attt.monitoring.worker import drain
@@ -29,14 +29,14 @@ def _fill(spool: Spool) -> int:
         )
         events, rejected = normalise_lines(lines, source)
         assert not rejected
-        spool.append(source.id, len(events), encode_batch(events))
+        spool.append(source.id, len(events), events_payload(events, source))
     return BATCHES * PER_BATCH
 
 
 def _stored(path) -> int:
     try:
         with sqlite3.connect(path, timeout=30) as db:
-            return db.execute("SELECT count(*) FROM event").fetchone()[0]
+            return db.execute("SELECT coalesce(sum(events), 0) FROM chunk").fetchone()[0]
     except sqlite3.OperationalError:  # the worker has not created the table yet
         return 0
 
@@ -78,14 +78,14 @@ def test_worker_killed_mid_batch_loses_nothing_and_stores_each_event_once(tmp_pa
 
 GATEWAY = """
 import sys, uuid
-from attt.monitoring.normalise import SourceRef, encode_batch, normalise_lines
+from attt.monitoring.normalise import SourceRef, events_payload, normalise_lines
 from attt.monitoring.spool import Spool
 spool = Spool(sys.argv[1])
 source = SourceRef(uuid.uuid4(), uuid.uuid4())
 n = 0
 while True:
     events, _ = normalise_lines(b"\\n".join(b'{"n": %d}' % (n + i) for i in range(100)), source)
-    batch = spool.append(source.id, len(events), encode_batch(events))
+    batch = spool.append(source.id, len(events), events_payload(events, source))
     print(batch, n, flush=True)  # the acknowledgement, sent only after the commit
     n += 100
 """
@@ -116,7 +116,7 @@ def test_a_failing_consumer_leaves_the_batch_for_another_attempt(tmp_path):
     store = SQLiteEventStore(tmp_path / "e.sqlite3")
     source = SourceRef(uuid.uuid4(), uuid.uuid4())
     events, _ = normalise_lines(b'{"a": 1}\n{"a": 2}', source)
-    spool.append(source.id, 2, encode_batch(events))
+    spool.append(source.id, 2, events_payload(events, source))
 
     def broken(events):
         raise RuntimeError("detection down")

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from attt.monitoring import transport
-from attt.monitoring.normalise import SourceRef, encode_batch, normalise_lines
+from attt.monitoring.normalise import SourceRef, events_payload, normalise_lines
 from attt.monitoring.store import SQLiteEventStore
 from attt.monitoring.tests.nats_cluster import Cluster, ready_stream, server_binary
 
@@ -29,7 +29,7 @@ def _batches(n: int, per: int) -> list[bytes]:
     out = []
     for b in range(n):
         events, _ = normalise_lines(b"\n".join(b'{"n": %d}' % (b * per + i) for i in range(per)), source)
-        out.append(encode_batch(events))
+        out.append(events_payload(events, source))
     return out
 
 
@@ -38,11 +38,11 @@ def test_two_workers_share_the_stream_through_a_node_crash_and_a_failed_batch(cl
     batches = _batches(60, 50)
     failed_once = []
 
-    def handle(events):
+    def handle(events, frame):
         if not failed_once and events[0].ecs["n"] == 500:
             failed_once.append(True)
             raise RuntimeError("worker fails this batch once")
-        store.insert(events)
+        store.insert(events, frame)
 
     async def scenario():
         nc = await ready_stream(cluster.urls)

@@ -4,10 +4,11 @@ record or a ParseError, never another exception; what a sender escapes comes bac
 import contextlib
 import datetime as dt
 import glob
+import json
 import uuid
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from attt.monitoring.normalise import SourceRef, normalise_file_text, normalise_lines
@@ -226,3 +227,113 @@ def test_observables_read_nested_and_dotted_fields():
         ("domain", "cdn.example.com"),
         ("sha256", "ab" * 32),
     ]
+
+
+# --- the typed reader agrees with the general path -----------------------------------------------------------------
+
+_SCALAR = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["", "10.1.2.3", "2001:db8::1", "Evil.Example.", "http://u:p@Host.vn:8080/a", "a" * 32, "B" * 64]),
+    st.text(max_size=12),
+)
+_VALUE = st.recursive(
+    _SCALAR,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+_OBSERVED = st.one_of(_SCALAR, st.lists(_SCALAR, max_size=3), _VALUE)
+_GROUP_KEYS = {
+    "source": ["ip", "domain", "port"],
+    "destination": ["ip", "domain"],
+    "client": ["ip"],
+    "server": ["domain"],
+    "host": ["name", "hostname", "ip"],
+    "related": ["ip", "hosts", "hash"],
+    "url": ["original", "full", "domain"],
+    "dns": ["question"],
+    "file": ["hash"],
+    "event": ["dataset", "module", "kind"],
+}
+
+
+@st.composite
+def _ecs_like(draw) -> dict:
+    doc: dict = {}
+    for group in draw(st.lists(st.sampled_from(sorted(_GROUP_KEYS)), unique=True, max_size=6)):
+        if draw(st.integers(0, 9)) == 0:
+            doc[group] = draw(_VALUE)  # not an object at all
+            continue
+        inner = {key: draw(_OBSERVED) for key in draw(st.lists(st.sampled_from(_GROUP_KEYS[group]), unique=True))}
+        if group == "dns" and draw(st.booleans()):
+            inner["question"] = {"name": draw(_OBSERVED)}
+        if group == "file" and draw(st.booleans()):
+            inner["hash"] = {kind: draw(_OBSERVED) for kind in ("md5", "sha1", "sha256") if draw(st.booleans())}
+        doc[group] = inner
+    for key in draw(st.lists(st.sampled_from(["@timestamp", "timestamp", "time", "ts"]), unique=True, max_size=2)):
+        doc[key] = draw(
+            st.one_of(st.sampled_from(["2026-11-20T08:00:00Z", "2026-11-20 08:00:00+07:00", "not a time"]), _SCALAR)
+        )
+    if draw(st.integers(0, 7)) == 0:
+        doc[draw(st.sampled_from(["source.ip", "url.original", "dns.question.name", "related.ip"]))] = draw(_OBSERVED)
+    if draw(st.integers(0, 9)) == 0:
+        doc["Event"] = draw(st.one_of(_VALUE, st.just({"System": {"EventID": 1, "Computer": "pc1"}})))
+    doc.update(draw(st.dictionaries(st.text(max_size=6), _VALUE, max_size=3)))
+    return doc
+
+
+@settings(max_examples=1500, deadline=None)
+@given(doc=_ecs_like())
+@example(doc={"event": {"module": "zeek"}, "host": {"hostname": "pc1", "ip": ["10.0.0.1", "::1"]}})
+@example(doc={"ts": 1_763_625_600_000, "url": {"original": "https://a.vn/x", "domain": "A.vn."}, "file": {"hash": {}}})
+@example(doc={"source": {"ip": "10.1.2.3"}, "destination": {"ip": None, "domain": ""}, "dns": {"question": None}})
+def test_typed_reader_gives_the_general_paths_event(doc: dict) -> None:
+
+    from attt.monitoring.normalise import _read, _read_fast
+
+    line = json.dumps(doc, ensure_ascii=False).encode()  # integers beyond 64 bits too (orjson cannot write them)
+    source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    fast = _read_fast(line, source, NOW)
+    try:
+        general = _read(line, source, NOW)
+    except (AttributeError, TypeError, ValueError):
+        assert fast is None  # only the general path words a rejection
+        return
+    if fast is None:
+        return
+    assert (fast.id, fast.timestamp, fast.observables, fast.dataset, fast.host) == (
+        general.id,
+        general.timestamp,
+        general.observables,
+        general.dataset,
+        general.host,
+    )
+    assert fast.ecs == general.ecs and dict(fast.fields) == dict(general.fields)  # a key "" flattens too
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"source": {"ip": "10.1.2.3"}, "x": "\xff"}',  # invalid UTF-8 where the typed reader skips
+        b'{"source.ip": "10.1.2.3"}',
+        b'{"source": {"ip": 7}}',
+        b'{"Event": {"System": {"EventID": 4624}}}',
+        b'{"@timestamp": "yesterday"}',
+    ],
+)
+def test_lines_the_typed_reader_leaves_to_the_general_path(line: bytes) -> None:
+    from attt.monitoring.normalise import _read_fast
+
+    assert _read_fast(line, SourceRef(uuid.uuid4(), uuid.uuid4()), NOW) is None
+
+
+def test_a_number_beyond_a_double_in_an_unread_field_is_kept_and_read_back() -> None:
+    """orjson refuses 1e400; the typed reader does not read that field, so the line is accepted and its document
+    is read with the standard library (infinity)."""
+    events, rejected = normalise_lines(
+        b'{"source": {"ip": "10.1.2.3"}, "gauge": 1e400}', SourceRef(uuid.uuid4(), uuid.uuid4()), NOW
+    )
+    assert not rejected and events[0].observables == [("ipv4", "10.1.2.3")]
+    assert events[0].ecs["gauge"] == float("inf")

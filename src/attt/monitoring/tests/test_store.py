@@ -1,16 +1,32 @@
 """The event store's contract, run on the embedded SQLite store and on the ClickHouse store through chDB (the
-same SQL a ClickHouse server runs): repeats dropped by id, counts per source, organisation filters."""
+same SQL a ClickHouse server runs): repeats dropped by id, counts per source and label, organisation filters,
+the newest documents. Then what is particular to SQLite's chunks: windows cutting through a chunk, repeats
+looked up among overlapping chunks, files of the previous one-row-per-event layout, and a model-based check."""
 
 import datetime as dt
 import itertools
+import sqlite3
+import subprocess
+import sys
+import tempfile
 import uuid
 
+import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from attt.monitoring import store as store_module
+from attt.monitoring.enrich import SystemInfo
 from attt.monitoring.normalise import SourceRef, normalise_lines
 from attt.monitoring.store import ChDBExecutor, ClickHouseEventStore, SQLiteEventStore, now_ms
 
 _prefix = itertools.count()
+BASE_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+SYSTEMS = [
+    SystemInfo(uuid.UUID(int=1), uuid.UUID(int=101), "Cổng dịch vụ công", "government", 3),
+    SystemInfo(uuid.UUID(int=2), uuid.UUID(int=102), "Hệ thống thuế", "finance", 4),
+]
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +47,22 @@ def _events(source, lines, when=None):
     return events
 
 
+def _line(ms: int, n: int, dataset: str | None = None, host: str | None = None) -> bytes:
+    doc: dict = {"@timestamp": ms, "n": n}
+    if dataset is not None:
+        doc["event"] = {"dataset": dataset}
+    if host is not None:
+        doc["host"] = {"name": host}
+    return orjson.dumps(doc)
+
+
+def _evtx_line(ms: int, n: int, computer: str) -> bytes:
+    """An EVTX-derived event: its document is built at ingest (not derived from the line)."""
+    stamp = dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat().replace("+00:00", "Z")
+    system = {"TimeCreated": {"#attributes": {"SystemTime": stamp}}, "Computer": computer, "EventID": 4625}
+    return orjson.dumps({"Event": {"System": system, "EventData": {"IpAddress": f"10.0.0.{n % 250}"}}, "n": n})
+
+
 def test_store_contract(store):
     a = SourceRef(uuid.uuid4(), uuid.uuid4())
     b = SourceRef(uuid.uuid4(), uuid.uuid4())
@@ -49,6 +81,7 @@ def test_store_contract(store):
     assert store.count([], since) == 0
     stats = store.per_source(now_ms() - 60_000)
     assert stats[str(a.id)]["events"] == 5 and stats[str(a.id)]["rejected"] == 2
+    assert stats[str(a.id)]["last_event"] == int(dt.datetime(2026, 1, 5, tzinfo=dt.UTC).timestamp() * 1000)
     assert [d["host"]["name"] for d in store.recent([str(a.organization_id)], limit=2)] == ["h5", "h4"]
     assert store.recent([str(b.organization_id)])[0]["x"] == 1
     assert [line for _, line, _ in store.recent_rejections(str(a.id))] in ([2, 7], [7, 2])
@@ -59,6 +92,7 @@ def test_values_of_unexpected_types_are_stored_as_text(store):
     events = _events(source, [b'{"event": {"dataset": ["fw", "ids"]}, "host": {"name": 42}}'])
     assert store.insert(events) == 1
     assert store.count(None, 0, group_by="dataset") == {'["fw","ids"]': 1}
+    assert store.count(None, 0, group_by="host") == {"42": 1}
 
 
 def test_clickhouse_store_refuses_anything_but_ids_in_filters(chdb_executor):
@@ -67,9 +101,13 @@ def test_clickhouse_store_refuses_anything_but_ids_in_filters(chdb_executor):
         store.count(["x' OR 1=1 --"], 0)
 
 
+def test_count_refuses_an_unknown_grouping(store):
+    with pytest.raises(ValueError):
+        store.count(None, 0, group_by="doc")
+
+
 def test_recent_gives_back_the_whole_document_with_its_original(store):
-    """SQLite keeps `event.original` as the received bytes in a column of its own; the document read back is the
-    one normalised, original included (non-ASCII text too)."""
+    """The document read back is the one normalised, original included (non-ASCII text too)."""
     source = SourceRef(uuid.uuid4(), uuid.uuid4())
     line = '{"@timestamp": "2026-01-01T00:00:00Z", "message": "Đăng nhập \\"sai\\"", "event": {"kind": "alert"}}'
     events = _events(source, [line.encode()])
@@ -79,24 +117,316 @@ def test_recent_gives_back_the_whole_document_with_its_original(store):
     assert doc["event"]["original"] == line and doc["message"] == 'Đăng nhập "sai"'
 
 
-def test_sqlite_store_opens_a_file_made_before_the_original_column(tmp_path):
-    import sqlite3
+def test_documents_round_trip_with_their_system_block(store):
+    """Derived (NDJSON) events keep only their line and get their document and `attt.system` block back on
+    read; EVTX events keep their document; a batch mixing both, enriched or not, reads back equal to `ecs`."""
+    source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    received = dt.datetime(2026, 1, 9, 3, 4, 5, 678901, tzinfo=dt.UTC)
+    lines = [
+        _line(BASE_MS + 1, 1, "firewall", "srv-1.tinh1.gov.vn"),
+        b'{"message": "no time of its own", "event": "not an object"}',  # takes the receive time
+        _evtx_line(BASE_MS + 3, 3, "DC01"),
+        _line(BASE_MS + 4, 4),
+        _evtx_line(BASE_MS + 5, 5, "DC02"),
+    ]
+    events = _events(source, lines, received)
+    assert [e.derived for e in events] == [True, True, False, True, False]
+    events[0].set_system(SYSTEMS[0])
+    events[2].set_system(SYSTEMS[1])
+    events[3].set_system(SYSTEMS[1])
+    expected = {e.id: e.ecs for e in events}
+    assert "attt" in expected[events[0].id] and "attt" not in expected[events[1].id]
+    fresh = _events(source, lines, received)  # the same events never materialised before the insert
+    for event, info in ((0, SYSTEMS[0]), (2, SYSTEMS[1]), (3, SYSTEMS[1])):
+        fresh[event].set_system(info)
+    assert store.insert(fresh) == 5
+    documents = store.recent([str(source.organization_id)], limit=10)
+    assert {d["event"]["id"]: d for d in documents} == expected
+    assert store.count(None, 0, group_by="system_id") == {
+        str(SYSTEMS[0].system_id): 1,
+        str(SYSTEMS[1].system_id): 2,
+        None: 2,
+    }
 
-    from attt.monitoring import store as store_module
 
+def test_counts_of_windows_cutting_through_a_chunk(store):
+    """One batch (one chunk) of 40 events one second apart; windows starting and ending inside it count each
+    event in the window, per label too."""
+    source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    lines = [_line(BASE_MS + i * 1000, i, ["dns", "proxy", None][i % 3], f"h{i % 4}") for i in range(40)]
+    events = _events(source, lines)
+    for i, event in enumerate(events):
+        if i % 5 == 0:
+            event.set_system(SYSTEMS[i % 2])
+    assert store.insert(events) == 40
+    org = [str(source.organization_id)]
+    since, until = BASE_MS + 10_000, BASE_MS + 25_000  # events 10 … 24
+    inside = range(10, 25)
+    assert store.count(org, since, until) == 15
+    assert store.count(org, since) == 30
+    assert store.count(org, BASE_MS, BASE_MS + 1) == 1
+    assert store.count(org, BASE_MS + 39_000 + 1) == 0
+    assert store.count(org, since, until, group_by="source_id") == {str(source.id): 15}
+    datasets = {"dns": 0, "proxy": 0, None: 0}
+    hosts: dict = {}
+    systems: dict = {}
+    for i in inside:
+        datasets[["dns", "proxy", None][i % 3]] += 1
+        hosts[f"h{i % 4}"] = hosts.get(f"h{i % 4}", 0) + 1
+        key = str(SYSTEMS[i % 2].system_id) if i % 5 == 0 else None
+        systems[key] = systems.get(key, 0) + 1
+    assert store.count(org, since, until, group_by="dataset") == datasets
+    assert store.count(org, since, until, group_by="host") == hosts
+    assert store.count(org, since, until, group_by="system_id") == systems
+    assert store.count(org, 0, group_by="host") == {f"h{k}": 10 for k in range(4)}
+
+
+def test_a_later_batch_overlapping_in_time_adds_only_its_new_events(store):
+    source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    first = _events(source, [_line(BASE_MS + i * 10, i) for i in range(0, 100, 2)])  # even times 0 … 980
+    assert store.insert(first) == 50
+    # odd events in the same span, half of the stored ones again, and a repeat within the batch
+    later = [_line(BASE_MS + i * 10, i) for i in range(1, 100, 2)] + [
+        _line(BASE_MS + i * 10, i) for i in range(0, 50, 2)
+    ]
+    later.append(later[0])
+    assert store.insert(_events(source, later)) == 50
+    assert store.insert(_events(source, later)) == 0
+    assert store.total() == 100
+    assert store.count(None, BASE_MS, BASE_MS + 1000) == 100
+    assert sorted(d["n"] for d in store.recent(None, limit=200)) == list(range(100))
+
+
+def test_recent_across_chunks_gives_the_newest_events_in_order(store):
+    """Interleaved chunks (two sources of one organisation, batches overlapping in time, inserted oldest
+    first and newest first): the newest `limit` events, newest first, and per source."""
+    org = uuid.uuid4()
+    a, b = SourceRef(uuid.uuid4(), org), SourceRef(uuid.uuid4(), org)
+    for start in (0, 300, 150):
+        store.insert(_events(a, [_line(BASE_MS + t, t) for t in range(start, start + 150, 3)]))
+        store.insert(_events(b, [_line(BASE_MS + t, t) for t in range(start + 1, start + 150, 3)]))
+    store.insert(_events(a, [_line(BASE_MS + 449, 449)]))  # a late, lone newest event
+    times = sorted([*range(0, 450, 3), *range(1, 450, 3), 449], reverse=True)
+    assert [d["n"] for d in store.recent([str(org)], limit=7)] == times[:7]
+    assert [d["n"] for d in store.recent(None, limit=len(times) + 5)] == times
+    assert [d["n"] for d in store.recent([str(org)], limit=4, source_id=str(b.id))] == [448, 445, 442, 439]
+    assert store.recent([str(uuid.uuid4())]) == [] and store.recent([]) == []
+
+
+# --- SQLite particulars ---------------------------------------------------------------------------------------
+
+
+def test_one_row_per_chunk_and_large_batches_split(tmp_path, monkeypatch):
+    monkeypatch.setattr(store_module, "CHUNK_EVENTS", 4)
+    store = SQLiteEventStore(tmp_path / "events.sqlite3")
+    a, b = SourceRef(uuid.uuid4(), uuid.uuid4()), SourceRef(uuid.uuid4(), uuid.uuid4())
+    mixed = _events(a, [_line(BASE_MS + i, i) for i in range(10)]) + _events(b, [_line(BASE_MS + 5, 5)])
+    assert store.insert(mixed) == 11
+    rows = store._db.execute("SELECT source_id, events, ts_min, ts_max FROM chunk ORDER BY source_id, ts_min")
+    assert sorted((s == str(a.id), n, lo, hi) for s, n, lo, hi in rows) == [
+        (False, 1, BASE_MS + 5, BASE_MS + 5),
+        (True, 2, BASE_MS + 8, BASE_MS + 9),
+        (True, 4, BASE_MS + 0, BASE_MS + 3),
+        (True, 4, BASE_MS + 4, BASE_MS + 7),
+    ]
+    assert store.count(None, BASE_MS + 3, BASE_MS + 9, group_by="source_id") == {str(a.id): 6, str(b.id): 1}
+
+
+def test_a_damaged_chunk_is_reported_not_misread(tmp_path):
+    store = SQLiteEventStore(tmp_path / "events.sqlite3")
+    source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    store.insert(_events(source, [_line(BASE_MS, 0), _line(BASE_MS + 1, 1)]))
+    store._db.execute("UPDATE chunk SET body = ?", (store._compressor.compress(b"{}"),))
+    with pytest.raises(ValueError, match="damaged"):
+        store.recent(None)
+
+
+LEGACY_SCHEMA = """
+CREATE TABLE event (
+    id BLOB NOT NULL, organization_id TEXT NOT NULL, source_id TEXT NOT NULL, system_id TEXT, ts INTEGER NOT NULL,
+    ingested INTEGER NOT NULL, dataset TEXT, host TEXT, doc BLOB NOT NULL{original}
+);
+CREATE UNIQUE INDEX event_ts_id ON event (ts, id);
+CREATE TABLE rejection (
+    source_id TEXT NOT NULL, organization_id TEXT NOT NULL, at INTEGER NOT NULL, line INTEGER NOT NULL,
+    reason TEXT NOT NULL
+);
+"""
+
+
+@pytest.mark.parametrize("with_original", [True, False], ids=["original-column", "before-original-column"])
+def test_a_file_of_the_previous_layout_is_moved_into_chunks(tmp_path, with_original):
+    """Rows of the one-row-per-event table become chunks (one per source and ingest time) with their documents
+    whole, the old table is dropped, and the moved events still count as stored (their repeats are skipped)."""
     path = tmp_path / "old.sqlite3"
-    legacy = store_module.SCHEMA.replace("    doc BLOB NOT NULL,\n    original BLOB\n", "    doc BLOB NOT NULL\n")
-    assert legacy != store_module.SCHEMA
+    source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    events = _events(source, [_line(BASE_MS + i * 1000, i, "dns" if i % 2 else None, f"h{i % 3}") for i in range(6)])
+    events[0].set_system(SYSTEMS[0])
     db = sqlite3.connect(path)
-    db.executescript(legacy)
+    db.executescript(LEGACY_SCHEMA.format(original=", original BLOB" if with_original else ""))
+    for i, e in enumerate(events):
+        document = e.ecs
+        original = None
+        if with_original and i % 2:  # the newer layout kept the original apart
+            document = {**document, "event": {k: v for k, v in document["event"].items() if k != "original"}}
+            original = e.original
+        row = [bytes.fromhex(e.id), str(e.organization_id), str(e.source_id), str(e.system_id) if e.system_id else None]
+        row += [BASE_MS + i * 1000, 1000 + i // 3, e.dataset, e.host, orjson.dumps(document)]
+        db.execute(
+            f"INSERT INTO event VALUES ({','.join('?' * (len(row) + with_original))})", row + [original] * with_original
+        )
     db.execute(
-        "INSERT INTO event VALUES (?, 'o', 's', NULL, 1, 1, NULL, NULL, ?)",
-        (bytes(16), b'{"event": {"original": "x"}, "a": 1}'),
+        "INSERT INTO rejection VALUES (?, ?, 5, 1, 'invalid JSON')", (str(source.id), str(source.organization_id))
     )
     db.commit()
     db.close()
+
     old = SQLiteEventStore(path)
-    assert old.recent(["o"]) == [{"event": {"original": "x"}, "a": 1}]
+    tables = {name for (name,) in old._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "event" not in tables and old.total() == 6
+    assert old._db.execute("SELECT count(*), sum(events) FROM chunk").fetchone() == (2, 6)
+    org = [str(source.organization_id)]
+    documents = old.recent(org, limit=10)
+    assert [d["n"] for d in documents] == [5, 4, 3, 2, 1, 0]
+    assert documents == [e.ecs for e in reversed(events)]
+    assert old.count(org, BASE_MS + 1000, BASE_MS + 4000, group_by="dataset") == {"dns": 2, None: 1}
+    assert old.count(org, 0, group_by="system_id") == {str(SYSTEMS[0].system_id): 1, None: 5}
+    assert old.per_source(0)[str(source.id)] == {
+        "events": 6,
+        "last_ingested": 1001,
+        "last_event": BASE_MS + 5000,
+        "rejected": 1,
+    }
+    assert old.insert(events[2:]) == 0
+    assert old.insert(_events(source, [_line(BASE_MS + 2500, 99)])) == 1
+    old.close()
+    assert SQLiteEventStore(path).total() == 7  # opening again moves nothing twice
+
+
+WRITER = """
+import sys, uuid
+import orjson
+from attt.monitoring.normalise import SourceRef, normalise_lines
+from attt.monitoring.store import SQLiteEventStore
+store = SQLiteEventStore(sys.argv[1])
+source = SourceRef(uuid.UUID(sys.argv[2]), uuid.UUID(sys.argv[3]))
+added = 0
+for start in range(0, 2000, 100):
+    lines = [orjson.dumps({"@timestamp": 1767225600000 + i, "n": i}) for i in range(start, start + 150)]
+    events, _ = normalise_lines(b"\\n".join(lines), source)
+    added += store.insert(events)
+print(added)
+"""
+
+
+def test_two_processes_writing_the_same_events_store_each_once(tmp_path):
+    path, source = tmp_path / "events.sqlite3", SourceRef(uuid.uuid4(), uuid.uuid4())
+    args = [sys.executable, "-c", WRITER, str(path), str(source.id), str(source.organization_id)]
+    SQLiteEventStore(path).close()  # the file exists before both open it
+    writers = [subprocess.Popen(args, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    added = [int(w.communicate(timeout=120)[0]) for w in writers]
+    assert all(w.returncode == 0 for w in writers)
+    assert sum(added) == 2050 and SQLiteEventStore(path).total() == 2050
+
+
+# --- Model-based check ----------------------------------------------------------------------------------------
+
+_event_spec = st.tuples(
+    st.integers(0, 60_000),  # time offset, ms
+    st.sampled_from(["firewall", "dns", None]),
+    st.sampled_from(["a.gov.vn", "b.gov.vn", None]),
+    st.sampled_from([None, 0, 1]),  # system
+    st.booleans(),  # EVTX (document kept) rather than NDJSON (line kept)
+    st.integers(0, 1),  # source
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    specs=st.lists(_event_spec, min_size=1, max_size=30),
+    batches=st.lists(st.lists(st.integers(0, 29), min_size=1, max_size=25), min_size=1, max_size=5),
+    windows=st.lists(st.tuples(st.integers(-1000, 61_000), st.none() | st.integers(0, 62_000)), min_size=1, max_size=4),
+    chunk_events=st.sampled_from([2, 7, 20_000]),
+    limit=st.integers(1, 40),
+)
+def test_counts_match_a_naive_model(specs, batches, windows, chunk_events, limit):
+    """Random batches (times, repeats within and across batches, systems, two sources of two organisations, both
+    kinds of stored line, chunks split small or not) answer every count and `recent` like a list of events."""
+    sources = [SourceRef(uuid.UUID(int=11), uuid.UUID(int=21)), SourceRef(uuid.UUID(int=12), uuid.UUID(int=22))]
+    model: dict[str, tuple] = {}
+    saved = store_module.CHUNK_EVENTS
+    store_module.CHUNK_EVENTS = chunk_events
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            store = SQLiteEventStore(f"{folder}/events.sqlite3")
+            for batch in batches:
+                events = []
+                for source_index in (0, 1):
+                    chosen = [(n, specs[n]) for n in batch if n < len(specs) and specs[n][5] == source_index]
+                    if not chosen:
+                        continue
+                    lines = [
+                        _evtx_line(BASE_MS + t, n, host or "-") if evtx else _line(BASE_MS + t, n, dataset, host)
+                        for n, (t, dataset, host, _, evtx, _) in chosen
+                    ]
+                    for event, (_, spec) in zip(_events(sources[source_index], lines), chosen, strict=True):
+                        if spec[3] is not None:
+                            event.set_system(SYSTEMS[spec[3]])
+                        events.append(event)
+                new = {e.id: e for e in events if e.id not in model}
+                assert store.insert(events) == len(new)
+                for e in new.values():
+                    ms = (e.timestamp - store_module._EPOCH) // store_module._MS
+                    system = str(e.system_id) if e.system_id else None
+                    model[e.id] = (str(e.organization_id), str(e.source_id), ms, system, e.dataset, e.host)
+            assert store.total() == len(model)
+            for since, until in windows:
+                since, until = BASE_MS + since, None if until is None else BASE_MS + until
+                for organizations in (None, [str(sources[0].organization_id)], [str(uuid.uuid4())]):
+                    chosen = [
+                        m
+                        for m in model.values()
+                        if since <= m[2] and (until is None or m[2] < until)
+                        and (organizations is None or m[0] in organizations)
+                    ]  # fmt: skip
+                    assert store.count(organizations, since, until) == len(chosen)
+                    for group_by, column in (("source_id", 1), ("system_id", 3), ("dataset", 4), ("host", 5)):
+                        expected: dict = {}
+                        for m in chosen:
+                            expected[m[column]] = expected.get(m[column], 0) + 1
+                        assert store.count(organizations, since, until, group_by=group_by) == expected
+            newest = store.recent(None, limit=limit)
+            times = sorted((m[2] for m in model.values()), reverse=True)[:limit]
+            assert [_ms(d["@timestamp"]) for d in newest] == times
+            assert len({d["event"]["id"] for d in newest}) == len(newest)
+            store.close()
+    finally:
+        store_module.CHUNK_EVENTS = saved
+
+
+def _ms(iso: str) -> int:
+    return (dt.datetime.fromisoformat(iso) - store_module._EPOCH) // store_module._MS
+
+
+def test_a_batch_is_stored_from_its_wire_frame_as_it_came(tmp_path):
+    """The gateway's compressed message becomes the chunk's body (no second compression) when it holds exactly
+    the batch's events, all derived; the documents read back the same. With repeats dropped, or with events whose
+    document is not derived, the store compresses the lines itself."""
+    from attt.monitoring.normalise import events_payload
+
+    store = SQLiteEventStore(tmp_path / "events.sqlite3")
     source = SourceRef(uuid.uuid4(), uuid.uuid4())
-    assert old.insert(_events(source, [b'{"@timestamp": "2026-01-01T00:00:00Z", "b": 2}'])) == 1
-    assert old.recent([str(source.organization_id)])[0]["b"] == 2
+    received = dt.datetime(2026, 1, 9, tzinfo=dt.UTC)
+    first = _events(source, [_line(BASE_MS + n, n, "dns", f"h{n}") for n in range(5)], received)
+    first[1].set_system(SYSTEMS[0])
+    expected = {e.id: e.ecs for e in first}
+    assert store.insert(first, events_payload(first, source)) == 5
+    later = _events(source, [_line(BASE_MS + n, n, "dns", f"h{n}") for n in range(3, 8)], received)  # 3, 4 again
+    assert store.insert(later, events_payload(later, source)) == 3
+    mixed = _events(source, [_line(BASE_MS + 20, 20), _evtx_line(BASE_MS + 21, 21, "DC01")], received)
+    assert store.insert(mixed, events_payload(mixed, source)) == 2
+    framed = [row[0] for row in store._db.execute("SELECT framed FROM chunk ORDER BY rowid")]
+    assert framed == [1, 0, 0]
+    documents = {d["event"]["id"]: d for d in store.recent([str(source.organization_id)], limit=20)}
+    assert len(documents) == 10 and all(documents[i] == doc for i, doc in expected.items())
+    assert store.count(None, 0, group_by="dataset") == {"dns": 8, None: 1, "windows": 1}
