@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +33,7 @@ import orjson  # noqa: E402
 
 from attt.detection.engine import IndicatorIndex  # noqa: E402
 from attt.monitoring.enrich import EnrichmentIndex, SystemInfo  # noqa: E402
-from attt.monitoring.normalise import SourceRef, gc_paused, normalise_lines  # noqa: E402
+from attt.monitoring.normalise import _DECODE, SourceRef, events_payload, gc_paused, normalise_lines  # noqa: E402
 from attt.monitoring.parsers import parse_json_line, split_lines  # noqa: E402
 from attt.monitoring.store import SQLiteEventStore  # noqa: E402
 
@@ -40,19 +41,115 @@ TARGET = 100_000
 BATCH = 5000
 
 
-def make_events(n: int, rng: random.Random) -> list[bytes]:
-    """n NDJSON lines of 1–2 KB, shaped like what Vietnamese SOCs forward (ECS with vendor extras)."""
+_WORDS = [
+    "allow",
+    "deny",
+    "session",
+    "policy",
+    "nat",
+    "snat",
+    "dnat",
+    "zone",
+    "trust",
+    "untrust",
+    "dmz",
+    "vpn",
+    "ipsec",
+    "ssl",
+    "tls",
+    "cert",
+    "expired",
+    "renew",
+    "user",
+    "admin",
+    "login",
+    "logout",
+    "failed",
+    "success",
+    "timeout",
+    "reset",
+    "close",
+    "open",
+    "sync",
+    "ack",
+    "fin",
+    "rst",
+    "proxy",
+    "cache",
+    "hit",
+    "miss",
+    "upstream",
+    "backend",
+    "portal",
+    "dichvucong",
+    "tinh",
+    "so",
+    "ban",
+    "nganh",
+    "kho",
+    "bac",
+    "thue",
+    "hai",
+    "quan",
+    "bhxh",
+    "giao",
+    "duc",
+    "y",
+    "te",
+    "cong",
+    "an",
+    "quoc",
+    "phong",
+]
+
+
+class _Pool:
+    """Values drawn with a Zipf-like skew (weight 1/rank), as in real traffic: a few servers, clients and files
+    account for most events, and a long tail is seen once or twice."""
+
+    def __init__(self, rng: random.Random, values: list[str]) -> None:
+        self.rng, self.values = rng, values
+        total, self.cumulative = 0.0, []
+        for rank in range(1, len(values) + 1):
+            total += 1 / rank
+            self.cumulative.append(total)
+
+    def draw(self) -> str:
+        return self.rng.choices(self.values, cum_weights=self.cumulative)[0]
+
+
+def make_events(n: int, rng: random.Random, *, uniform: bool = False) -> list[bytes]:
+    """n NDJSON lines of 1–2 KB, shaped like what Vietnamese SOCs forward (ECS with vendor extras). Addresses,
+    hosts, domains and file hashes come from skewed pools (`uniform`: every address and hash drawn afresh, the
+    worst case for per-batch memos)."""
     base = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
     agents = [
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36",
         "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
     ]
+
+    def client() -> str:
+        return f"113.{rng.randint(160, 191)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+
+    def server() -> str:
+        return f"10.{rng.randint(0, 40)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+
+    def digest() -> str:
+        return f"{rng.getrandbits(256):064x}"
+
+    if uniform:
+        src, dst, file_hash = client, server, digest
+    else:
+        src = _Pool(rng, [client() for _ in range(50_000)]).draw
+        dst = _Pool(rng, [server() for _ in range(3_000)]).draw
+        file_hash = _Pool(rng, [digest() for _ in range(5_000)]).draw
+    portals = _Pool(rng, [f"portal{i}.example.vn" for i in range(1, 5001)])
+    lookups = _Pool(rng, [f"cdn{i}.example.com" for i in range(1, 20001)])
+    hosts = _Pool(rng, [f"srv-{i:03d}.tinh{rng.randint(1, 34)}.gov.vn" for i in range(1, 401)])
     lines = []
     for i in range(n):
         kind = i % 4
         stamp = (base + dt.timedelta(milliseconds=i * 7)).isoformat()
-        src = f"113.{rng.randint(160, 191)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
-        dst = f"10.{rng.randint(0, 40)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
         doc = {
             "@timestamp": stamp,
             "event": {
@@ -60,41 +157,42 @@ def make_events(n: int, rng: random.Random) -> list[bytes]:
                 "category": ["network"],
                 "dataset": ["proxy", "firewall", "dns", "sysmon"][kind],
             },
-            "host": {"name": f"srv-{rng.randint(1, 400):03d}.tinh{rng.randint(1, 34)}.gov.vn"},
+            "host": {"name": hosts.draw()},
             "observer": {
                 "vendor": "Fortinet",
                 "product": "FortiGate",
                 "serial_number": f"FG100F{rng.randint(1, 10**8)}",
             },
-            "source": {"ip": src, "port": rng.randint(1024, 65535), "geo": {"country_iso_code": "VN"}},
-            "destination": {"ip": dst, "port": rng.choice([80, 443, 53, 3389, 445])},
+            "source": {"ip": src(), "port": rng.randint(1024, 65535), "geo": {"country_iso_code": "VN"}},
+            "destination": {"ip": dst(), "port": rng.choice([80, 443, 53, 3389, 445])},
             "network": {"transport": "tcp", "bytes": rng.randint(100, 10**6)},
             "user_agent": {"original": rng.choice(agents)},
             "labels": {"tenant": f"soc-{rng.randint(1, 12)}", "zone": rng.choice(["dmz", "lan", "server"])},
             "vendor": {
                 "policy_id": rng.randint(1, 900),
                 "session_id": rng.getrandbits(48),
-                "note": "x" * rng.randint(200, 900),
+                "note": " ".join(rng.choices(_WORDS, k=rng.randint(30, 130))),
             },
         }
         if kind == 0:
-            domain = f"portal{rng.randint(1, 5000)}.example.vn"
-            doc["url"] = {"original": f"https://{domain}/dich-vu/{rng.getrandbits(32):x}?ma={rng.getrandbits(20)}"}
+            doc["url"] = {
+                "original": f"https://{portals.draw()}/dich-vu/{rng.getrandbits(32):x}?ma={rng.getrandbits(20)}"
+            }
         elif kind == 2:
-            doc["dns"] = {"question": {"name": f"cdn{rng.randint(1, 20000)}.example.com"}}
+            doc["dns"] = {"question": {"name": lookups.draw()}}
         elif kind == 3:
             doc["process"] = {
                 "executable": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
                 "command_line": "powershell.exe -NoProfile -ExecutionPolicy Bypass -File C:\\ops\\backup.ps1 "
                 + "-v " * 20,
             }
-            doc["file"] = {"hash": {"sha256": f"{rng.getrandbits(256):064x}"}}
+            doc["file"] = {"hash": {"sha256": file_hash()}}
         lines.append(orjson.dumps(doc))
     return lines
 
 
 def build_indicators(n: int, rng: random.Random, events: list[bytes]) -> IndicatorIndex:
-    """n indicators; about 1 in 200 events carries one of them."""
+    """n indicators; about 1 in 200 events carries one of them (addresses seen once in the events)."""
     items = []
     for i in range(n):
         k = i % 4
@@ -108,8 +206,9 @@ def build_indicators(n: int, rng: random.Random, events: list[bytes]) -> Indicat
             items.append(("url", f"http://bad{i}.example.org/p/{i}", i))
         else:
             items.append(("sha256", f"{rng.getrandbits(256):064x}", i))
-    for line in events[::200]:
-        items.append(("ipv4", orjson.loads(line)["source"]["ip"], "hit"))
+    seen = Counter(orjson.loads(line)["source"]["ip"] for line in events)
+    once = [address for address, count in seen.items() if count == 1]  # the long tail: each hit is one event
+    items += [("ipv4", address, "hit") for address in rng.sample(once, min(len(once), len(events) // 200))]
     return IndicatorIndex.build(items)
 
 
@@ -123,43 +222,58 @@ def build_registry(rng: random.Random) -> EnrichmentIndex:
     return EnrichmentIndex.build(networks, domains)
 
 
-def parse_only(lines: list[bytes]) -> tuple[float, int]:
-    """The baseline: split and parse the same bytes into dicts with the same parser, batch by batch."""
+def parse_only(batches: list[bytes]) -> tuple[float, int]:
+    """The baseline: split the same batches and parse every line into Python objects (orjson, the general path's
+    parser), batch by batch."""
     start, count = time.process_time(), 0
-    for offset in range(0, len(lines), BATCH):
-        for _, line in split_lines(b"\n".join(lines[offset : offset + BATCH])):
+    for data in batches:
+        for _, line in split_lines(data):
             parse_json_line(line)
             count += 1
     return time.process_time() - start, count
 
 
-def end_to_end(lines, indicators, registry, store) -> tuple[float, dict]:
-    """What a worker does per batch, with the garbage collector paused over the batch as the worker does
-    (`worker.drain`): the batch's objects are freed before collection resumes."""
+def typed_read_only(batches: list[bytes]) -> float:
+    """For reference: split and read only the fields ingest uses (msgspec, the first step of the pipeline)."""
+    start = time.process_time()
+    for data in batches:
+        for _, line in split_lines(data):
+            _DECODE(line)
+    return time.process_time() - start
+
+
+def end_to_end(batches: list[bytes], indicators, registry, store) -> tuple[float, dict]:
+    """What the embedded ingest path does per batch (`services.accept` then `worker.process`), with the garbage
+    collector paused over the batch as the worker does (`worker.drain`): the batch's objects are freed before
+    collection resumes. The spool's fsync and the HTTP layer are left out."""
     source = SourceRef(uuid.uuid4(), uuid.uuid4())
-    steps = [0.0, 0.0, 0.0, 0.0]
+    steps = [0.0] * len(STEPS)
     totals = {"hits": 0, "stored": 0}
     start = time.process_time()
-    for offset in range(0, len(lines), BATCH):
+    for data in batches:
         with gc_paused():
-            one_batch(b"\n".join(lines[offset : offset + BATCH]), source, indicators, registry, store, steps, totals)
-    names = ("normalise", "enrich", "ioc", "store")
-    spent = {k: round(v, 3) for k, v in zip(names, steps, strict=True)}
+            one_batch(data, source, indicators, registry, store, steps, totals)
+    spent = {k: round(v, 3) for k, v in zip(STEPS, steps, strict=True)}
     return time.process_time() - start, {**totals, "steps_s": spent}
+
+
+STEPS = ("normalise", "encode", "enrich", "ioc", "store")
 
 
 def one_batch(data: bytes, source, indicators, registry, store, steps: list[float], totals: dict) -> None:
     t0 = time.process_time()
     events, rejected = normalise_lines(data, source)
     t1 = time.process_time()
-    registry.enrich(events)
+    frame = events_payload(events, source)  # the compressed wire form: spool row or JetStream message
     t2 = time.process_time()
-    match = indicators.match
-    totals["hits"] += sum(1 for event in events if match(event.observables))
+    registry.enrich(events)
     t3 = time.process_time()
-    totals["stored"] += store.insert(events)
+    match = indicators.matcher()  # one memo per batch, as detection does
+    totals["hits"] += sum(1 for event in events if match(event.observables))
     t4 = time.process_time()
-    for i, value in enumerate((t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+    totals["stored"] += store.insert(events, frame)  # the frame's compressed lines become the chunk's body
+    t5 = time.process_time()
+    for i, value in enumerate((t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
         steps[i] += value
     assert not rejected
 
@@ -167,24 +281,29 @@ def one_batch(data: bytes, source, indicators, registry, store, steps: list[floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="50,000 events, 200,000 indicators (within a minute)")
+    parser.add_argument("--uniform", action="store_true", help="every address and hash drawn afresh (no skew)")
     args = parser.parse_args()
     n_events, n_indicators = (50_000, 200_000) if args.quick else (300_000, 1_000_000)
     rng = random.Random(2026)
     print(f"building {n_events:,} events, {n_indicators:,} indicators, 20,000 registry networks …", flush=True)
-    lines = make_events(n_events, rng)
+    lines = make_events(n_events, rng, uniform=args.uniform)
     size = sum(map(len, lines)) / len(lines)
+    batches = [b"\n".join(lines[offset : offset + BATCH]) for offset in range(0, len(lines), BATCH)]
     indicators = build_indicators(n_indicators, rng, lines)
     registry = build_registry(rng)
     gc.freeze()  # the long-lived indexes leave the collector's sight, as a worker does after loading them
-    base_s, parsed = parse_only(lines)
+    base_s, parsed = parse_only(batches)
+    typed_s = typed_read_only(batches)
     with tempfile.TemporaryDirectory() as folder:
         store = SQLiteEventStore(Path(folder) / "events.sqlite3")
-        total_s, detail = end_to_end(lines, indicators, registry, store)
+        total_s, detail = end_to_end(batches, indicators, registry, store)
         store.close()
+        stored_bytes = (Path(folder) / "events.sqlite3").stat().st_size
     parse_rate = parsed / base_s
     rate = n_events / total_s
-    print(f"average event size: {size:,.0f} bytes")
-    print(f"parse only:   {parse_rate:>12,.0f} events/s per core")
+    print(f"average event size: {size:,.0f} bytes; store file {stored_bytes / n_events:,.0f} bytes per event")
+    print(f"parse only:   {parse_rate:>12,.0f} events/s per core (every line into Python objects, orjson)")
+    print(f"typed read:   {n_events / typed_s:>12,.0f} events/s per core (only the fields ingest reads, msgspec)")
     print(f"end to end:   {rate:>12,.0f} events/s per core  ({rate / parse_rate:.2f} of parse-only; target {TARGET:,})")
     print(f"CPU seconds per step: {detail['steps_s']}  IOC hits: {detail['hits']:,}  stored: {detail['stored']:,}")
     print(
@@ -192,10 +311,13 @@ def main() -> None:
             {
                 "events": n_events,
                 "indicators": n_indicators,
+                "uniform": args.uniform,
                 "avg_event_bytes": round(size),
                 "events_per_s_per_core": round(rate),
                 "parse_only_events_per_s": round(parse_rate),
                 "ratio_to_parse_only": round(rate / parse_rate, 3),
+                "typed_read_only_events_per_s": round(n_events / typed_s),
+                "stored_bytes_per_event": round(stored_bytes / n_events),
                 "ioc_hits": detail["hits"],
                 "steps_cpu_s": detail["steps_s"],
                 "target_events_per_s_per_core": TARGET,

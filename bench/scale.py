@@ -2,7 +2,7 @@
 NATS cluster (loopback, replicated R3 file stream), in the same run.
 
 Builds its own data: batches of realistic 1–2 KB events (bench/ingest.py's generator), published once to the
-stream the way the gateway does (`encode_chunks`: 500 events ≈ 2.2 MB encoded, as 4 messages under 1 MB).
+stream the way the gateway does (`encode_chunks`: a batch's accepted lines, zstd-compressed, in one message).
 Each worker is its own process running `transport.consume` (the loop of `attt ingest nats-worker`): pull,
 decode, enrich (registry longest-prefix index), match indicators (IndicatorIndex), store into its own SQLite
 event store (standing in for a shared ClickHouse), acknowledge. Every drain reads the whole stream through its
@@ -56,12 +56,12 @@ def worker(urls: list[str], store_path: str, indicators: int) -> None:
     registry = bench_ingest.build_registry(rng)
     gc.freeze()
 
-    def handle(events: list) -> None:
+    def handle(events: list, frame: bytes | None) -> None:
         registry.enrich(events)
-        match = index.match
+        match = index.matcher()
         for event in events:
             match(event.observables)
-        store.insert(events)
+        store.insert(events, frame)
 
     last = [None]
 
@@ -152,8 +152,8 @@ async def prepare(urls: list[str], batches: int, per_batch: int, durables: list[
     messages = 0
     for b in range(batches):
         chunk = [line[:-1] + b', "batch": %d}' % b for line in lines[(b % 4) * per_batch : (b % 4 + 1) * per_batch]]
-        events, _ = normalise_lines(b"\n".join(chunk), source)
-        for payload in encode_chunks(events, transport.MAX_MESSAGE):
+        events, _ = normalise_lines(b"\n".join(chunk), source)  # the gateway's check; it sends the lines it accepted
+        for payload in encode_chunks(source, events[0].ingested, [e.original for e in events], transport.MAX_MESSAGE):
             await transport.publish(js, payload)
             messages += 1
     await nc.close()
@@ -162,7 +162,7 @@ async def prepare(urls: list[str], batches: int, per_batch: int, durables: list[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="120 batches of 500 events (within a minute)")
+    parser.add_argument("--quick", action="store_true", help="200 batches of 1,000 events (within a minute)")
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -171,7 +171,7 @@ def main() -> None:
         return
     from attt.monitoring.tests.nats_cluster import Cluster
 
-    batches, per_batch, indicators = (120, 500, 100_000) if args.quick else (300, 1000, 1_000_000)
+    batches, per_batch, indicators = (200, 1000, 100_000) if args.quick else (600, 1000, 1_000_000)
     durables = [f"{n}w-{r}" for r in range(ROUNDS) for n in (1, 2)]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
