@@ -268,7 +268,7 @@ def one_batch(data: bytes, source, indicators, registry, store, steps: list[floa
     t2 = time.process_time()
     registry.enrich(events)
     t3 = time.process_time()
-    match = indicators.matcher()  # one memo per batch, as detection does
+    match = indicators.match  # remembers answers across batches, as in detection
     totals["hits"] += sum(1 for event in events if match(event.observables))
     t4 = time.process_time()
     totals["stored"] += store.insert(events, frame)  # the frame's compressed lines become the chunk's body

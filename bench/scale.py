@@ -58,7 +58,7 @@ def worker(urls: list[str], store_path: str, indicators: int) -> None:
 
     def handle(events: list, frame: bytes | None) -> None:
         registry.enrich(events)
-        match = index.matcher()
+        match = index.match
         for event in events:
             match(event.observables)
         store.insert(events, frame)

@@ -47,7 +47,6 @@ class Detector:
 
     def detect(self, events: Iterable) -> list[services.Hit]:
         hits: list[services.Hit] = []
-        match_indicators = self.index.matcher()
         for event in events:
             common = {
                 "event_id": str(event.id),
@@ -71,7 +70,7 @@ class Detector:
                     )
                 )
             if event.observables:
-                for ref in match_indicators(event.observables):
+                for ref in self.index.match(event.observables):
                     hits.append(
                         services.Hit(
                             **common,

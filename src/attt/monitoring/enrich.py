@@ -38,6 +38,7 @@ class SystemInfo:
 
 
 _BLOCKS: dict[SystemInfo, dict] = {}
+MEMO_LIMIT = 262_144  # remembered addresses and names per index
 
 
 class EnrichmentIndex:
@@ -51,6 +52,8 @@ class EnrichmentIndex:
         self._v4_lengths: list[int] = []
         self._v6_lengths: list[int] = []
         self._v4_tables: list[tuple[int, dict[int, SystemInfo]]] = []  # (prefix length, table), longest first
+        self._addresses: dict[str, SystemInfo | None] = {}  # remembered answers (see `enrich`)
+        self._names: dict[str, SystemInfo | None] = {}
 
     @classmethod
     def build(
@@ -105,12 +108,15 @@ class EnrichmentIndex:
 
     def enrich(self, events: list[NormalisedEvent]) -> None:
         """Set `system_id` and the ECS `attt.system` block from the first observable that maps to a system
-        (addresses before names). Logs repeat the same addresses and hosts heavily, so each distinct value is
-        looked up once per batch."""
+        (addresses before names). Logs repeat the same addresses and hosts batch after batch, so each value's
+        answer is remembered (up to `MEMO_LIMIT` values, then forgotten at once; an index never changes once
+        built, a new one is built from the registry every five minutes)."""
         if not (self._v4 or self._v6 or self._domains):
             return
-        addresses: dict[str, SystemInfo | None] = {}
-        names: dict[str, SystemInfo | None] = {}
+        addresses, names = self._addresses, self._names
+        if len(addresses) + len(names) >= MEMO_LIMIT:
+            addresses.clear()
+            names.clear()
         has_domains = bool(self._domains)
         for event in events:
             info = None

@@ -16,7 +16,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,6 +24,7 @@ from attt.detection.engine.evaluator import ip_to_int
 
 KINDS = ("ipv4", "ipv6", "domain", "url", "md5", "sha1", "sha256", "email", "phone", "bank_account")
 _HASH_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64}
+MEMO_LIMIT = 262_144  # remembered answers per index (~40 MB at most)
 _HEX = frozenset("0123456789abcdef")
 _DEFAULT_PORTS = {"http": "80", "https": "443", "ftp": "21"}
 
@@ -125,6 +126,7 @@ class IndicatorIndex:
         self._exact: dict[str, dict[Any, int | list[int]]] = {kind: {} for kind in KINDS}
         self._ranges: dict[int, _Ranges] = {}
         self.rejected: list[tuple[str, str]] = []  # (kind, value) that are not valid for their kind
+        self._memo: dict[tuple[str, str], tuple[int, ...]] = {}
 
     def __len__(self) -> int:
         return len(self._refs)
@@ -162,36 +164,23 @@ class IndicatorIndex:
         return index
 
     def match(self, candidates: Iterable[tuple[str, str]]) -> list[object]:
-        """Refs of the indicators hit by any candidate, each once, in the order first hit."""
-        hits: list[int] = []
-        positions = self._positions
-        for kind, value in candidates:
-            found = positions(kind, value)
+        """Refs of the indicators hit by any candidate, each once, in the order first hit. Each candidate's answer
+        is remembered (up to `MEMO_LIMIT`, then forgotten all at once): traffic repeats the same addresses, names
+        and hashes batch after batch, and a remembered answer is one probe instead of parsing the value again.
+        The index never changes once built (a new index is built when indicators change), so answers stay true."""
+        memo = self._memo
+        hits: list[int] | None = None
+        for candidate in candidates:
+            found = memo.get(candidate)
+            if found is None:
+                if len(memo) >= MEMO_LIMIT:
+                    memo.clear()
+                found = memo[candidate] = self._positions(*candidate)
             if found:
+                if hits is None:
+                    hits = []
                 hits.extend(found)
-        return self._refs_of(hits)
-
-    def matcher(self) -> Callable[[Iterable[tuple[str, str]]], list[object]]:
-        """`match` remembering each candidate's answer, for one batch: logs repeat the same addresses, names and
-        hashes many times over, and a remembered answer is one probe instead of parsing the value again."""
-        memo: dict[tuple[str, str], tuple[int, ...]] = {}
-        remembered = memo.get
-        positions = self._positions
-        refs_of = self._refs_of
-
-        def match(candidates: Iterable[tuple[str, str]]) -> list[object]:
-            hits: list[int] | None = None
-            for candidate in candidates:
-                found = remembered(candidate)
-                if found is None:
-                    found = memo[candidate] = positions(*candidate)
-                if found:
-                    if hits is None:
-                        hits = []
-                    hits.extend(found)
-            return [] if hits is None else refs_of(hits)
-
-        return match
+        return [] if hits is None else self._refs_of(hits)
 
     def _refs_of(self, hits: list[int]) -> list[object]:
         if not hits:

@@ -276,9 +276,6 @@ class FakeIndex:
     def match(self, candidates):
         return [self.items[c] for c in candidates if c in self.items]
 
-    def matcher(self):
-        return self.match
-
 
 @pytest.fixture
 def fake_engine(monkeypatch):

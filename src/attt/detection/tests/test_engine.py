@@ -396,8 +396,16 @@ def test_match_gives_each_indicator_once_in_first_hit_order() -> None:
         [("domain", "x.a.example.vn"), ("ipv4", "10.1.1.1"), ("domain", "example.vn"), ("ipv4", "10.2.2.2")]
     )
     assert hits == ["sub", "dom", "net"]
-    remembered = index.matcher()
-    for candidates in ([("domain", "x.a.example.vn")], [("ipv4", "10.9.9.9"), ("domain", "x.a.example.vn")], []):
-        assert remembered(candidates) == index.match(candidates)
-        assert remembered(candidates) == index.match(candidates)  # answered from the memo the second time
+
+
+def test_remembered_answers_are_the_same_and_bounded(monkeypatch) -> None:
+    from attt.detection.engine import indicators
+
+    monkeypatch.setattr(indicators, "MEMO_LIMIT", 3)
+    index = IndicatorIndex.build([("ipv4", "10.0.0.0/8", "net"), ("domain", "example.vn", "dom")])
+    candidates = [("domain", "x.example.vn"), ("ipv4", "10.9.9.9"), ("ipv4", "8.8.8.8"), ("domain", "b.vn")]
+    first = [index.match([c]) for c in candidates]
+    assert first == [["dom"], ["net"], [], []]
+    assert len(index._memo) <= 3  # forgotten at the limit
+    assert [index.match([c]) for c in candidates] == first
     assert index.match([("url", "https://example.vn/")]) == [] and index.match([("ipv4", 7)]) == []

@@ -337,3 +337,27 @@ def test_a_number_beyond_a_double_in_an_unread_field_is_kept_and_read_back() -> 
     )
     assert not rejected and events[0].observables == [("ipv4", "10.1.2.3")]
     assert events[0].ecs["gauge"] == float("inf")
+
+
+def test_enrichment_remembers_answers_across_batches_up_to_a_limit(monkeypatch):
+    from attt.monitoring import enrich
+    from attt.monitoring.enrich import EnrichmentIndex, SystemInfo
+
+    info = SystemInfo(uuid.uuid4(), uuid.uuid4(), "Cổng dịch vụ công", "government", 3)
+    index = EnrichmentIndex.build([("10.1.0.0/16", info)])
+    calls = []
+    real = index.address
+    index.address = lambda text: calls.append(text) or real(text)
+    source = SourceRef(uuid.uuid4(), uuid.uuid4())
+
+    def batch(*addresses):
+        lines = b"\n".join(b'{"source": {"ip": "%s"}}' % a.encode() for a in addresses)
+        events, _ = normalise_lines(lines, source, NOW)
+        index.enrich(events)
+        return [e.system_id for e in events]
+
+    assert batch("10.1.2.3", "192.0.2.1") == [info.system_id, None]
+    assert batch("10.1.2.3", "192.0.2.1") == [info.system_id, None] and calls == ["10.1.2.3", "192.0.2.1"]
+    monkeypatch.setattr(enrich, "MEMO_LIMIT", 2)
+    assert batch("10.1.9.9") == [info.system_id]  # the memo was full: forgotten, then this one remembered
+    assert batch("10.1.2.3") == [info.system_id] and calls[-2:] == ["10.1.9.9", "10.1.2.3"]
