@@ -1,16 +1,18 @@
 """Benchmark: detection-worker throughput with 1 and 2 workers sharing a JetStream consumer on a real three-node
 NATS cluster (loopback, replicated R3 file stream), in the same run.
 
-Builds its own data: batches of realistic 1–2 KB events (bench/ingest.py's generator), published once to the
-stream the way the gateway does (`encode_chunks`: a batch's accepted lines, zstd-compressed, in one message).
-Each worker is its own process running `transport.consume` (the loop of `attt ingest nats-worker`): pull,
-decode, enrich (registry longest-prefix index), match indicators (IndicatorIndex), store into its own SQLite
-event store (standing in for a shared ClickHouse), acknowledge. Every drain reads the whole stream through its
-own durable consumer and stops once the consumer has nothing pending; the timed window runs from 'go' to the
-last stored batch. Drains alternate 1 and 2 workers for ROUNDS rounds (the worker processes stay up), so both
-meet the same outside load; the best drain of each is compared, the median is printed too. Each drain prints
-the CPU seconds of the workers, of the three NATS servers (/proc/<pid>/stat) and of everything else on the
-machine (/proc/stat): the target speedup ≥ 1.7× needs two free cores.
+Builds its own data: batches of realistic 1–2 KB events (bench/ingest.py's generator; each batch with later
+times than the one before, as a live source sends them), published once to the stream the way the gateway does
+(`encode_chunks`: a batch's accepted lines, zstd-compressed, in one message). Each worker is its own process
+running `transport.consume` (the loop of `attt ingest nats-worker`): pull, decompress and normalise, enrich
+(registry longest-prefix index), match indicators (IndicatorIndex, 1M), store into its own SQLite event store
+(standing in for a shared ClickHouse), acknowledge. Indexes are built anew between drains (outside the timed
+window), so no drain starts with answers remembered from the same events read before. Every drain reads the
+whole stream through its own durable consumer and stops once the consumer has nothing pending; the timed window
+runs from 'go' to the last stored batch. Drains alternate 1 and 2 workers for ROUNDS rounds (the worker
+processes stay up), so both meet the same outside load; the best drain of each is compared, the median is
+printed too. Each drain prints the CPU seconds of the workers, of the three NATS servers (/proc/<pid>/stat) and
+of everything else on the machine (/proc/stat): the target speedup ≥ 1.7× needs two free cores.
 
 Run by hand: `.venv/bin/python bench/scale.py [--quick]`. The last line is a JSON object with
 `speedup_2_workers`.
@@ -35,7 +37,7 @@ sys.path[:] = [str(ROOT / "src")] + [p for p in sys.path if Path(p or ".").resol
 
 TARGET = 1.7
 ROUNDS = 3  # each of 1 and 2 workers drains the stream this often; the best run of each is compared
-FETCH = 2  # messages (≈ 500 events each) per pull: small enough for even shares at the end of the stream
+FETCH = 2  # messages (1,000 events each) per pull: small enough for even shares at the end of the stream
 
 
 def worker(urls: list[str], store_path: str, indicators: int) -> None:
@@ -51,10 +53,15 @@ def worker(urls: list[str], store_path: str, indicators: int) -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     import ingest as bench_ingest  # the generators of bench/ingest.py
 
-    rng = random.Random(7)
-    index = bench_ingest.build_indicators(indicators, rng, [])
-    registry = bench_ingest.build_registry(rng)
-    gc.freeze()
+    def fresh() -> tuple:
+        """New indexes, so that every drain starts without remembered answers (each reads the same events)."""
+        rng = random.Random(7)
+        built = bench_ingest.build_indicators(indicators, rng, []), bench_ingest.build_registry(rng)
+        gc.collect()
+        gc.freeze()
+        return built
+
+    index, registry = fresh()
 
     def handle(events: list, frame: bytes | None) -> None:
         registry.enrich(events)
@@ -69,14 +76,19 @@ def worker(urls: list[str], store_path: str, indicators: int) -> None:
         last[0] = time.time()
 
     print("ready", flush=True)
-    for line in sys.stdin:  # "go DURABLE": drain the stream through that consumer into a new store
+    for line in sys.stdin:  # "go DURABLE": drain the stream through that consumer into a new store; "reset"
+        if line.startswith("reset"):
+            index, registry = fresh()
+            print("ready", flush=True)
+            continue
         durable = line.split()[1]
         store = SQLiteEventStore(f"{store_path}-{durable}.sqlite3")
         cpu = time.process_time()
         handled = asyncio.run(
             transport.consume(urls, handle, durable=durable, batch=FETCH, until_drained=True, on_batch=stored)
         )
-        print(json.dumps({"events": handled, "last": last[0], "cpu": time.process_time() - cpu}), flush=True)
+        cpu = time.process_time() - cpu
+        print(json.dumps({"events": handled, "last": last[0], "cpu": cpu}), flush=True)
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -121,6 +133,11 @@ def run_workers(processes: list[subprocess.Popen], durable: str, servers: list[i
     end = max(r["last"] for r in results if r["last"])
     # The servers' and the machine's CPU are read once all workers are done (idle tail included: an over-count).
     nats_cpu, busy = cpu_seconds(servers) - nats_before, machine_busy() - busy_before
+    for process in processes:  # new indexes for the next drain, outside the timed window and the CPU counts
+        process.stdin.write("reset\n")
+        process.stdin.flush()
+    for process in processes:
+        assert process.stdout.readline().strip() == "ready"
     seconds = end - go
     workers_cpu = sum(r["cpu"] for r in results)
     return {
@@ -147,11 +164,19 @@ async def prepare(urls: list[str], batches: int, per_batch: int, durables: list[
     js = nc.jetstream()
     for durable in durables:
         await transport.ensure_consumer(js, durable)
-    lines = bench_ingest.make_events(per_batch * 4, random.Random(2026))
+    import datetime as dt
+
+    import orjson
+
+    docs = [orjson.loads(line) for line in bench_ingest.make_events(per_batch * 4, random.Random(2026))]
     source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    start = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
     messages = 0
     for b in range(batches):
-        chunk = [line[:-1] + b', "batch": %d}' % b for line in lines[(b % 4) * per_batch : (b % 4 + 1) * per_batch]]
+        chunk = []  # four batches' worth of events, reused with later times, as a live source sends them
+        for i, doc in enumerate(docs[(b % 4) * per_batch : (b % 4 + 1) * per_batch]):
+            moment = start + dt.timedelta(milliseconds=7 * (b * per_batch + i))
+            chunk.append(orjson.dumps({**doc, "@timestamp": moment.isoformat(), "batch": b}))
         events, _ = normalise_lines(b"\n".join(chunk), source)  # the gateway's check; it sends the lines it accepted
         for payload in encode_chunks(source, events[0].ingested, [e.original for e in events], transport.MAX_MESSAGE):
             await transport.publish(js, payload)
