@@ -57,6 +57,18 @@ def _seed(source_id: uuid.UUID) -> int:
 
 def parse_time(value) -> dt.datetime:
     """ISO 8601 / RFC 3339 text or a UNIX time (seconds or milliseconds) as an aware UTC datetime."""
+    if value.__class__ is str:  # the usual case: already ISO 8601 / RFC 3339
+        try:
+            stamp = _fromisoformat(value)
+        except ValueError:
+            try:
+                stamp = _fromisoformat(value.strip().replace(" ", "T", 1))
+            except ValueError:
+                raise ParseError(f"timestamp {value[:40]!r} is not ISO 8601") from None
+        tz = stamp.tzinfo
+        if tz is None:
+            return stamp.replace(tzinfo=dt.UTC)
+        return stamp if tz is dt.UTC else stamp.astimezone(dt.UTC)
     if isinstance(value, bool) or value is None:
         raise ParseError("timestamp missing or not a time")
     if isinstance(value, int | float):
@@ -65,19 +77,7 @@ def parse_time(value) -> dt.datetime:
             return dt.datetime.fromtimestamp(seconds, dt.UTC)
         except (OverflowError, OSError, ValueError):
             raise ParseError(f"timestamp {value!r} out of range") from None
-    if not isinstance(value, str):
-        raise ParseError("timestamp must be text or a number")
-    try:
-        stamp = _fromisoformat(value)  # the usual case: already ISO 8601 / RFC 3339
-    except ValueError:
-        try:
-            stamp = _fromisoformat(value.strip().replace(" ", "T", 1))
-        except ValueError:
-            raise ParseError(f"timestamp {value[:40]!r} is not ISO 8601") from None
-    tz = stamp.tzinfo
-    if tz is None:
-        return stamp.replace(tzinfo=dt.UTC)
-    return stamp if tz is dt.UTC else stamp.astimezone(dt.UTC)
+    raise ParseError("timestamp must be text or a number")
 
 
 _fromisoformat = dt.datetime.fromisoformat
@@ -394,11 +394,11 @@ def _reads_shape() -> type[msgspec.Struct]:
         (f"d{position}", _Present, msgspec.field(default=_UNSET, name=name))
         for position, name in enumerate(sorted(_DOTTED_NAMES))
     ]
-    return msgspec.defstruct("_Reads", fields)
+    return msgspec.defstruct("_Reads", fields, gc=False)  # read and dropped: no cycles to track
 
 
 def _struct(name: str, members: dict) -> type[msgspec.Struct]:
-    return msgspec.defstruct(f"_{name}", [(key, kind, None) for key, kind in members.items()])
+    return msgspec.defstruct(f"_{name}", [(key, kind, None) for key, kind in members.items()], gc=False)
 
 
 def _read_fast(line: bytes, source: SourceRef, received: dt.datetime) -> NormalisedEvent | None:
