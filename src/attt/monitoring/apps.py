@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
@@ -16,6 +17,18 @@ def _schedules(sender, **kwargs) -> None:
     ensure_schedule(
         "monitoring.drain-spool", "attt.monitoring.services.drain_spool", schedule_type=Schedule.MINUTES, minutes=1
     )
+    ensure_schedule("monitoring.retention", "attt.monitoring.services.apply_retention", schedule_type=Schedule.DAILY)
+
+
+def _check_settings(app_configs, **kwargs) -> list:
+    """A bad retention setting is reported by `attt check` and at start, not first by the nightly job."""
+    from attt.monitoring import conf
+
+    try:
+        conf.retention_days()
+    except ValueError as exc:
+        return [checks.Error(str(exc), id="attt.monitoring.E001")]
+    return []
 
 
 class MonitoringConfig(AppConfig):
@@ -43,3 +56,4 @@ class MonitoringConfig(AppConfig):
         )
         dashboard.register(widgets.home_widget)
         post_migrate.connect(_schedules, sender=self)
+        checks.register(_check_settings)

@@ -54,3 +54,18 @@ def clickhouse_url() -> str:
 
 def max_batch_bytes() -> int:
     return int(_setting("ATTT_MONITORING_MAX_BATCH_BYTES", str(32 * 1024 * 1024)))
+
+
+MIN_RETENTION_DAYS = 90  # alert and event search promise at least 90 days
+
+
+def retention_days() -> int:
+    """Days events are kept (ATTT_MONITORING_RETENTION_DAYS, default 365, at least 90)."""
+    raw = _setting("ATTT_MONITORING_RETENTION_DAYS", "365")
+    try:
+        days = int(raw)
+    except ValueError:
+        raise ValueError(f"ATTT_MONITORING_RETENTION_DAYS must be a whole number of days, not {raw!r}") from None
+    if days < MIN_RETENTION_DAYS:
+        raise ValueError(f"ATTT_MONITORING_RETENTION_DAYS must be at least {MIN_RETENTION_DAYS} (it is {days})")
+    return days

@@ -183,6 +183,12 @@ def replay_file(source: Source, path: Path, *, chunk_lines: int = 5000) -> dict:
     return totals
 
 
+def apply_retention() -> dict:
+    """Delete events older than the retention period (a daily job)."""
+    cutoff = now_ms() - conf.retention_days() * 86400 * 1000
+    return {"removed": store().remove_before(cutoff), "retention_days": conf.retention_days()}
+
+
 def drain_spool() -> int:
     """Process batches left in the spool by a crashed process (a scheduled job and `attt ingest worker`)."""
     return drain(spool(), store(), enrichment_index())

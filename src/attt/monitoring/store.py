@@ -366,6 +366,18 @@ class SQLiteEventStore:
     def total(self) -> int:
         return self._db.execute("SELECT coalesce(sum(events), 0) FROM chunk").fetchone()[0]
 
+    def remove_before(self, cutoff_ms: int) -> int:
+        """Retention: delete the chunks whose newest event is older than the cutoff, and older rejections. A chunk
+        is removed whole, so a batch straddling the cutoff stays until all its events are older. Returns how many
+        events went."""
+        with self._lock, self._write():
+            (removed,) = self._db.execute(
+                "SELECT coalesce(sum(events), 0) FROM chunk WHERE ts_max < ?", (cutoff_ms,)
+            ).fetchone()
+            self._db.execute("DELETE FROM chunk WHERE ts_max < ?", (cutoff_ms,))
+            self._db.execute("DELETE FROM rejection WHERE at < ?", (cutoff_ms,))
+        return removed
+
     # A file of the previous layout (table `event`, one row per event, `original` apart from the document since
     # some version) is moved into chunks when opened.
 
@@ -756,6 +768,16 @@ class ClickHouseEventStore:
 
     def total(self) -> int:
         return int(self.x.rows(f"SELECT uniqExact(id) AS n FROM {self.events}")[0]["n"])  # noqa: S608
+
+    def remove_before(self, cutoff_ms: int) -> int:
+        """Retention: delete events older than the cutoff, and older rejections (ClickHouse mutations, waited for:
+        a daily job). Returns how many events were older."""
+        cutoff = f"fromUnixTimestamp64Milli({int(cutoff_ms)})"
+        removed = int(self.x.rows(f"SELECT uniqExact(id) AS n FROM {self.events} WHERE ts < {cutoff}")[0]["n"])  # noqa: S608
+        if removed:
+            self.x.command(f"ALTER TABLE {self.events} DELETE WHERE ts < {cutoff} SETTINGS mutations_sync = 1")
+        self.x.command(f"ALTER TABLE {self.rejections} DELETE WHERE at < {cutoff} SETTINGS mutations_sync = 1")
+        return removed
 
     def optimise(self) -> None:
         """Remove repeated events (same id) now rather than at the next background merge."""

@@ -203,3 +203,23 @@ def test_a_failing_consumer_does_not_fail_the_sender_and_the_batch_is_retried(ap
     assert services.spool().pending()[0] == 1
     assert services.drain_spool() == 1
     assert services.spool().pending()[0] == 0 and services.store().total() == 1
+
+
+def test_retention_job_keeps_the_set_number_of_days_and_refuses_fewer_than_90(tree, source, monkeypatch):
+    source = source[0]
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    recent = timezone.now().isoformat()
+    old = (timezone.now() - dt.timedelta(days=120)).isoformat()
+    body = b"\n".join(b'{"@timestamp": "%s", "n": %d}' % (when.encode(), n) for n, when in enumerate([old, recent]))
+    services.accept(source, body)  # one batch: kept whole while its newest event is within the period
+    services.accept(source, b'{"@timestamp": "%s", "n": 9}' % old.encode())
+    monkeypatch.setenv("ATTT_MONITORING_RETENTION_DAYS", "100")
+    assert services.apply_retention() == {"removed": 1, "retention_days": 100}
+    assert services.store().count(None, 0) == 2
+    monkeypatch.setenv("ATTT_MONITORING_RETENTION_DAYS", "30")
+    with pytest.raises(ValueError, match="at least 90"):
+        services.apply_retention()
+    with pytest.raises(SystemCheckError, match=r"attt\.monitoring\.E001"):
+        call_command("check")
