@@ -144,9 +144,9 @@ def accept(source: Source, data: bytes, *, text_file: bool = False) -> dict:
             batch_id = spool().append(source.pk, len(events), payload, hold=True)
             try:
                 process(events, store(), enrichment_index(), hand_over, payload)
-            except Exception:  # durable already: the spool job retries it; the sender's answer stays 202
+            except Exception as exc:  # durable already: the spool job retries it; the sender's answer stays 202
                 logger.exception("batch %s of source %s left in the spool for a retry", batch_id, source.pk)
-                spool().release(batch_id)
+                spool().release(batch_id, f"{type(exc).__name__}: {exc}")
             else:
                 spool().done(batch_id)
     mark_seen(source)
@@ -187,6 +187,11 @@ def apply_retention() -> dict:
     """Delete events older than the retention period (a daily job)."""
     cutoff = now_ms() - conf.retention_days() * 86400 * 1000
     return {"removed": store().remove_before(cutoff), "retention_days": conf.retention_days()}
+
+
+def set_aside_count() -> int:
+    """Batches of the embedded spool set aside after failing every attempt (JetStream: `attt ingest set-aside`)."""
+    return len(spool().set_aside()) if conf.transport() != "nats" else 0
 
 
 def drain_spool() -> int:

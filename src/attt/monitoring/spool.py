@@ -2,7 +2,9 @@
 synchronous=FULL, so a batch is on disk (fsynced) before the sender hears "accepted". Workers claim batches
 with a lease; a batch whose worker died (kill -9) is claimed again when the lease runs out. A batch leaves the
 spool only after it is stored and handed to consumers: delivery is at least once, the store drops repeats by
-event id."""
+event id. A batch whose processing fails waits before its next attempt (a lease, then twice as long each time)
+so it does not hold up the batches behind it; after `MAX_ATTEMPTS` it is set aside (kept, listed, revivable)
+rather than tried for ever."""
 
 from __future__ import annotations
 
@@ -21,10 +23,14 @@ CREATE TABLE IF NOT EXISTS batch (
     events INTEGER NOT NULL,
     payload BLOB NOT NULL,
     claimed_by TEXT,
-    lease_until REAL NOT NULL DEFAULT 0
+    lease_until REAL NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,  -- failed attempts so far
+    error TEXT  -- why the last attempt failed
 );
 CREATE INDEX IF NOT EXISTS batch_lease ON batch (lease_until, id);
 """
+MAX_ATTEMPTS = 8  # with a 60 s lease the last attempt comes ~4 hours after the first failure
+MAX_WAIT_S = 3600.0
 
 
 class Spool:
@@ -37,6 +43,10 @@ class Spool:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(batch)")}
+        for column, kind in (("attempts", "INTEGER NOT NULL DEFAULT 0"), ("error", "TEXT")):
+            if column not in columns:  # a spool made before failed attempts were counted
+                self._db.execute(f"ALTER TABLE batch ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         self._db.close()
@@ -61,14 +71,17 @@ class Spool:
             )
         return cursor.lastrowid
 
-    def claim(self, limit: int = 1) -> list[tuple[int, str, bytes]]:
-        """Up to `limit` batches no live worker holds, leased to this worker: (spool id, source id, payload)."""
+    def claim(self, limit: int = 1, skip: set[int] | frozenset[int] = frozenset()) -> list[tuple[int, str, bytes]]:
+        """Up to `limit` batches no live worker holds, leased to this worker: (spool id, source id, payload).
+        `skip`: batches the caller already failed in this pass (not taken again before their wait is over)."""
         now = time.time()
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 rows = self._db.execute(
-                    "SELECT id, source_id, payload FROM batch WHERE lease_until < ? ORDER BY id LIMIT ?", (now, limit)
+                    "SELECT id, source_id, payload FROM batch WHERE lease_until < ? AND attempts < ? "  # noqa: S608
+                    f"AND id NOT IN ({','.join('?' * len(skip))}) ORDER BY id LIMIT ?",
+                    (now, MAX_ATTEMPTS, *skip, limit),
                 ).fetchall()
                 if rows:
                     self._db.executemany(
@@ -85,14 +98,37 @@ class Spool:
         with self._lock:
             self._db.execute("DELETE FROM batch WHERE id = ?", (batch_id,))
 
-    def release(self, batch_id: int) -> None:
-        """Give a batch back at once (its processing failed; another attempt may succeed)."""
+    def release(self, batch_id: int, error: str = "") -> None:
+        """Give a batch back after a failed attempt: it is tried again after a lease, twice as long after each
+        further failure (at most an hour), and set aside after `MAX_ATTEMPTS`."""
         with self._lock:
-            self._db.execute("UPDATE batch SET claimed_by = NULL, lease_until = 0 WHERE id = ?", (batch_id,))
+            (attempts,) = self._db.execute("SELECT attempts FROM batch WHERE id = ?", (batch_id,)).fetchone()
+            wait = min(self.lease_seconds * 2**attempts, MAX_WAIT_S)
+            self._db.execute(
+                "UPDATE batch SET claimed_by = NULL, lease_until = ?, attempts = attempts + 1, error = ? WHERE id = ?",
+                (time.time() + wait, error[:1000], batch_id),
+            )
 
     def pending(self) -> tuple[int, int, float | None]:
         """(batches, events, oldest received time) still waiting: the lag of the pipeline."""
         batches, events, oldest = self._db.execute(
-            "SELECT count(*), coalesce(sum(events), 0), min(received) FROM batch"
+            "SELECT count(*), coalesce(sum(events), 0), min(received) FROM batch WHERE attempts < ?", (MAX_ATTEMPTS,)
         ).fetchone()
         return batches, events, oldest
+
+    def set_aside(self) -> list[dict]:
+        """Batches whose every attempt failed: kept, not tried again until revived."""
+        rows = self._db.execute(
+            "SELECT id, source_id, received, events, attempts, error FROM batch WHERE attempts >= ? ORDER BY id",
+            (MAX_ATTEMPTS,),
+        )
+        keys = ("id", "source_id", "received", "events", "attempts", "error")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def revive(self) -> int:
+        """Put the batches set aside back in the queue (once what made them fail is mended). Returns how many."""
+        with self._lock:
+            return self._db.execute(
+                "UPDATE batch SET attempts = 0, error = NULL, lease_until = 0, claimed_by = NULL WHERE attempts >= ?",
+                (MAX_ATTEMPTS,),
+            ).rowcount

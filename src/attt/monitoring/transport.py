@@ -16,6 +16,7 @@ import hashlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 
 import nats
@@ -31,6 +32,9 @@ logger = logging.getLogger(__name__)
 STREAM = "ATTT_EVENTS"
 SUBJECT = "attt.events.batch"
 CONSUMER = "detection-workers"
+SET_ASIDE_STREAM = "ATTT_EVENTS_SET_ASIDE"  # batches whose every delivery failed, kept for a later retry
+SET_ASIDE_SUBJECT = "attt.events.set-aside"
+MAX_DELIVER = 8  # deliveries of a failing batch before it is set aside (as the spool's MAX_ATTEMPTS)
 MAX_MESSAGE = 900 * 1024  # under the server's default max_payload (1 MB)
 # A worker's step per message: its events, and the message itself when it holds exactly those (for the store).
 Handler = Callable[[list[NormalisedEvent], bytes | None], None]
@@ -47,30 +51,39 @@ async def connect(servers: list[str] | None = None):
 
 
 async def ensure_stream(js, *, num_replicas: int | None = None) -> None:
-    config = StreamConfig(
-        name=STREAM,
-        subjects=[SUBJECT],
-        storage=StorageType.FILE,
-        num_replicas=num_replicas or replicas(),
-        duplicate_window=120,
-    )
-    try:
-        await js.add_stream(config)
-    except BadRequestError:  # exists with another config: bring it to this one
-        await js.update_stream(config)
+    """The batch stream and the stream of batches set aside (both replicated, file storage)."""
+    for name, subject in ((STREAM, SUBJECT), (SET_ASIDE_STREAM, SET_ASIDE_SUBJECT)):
+        config = StreamConfig(
+            name=name,
+            subjects=[subject],
+            storage=StorageType.FILE,
+            num_replicas=num_replicas or replicas(),
+            duplicate_window=120,
+        )
+        try:
+            await js.add_stream(config)
+        except BadRequestError:  # exists with another config: bring it to this one
+            await js.update_stream(config)
 
 
 async def ensure_consumer(js, name: str = CONSUMER) -> None:
     await js.add_consumer(
-        STREAM, ConsumerConfig(durable_name=name, ack_policy=AckPolicy.EXPLICIT, ack_wait=30, max_ack_pending=64)
+        STREAM,
+        ConsumerConfig(
+            durable_name=name,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=30,
+            max_ack_pending=64,
+            max_deliver=MAX_DELIVER,
+        ),
     )
 
 
-async def publish(js, payload: bytes, *, retry_for: float = 15.0) -> int:
+async def publish(js, payload: bytes, *, retry_for: float = 15.0, msg_id: str | None = None) -> int:
     """Publish one encoded batch; returns its stream sequence once JetStream has it on a quorum of replicas.
     While a node is lost (reconnection, stream leader election) the publish is retried with the same message
     id, so a retry of a batch that did get stored is not stored twice."""
-    headers = {"Nats-Msg-Id": hashlib.blake2b(payload, digest_size=16).hexdigest()}
+    headers = {"Nats-Msg-Id": msg_id or hashlib.blake2b(payload, digest_size=16).hexdigest()}
     deadline = asyncio.get_running_loop().time() + retry_for
     delay = 0.1
     while True:
@@ -129,6 +142,7 @@ async def consume(
     until_drained: bool = False,
     ahead: int = 2,
     on_batch: Callable[[int], None] | None = None,
+    retry_delay: float = 30.0,
 ) -> int:
     """Fetch batches from the shared durable consumer, handle each, acknowledge it after; runs until `stop` (or,
     with `until_drained`, until the consumer has nothing pending). Returns the number of events handled.
@@ -173,9 +187,8 @@ async def consume(
             for message in messages:
                 try:  # off the event loop: handlers use the ORM, and the next pull arrives meanwhile
                     count = await asyncio.to_thread(_handle_payload, message.data, handle)
-                except Exception:
-                    logger.exception("batch %s failed; JetStream will deliver it again", message.metadata.sequence)
-                    await message.nak(delay=1)
+                except Exception as exc:
+                    await _failed(js, message, exc, retry_delay)
                     continue
                 # Acknowledged without waiting for the server's confirmation: if the ack is lost the batch
                 # comes again after ack_wait, and its events are dropped by id in the store.
@@ -188,6 +201,58 @@ async def consume(
         fetcher.cancel()
         await nc.close()
     return handled
+
+
+async def _failed(js, message, exc: Exception, retry_delay: float) -> None:
+    """A batch whose handling failed is delivered again after a delay that doubles each time (the batches behind
+    it go on meanwhile); at its last delivery it is copied to the set-aside stream and taken out of this one."""
+    delivered = message.metadata.num_delivered
+    if delivered < MAX_DELIVER:
+        logger.exception(
+            "batch %s failed (delivery %d); JetStream will deliver it again", message.metadata.sequence, delivered
+        )
+        await message.nak(delay=min(retry_delay * 2 ** (delivered - 1), 3600))
+        return
+    logger.exception("batch %s failed %d times; set aside", message.metadata.sequence, delivered)
+    error = f"{type(exc).__name__}: {exc}"[:1000]
+    await js.publish(
+        SET_ASIDE_SUBJECT,
+        message.data,
+        headers={"Nats-Msg-Id": f"set-aside-{message.metadata.sequence.stream}", "Attt-Error": error},
+    )
+    await message.term()
+
+
+async def set_aside_count(servers: list[str] | None = None) -> int:
+    """How many batches are in the set-aside stream."""
+    nc = await connect(servers)
+    try:
+        return (await nc.jetstream().stream_info(SET_ASIDE_STREAM)).state.messages
+    finally:
+        await nc.close()
+
+
+async def revive_set_aside(servers: list[str] | None = None) -> int:
+    """Publish the batches set aside to the batch stream again (once what made them fail is mended) and remove
+    them from the set-aside stream. Returns how many."""
+    nc = await connect(servers)
+    js = nc.jetstream()
+    revived = 0
+    try:
+        subscription = await js.pull_subscribe(SET_ASIDE_SUBJECT, stream=SET_ASIDE_STREAM)
+        while True:
+            try:
+                messages = await subscription.fetch(16, timeout=0.5)
+            except (nats.errors.TimeoutError, TimeoutError):
+                break
+            for message in messages:  # a new message id: the first one may still be in the duplicate window
+                await publish(js, message.data, msg_id=f"revived-{message.metadata.sequence.stream}-{time.time_ns()}")
+                await message.ack()
+                revived += 1
+        await js.purge_stream(SET_ASIDE_STREAM)
+    finally:
+        await nc.close()
+    return revived
 
 
 def _handle_payload(payload: bytes, handle: Handler) -> int:

@@ -142,6 +142,8 @@ def live_context(user) -> dict:
         "figures": services.throughput(user),
         "rows": [(s, health[s.pk]) for s in sources],
         "silent": services.silent_sources(user)[:20],
+        # the pipeline is the platform operators' concern: they alone see batches set aside
+        "set_aside": services.set_aside_count() if user.is_superuser else 0,
     }
 
 

@@ -4,6 +4,7 @@ test and the benchmarks run the same code. `python -m attt.monitoring.worker SPO
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -13,6 +14,8 @@ from attt.monitoring.normalise import decode_batch, gc_paused
 from attt.monitoring.pipeline import NormalisedEvent, hand_over
 from attt.monitoring.spool import Spool
 from attt.monitoring.store import SQLiteEventStore
+
+logger = logging.getLogger(__name__)
 
 
 def process(
@@ -49,20 +52,24 @@ def drain(
 ) -> int:
     """Process spooled batches until the spool is empty (or forever with `follow`). Returns events processed."""
     processed = 0
+    failed: set[int] = set()  # not taken again in this pass
     while True:
-        claimed = spool.claim()
+        claimed = spool.claim(skip=failed)
         if not claimed:
             if not follow:
                 return processed
+            failed.clear()  # idle: failed batches may be taken again once their wait is over
             time.sleep(idle_sleep)
             continue
         for batch_id, _source, payload in claimed:
             try:
                 with gc_paused():  # the batch's objects are freed before collection resumes: nothing to scan
                     count, added = _process_payload(payload, store, index, deliver)
-            except Exception:
-                spool.release(batch_id)
-                raise
+            except Exception as exc:  # this batch waits for another attempt; the ones behind it go on
+                logger.exception("spool batch %s failed; it will be tried again later", batch_id)
+                spool.release(batch_id, f"{type(exc).__name__}: {exc}")
+                failed.add(batch_id)
+                continue
             spool.done(batch_id)
             processed += count
             if on_batch:

@@ -9,8 +9,6 @@ import sys
 import time
 import uuid
 
-import pytest
-
 from attt.monitoring.normalise import SourceRef, events_payload, normalise_lines
 from attt.monitoring.spool import Spool
 from attt.monitoring.store import SQLiteEventStore
@@ -121,8 +119,42 @@ def test_a_failing_consumer_leaves_the_batch_for_another_attempt(tmp_path):
     def broken(events):
         raise RuntimeError("detection down")
 
-    with pytest.raises(RuntimeError):
-        drain(spool, store, deliver=broken)
+    assert drain(spool, store, deliver=broken) == 0  # tried once in a pass, not again at once
     assert spool.pending()[0] == 1
     assert drain(spool, store, deliver=lambda events: None) == 2
     assert store.total() == 2 and spool.pending()[0] == 0
+
+
+def test_a_batch_that_keeps_failing_waits_longer_is_set_aside_and_does_not_hold_up_the_others(tmp_path, monkeypatch):
+    from attt.monitoring import spool as spool_module
+
+    clock = [1_000_000.0]
+    monkeypatch.setattr(spool_module.time, "time", lambda: clock[0])
+    spool = Spool(tmp_path / "s.sqlite3", lease_seconds=60)
+    store = SQLiteEventStore(tmp_path / "e.sqlite3")
+    source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    poison, _ = normalise_lines(b'{"poison": true}', source)
+    spool.append(source.id, 1, events_payload(poison, source))  # first in the queue
+    good, _ = normalise_lines(b'{"a": 1}\n{"a": 2}', source)
+    spool.append(source.id, 2, events_payload(good, source))
+
+    def deliver(events):
+        if events[0].ecs.get("poison"):
+            raise RuntimeError("consumer bug")
+
+    assert drain(spool, store, deliver=deliver) == 2  # the good batch behind the poison one is processed
+    waits = []
+    for _ in range(spool_module.MAX_ATTEMPTS - 1):
+        (until,) = spool._db.execute("SELECT lease_until FROM batch").fetchone()
+        waits.append(until - clock[0])
+        assert drain(spool, store, deliver=deliver) == 0  # still waiting
+        clock[0] = until + 1
+        assert drain(spool, store, deliver=deliver) == 0  # tried again, failed again
+    assert waits[:4] == [60, 120, 240, 480] and max(waits) == spool_module.MAX_WAIT_S
+    assert spool.pending()[0] == 0
+    (aside,) = spool.set_aside()
+    assert aside["attempts"] == spool_module.MAX_ATTEMPTS and aside["error"] == "RuntimeError: consumer bug"
+    clock[0] += 10 * spool_module.MAX_WAIT_S
+    assert drain(spool, store, deliver=deliver) == 0  # set aside: not tried again
+    assert spool.revive() == 1 and drain(spool, store, deliver=lambda events: None) == 1
+    assert spool.set_aside() == [] and store.total() == 3

@@ -48,7 +48,9 @@ def test_two_workers_share_the_stream_through_a_node_crash_and_a_failed_batch(cl
         nc = await ready_stream(cluster.urls)
         js = nc.jetstream()
         stop = asyncio.Event()
-        workers = [asyncio.create_task(transport.consume(cluster.urls, handle, stop=stop)) for _ in range(2)]
+        workers = [
+            asyncio.create_task(transport.consume(cluster.urls, handle, stop=stop, retry_delay=0.2)) for _ in range(2)
+        ]
         sequences = []
         for i, payload in enumerate(batches):
             if i == 20:
@@ -131,3 +133,45 @@ def test_http_gateway_and_worker_over_jetstream(cluster, tree, monkeypatch):
 
     assert asyncio.run(work()) == 2
     assert services.store().total() == 2
+
+
+def test_a_batch_that_keeps_failing_is_set_aside_without_holding_up_the_others(cluster, tmp_path, monkeypatch):
+    monkeypatch.setattr(transport, "MAX_DELIVER", 3)  # before the consumer is made
+    store = SQLiteEventStore(tmp_path / "events.sqlite3")
+    poison, good = _batches(2, 5)
+    deliveries = []
+    mended = []
+
+    def handle(events, frame):
+        if events[0].ecs["n"] == 0 and not mended:
+            deliveries.append(1)
+            raise RuntimeError("consumer bug")
+        store.insert(events, frame)
+
+    async def scenario():
+        nc = await ready_stream(cluster.urls)
+        js = nc.jetstream()
+        await transport.publish(js, poison)  # first in the stream
+        await transport.publish(js, good)
+        stop = asyncio.Event()
+        worker = asyncio.create_task(transport.consume(cluster.urls, handle, stop=stop, retry_delay=0.1))
+        for _ in range(100):
+            aside = (await js.stream_info(transport.SET_ASIDE_STREAM)).state.messages
+            if aside and store.total() == 5:
+                break
+            await asyncio.sleep(0.1)
+        assert store.total() == 5 and aside == 1 and len(deliveries) == 3  # the good batch went on meanwhile
+        assert await transport.set_aside_count(cluster.urls) == 1
+        mended.append(True)
+        assert await transport.revive_set_aside(cluster.urls) == 1
+        for _ in range(100):
+            if store.total() == 10:
+                break
+            await asyncio.sleep(0.1)
+        assert (await js.stream_info(transport.SET_ASIDE_STREAM)).state.messages == 0
+        stop.set()
+        await worker
+        await nc.close()
+
+    asyncio.run(scenario())
+    assert store.total() == 10

@@ -189,8 +189,9 @@ def test_demo_loader_creates_sources_and_replays_events(tree):
     )
 
 
-def test_a_failing_consumer_does_not_fail_the_sender_and_the_batch_is_retried(api, source):
+def test_a_failing_consumer_does_not_fail_the_sender_and_the_batch_is_retried(api, source, monkeypatch):
     _, token = source
+    monkeypatch.setattr(services.spool(), "lease_seconds", 0)  # no wait before the next attempt
 
     def broken(events):
         raise RuntimeError("detection down")
@@ -223,3 +224,41 @@ def test_retention_job_keeps_the_set_number_of_days_and_refuses_fewer_than_90(tr
         services.apply_retention()
     with pytest.raises(SystemCheckError, match=r"attt\.monitoring\.E001"):
         call_command("check")
+
+
+def test_cli_lists_the_batches_set_aside_and_puts_them_back(tree, source, monkeypatch):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from attt.monitoring.spool import MAX_ATTEMPTS
+
+    spool = services.spool()
+    monkeypatch.setattr(spool, "lease_seconds", 0)
+    batch = spool.append(source[0].pk, 1, b"not a batch")
+    for _ in range(MAX_ATTEMPTS):
+        spool.release(batch, "ValueError: not an attt batch")
+    out = StringIO()
+    call_command("ingest", "set-aside", stdout=out)
+    assert f'"id": {batch}' in out.getvalue() and "not an attt batch" in out.getvalue()
+    out = StringIO()
+    call_command("ingest", "set-aside", "--retry", stdout=out)
+    assert out.getvalue().startswith("1 batches put back") and spool.set_aside() == []
+
+
+def test_the_live_page_tells_the_platform_operators_of_batches_set_aside(client, tree, source, monkeypatch):
+    from django.contrib.auth import get_user_model
+
+    from attt.monitoring.spool import MAX_ATTEMPTS
+
+    spool = services.spool()
+    monkeypatch.setattr(spool, "lease_seconds", 0)
+    batch = spool.append(source[0].pk, 1, b"not a batch")
+    for _ in range(MAX_ATTEMPTS):
+        spool.release(batch, "ValueError: not an attt batch")
+    operator = get_user_model().objects.create_superuser("ops", "ops@example.invalid", "x")
+    analyst = make_user(tree.dept_a, "soc_analyst", username="soc-set-aside")
+    for user, shown in ((operator, True), (analyst, False)):
+        client.force_login(user)
+        page = client.get(reverse("monitoring:live_fragment")).content.decode()
+        assert ('data-testid="set-aside"' in page) is shown

@@ -36,6 +36,8 @@ class Command(BaseCommand):
         worker = sub.add_parser("worker", help="process batches left in the spool")
         worker.add_argument("--follow", action="store_true", help="keep waiting for new batches")
         sub.add_parser("nats-worker", help="consume batches from NATS JetStream (ATTT_MONITORING_TRANSPORT=nats)")
+        aside = sub.add_parser("set-aside", help="list the batches set aside after failing every attempt")
+        aside.add_argument("--retry", action="store_true", help="put them back in the queue (once the cause is mended)")
 
     def handle(self, *args, mode, **options):
         if mode == "file":
@@ -55,7 +57,28 @@ class Command(BaseCommand):
 
             total = drain(services.spool(), services.store(), services.enrichment_index(), follow=options["follow"])
             self.stdout.write(f"{total} events processed")
+        elif mode == "set-aside":
+            self._set_aside(retry=options["retry"])
         else:
             from attt.monitoring import transport
 
             transport.run_worker(services.consume_nats)
+
+    def _set_aside(self, *, retry: bool) -> None:
+        from attt.monitoring import conf
+
+        if conf.transport() == "nats":
+            import asyncio
+
+            from attt.monitoring import transport
+
+            if retry:
+                self.stdout.write(f"{asyncio.run(transport.revive_set_aside())} batches put back in the stream")
+            else:
+                self.stdout.write(f"{asyncio.run(transport.set_aside_count())} batches set aside in the stream")
+            return
+        if retry:
+            self.stdout.write(f"{services.spool().revive()} batches put back in the queue")
+            return
+        for batch in services.spool().set_aside():
+            self.stdout.write(json.dumps(batch, ensure_ascii=False))
