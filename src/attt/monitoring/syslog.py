@@ -1,11 +1,15 @@
 """The syslog gateway: TCP (newline- or octet-count-framed, RFC 6587) and UDP on one port, messages batched
-(up to 1000 or every half second) into the same `accept` path as HTTP."""
+(up to 1000 or every half second) into the same `accept` path as HTTP. With a certificate it is syslog over TLS
+(RFC 5425) on TCP only: no plaintext UDP beside it; with a client CA too, senders must present a certificate it
+signed (mutual TLS)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Callable
+from pathlib import Path
 
 logger = logging.getLogger(__name__)
 MAX_MESSAGE = 64 * 1024
@@ -66,16 +70,35 @@ async def _tcp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, batch
         writer.close()
 
 
-async def run(host: str, port: int, accept: Callable[[bytes], dict], ready: Callable[[], None] | None = None) -> None:
+def tls_context(certificate: Path, key: Path, client_ca: Path | None = None) -> ssl.SSLContext:
+    """The server side of RFC 5425: TLS 1.2 or later, the listener's certificate and key, and with `client_ca`
+    a certificate required of every sender. Raises OSError / ssl.SSLError with the reason when a file is bad."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(certificate, key)
+    if client_ca is not None:
+        context.load_verify_locations(client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+async def run(
+    host: str,
+    port: int,
+    accept: Callable[[bytes], dict],
+    ready: Callable[[], None] | None = None,
+    tls: ssl.SSLContext | None = None,
+) -> None:
     loop = asyncio.get_running_loop()
     batcher = Batcher(accept)
-    await loop.create_datagram_endpoint(lambda: _Udp(batcher), local_addr=(host, port))
-    server = await asyncio.start_server(lambda r, w: _tcp(r, w, batcher), host, port, limit=MAX_MESSAGE)
+    if tls is None:
+        await loop.create_datagram_endpoint(lambda: _Udp(batcher), local_addr=(host, port))
+    server = await asyncio.start_server(lambda r, w: _tcp(r, w, batcher), host, port, limit=MAX_MESSAGE, ssl=tls)
     if ready:
         ready()
     async with server:
         await server.serve_forever()
 
 
-def serve(host: str, port: int, accept: Callable[[bytes], dict]) -> None:
-    asyncio.run(run(host, port, accept))
+def serve(host: str, port: int, accept: Callable[[bytes], dict], tls: ssl.SSLContext | None = None) -> None:
+    asyncio.run(run(host, port, accept, tls=tls))

@@ -20,14 +20,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _listen(port, accept):
+def _listen(port, accept, tls=None):
     """The listener on a loop in a thread; returns (ready event, loop)."""
     ready, loop = threading.Event(), asyncio.new_event_loop()
 
     def run():
         asyncio.set_event_loop(loop)
         with contextlib.suppress(asyncio.CancelledError):
-            loop.run_until_complete(syslog.run("127.0.0.1", port, accept, ready.set))
+            loop.run_until_complete(syslog.run("127.0.0.1", port, accept, ready.set, tls=tls))
 
     threading.Thread(target=run, daemon=True).start()
     assert ready.wait(10)
@@ -100,4 +100,95 @@ def test_ingest_command_unknown_source(tree, tmp_path, source_id):
     path.write_bytes(b"{}")
     with pytest.raises(CommandError, match="No active event source") as raised:
         call_command("ingest", "file", str(path), "--source", source_id)
+    assert raised.value.returncode == 2
+
+
+def _certificates(folder):
+    """A CA, a server certificate for 127.0.0.1 and a client certificate it signed, and a client certificate of
+    another CA, as PEM files."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+
+    def issue(name, issuer_name=None, issuer_key=None, ca=False, san=None):
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer_name or subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if san:
+            builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
+        certificate = builder.sign(issuer_key or key, hashes.SHA256())
+        (folder / f"{name}.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        (folder / f"{name}.key").write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        return certificate, key
+
+    ca, ca_key = issue("ca", ca=True)
+    issue("server", ca.subject, ca_key, san=[x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+    issue("sender", ca.subject, ca_key)
+    other, other_key = issue("other-ca", ca=True)
+    issue("stranger", other.subject, other_key)
+    return folder
+
+
+def test_syslog_over_tls_takes_senders_with_a_certificate_of_its_ca_only(tmp_path):
+    import ssl
+
+    pem = _certificates(tmp_path)
+    port, received = _free_port(), []
+    tls = syslog.tls_context(pem / "server.pem", pem / "server.key", pem / "ca.pem")
+    loop = _listen(port, received.append, tls)
+
+    def send(name, message, refused=False):
+        context = ssl.create_default_context(cafile=pem / "ca.pem")
+        context.load_cert_chain(pem / f"{name}.pem", pem / f"{name}.key")
+        raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+        with raw, context.wrap_socket(raw, server_hostname="127.0.0.1") as tcp:
+            tcp.sendall(b"%d %s" % (len(message), message))
+            if refused and not tcp.recv(1):  # TLS 1.3: the refusal comes after the handshake
+                raise ConnectionError("closed by the listener")
+
+    send("sender", b"<13>1 2026-01-01T00:00:00Z h a - - - over TLS")
+    with pytest.raises((ssl.SSLError, ConnectionError)):
+        send("stranger", b"<13>1 2026-01-01T00:00:00Z h a - - - not signed by the CA", refused=True)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:  # no plaintext UDP beside TLS
+        udp.sendto(b"<13>Oct 11 22:14:15 host app: plaintext", ("127.0.0.1", port))
+    deadline = time.monotonic() + 10
+    while not received and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.6)  # a batch would have been flushed by now
+    _stop(loop)
+    assert received == [b"<13>1 2026-01-01T00:00:00Z h a - - - over TLS"]
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["--tls-cert", "server.pem"], "both --tls-cert and --tls-key"),
+        (["--tls-client-ca", "ca.pem"], "needs --tls-cert"),
+        (["--tls-cert", "server.pem", "--tls-key", "missing.key"], "Cannot use the TLS certificate"),
+    ],
+)
+def test_syslog_tls_options_refused_with_a_sentence(tree, tmp_path, monkeypatch, args, reason):
+    source, _ = make_source(tree.dept_a)
+    monkeypatch.chdir(_certificates(tmp_path))
+    with pytest.raises(CommandError, match=reason) as raised:
+        call_command("ingest", "syslog", "--port", "1", "--source", str(source.pk), *args)
     assert raised.value.returncode == 2

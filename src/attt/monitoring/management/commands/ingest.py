@@ -2,6 +2,7 @@
 `attt ingest nats-worker`: the non-HTTP gateways and the workers."""
 
 import json
+import ssl
 import uuid
 from pathlib import Path
 
@@ -21,6 +22,23 @@ def _source(value: str) -> Source:
     return source
 
 
+def _tls(options: dict):
+    """The TLS context the options ask for, or None; a missing half or an unreadable file exits 2 with a sentence."""
+    from attt.monitoring.syslog import tls_context
+
+    cert, key, client_ca = options["tls_cert"], options["tls_key"], options["tls_client_ca"]
+    if cert is None and key is None:
+        if client_ca is not None:
+            raise CommandError("--tls-client-ca needs --tls-cert and --tls-key.", returncode=2)
+        return None
+    if cert is None or key is None:
+        raise CommandError("Syslog over TLS needs both --tls-cert and --tls-key.", returncode=2)
+    try:
+        return tls_context(cert, key, client_ca)
+    except (OSError, ssl.SSLError) as exc:
+        raise CommandError(f"Cannot use the TLS certificate, key or CA given: {exc}.", returncode=2) from None
+
+
 class Command(BaseCommand):
     help = "Event ingest: syslog listener, file replay, spool worker, JetStream worker."
 
@@ -30,6 +48,9 @@ class Command(BaseCommand):
         syslog.add_argument("--port", type=int, required=True)
         syslog.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
         syslog.add_argument("--source", required=True, help="id of the event source the messages belong to")
+        syslog.add_argument("--tls-cert", type=Path, help="certificate (PEM) for syslog over TLS, RFC 5425 (TCP only)")
+        syslog.add_argument("--tls-key", type=Path, help="its private key (PEM)")
+        syslog.add_argument("--tls-client-ca", type=Path, help="CA (PEM) whose certificate every sender must show")
         file = sub.add_parser("file", help="replay an EVTX-JSON or NDJSON file")
         file.add_argument("path")
         file.add_argument("--source", required=True)
@@ -50,8 +71,10 @@ class Command(BaseCommand):
             from attt.monitoring.syslog import serve
 
             source = _source(options["source"])
-            self.stdout.write(f"syslog on {options['host']}:{options['port']} (TCP and UDP) for {source}")
-            serve(options["host"], options["port"], lambda data: services.accept(source, data))
+            tls = _tls(options)
+            transport = "TLS over TCP" if tls else "TCP and UDP"
+            self.stdout.write(f"syslog on {options['host']}:{options['port']} ({transport}) for {source}")
+            serve(options["host"], options["port"], lambda data: services.accept(source, data), tls=tls)
         elif mode == "worker":
             from attt.monitoring.worker import drain
 
