@@ -1,14 +1,16 @@
 """The syslog gateway: TCP (newline- or octet-count-framed, RFC 6587) and UDP on one port, messages batched
-(up to 1000 or every half second) into the same `accept` path as HTTP. With a certificate it is syslog over TLS
+(up to 1000 or every half second) into the same `accept` path as HTTP, per source: one listener can serve several
+sources, chosen by the sender's address (`Routes`). With a certificate it is syslog over TLS
 (RFC 5425) on TCP only: no plaintext UDP beside it; with a client CA too, senders must present a certificate it
 signed (mutual TLS)."""
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -42,15 +44,35 @@ class Batcher:
             done.add_done_callback(lambda f: f.exception() and logger.error("syslog batch refused: %s", f.exception()))
 
 
+class Routes:
+    """Senders' addresses to the `accept` of their source: the longest matching network wins, others go to the
+    default. Each source has its own batcher, so a batch never mixes sources."""
+
+    def __init__(self, default: Callable[[bytes], dict], networks: Sequence[tuple[str, Callable]] = ()) -> None:
+        self.default = Batcher(default)
+        parsed = [(ipaddress.ip_network(cidr, strict=False), Batcher(accept)) for cidr, accept in networks]
+        self.networks = sorted(parsed, key=lambda item: -item[0].prefixlen)
+
+    def batcher_for(self, address: str | None) -> Batcher:
+        if address is not None and self.networks:
+            ip = ipaddress.ip_address(address.split("%")[0])
+            for network, batcher in self.networks:
+                if ip.version == network.version and ip in network:
+                    return batcher
+        return self.default
+
+
 class _Udp(asyncio.DatagramProtocol):
-    def __init__(self, batcher: Batcher) -> None:
-        self.batcher = batcher
+    def __init__(self, routes: Routes) -> None:
+        self.routes = routes
 
     def datagram_received(self, data, addr) -> None:
-        self.batcher.add(data[:MAX_MESSAGE])
+        self.routes.batcher_for(addr[0]).add(data[:MAX_MESSAGE])
 
 
-async def _tcp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, batcher: Batcher) -> None:
+async def _tcp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, routes: Routes) -> None:
+    peer = writer.get_extra_info("peername")
+    batcher = routes.batcher_for(peer[0] if peer else None)
     try:
         while True:
             head = await reader.read(1)
@@ -85,20 +107,21 @@ def tls_context(certificate: Path, key: Path, client_ca: Path | None = None) -> 
 async def run(
     host: str,
     port: int,
-    accept: Callable[[bytes], dict],
+    accept: Callable[[bytes], dict] | Routes,
     ready: Callable[[], None] | None = None,
     tls: ssl.SSLContext | None = None,
 ) -> None:
+    """Listen until cancelled; `accept` is one source's, or `Routes` for several."""
     loop = asyncio.get_running_loop()
-    batcher = Batcher(accept)
+    routes = accept if isinstance(accept, Routes) else Routes(accept)
     if tls is None:
-        await loop.create_datagram_endpoint(lambda: _Udp(batcher), local_addr=(host, port))
-    server = await asyncio.start_server(lambda r, w: _tcp(r, w, batcher), host, port, limit=MAX_MESSAGE, ssl=tls)
+        await loop.create_datagram_endpoint(lambda: _Udp(routes), local_addr=(host, port))
+    server = await asyncio.start_server(lambda r, w: _tcp(r, w, routes), host, port, limit=MAX_MESSAGE, ssl=tls)
     if ready:
         ready()
     async with server:
         await server.serve_forever()
 
 
-def serve(host: str, port: int, accept: Callable[[bytes], dict], tls: ssl.SSLContext | None = None) -> None:
+def serve(host: str, port: int, accept: Callable[[bytes], dict] | Routes, tls: ssl.SSLContext | None = None) -> None:
     asyncio.run(run(host, port, accept, tls=tls))

@@ -192,3 +192,39 @@ def test_syslog_tls_options_refused_with_a_sentence(tree, tmp_path, monkeypatch,
     with pytest.raises(CommandError, match=reason) as raised:
         call_command("ingest", "syslog", "--port", "1", "--source", str(source.pk), *args)
     assert raised.value.returncode == 2
+
+
+def test_one_listener_routes_senders_to_their_sources_by_address():
+    port, first, second, rest = _free_port(), [], [], []
+    routes = syslog.Routes(rest.append, [("127.0.0.0/8", first.append), ("127.0.0.2/32", second.append)])
+    loop = _listen(port, routes)
+    for sender, text in (("127.0.0.1", b"from one"), ("127.0.0.2", b"from two")):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind((sender, 0))
+            udp.sendto(b"<13>Oct 11 22:14:15 host app: udp " + text, ("127.0.0.1", port))
+        tcp = socket.socket()
+        tcp.bind((sender, 0))
+        with tcp:
+            tcp.connect(("127.0.0.1", port))
+            tcp.sendall(b"<13>Oct 11 22:14:15 host app: tcp " + text + b"\n")
+    deadline = time.monotonic() + 10
+    while sum(len(b.split(b"\n")) for b in first + second) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _stop(loop)
+    assert sorted(line for b in first for line in b.split(b"\n")) == [
+        b"<13>Oct 11 22:14:15 host app: tcp from one",
+        b"<13>Oct 11 22:14:15 host app: udp from one",
+    ]
+    assert sorted(line for b in second for line in b.split(b"\n")) == [
+        b"<13>Oct 11 22:14:15 host app: tcp from two",  # the longest match wins
+        b"<13>Oct 11 22:14:15 host app: udp from two",
+    ]
+    assert rest == [] and syslog.Routes(rest.append).batcher_for("192.0.2.1") is not None
+
+
+@pytest.mark.parametrize("route", ["10.0.0.0/8", "not-a-network=x", "10.0.0.0/8=00000000-0000-0000-0000-000000000000"])
+def test_syslog_route_options_refused_with_a_sentence(tree, route):
+    source, _ = make_source(tree.dept_a)
+    with pytest.raises(CommandError) as raised:
+        call_command("ingest", "syslog", "--port", "1", "--source", str(source.pk), "--route", route)
+    assert raised.value.returncode == 2 and ("CIDR=SOURCE_ID" in str(raised.value) or "No active" in str(raised.value))

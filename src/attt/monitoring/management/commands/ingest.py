@@ -1,6 +1,7 @@
 """`attt ingest syslog --port N --source ID`, `attt ingest file PATH --source ID`, `attt ingest worker`,
 `attt ingest nats-worker`: the non-HTTP gateways and the workers."""
 
+import ipaddress
 import json
 import ssl
 import uuid
@@ -20,6 +21,26 @@ def _source(value: str) -> Source:
     if source is None:
         raise CommandError(f"No active event source with id {value!r}.", returncode=2)
     return source
+
+
+def _routes(default: Source, given: list[str]) -> list[tuple[str, Source]]:
+    """`CIDR=ID` options as (network, source); a malformed one or an unknown source exits 2 with a sentence."""
+    routes = []
+    for item in given:
+        cidr, sep, source_id = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError(item)
+            ipaddress.ip_network(cidr.strip(), strict=False)
+        except ValueError:
+            message = f"--route {item!r} is not CIDR=SOURCE_ID (e.g. 10.1.0.0/16=<id>)."
+            raise CommandError(message, returncode=2) from None
+        routes.append((cidr.strip(), _source(source_id.strip())))
+    return routes
+
+
+def _accepting(source: Source):
+    return lambda data: services.accept(source, data)
 
 
 def _tls(options: dict):
@@ -48,6 +69,13 @@ class Command(BaseCommand):
         syslog.add_argument("--port", type=int, required=True)
         syslog.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
         syslog.add_argument("--source", required=True, help="id of the event source the messages belong to")
+        syslog.add_argument(
+            "--route",
+            action="append",
+            default=[],
+            metavar="CIDR=ID",
+            help="messages from senders in CIDR belong to source ID (repeatable; longest match; others: --source)",
+        )
         syslog.add_argument("--tls-cert", type=Path, help="certificate (PEM) for syslog over TLS, RFC 5425 (TCP only)")
         syslog.add_argument("--tls-key", type=Path, help="its private key (PEM)")
         syslog.add_argument("--tls-client-ca", type=Path, help="CA (PEM) whose certificate every sender must show")
@@ -68,13 +96,22 @@ class Command(BaseCommand):
             ack = services.replay_file(_source(options["source"]), path)
             self.stdout.write(json.dumps(ack, ensure_ascii=False))
         elif mode == "syslog":
-            from attt.monitoring.syslog import serve
+            from attt.monitoring.syslog import Routes, serve
 
             source = _source(options["source"])
+            routes = _routes(source, options["route"])
             tls = _tls(options)
             transport = "TLS over TCP" if tls else "TCP and UDP"
-            self.stdout.write(f"syslog on {options['host']}:{options['port']} ({transport}) for {source}")
-            serve(options["host"], options["port"], lambda data: services.accept(source, data), tls=tls)
+            self.stdout.write(
+                f"syslog on {options['host']}:{options['port']} ({transport}) for {source}"
+                + "".join(f"; {cidr} for {routed}" for cidr, routed in routes)
+            )
+            serve(
+                options["host"],
+                options["port"],
+                Routes(_accepting(source), [(cidr, _accepting(routed)) for cidr, routed in routes]),
+                tls=tls,
+            )
         elif mode == "worker":
             from attt.monitoring.worker import drain
 
