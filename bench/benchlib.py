@@ -1,4 +1,5 @@
-"""What the page benchmarks share: the demo data they build on, a percentile, and a log of SQL statements.
+"""What the page benchmarks share: their worker process, the demo data they build on, a percentile, and a log of
+SQL statements.
 
 Each benchmark imports this from its own folder (bench/ is the first entry of sys.path when a script there
 runs), then calls `leave_bench_folder()` before Django starts: bench/sigma.py would otherwise shadow the
@@ -7,7 +8,11 @@ pySigma package that the detection engine imports as `sigma`.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,6 +21,30 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def leave_bench_folder() -> None:
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+
+
+def run_worker(script: str, args: list[str], *, database_url: bool = True) -> dict:
+    """Run `script --worker ARGS` in its own process with a fresh data folder (settings are read once per process,
+    so each run gets its own database), as in production (no debug), and return the JSON of its last line.
+    `database_url=False` drops ATTT_DATABASE_URL, so the embedded SQLite is measured even under PostgreSQL."""
+    with tempfile.TemporaryDirectory(prefix="attt-bench-") as data_dir:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "attt.settings.development",
+            "ATTT_DATA_DIR": data_dir,
+            "ATTT_DEBUG": "0",  # as in production: no debug toolbar of templates, no query log
+            "ATTT_ALLOWED_HOSTS": "testserver,localhost",
+            "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        }
+        if not database_url:
+            env.pop("ATTT_DATABASE_URL", None)
+        process = subprocess.run(
+            [sys.executable, script, "--worker", *args], env=env, capture_output=True, text=True, check=False
+        )
+    if process.returncode != 0:
+        sys.stderr.write(process.stderr[-4000:])
+        raise SystemExit(f"{Path(script).name} {' '.join(args)}: the worker failed")
+    return json.loads(process.stdout.strip().splitlines()[-1])
 
 
 def p95(samples: list[float]) -> float:

@@ -20,15 +20,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
-from benchlib import leave_bench_folder, load_demo, p95
+from benchlib import leave_bench_folder, load_demo, p95, run_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 LOADERS = ("core", "registry", "compliance")
@@ -127,28 +123,8 @@ def worker(scale: float, runs: int, with_index: bool = False) -> dict:
 
 
 def run_scale(scale: float, runs: int, with_index: bool) -> dict:
-    """One scale in its own process: settings are read once per process, and each gets a fresh database."""
-    with tempfile.TemporaryDirectory(prefix="attt-bench-") as data_dir:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "attt.settings.development",
-            "ATTT_DATA_DIR": data_dir,
-            "ATTT_DEBUG": "0",  # as in production: no debug toolbar of templates, no query log
-            "ATTT_ALLOWED_HOSTS": "testserver,localhost",
-            "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        }
-        process = subprocess.run(
-            [sys.executable, __file__, "--worker", "--scale", str(scale), "--runs", str(runs)]
-            + (["--with-index"] if with_index else []),
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    if process.returncode != 0:
-        sys.stderr.write(process.stderr[-4000:])
-        raise SystemExit(f"scale {scale}: the worker failed")
-    return json.loads(process.stdout.strip().splitlines()[-1])
+    """One scale in its own process, with a fresh database."""
+    return run_worker(__file__, ["--scale", str(scale), "--runs", str(runs)] + (["--with-index"] if with_index else []))
 
 
 def ratio(a: float, b: float) -> float:

@@ -22,15 +22,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
-from benchlib import QueryCounter, leave_bench_folder, load_demo, p95
+from benchlib import QueryCounter, leave_bench_folder, load_demo, p95, run_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 LOADERS = ("core", "registry")
@@ -201,23 +197,7 @@ def main() -> None:
     if args.quick:
         print(f"quick mode: scaled down to {n_alerts:,} alerts (full run: {FULL:,})")
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="attt-bench-") as data_dir:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "attt.settings.development",
-            "ATTT_DATA_DIR": data_dir,
-            "ATTT_DEBUG": "0",
-            "ATTT_ALLOWED_HOSTS": "testserver,localhost",
-            "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        }
-        if not args.postgres:
-            env.pop("ATTT_DATABASE_URL", None)
-        command = [sys.executable, __file__, "--worker", "--alerts", str(n_alerts), "--runs", str(runs)]
-        process = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if process.returncode != 0:
-        sys.stderr.write(process.stderr[-4000:])
-        raise SystemExit("the worker failed")
-    result = json.loads(process.stdout.strip().splitlines()[-1])
+    result = run_worker(__file__, ["--alerts", str(n_alerts), "--runs", str(runs)], database_url=args.postgres)
     pages = result["pages"]
     print(
         f"{result['alerts']:,} alerts over 90 days, {result['organizations']} organisations, {result['vendor']}; load "
