@@ -1,11 +1,14 @@
-"""Benchmark: end-to-end ingest on one core — parse + normalise (ECS) + enrich (registry longest-prefix index) +
-IOC match (1M indicators, detection.engine.IndicatorIndex) + store (the embedded SQLite event store) — next to
-the parse-only rate of the same input in the same run.
+"""Benchmark: end-to-end ingest on one core, the embedded path (`services.accept` then `worker.process`) —
+normalise (msgspec typed read, ECS-like events) + wire frame (zstd: the spool row) + enrich (registry
+longest-prefix index) + IOC match (1M indicators, detection.engine.IndicatorIndex) + store (the embedded SQLite
+chunk store, keeping the frame as the chunk's body) — next to the parse-only rate of the same input in the same
+run (orjson, every line into Python objects) and, for reference, the typed read alone.
 
 Builds its own data: realistic 1–2 KB NDJSON events (web gateway, firewall, DNS, Sysmon-like process events with
-ECS fields and vendor extras), 20,000 registry networks and domains, and 1,000,000 indicators (IPv4, domains,
-URLs, SHA-256) of which a small share appear in the events. Times are CPU time of this process (per core).
-Target: ≥ 100,000 events/s per core and at least a quarter of the parse-only rate.
+ECS fields and vendor extras; addresses, hosts, domains and hashes from skewed pools, or `--uniform` all drawn
+afresh), 20,000 registry networks and domains, and 1,000,000 indicators (IPv4, domains, URLs, SHA-256) of which
+a small share appear in the events. Times are CPU time of this process (per core). Target: ≥ 100,000 events/s
+per core and at least a quarter of the parse-only rate.
 
 Run by hand: `.venv/bin/python bench/ingest.py [--quick]`. The last line is a JSON object with
 `events_per_s_per_core` and `parse_only_events_per_s`.
