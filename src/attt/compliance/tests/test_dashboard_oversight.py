@@ -182,6 +182,7 @@ def test_home_widget_and_dashboard_pages(client, national_admin, sample, tree):
     assert listing.status_code == 200
     body = listing.content.decode()
     assert "Cổng dịch vụ công A" in body and "Cổng dịch vụ công B" not in body
+    assert f'name="organization" value="{tree.dept_a.pk}"' in body  # the filter form keeps the subtree
     filtered = client.get(reverse("compliance:system_status_list"), {"level": "3", "fully": "yes"})
     assert "Cổng dịch vụ công B" in filtered.content.decode()
     assert "Quản lý văn bản A" not in filtered.content.decode()
