@@ -12,22 +12,12 @@ from playwright.sync_api import expect
 from attt.core.testing import PASSWORD, make_user
 from attt.monitoring import services
 from attt.monitoring.models import Source
+from attt.monitoring.tests.conftest import monitoring_dir  # noqa: F401 (autouse: each test its own spool and store)
 from attt.monitoring.tests.factories import make_source
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 LINE = b'{"@timestamp": "2026-11-01T00:00:00Z", "source": {"ip": "203.0.113.9"}, "message": "%d"}'
-
-
-@pytest.fixture(autouse=True)
-def monitoring_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("ATTT_MONITORING_DIR", str(tmp_path / "monitoring"))
-    services._spool.cache_clear()
-    services._store.cache_clear()
-    services.forget_index()
-    yield
-    services._spool.cache_clear()
-    services._store.cache_clear()
 
 
 @pytest.fixture
