@@ -185,8 +185,8 @@ def replay_file(source: Source, path: Path, *, chunk_lines: int = 5000) -> dict:
 
 def apply_retention() -> dict:
     """Delete events older than the retention period (a daily job)."""
-    cutoff = now_ms() - conf.retention_days() * 86400 * 1000
-    return {"removed": store().remove_before(cutoff), "retention_days": conf.retention_days()}
+    days = conf.retention_days()
+    return {"removed": store().remove_before(now_ms() - days * 86400 * 1000), "retention_days": days}
 
 
 def set_aside_count() -> int:

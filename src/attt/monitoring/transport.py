@@ -34,7 +34,9 @@ SUBJECT = "attt.events.batch"
 CONSUMER = "detection-workers"
 SET_ASIDE_STREAM = "ATTT_EVENTS_SET_ASIDE"  # batches whose every delivery failed, kept for a later retry
 SET_ASIDE_SUBJECT = "attt.events.set-aside"
-MAX_DELIVER = 8  # deliveries of a failing batch before it is set aside (as the spool's MAX_ATTEMPTS)
+# Failed deliveries before a batch is set aside (as the spool's MAX_ATTEMPTS). Counted by the worker, not by the
+# consumer's max_deliver: a batch whose worker died at its last delivery would then never come again.
+MAX_DELIVER = 8
 MAX_MESSAGE = 900 * 1024  # under the server's default max_payload (1 MB)
 # A worker's step per message: its events, and the message itself when it holds exactly those (for the store).
 Handler = Callable[[list[NormalisedEvent], bytes | None], None]
@@ -74,7 +76,6 @@ async def ensure_consumer(js, name: str = CONSUMER) -> None:
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=30,
             max_ack_pending=64,
-            max_deliver=MAX_DELIVER,
         ),
     )
 
@@ -233,8 +234,8 @@ async def set_aside_count(servers: list[str] | None = None) -> int:
 
 
 async def revive_set_aside(servers: list[str] | None = None) -> int:
-    """Publish the batches set aside to the batch stream again (once what made them fail is mended) and remove
-    them from the set-aside stream. Returns how many."""
+    """Publish the batches set aside to the batch stream again (once what made them fail is mended) and delete
+    each from the set-aside stream once it is back; one set aside meanwhile stays there. Returns how many."""
     nc = await connect(servers)
     js = nc.jetstream()
     revived = 0
@@ -246,10 +247,11 @@ async def revive_set_aside(servers: list[str] | None = None) -> int:
             except (nats.errors.TimeoutError, TimeoutError):
                 break
             for message in messages:  # a new message id: the first one may still be in the duplicate window
-                await publish(js, message.data, msg_id=f"revived-{message.metadata.sequence.stream}-{time.time_ns()}")
+                sequence = message.metadata.sequence.stream
+                await publish(js, message.data, msg_id=f"revived-{sequence}-{time.time_ns()}")
                 await message.ack()
+                await js.delete_msg(SET_ASIDE_STREAM, sequence)
                 revived += 1
-        await js.purge_stream(SET_ASIDE_STREAM)
     finally:
         await nc.close()
     return revived

@@ -136,7 +136,7 @@ def test_http_gateway_and_worker_over_jetstream(cluster, tree, monkeypatch):
 
 
 def test_a_batch_that_keeps_failing_is_set_aside_without_holding_up_the_others(cluster, tmp_path, monkeypatch):
-    monkeypatch.setattr(transport, "MAX_DELIVER", 3)  # before the consumer is made
+    monkeypatch.setattr(transport, "MAX_DELIVER", 3)  # set aside when the 3rd delivery fails
     store = SQLiteEventStore(tmp_path / "events.sqlite3")
     poison, good = _batches(2, 5)
     deliveries = []
