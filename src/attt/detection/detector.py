@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from attt.detection import conf, engine, services
@@ -45,21 +45,14 @@ class Detector:
         )
         return cls(ruleset, engine.IndicatorIndex.build(indicator_items()), stamp)
 
-    def detect(self, events: Iterable) -> list[services.Hit]:
+    def detect(self, events: Sequence) -> list[services.Hit]:
         hits: list[services.Hit] = []
         for event in events:
-            common = {
-                "event_id": str(event.id),
-                "source_id": event.source_id,
-                "organization_id": event.organization_id,
-                "timestamp": event.timestamp,
-                "system_id": event.system_id,
-            }
             for rule in self.ruleset.match(event.fields):
                 rule_id = str(rule.id)
                 hits.append(
                     services.Hit(
-                        **common,
+                        **_common(event),
                         kind=Alert.Kind.SIGMA,
                         signature=rule_id,
                         title=str(rule.title),
@@ -69,21 +62,33 @@ class Detector:
                         techniques=services.techniques_of(rule.tags or ()),
                     )
                 )
-            if event.observables:
-                for ref in self.index.match(event.observables):
-                    hits.append(
-                        services.Hit(
-                            **common,
-                            kind=Alert.Kind.IOC,
-                            signature=f"ioc:{ref.id}",
-                            title=f"IOC {ref.kind}: {ref.value}"[:255],
-                            severity=services.IOC_SEVERITY,
-                            indicator_id=ref.id,
-                            indicator_kind=ref.kind,
-                            indicator_value=ref.value,
-                        )
+        for position, refs in self.index.match_each([event.observables for event in events]):
+            common = _common(events[position])
+            for ref in refs:
+                hits.append(
+                    services.Hit(
+                        **common,
+                        kind=Alert.Kind.IOC,
+                        signature=f"ioc:{ref.id}",
+                        title=f"IOC {ref.kind}: {ref.value}"[:255],
+                        severity=services.IOC_SEVERITY,
+                        indicator_id=ref.id,
+                        indicator_kind=ref.kind,
+                        indicator_value=ref.value,
                     )
+                )
         return hits
+
+
+def _common(event) -> dict:
+    """What every hit says of its event."""
+    return {
+        "event_id": str(event.id),
+        "source_id": event.source_id,
+        "organization_id": event.organization_id,
+        "timestamp": event.timestamp,
+        "system_id": event.system_id,
+    }
 
 
 _lock = threading.Lock()

@@ -16,7 +16,8 @@ from __future__ import annotations
 import ipaddress
 import re
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from itertools import chain
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -127,6 +128,7 @@ class IndicatorIndex:
         self._ranges: dict[int, _Ranges] = {}
         self.rejected: list[tuple[str, str]] = []  # (kind, value) that are not valid for their kind
         self._memo: dict[tuple[str, str], tuple[int, ...]] = {}
+        self._hitting: set[tuple[str, str]] = set()  # the remembered candidates that hit something
 
     def __len__(self) -> int:
         return len(self._refs)
@@ -174,13 +176,40 @@ class IndicatorIndex:
             found = memo.get(candidate)
             if found is None:
                 if len(memo) >= MEMO_LIMIT:
-                    memo.clear()
-                found = memo[candidate] = self._positions(*candidate)
+                    self._forget()
+                found = self._remember(candidate)
             if found:
                 if hits is None:
                     hits = []
                 hits.extend(found)
         return [] if hits is None else self._refs_of(hits)
+
+    def match_each(self, candidate_lists: Sequence[Sequence[tuple[str, str]]]) -> list[tuple[int, list[object]]]:
+        """`match` over a batch: (position, refs) of each list that hits something, in order. The batch's distinct
+        candidates are looked up once, and the lists that hold none of the hitting ones (nearly all) are passed
+        over with one set probe each: a third of `match` per list, which matters at line rate."""
+        unique = set(chain.from_iterable(candidate_lists))
+        new = unique.difference(self._memo)
+        if len(self._memo) + len(new) > MEMO_LIMIT:
+            self._forget()
+            new = unique
+        for candidate in new:
+            self._remember(candidate)
+        hitting = unique & self._hitting
+        if not hitting:
+            return []
+        found = hitting.isdisjoint
+        return [(n, self.match(candidates)) for n, candidates in enumerate(candidate_lists) if not found(candidates)]
+
+    def _remember(self, candidate: tuple[str, str]) -> tuple[int, ...]:
+        found = self._memo[candidate] = self._positions(*candidate)
+        if found:
+            self._hitting.add(candidate)
+        return found
+
+    def _forget(self) -> None:
+        self._memo.clear()
+        self._hitting.clear()
 
     def _refs_of(self, hits: list[int]) -> list[object]:
         if not hits:

@@ -276,6 +276,9 @@ class FakeIndex:
     def match(self, candidates):
         return [self.items[c] for c in candidates if c in self.items]
 
+    def match_each(self, candidate_lists):
+        return [(n, refs) for n, candidates in enumerate(candidate_lists) if (refs := self.match(candidates))]
+
 
 @pytest.fixture
 def fake_engine(monkeypatch):

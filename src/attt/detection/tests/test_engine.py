@@ -409,3 +409,38 @@ def test_remembered_answers_are_the_same_and_bounded(monkeypatch) -> None:
     assert len(index._memo) <= 3  # forgotten at the limit
     assert [index.match([c]) for c in candidates] == first
     assert index.match([("url", "https://example.vn/")]) == [] and index.match([("ipv4", 7)]) == []
+
+
+_CANDIDATE = st.sampled_from(
+    [
+        ("domain", "x.example.vn"),
+        ("domain", "example.vn"),
+        ("domain", "b.vn"),
+        ("ipv4", "10.9.9.9"),
+        ("ipv4", "8.8.8.8"),
+        ("ipv4", "203.0.113.7"),
+        ("url", "http://evil.example/a"),
+        ("url", "HTTP://EVIL.example/a"),
+        ("sha256", "a" * 64),
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    batches=st.lists(st.lists(st.lists(_CANDIDATE, max_size=4), max_size=6), min_size=1, max_size=4),
+    limit=st.integers(1, 12),
+)
+def test_match_each_is_match_per_list(monkeypatch, batches, limit) -> None:
+    """Batch after batch, with answers forgotten at any limit, `match_each` names the lists `match` finds hits in,
+    with the same refs."""
+    from attt.detection.engine import indicators
+
+    monkeypatch.setattr(indicators, "MEMO_LIMIT", limit)
+    items = [("ipv4", "10.0.0.0/8", "net"), ("ipv4", "203.0.113.7", "ip"), ("domain", "example.vn", "dom")]
+    items += [("url", "http://evil.example/a", "url"), ("sha256", "a" * 64, "hash")]
+    batched, single = IndicatorIndex.build(items), IndicatorIndex.build(items)
+    for lists in batches:
+        expected = [(n, refs) for n, candidates in enumerate(lists) if (refs := single.match(candidates))]
+        assert batched.match_each(lists) == expected
+        assert len(batched._hitting) <= len(batched._memo)
