@@ -267,12 +267,12 @@ def one_batch(data: bytes, source, indicators, registry, store, steps: list[floa
     t0 = time.process_time()
     events, rejected = normalise_lines(data, source)
     t1 = time.process_time()
-    frame = events_payload(events, source)  # the compressed wire form: spool row or JetStream message
+    frame = events_payload(events, source, data)  # the compressed wire form: spool row or JetStream message
     t2 = time.process_time()
     registry.enrich(events)
     t3 = time.process_time()
-    match = indicators.match  # remembers answers across batches, as in detection
-    totals["hits"] += sum(1 for event in events if match(event.observables))
+    # as detection's consumer does: the batch's distinct candidates once, answers remembered across batches
+    totals["hits"] += len(indicators.match_each([event.observables for event in events]))
     t4 = time.process_time()
     totals["stored"] += store.insert(events, frame)  # the frame's compressed lines become the chunk's body
     t5 = time.process_time()

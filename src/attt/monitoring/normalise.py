@@ -15,8 +15,9 @@ import operator
 import uuid
 from collections.abc import Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Annotated
 
 import msgspec
 import orjson
@@ -38,6 +39,10 @@ class SourceRef:
     id: uuid.UUID
     organization_id: uuid.UUID
     format: str = "ndjson"
+    seed: int = field(init=False, repr=False, compare=False)  # of its events' ids (`event_id`)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "seed", _seed(self.id))
 
 
 Rejection = tuple[int, str]  # (line number, reason)
@@ -125,21 +130,21 @@ def normalise_object(obj: dict, original: bytes, source: SourceRef, received: dt
 
 def _derived_event(original, source, received, stamp, observables, dataset, host) -> NormalisedEvent:
     """An ECS-like JSON event: what ingest needs now; its document comes from `original` when read (`_derive`)."""
-    return NormalisedEvent(
-        event_id(source.id, original),
+    return _from_line(
+        xxh3_128_hexdigest(original, source.seed),  # `event_id`
         source.id,
         source.organization_id,
         stamp,
-        None,
-        None,
-        None,
         observables,
-        original=original,
-        dataset=dataset,
-        host=host,
-        ingested=received,
-        derive=_derive,
+        original,
+        dataset,
+        host,
+        received,
+        _derive,
     )
+
+
+_from_line = NormalisedEvent.from_line
 
 
 def _stamp_of(obj: dict, received: dt.datetime) -> dt.datetime:
@@ -367,14 +372,16 @@ _Text = str | list[str] | None
 
 
 _UNSET = msgspec.UNSET
-_Present = msgspec.Raw | msgspec.UnsetType  # only whether the key is there
+# A key that sends a line to the general path: no JSON value fits this type, so the typed read fails on the key's
+# mere presence, at no cost per line that lacks it (reading presence flags cost a twelfth of the budget).
+_Refused = Annotated[int, msgspec.Meta(ge=1, le=0)] | msgspec.UnsetType
 
 
 def _reads_shape() -> type[msgspec.Struct]:
     """The fields ingest reads, as a msgspec Struct: the four time keys (any JSON value, absent = UNSET), `event`'s
     dataset and module, `host`'s name and hostname, the observable groups of `_OBSERVABLE_PATHS` (a nested object
-    per group, text or a list of texts at each path), and presence flags for the keys that send a line to the
-    general path."""
+    per group, text or a list of texts at each path), and the keys that send a line to the general path (typed
+    `_Refused`)."""
     fields: list = [
         (f"t{position}", object, msgspec.field(default=_UNSET, name=key)) for position, key in enumerate(_TIME_KEYS)
     ]
@@ -389,9 +396,9 @@ def _reads_shape() -> type[msgspec.Struct]:
                 inner[second] = _Text
         members = {k: _struct(f"{group}_{k}", v) | None if isinstance(v, dict) else v for k, v in members.items()}
         fields.append((group, _struct(group, members) | None, None))
-    fields.append(("windows", _Present, msgspec.field(default=_UNSET, name="Event")))
+    fields.append(("windows", _Refused, msgspec.field(default=_UNSET, name="Event")))
     fields += [
-        (f"d{position}", _Present, msgspec.field(default=_UNSET, name=name))
+        (f"d{position}", _Refused, msgspec.field(default=_UNSET, name=name))
         for position, name in enumerate(sorted(_DOTTED_NAMES))
     ]
     return msgspec.defstruct("_Reads", fields, gc=False)  # read and dropped: no cycles to track
@@ -408,8 +415,6 @@ def _read_fast(line: bytes, source: SourceRef, received: dt.datetime) -> Normali
         if not line.isascii():
             line.decode()  # msgspec does not check the UTF-8 of strings it skips; orjson refuses invalid UTF-8
     except (msgspec.MsgspecError, UnicodeDecodeError):
-        return None
-    if doc.windows is not _UNSET or _dotted_flags(doc) != _ALL_UNSET:
         return None
     stamp = received
     for value in _time_values(doc):
@@ -433,40 +438,54 @@ def _read_fast(line: bytes, source: SourceRef, received: dt.datetime) -> Normali
 
 def _observables_fast(doc) -> list[tuple[str, str]]:
     """`observables_of` over the typed reading: the same groups in the same order (`_OBSERVABLE_PATHS`), spelled
-    out because attribute reads by name cost more than the rest of the function."""
+    out because attribute reads by name cost more than the rest of the function. A value is text or a list of
+    texts (the typed read allows nothing else); the usual texts are added here, the rest by `_add_observables`."""
     found: list[tuple[str, str]] = []
-    add = _add_observables
+    add = found.append
     for endpoint in (doc.source, doc.destination, doc.client, doc.server):
         if endpoint is not None:
             value = endpoint.ip
             if value.__class__ is str and value:
-                found.append(("ipv6" if ":" in value else "ipv4", value))
+                add(("ipv6" if ":" in value else "ipv4", value))
             elif value:
-                add(found, "ip", value)
+                _add_observables(found, "ip", value)
             if endpoint.domain:
-                add(found, "domain", endpoint.domain)
+                _add_observables(found, "domain", endpoint.domain)
     host = doc.host
     if host is not None and host.ip:
-        add(found, "ip", host.ip)
+        _add_observables(found, "ip", host.ip)
     related = doc.related
     if related is not None:
         for value, kind in ((related.ip, "ip"), (related.hosts, "domain"), (related.hash, "hash")):
             if value:
-                add(found, kind, value)
+                _add_observables(found, kind, value)
     url = doc.url
     if url is not None:
-        for value, kind in ((url.original, "url"), (url.full, "url"), (url.domain, "domain")):
-            if value:
-                add(found, kind, value)
+        value = url.original
+        if value.__class__ is str and value:
+            _add_url(found, value)
+        elif value:
+            _add_observables(found, "url", value)
+        if url.full:
+            _add_observables(found, "url", url.full)
+        if url.domain:
+            _add_observables(found, "domain", url.domain)
     dns = doc.dns
-    if dns is not None and dns.question is not None and dns.question.name:
-        add(found, "domain", dns.question.name)
+    if dns is not None and dns.question is not None:
+        value = dns.question.name
+        if value.__class__ is str and value:
+            add(("domain", value.lower().rstrip(".")))
+        elif value:
+            _add_observables(found, "domain", value)
     file = doc.file
     if file is not None and file.hash is not None:
         hashes = file.hash
-        for value, kind in ((hashes.md5, "md5"), (hashes.sha1, "sha1"), (hashes.sha256, "sha256")):
-            if value:
-                add(found, kind, value)
+        for kind in _HASH_NAMES:
+            value = getattr(hashes, kind)
+            if value.__class__ is str and value:
+                add((kind, value.lower()))
+            elif value:
+                _add_observables(found, kind, value)
     return found
 
 
@@ -495,6 +514,7 @@ _OBSERVABLE_PATHS = tuple(
 )
 _DOTTED_NAMES = frozenset(dotted for _group, paths in _OBSERVABLE_PATHS for *_path, dotted in paths)
 _HASH_KINDS = {32: "md5", 40: "sha1", 64: "sha256"}
+_HASH_NAMES = tuple(_HASH_KINDS.values())
 
 
 def observables_of(ecs: dict) -> list[tuple[str, str]]:
@@ -527,11 +547,11 @@ def observables_of(ecs: dict) -> list[tuple[str, str]]:
 
 _DECODE = msgspec.json.Decoder(_reads_shape()).decode
 _time_values = operator.attrgetter(*(f"t{position}" for position in range(len(_TIME_KEYS))))
-_dotted_flags = operator.attrgetter(*(f"d{position}" for position in range(len(_DOTTED_NAMES))))
-_ALL_UNSET = (_UNSET,) * len(_DOTTED_NAMES)
 
 
 def _add_observables(found: list, kind: str, value) -> None:
+    """The observables of one value at a path of `kind` (a list gives one per item; other scalars become text)."""
+    add = _ADDERS.get(kind)
     for item in value if value.__class__ is list else (value,):
         if item.__class__ is not str:
             if item is None or isinstance(item, dict | list):
@@ -539,20 +559,35 @@ def _add_observables(found: list, kind: str, value) -> None:
             item = str(item)
         elif not item:
             continue
-        if kind == "ip":
-            found.append(("ipv6" if ":" in item else "ipv4", item))
-        elif kind == "domain":
-            found.append(("domain", item.lower().rstrip(".")))
-        elif kind == "url":
-            found.append(("url", item))
-            host = item.partition("://")[2].partition("/")[0].rpartition("@")[2].partition(":")[0]
-            if host and not host[0].isdigit():
-                found.append(("domain", host.lower()))
-        elif kind == "hash":
-            if len(item) in _HASH_KINDS:
-                found.append((_HASH_KINDS[len(item)], item.lower()))
-        else:
+        if add is None:  # named hashes
             found.append((kind, item.lower()))
+        else:
+            add(found, item)
+
+
+def _add_ip(found: list, item: str) -> None:
+    found.append(("ipv6" if ":" in item else "ipv4", item))
+
+
+def _add_domain(found: list, item: str) -> None:
+    found.append(("domain", item.lower().rstrip(".")))
+
+
+def _add_url(found: list, item: str) -> None:
+    """The URL, and its host as a domain when it is a name."""
+    found.append(("url", item))
+    host = item.partition("://")[2].partition("/")[0].rpartition("@")[2].partition(":")[0]
+    if host and not host[0].isdigit():
+        found.append(("domain", host.lower()))
+
+
+def _add_hash(found: list, item: str) -> None:
+    """A hash of unnamed kind, named by its length (MD5, SHA-1, SHA-256)."""
+    if len(item) in _HASH_KINDS:
+        found.append((_HASH_KINDS[len(item)], item.lower()))
+
+
+_ADDERS = {"ip": _add_ip, "domain": _add_domain, "url": _add_url, "hash": _add_hash}
 
 
 def flatten(obj: dict, prefix: str = "") -> dict:
@@ -651,14 +686,31 @@ def gc_paused():
 
 
 def _normalise_each(data, source, received, syslog, events, rejected) -> None:
-    for number, line in split_lines(data):
-        try:
-            if syslog:
+    if syslog:
+        for number, line in split_lines(data):
+            try:
                 events.append(normalise_syslog(line, source, received))
-            else:
-                events.append(_read_fast(line, source, received) or _read(line, source, received))
+            except (AttributeError, TypeError, ValueError) as exc:
+                rejected.append((number, _reason(exc)))
+        return
+    # `split_lines` spelled out for JSON: CRs looked for once per batch, blank lines only on the general path (the
+    # typed read refuses them).
+    crlf, add = b"\r" in data, events.append
+    for number, line in enumerate(data.split(b"\n"), 1):
+        if crlf:
+            line = line.rstrip(b"\r")
+        if not line:
+            continue
+        try:
+            event = _read_fast(line, source, received)
+            if event is None:
+                if not line.strip():
+                    continue
+                event = _read(line, source, received)
         except (AttributeError, TypeError, ValueError) as exc:
             rejected.append((number, _reason(exc)))
+            continue
+        add(event)
 
 
 def _read(line: bytes, source: SourceRef, received: dt.datetime) -> NormalisedEvent:
@@ -699,9 +751,9 @@ def _reason(exc: Exception) -> str:
 WIRE_MAGIC = b"ATTT2\n"
 
 
-def encode_lines(source: SourceRef, received: dt.datetime, lines: list[bytes]) -> bytes:
-    """Accepted lines as one compressed message: a JSON header (source, organisation, format, receive time) then
-    the lines, one a line."""
+def encode_lines(source: SourceRef, received: dt.datetime, lines: list[bytes] | bytes) -> bytes:
+    """Accepted lines (a list, or already joined by newlines) as one compressed message: a JSON header (source,
+    organisation, format, receive time) then the lines, one a line."""
     header = orjson.dumps(
         {
             "source": str(source.id),
@@ -710,7 +762,7 @@ def encode_lines(source: SourceRef, received: dt.datetime, lines: list[bytes]) -
             "received": _iso(received),
         }
     )
-    body = b"\n".join(lines)
+    body = lines if lines.__class__ is bytes else b"\n".join(lines)
     # Streamed (the header, then the lines) so the batch is not copied once more; the size goes in the frame header.
     compressor = zstandard.ZstdCompressor(level=1).compressobj(size=len(header) + 1 + len(body))
     return WIRE_MAGIC + compressor.compress(header + b"\n") + compressor.compress(body) + compressor.flush()
@@ -726,9 +778,18 @@ def encode_chunks(source: SourceRef, received: dt.datetime, lines: list[bytes], 
     return encode_chunks(source, received, lines[:half], limit) + encode_chunks(source, received, lines[half:], limit)
 
 
-def events_payload(events: list[NormalisedEvent], source: SourceRef) -> bytes:
-    """The wire form of a batch the gateway just normalised (its events carry their received lines)."""
-    return encode_lines(source, events[0].ingested if events else dt.datetime.now(dt.UTC), [e.original for e in events])
+def events_payload(events: list[NormalisedEvent], source: SourceRef, data: bytes | None = None) -> bytes:
+    """The wire form of a batch the gateway just normalised (its events carry their received lines). `data`: the
+    lines they were read from (`normalise_lines`), compressed as they are when every line became an event as it
+    is, rather than joined again from the events. Each event's line is a line of `data` or shorter (CR stripped),
+    so their lengths and newlines add up to `data`'s only when none was left out or shortened."""
+    received = events[0].ingested if events else dt.datetime.now(dt.UTC)
+    if data is not None and sum(map(len, map(_original, events))) + len(events) - 1 == len(data):
+        return encode_lines(source, received, data)
+    return encode_lines(source, received, [e.original for e in events])
+
+
+_original = operator.attrgetter("original")
 
 
 def decode_lines(payload: bytes) -> tuple[SourceRef, dt.datetime, bytes]:

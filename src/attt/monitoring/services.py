@@ -140,7 +140,7 @@ def accept(source: Source, data: bytes, *, text_file: bool = False) -> dict:
 
             transport.publish_events_sync(events, ref)
         else:
-            payload = events_payload(events, ref)
+            payload = events_payload(events, ref, None if text_file else data)
             batch_id = spool().append(source.pk, len(events), payload, hold=True)
             try:
                 process(events, store(), enrichment_index(), hand_over, payload)

@@ -138,6 +138,18 @@ def test_fuzz_ndjson_batch_never_raises(data):
     assert len(events) + len(rejected) == sum(1 for line in data.split(b"\n") if line.rstrip(b"\r").strip())
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([b'{"a": 1}', b'{"source": {"ip": "10.0.0.1"}}', b"", b" ", b"{bad", b'{"b": 2}\r'])))
+def test_a_batch_is_framed_as_received_only_when_its_lines_are_its_events_lines(lines):
+    """The wire frame's body is the events' lines joined, whether it reuses the received batch or joins them."""
+    from attt.monitoring.normalise import decode_lines, events_payload
+
+    data, source = b"\n".join(lines), SourceRef(uuid.uuid4(), uuid.uuid4())
+    events, _ = normalise_lines(data, source, NOW)
+    if events:
+        assert decode_lines(events_payload(events, source, data))[2] == b"\n".join(e.original for e in events)
+
+
 def _cef_escape_header(value: str) -> str:
     return value.replace("\\", "\\\\").replace("|", "\\|")
 
@@ -321,6 +333,9 @@ def test_typed_reader_gives_the_general_paths_event(doc: dict) -> None:
         b'{"source": {"ip": 7}}',
         b'{"Event": {"System": {"EventID": 4624}}}',
         b'{"@timestamp": "yesterday"}',
+        b'{"url.full": null, "url": {"full": "https://a.vn/"}}',  # a dotted key of any value, even null
+        b'{"file.hash.sha256": {}}',
+        b'{"Event": 0}',
     ],
 )
 def test_lines_the_typed_reader_leaves_to_the_general_path(line: bytes) -> None:
