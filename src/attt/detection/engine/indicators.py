@@ -17,7 +17,8 @@ import ipaddress
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from itertools import chain
+from itertools import chain, compress
+from operator import not_
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -198,8 +199,8 @@ class IndicatorIndex:
         hitting = unique & self._hitting
         if not hitting:
             return []
-        found = hitting.isdisjoint
-        return [(n, self.match(candidates)) for n, candidates in enumerate(candidate_lists) if not found(candidates)]
+        holding = map(not_, map(hitting.isdisjoint, candidate_lists))
+        return [(n, self.match(candidate_lists[n])) for n in compress(range(len(candidate_lists)), holding)]
 
     def _remember(self, candidate: tuple[str, str]) -> tuple[int, ...]:
         found = self._memo[candidate] = self._positions(*candidate)
