@@ -345,17 +345,12 @@ class SQLiteEventStore:
             if not derived[position]:
                 documents.append(orjson.loads(lines[position]))
                 continue
-            when = received(position)
-            document = derived_document(
-                lines[position],
-                uuid.UUID(source),
-                uuid.UUID(organization),
-                dt.datetime.fromisoformat(when) if when else dt.datetime.fromtimestamp(ingested / 1000, dt.UTC),
-            )
             system = systems(position)
-            if system is not None and system[1] is not None:
-                document["attt"] = {"system": system[1]}
-            documents.append(document)
+            documents.append(
+                _rebuilt(
+                    lines[position], source, organization, received(position), ingested, system and system[1]
+                )
+            )
         return documents
 
     def recent_rejections(self, source_id: str, limit: int = 20) -> list[tuple[int, int, str]]:
@@ -533,6 +528,22 @@ def _system_entry(value) -> list | None:
     return [str(value), None]
 
 
+def _rebuilt(
+    line: bytes, source: str, organization: str, received: str | None, stored_ms: int, system: dict | None
+) -> dict:
+    """The ECS document of a derived event from what a store keeps of it: its line, its receive time (else the
+    time it was stored) and its `attt.system` block."""
+    document = derived_document(
+        line,
+        uuid.UUID(source),
+        uuid.UUID(organization),
+        dt.datetime.fromisoformat(received) if received else dt.datetime.fromtimestamp(stored_ms / 1000, dt.UTC),
+    )
+    if system is not None:
+        document["attt"] = {"system": system}
+    return document
+
+
 def _system_key(entry: list | None) -> str | None:
     return entry[0] if entry is not None else None
 
@@ -635,7 +646,12 @@ def _ids(values: list[str]) -> str:
 class ClickHouseEventStore:
     """The same interface as SQLiteEventStore over ClickHouse SQL, identical on chDB and on a ClickHouse server.
     Events land in a ReplacingMergeTree ordered by (organisation, time, id): a repeated event is merged away in
-    the background (`OPTIMIZE … FINAL` forces it) and every read counts distinct ids meanwhile."""
+    the background (`OPTIMIZE … FINAL` forces it) and every read counts distinct ids meanwhile. As in the SQLite
+    store, a derived event (ECS-like JSON) keeps its received line, receive time and system block, and its
+    document is rebuilt on read; any other keeps its document."""
+
+    # Columns added after the first layout; an existing table gets them on open.
+    _ADDED = ("original String DEFAULT ''", "received String DEFAULT ''", "system String DEFAULT ''")
 
     def __init__(self, executor, prefix: str = "attt") -> None:
         self.x = executor
@@ -644,8 +660,11 @@ class ClickHouseEventStore:
             f"CREATE TABLE IF NOT EXISTS {self.events} (id FixedString(32), organization_id LowCardinality(String), "
             "source_id LowCardinality(String), system_id Nullable(String), ts DateTime64(3, 'UTC'), "
             "ingested DateTime64(3, 'UTC'), dataset LowCardinality(Nullable(String)), host Nullable(String), "
-            "doc String) ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(ts) ORDER BY (organization_id, ts, id)"
+            f"doc String, {', '.join(self._ADDED)}) "
+            "ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(ts) ORDER BY (organization_id, ts, id)"
         )
+        for column in self._ADDED:
+            self.x.command(f"ALTER TABLE {self.events} ADD COLUMN IF NOT EXISTS {column}")
         self.x.command(
             f"CREATE TABLE IF NOT EXISTS {self.rejections} (source_id String, organization_id String, "
             "at DateTime64(3, 'UTC'), line UInt32, reason String) ENGINE = MergeTree ORDER BY (source_id, at)"
@@ -655,37 +674,53 @@ class ClickHouseEventStore:
         """Nothing held open beyond the executor."""
 
     def insert(self, events: list[NormalisedEvent], frame: bytes | None = None) -> int:
-        """`frame` is not used: ClickHouse keeps each event's document in its own row."""
+        """`frame` is not used: ClickHouse keeps a row per event."""
         if not events:
             return 0
-        ids = [e.id for e in events]
-        known = {
-            r["id"]
-            for r in self.x.rows(
-                f"SELECT DISTINCT id FROM {self.events} WHERE id IN ({','.join(repr(i) for i in ids if i.isalnum())})"  # noqa: S608
-            )
-        }
+        known = self._stored_ids(events)
         ingested = now_ms() / 1000
-        body = b"\n".join(
-            orjson.dumps(
-                {
-                    "id": e.id,
-                    "organization_id": str(e.organization_id),
-                    "source_id": str(e.source_id),
-                    "system_id": str(e.system_id) if e.system_id else None,
-                    "ts": e.timestamp.timestamp(),
-                    "ingested": ingested,
-                    "dataset": e.dataset,
-                    "host": e.host,
-                    "doc": orjson.dumps(e.ecs).decode(),
-                }
-            )
-            for e in events
-            if e.id not in known
+        rows = []
+        for e in events:
+            if e.id in known:
+                continue
+            known.add(e.id)  # a repeat within the batch is stored once
+            row = {
+                "id": e.id,
+                "organization_id": str(e.organization_id),
+                "source_id": str(e.source_id),
+                "system_id": str(e.system_id) if e.system_id else None,
+                "ts": e.timestamp.timestamp(),
+                "ingested": ingested,
+                "dataset": e.dataset,
+                "host": e.host,
+            }
+            if e.derived:
+                row["original"] = e.original.decode()  # accepted lines are UTF-8
+                row["received"] = e.ingested.isoformat()
+                row["system"] = orjson.dumps(e.system.block()).decode() if e.system is not None else ""
+                row["doc"] = ""
+            else:
+                row["doc"] = orjson.dumps(e.ecs).decode()
+            rows.append(orjson.dumps(row))
+        if rows:
+            self.x.insert_json(self.events, b"\n".join(rows))
+        return len(rows)
+
+    def _stored_ids(self, events: list[NormalisedEvent]) -> set[str]:
+        """The batch's ids already stored. Only its organisations' rows within its time range are read (the
+        table's order key, not a scan of every id): a repeated event has the same time (the line's own, else
+        the receive time the wire form carries to every retry)."""
+        ids = ",".join(f"'{e.id}'" for e in events if e.id.isalnum())
+        if not ids:
+            return set()
+        stamps = [int(e.timestamp.timestamp() * 1000) for e in events]
+        organizations = _ids(list({str(e.organization_id) for e in events}))
+        rows = self.x.rows(
+            f"SELECT DISTINCT id FROM {self.events} WHERE organization_id IN ({organizations}) "  # noqa: S608
+            f"AND ts >= fromUnixTimestamp64Milli({min(stamps) - 1}) "
+            f"AND ts <= fromUnixTimestamp64Milli({max(stamps) + 1}) AND id IN ({ids})"
         )
-        if body:
-            self.x.insert_json(self.events, body)
-        return len({i for i in ids if i not in known})
+        return {r["id"] for r in rows}
 
     def reject(self, source_id: uuid.UUID, organization_id: uuid.UUID, rejections: list[tuple[int, str]]) -> None:
         if rejections:
@@ -755,9 +790,23 @@ class ClickHouseEventStore:
             where.append(f"source_id = {_ids([source_id])}")
         condition = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self.x.rows(
-            f"SELECT doc FROM {self.events} {condition} ORDER BY ts DESC LIMIT 1 BY id LIMIT {int(limit)}"  # noqa: S608
+            "SELECT doc, original, source_id, organization_id, received, system, "  # noqa: S608
+            f"toUnixTimestamp64Milli(ingested) AS stored FROM {self.events} {condition} "
+            f"ORDER BY ts DESC LIMIT 1 BY id LIMIT {int(limit)}"
         )
-        return [orjson.loads(r["doc"]) for r in rows]
+        return [
+            _rebuilt(
+                r["original"].encode(),
+                r["source_id"],
+                r["organization_id"],
+                r["received"],
+                int(r["stored"]),
+                orjson.loads(r["system"]) if r["system"] else None,
+            )
+            if r["original"]
+            else orjson.loads(r["doc"])
+            for r in rows
+        ]
 
     def recent_rejections(self, source_id: str, limit: int = 20) -> list[tuple[int, int, str]]:
         rows = self.x.rows(

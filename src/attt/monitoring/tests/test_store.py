@@ -101,6 +101,36 @@ def test_clickhouse_store_refuses_anything_but_ids_in_filters(chdb_executor):
         store.count(["x' OR 1=1 --"], 0)
 
 
+def test_clickhouse_keeps_a_derived_events_line_and_opens_a_table_of_the_first_layout(chdb_executor):
+    """A derived event's row holds its line, not a document; a table made before those columns gets them and its
+    stored documents still read."""
+    prefix = f"t{next(_prefix)}"
+    chdb_executor.command(
+        f"CREATE TABLE {prefix}_event (id FixedString(32), organization_id LowCardinality(String), "
+        "source_id LowCardinality(String), system_id Nullable(String), ts DateTime64(3, 'UTC'), "
+        "ingested DateTime64(3, 'UTC'), dataset LowCardinality(Nullable(String)), host Nullable(String), "
+        "doc String) ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(ts) ORDER BY (organization_id, ts, id)"
+    )
+    source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    old = _events(source, [_evtx_line(BASE_MS, 1, "DC01")])[0]
+    chdb_executor.insert_json(
+        f"{prefix}_event",
+        orjson.dumps(
+            {"id": old.id, "organization_id": str(source.organization_id), "source_id": str(source.id),
+             "ts": BASE_MS / 1000, "ingested": BASE_MS / 1000, "doc": orjson.dumps(old.ecs).decode()}
+        ),
+    )  # fmt: skip
+    store = ClickHouseEventStore(chdb_executor, prefix=prefix)
+    received = dt.datetime.fromtimestamp(BASE_MS / 1000 + 60, dt.UTC)
+    lines = [_line(BASE_MS + 1, 2, "dns"), b'{"message": "no time of its own"}']  # the second takes `received`
+    new = _events(source, lines, received)
+    assert store.insert(new) == 2
+    assert store.insert(_events(source, lines, received)) == 0  # a retry: same lines, same receive time
+    (row,) = chdb_executor.rows(f"SELECT doc, original FROM {prefix}_event WHERE id = '{new[0].id}'")
+    assert row == {"doc": "", "original": new[0].original.decode()}
+    assert store.recent(None, limit=5) == [new[1].ecs, new[0].ecs, old.ecs]
+
+
 def test_count_refuses_an_unknown_grouping(store):
     with pytest.raises(ValueError):
         store.count(None, 0, group_by="doc")
