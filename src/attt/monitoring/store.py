@@ -23,7 +23,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from itertools import chain, repeat
+from itertools import chain, pairwise, repeat
 from operator import attrgetter
 from pathlib import Path
 
@@ -71,6 +71,7 @@ CREATE TABLE IF NOT EXISTS rejection (
     reason TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS rejection_source_at ON rejection (source_id, at);
+CREATE INDEX IF NOT EXISTS rejection_at ON rejection (at, source_id);
 """
 
 CHUNK_EVENTS = 20_000  # events a chunk holds at most (label positions are at most uint16)
@@ -160,15 +161,16 @@ class SQLiteEventStore:
         return added
 
     def _stored_ids(self, batch: _Batch) -> set[str]:
-        """The batch's ids already in the chunks of its source that overlap its time range."""
+        """The batch's ids already in the chunks of its source that overlap the spans of its times."""
         found: set[str] = set()
         wanted = batch.id_set
-        for (ids,) in self._db.execute(
-            "SELECT ids FROM chunk WHERE source_id = ? AND ts_max >= ? AND ts_min <= ?",
-            (batch.source_id, batch.ts_min, batch.ts_max),
-        ):
-            text = ids.hex()
-            found.update(wanted.intersection(text[i : i + 32] for i in range(0, len(text), 32)))
+        for low, high in _time_spans(batch.times, batch.ts_min, batch.ts_max):
+            for (ids,) in self._db.execute(
+                "SELECT ids FROM chunk WHERE source_id = ? AND ts_max >= ? AND ts_min <= ?",
+                (batch.source_id, low, high),
+            ):
+                text = ids.hex()
+                found.update(wanted.intersection(text[i : i + 32] for i in range(0, len(text), 32)))
         return found
 
     def _rows(self, batch: _Batch, ingested: int, frame: bytes | None = None) -> list[tuple]:
@@ -226,16 +228,18 @@ class SQLiteEventStore:
                 )
 
     def per_source(self, since_ms: int) -> dict[str, dict]:
-        """{source id: {"events", "last_ingested", "last_event", "rejected"}} since a time (ingest time)."""
+        """{source id: {"events", "last_ingested", "last_event", "rejected"}} since a time (ingest time). The
+        indexes are named: for the GROUP BY, SQLite would otherwise walk every chunk and rejection by source."""
         stats: dict[str, dict] = {}
         for source, n, last, last_event in self._db.execute(
-            "SELECT source_id, sum(events), max(ingested), max(ts_max) FROM chunk WHERE ingested >= ? "
-            "GROUP BY source_id",
+            "SELECT source_id, sum(events), max(ingested), max(ts_max) FROM chunk INDEXED BY chunk_ingested "
+            "WHERE ingested >= ? GROUP BY source_id",
             (since_ms,),
         ):
             stats[source] = {"events": n, "last_ingested": last, "last_event": last_event, "rejected": 0}
         for source, n in self._db.execute(
-            "SELECT source_id, count(*) FROM rejection WHERE at >= ? GROUP BY source_id", (since_ms,)
+            "SELECT source_id, count(*) FROM rejection INDEXED BY rejection_at WHERE at >= ? GROUP BY source_id",
+            (since_ms,),
         ):
             stats.setdefault(source, {"events": 0, "last_ingested": None, "last_event": None})["rejected"] = n
         return stats
@@ -307,10 +311,10 @@ class SQLiteEventStore:
             return []
         conditions, args = where
         condition = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        chunks = self._db.execute(
+        chunks = self._db.execute(  # read as needed: the loop stops long before the oldest chunk
             f"SELECT rowid, ts_max FROM chunk{condition} ORDER BY ts_max DESC, rowid DESC",  # noqa: S608
             args,
-        ).fetchall()
+        )
         newest: list[tuple[int, int, int]] = []  # (time, chunk, position), newest first; ties: later chunk, line
         for rowid, ts_max in chunks:
             if len(newest) >= limit and (ts_max, rowid) < newest[-1][:2]:
@@ -347,9 +351,7 @@ class SQLiteEventStore:
                 continue
             system = systems(position)
             documents.append(
-                _rebuilt(
-                    lines[position], source, organization, received(position), ingested, system and system[1]
-                )
+                _rebuilt(lines[position], source, organization, received(position), ingested, system and system[1])
             )
         return documents
 
@@ -468,6 +470,25 @@ class _Batch:
                 derived,
                 lines,
             )
+
+
+SPAN_GAP_MS = 3_600_000
+
+
+def _time_spans(times: list[int], low: int, high: int) -> list[tuple[int, int]]:
+    """The spans a batch's event times fall in, split wherever an hour passes without one: a single event from a
+    device whose clock says 1970 would otherwise stretch the batch's range over its source's whole history, and
+    its repeat check would read every chunk of it inside the write lock."""
+    if high - low <= SPAN_GAP_MS:
+        return [(low, high)]
+    ordered = sorted(times)
+    spans, start = [], ordered[0]
+    for before, after in pairwise(ordered):
+        if after - before > SPAN_GAP_MS:
+            spans.append((start, before))
+            start = after
+    spans.append((start, ordered[-1]))
+    return spans
 
 
 def _by_source(events: list[NormalisedEvent]) -> list[list[NormalisedEvent]]:
@@ -650,6 +671,8 @@ class ClickHouseEventStore:
     store, a derived event (ECS-like JSON) keeps its received line, receive time and system block, and its
     document is rebuilt on read; any other keeps its document."""
 
+    IDS_PER_QUERY = 2000  # ~70 KB of query text
+    RECENT_DAYS = (1, 7, 31, 366)  # `recent` looks this far back first, then further only if it found too few
     # Columns added after the first layout; an existing table gets them on open.
     _ADDED = ("original String DEFAULT ''", "received String DEFAULT ''", "system String DEFAULT ''")
 
@@ -665,6 +688,11 @@ class ClickHouseEventStore:
         )
         for column in self._ADDED:
             self.x.command(f"ALTER TABLE {self.events} ADD COLUMN IF NOT EXISTS {column}")
+        # The health figures go by ingest time, which is not in the order key: a min/max per granule skips the
+        # old ones (parts written before this index get it from `ALTER TABLE … MATERIALIZE INDEX ingested_range`).
+        self.x.command(
+            f"ALTER TABLE {self.events} ADD INDEX IF NOT EXISTS ingested_range ingested TYPE minmax GRANULARITY 1"
+        )
         self.x.command(
             f"CREATE TABLE IF NOT EXISTS {self.rejections} (source_id String, organization_id String, "
             "at DateTime64(3, 'UTC'), line UInt32, reason String) ENGINE = MergeTree ORDER BY (source_id, at)"
@@ -710,17 +738,19 @@ class ClickHouseEventStore:
         """The batch's ids already stored. Only its organisations' rows within its time range are read (the
         table's order key, not a scan of every id): a repeated event has the same time (the line's own, else
         the receive time the wire form carries to every retry)."""
-        ids = ",".join(f"'{e.id}'" for e in events if e.id.isalnum())
-        if not ids:
-            return set()
+        ids = [f"'{e.id}'" for e in events if e.id.isalnum()]
         stamps = [int(e.timestamp.timestamp() * 1000) for e in events]
         organizations = _ids(list({str(e.organization_id) for e in events}))
-        rows = self.x.rows(
-            f"SELECT DISTINCT id FROM {self.events} WHERE organization_id IN ({organizations}) "  # noqa: S608
-            f"AND ts >= fromUnixTimestamp64Milli({min(stamps) - 1}) "
-            f"AND ts <= fromUnixTimestamp64Milli({max(stamps) + 1}) AND id IN ({ids})"
-        )
-        return {r["id"] for r in rows}
+        found: set[str] = set()
+        for start in range(0, len(ids), self.IDS_PER_QUERY):  # a query's text is limited (256 KiB by default)
+            rows = self.x.rows(
+                f"SELECT DISTINCT id FROM {self.events} WHERE organization_id IN ({organizations}) "  # noqa: S608
+                f"AND ts >= fromUnixTimestamp64Milli({min(stamps) - 1}) "
+                f"AND ts <= fromUnixTimestamp64Milli({max(stamps) + 1}) "
+                f"AND id IN ({','.join(ids[start : start + self.IDS_PER_QUERY])})"
+            )
+            found.update(r["id"] for r in rows)
+        return found
 
     def reject(self, source_id: uuid.UUID, organization_id: uuid.UUID, rejections: list[tuple[int, str]]) -> None:
         if rejections:
@@ -788,12 +818,16 @@ class ClickHouseEventStore:
             where.append(f"organization_id IN ({_ids(organization_ids)})")
         if source_id:
             where.append(f"source_id = {_ids([source_id])}")
-        condition = f"WHERE {' AND '.join(where)}" if where else ""
-        rows = self.x.rows(
-            "SELECT doc, original, source_id, organization_id, received, system, "  # noqa: S608
-            f"toUnixTimestamp64Milli(ingested) AS stored FROM {self.events} {condition} "
-            f"ORDER BY ts DESC LIMIT 1 BY id LIMIT {int(limit)}"
-        )
+        for days in (*self.RECENT_DAYS, None):  # the newest `limit` in a window are the newest of all
+            bounded = where + ([f"ts >= now64(3) - INTERVAL {days} DAY"] if days else [])
+            condition = f"WHERE {' AND '.join(bounded)}" if bounded else ""
+            rows = self.x.rows(
+                "SELECT doc, original, source_id, organization_id, received, system, "  # noqa: S608
+                f"toUnixTimestamp64Milli(ingested) AS stored FROM {self.events} {condition} "
+                f"ORDER BY ts DESC LIMIT 1 BY id LIMIT {int(limit)}"
+            )
+            if len(rows) >= limit:
+                break
         return [
             _rebuilt(
                 r["original"].encode(),

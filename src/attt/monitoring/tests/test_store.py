@@ -131,6 +131,26 @@ def test_clickhouse_keeps_a_derived_events_line_and_opens_a_table_of_the_first_l
     assert store.recent(None, limit=5) == [new[1].ecs, new[0].ecs, old.ecs]
 
 
+def test_clickhouse_checks_ids_in_bounded_queries_and_looks_back_only_as_far_as_needed(chdb_executor, monkeypatch):
+    """A batch larger than one query's ids is checked in several; `recent` reads the last day first and goes
+    further back only when that holds too few events, giving the newest in order either way."""
+    monkeypatch.setattr(ClickHouseEventStore, "IDS_PER_QUERY", 3)
+    store = ClickHouseEventStore(chdb_executor, prefix=f"t{next(_prefix)}")
+    source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    now = now_ms()
+    old = BASE_MS - 400 * 86_400_000  # beyond every bounded look-back
+    lines = [_line(now - n * 60_000, n) for n in range(5)] + [_line(old + n, 100 + n) for n in range(5)]
+    events = _events(source, lines)
+    assert store.insert(events) == 10 and store.insert(events) == 0
+    queries = []
+    rows = chdb_executor.rows
+    monkeypatch.setattr(chdb_executor, "rows", lambda sql: queries.append(sql) or rows(sql))
+    assert [d["n"] for d in store.recent(None, limit=3)] == [0, 1, 2] and len(queries) == 1
+    queries.clear()
+    assert [d["n"] for d in store.recent(None, limit=7)] == [0, 1, 2, 3, 4, 104, 103]
+    assert len(queries) == 5 and "INTERVAL" not in queries[-1]  # 1, 7, 31, 366 days, then all
+
+
 def test_count_refuses_an_unknown_grouping(store):
     with pytest.raises(ValueError):
         store.count(None, 0, group_by="doc")
@@ -244,6 +264,64 @@ def test_recent_across_chunks_gives_the_newest_events_in_order(store):
 
 
 # --- SQLite particulars ---------------------------------------------------------------------------------------
+
+
+def test_health_figures_read_only_the_recent_part_of_their_indexes(tmp_path):
+    """The live page's per-source figures range over the ingest-time indexes, not every chunk and rejection."""
+    store = SQLiteEventStore(tmp_path / "events.sqlite3")
+    plans = []
+    original = store._db
+
+    class Explaining:
+        def execute(self, sql, args=()):
+            plans.append(" ".join(row[-1] for row in original.execute("EXPLAIN QUERY PLAN " + sql, args)))
+            return original.execute(sql, args)
+
+    store._db = Explaining()
+    store.per_source(0)
+    assert len(plans) == 2
+    assert "SEARCH chunk USING COVERING INDEX chunk_ingested (ingested>?)" in plans[0]
+    assert "SEARCH rejection USING COVERING INDEX rejection_at (at>?)" in plans[1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-(10**12), 10**13), min_size=1, max_size=40))
+def test_time_spans_cover_every_time_and_leave_out_only_empty_hours(times):
+    spans = store_module._time_spans(times, min(times), max(times))
+    assert all(any(low <= t <= high for low, high in spans) for t in times)
+    assert all(later[0] - earlier[1] > store_module.SPAN_GAP_MS for earlier, later in itertools.pairwise(spans))
+    assert all(low in times and high in times for low, high in spans)
+
+
+def test_a_far_off_time_in_a_batch_does_not_make_it_read_the_sources_history(tmp_path):
+    """A batch with one event from 1970 reads the chunks around its two spans only, and still finds repeats
+    in both."""
+    store = SQLiteEventStore(tmp_path / "events.sqlite3")
+    source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    for day in range(30):  # a month of history, a chunk a day
+        assert store.insert(_events(source, [_line(BASE_MS + day * 86_400_000, day)])) == 1
+    late = BASE_MS + 40 * 86_400_000
+    first = _events(source, [_line(late, 1), _line(late + 5, 2), _line(1000, 3)])
+    assert store.insert(first) == 3
+    read = []
+    original = store._db
+
+    class Counting:
+        def execute(self, sql, args=()):
+            rows = original.execute(sql, args).fetchall()
+            if sql.startswith("SELECT ids FROM chunk"):
+                read.extend(rows)
+            return iter(rows)
+
+        def executemany(self, sql, rows):
+            return original.executemany(sql, rows)
+
+        def __getattr__(self, name):
+            return getattr(original, name)
+
+    store._db = Counting()
+    assert store.insert(_events(source, [_line(late, 1), _line(1000, 3), _line(late + 9, 4)])) == 1
+    assert len(set(read)) == 1  # the chunk of the first batch (once per span), not the month of history between
 
 
 def test_one_row_per_chunk_and_large_batches_split(tmp_path, monkeypatch):
