@@ -100,9 +100,13 @@ class Spool:
 
     def release(self, batch_id: int, error: str = "") -> None:
         """Give a batch back after a failed attempt: it is tried again after a lease, twice as long after each
-        further failure (at most an hour), and set aside after `MAX_ATTEMPTS`."""
+        further failure (at most an hour), and set aside after `MAX_ATTEMPTS`. A batch already gone (its lease ran
+        out and another process stored it) is left alone."""
         with self._lock:
-            (attempts,) = self._db.execute("SELECT attempts FROM batch WHERE id = ?", (batch_id,)).fetchone()
+            row = self._db.execute("SELECT attempts FROM batch WHERE id = ?", (batch_id,)).fetchone()
+            if row is None:
+                return
+            (attempts,) = row
             wait = min(self.lease_seconds * 2**attempts, MAX_WAIT_S)
             self._db.execute(
                 "UPDATE batch SET claimed_by = NULL, lease_until = ?, attempts = attempts + 1, error = ? WHERE id = ?",

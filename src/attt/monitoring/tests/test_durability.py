@@ -158,3 +158,13 @@ def test_a_batch_that_keeps_failing_waits_longer_is_set_aside_and_does_not_hold_
     assert drain(spool, store, deliver=deliver) == 0  # set aside: not tried again
     assert spool.revive() == 1 and drain(spool, store, deliver=lambda events: None) == 1
     assert spool.set_aside() == [] and store.total() == 3
+
+
+def test_giving_back_a_batch_another_process_has_stored_meanwhile_changes_nothing(tmp_path):
+    """A gateway slower than its lease gives its batch back after the drain job stored and removed it."""
+    slow, drain = Spool(tmp_path / "spool.sqlite3"), Spool(tmp_path / "spool.sqlite3")
+    batch = slow.append(uuid.uuid4(), 1, b"a batch", hold=True)
+    other = slow.append(uuid.uuid4(), 1, b"another batch")
+    drain.done(batch)
+    slow.release(batch, "TimeoutError: the store was slow")
+    assert [row[0] for row in drain.claim()] == [other]
