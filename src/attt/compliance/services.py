@@ -497,12 +497,26 @@ def layers_of(system) -> ProtectionLayers:
     return layers
 
 
+LAYER4_SEEN_STEP = datetime.timedelta(hours=1)
+
+
 def set_national_monitoring(system, *, connected: bool, seen: datetime.datetime | None = None) -> None:
-    """Layer 4, set by the monitoring module from live data (overrides what was entered by hand)."""
+    """Layer 4, set by the monitoring module from live data (overrides what was entered by hand). Monitoring
+    reports every few minutes; the row (and its audit entry) is written when the status or its origin changes,
+    and otherwise when the last-seen time has moved by `LAYER4_SEEN_STEP`: thousands of systems would else add
+    an audit entry each every five minutes."""
     layers = layers_of(system)
+    seen = seen or timezone.now()
+    if (
+        layers.national_monitoring_connected == connected
+        and layers.national_monitoring_source == ProtectionLayers.Layer4Source.MONITORING
+        and layers.national_monitoring_seen is not None
+        and abs(seen - layers.national_monitoring_seen) < LAYER4_SEEN_STEP
+    ):
+        return
     layers.national_monitoring_connected = connected
     layers.national_monitoring_source = ProtectionLayers.Layer4Source.MONITORING
-    layers.national_monitoring_seen = seen or timezone.now()
+    layers.national_monitoring_seen = seen
     layers.save()
 
 

@@ -6,6 +6,7 @@ import hashlib
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from attt.compliance import services
 from attt.compliance.models import ChecklistItem, DossierState, LevelDossier, PeriodicCheck
@@ -237,6 +238,29 @@ def test_monitoring_sets_layer_four(tree):
     layers.refresh_from_db()
     assert layers.national_monitoring_connected
     assert layers.national_monitoring_source == "monitoring" and layers.national_monitoring_seen is not None
+
+
+def test_layer_four_reports_write_only_changes_and_hourly_sightings(tree):
+    """Monitoring reports every five minutes: the row and its audit trail change when the status flips, and
+    otherwise once the last sighting has moved by an hour."""
+    system = make_system(tree.province_a)
+    layers = services.layers_of(system)
+    start = timezone.now()
+
+    def updates() -> int:
+        return AuditEvent.objects.filter(object_id=str(layers.pk), action="update").count()
+
+    services.set_national_monitoring(system, connected=True, seen=start)
+    written = updates()
+    for minutes in (5, 10, 55):
+        services.set_national_monitoring(system, connected=True, seen=start + datetime.timedelta(minutes=minutes))
+    assert updates() == written
+    services.set_national_monitoring(system, connected=True, seen=start + datetime.timedelta(minutes=61))
+    services.set_national_monitoring(system, connected=False, seen=start + datetime.timedelta(minutes=62))
+    assert updates() == written + 2
+    layers.refresh_from_db()
+    assert not layers.national_monitoring_connected
+    assert layers.national_monitoring_seen == start + datetime.timedelta(minutes=62)
 
 
 def test_approved_levels_in_bulk(tree, people):
