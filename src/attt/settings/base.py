@@ -251,8 +251,17 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# --- Cache (lock-out counters use the database, so the cache can stay per-process) ---------------
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# --- Cache -------------------------------------------------------------------------------------------
+# Files under the data directory: shared by every process of the machine (the gunicorn workers, the job worker), so
+# the API's rate limits and the dashboards' cached figures hold across them rather than once per worker. Log-in
+# lock-out and the public forms' limits count in the database. Several web machines each keep their own.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(DATA_DIR / "cache"),
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    }
+}
 
 # --- Mail -----------------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("ATTT_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
