@@ -131,3 +131,15 @@ def organizations_where(user, permission: str) -> models.QuerySet:
     from attt.core.models import Organization
 
     return get_scope(user).filter(Organization.objects.filter(is_active=True), permission)
+
+
+def organization_where(user, permission: str, pk):
+    """The active organisation `pk` if the user holds `permission` on it, else None (a malformed id too): a
+    page narrowed with ?org= answers 404 for anything else."""
+    from django.core.exceptions import ValidationError
+
+    orgs = organizations_where(user, permission)
+    try:
+        return orgs.get(pk=pk)
+    except (orgs.model.DoesNotExist, ValidationError, ValueError):
+        return None

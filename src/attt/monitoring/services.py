@@ -240,6 +240,16 @@ def is_silent(source: Source, now: dt.datetime | None = None) -> bool:
     return since is not None and now - since > dt.timedelta(minutes=source.expected_interval_minutes)
 
 
+def sees_sources(user) -> bool:
+    """Whether the user may see event sources somewhere (the live figures' permission)."""
+    return scoping.get_scope(user).has_anywhere("monitoring.source.view")
+
+
+def organization_in_scope(user, pk):
+    """The organisation `pk` whose sources the user may see, else None (a page narrowed with ?org=)."""
+    return scoping.organization_where(user, "monitoring.source.view", pk)
+
+
 def visible_sources(user, organization=None):
     queryset = scoping.visible(user, Source.objects.select_related("organization"))
     if organization is not None:

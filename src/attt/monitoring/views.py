@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import path
 from django.utils.translation import gettext as _
@@ -121,7 +122,7 @@ class SourceRotateView(LoginRequiredMixin, View):
 
 class MonitoringMixin(LoginRequiredMixin):
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not scoping.get_scope(request.user).has_anywhere("monitoring.source.view"):
+        if request.user.is_authenticated and not services.sees_sources(request.user):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
@@ -155,12 +156,18 @@ class LiveFragmentView(MonitoringMixin, TemplateView):
 
 
 class LiveStatsView(MonitoringMixin, TemplateView):
-    """A small card with the throughput figures (embedded by the detection dashboard)."""
+    """A small card with the throughput figures (embedded by the detection dashboard); ?org=<id> narrows it to
+    one organisation's subtree, as the dashboard around it is."""
 
     template_name = "monitoring/live_stats.html"
 
     def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "figures": services.throughput(self.request.user)}
+        within = None
+        if org := self.request.GET.get("org"):
+            within = services.organization_in_scope(self.request.user, org)
+            if within is None:
+                raise Http404
+        return {**super().get_context_data(**kwargs), "figures": services.throughput(self.request.user, within)}
 
 
 urlpatterns = [

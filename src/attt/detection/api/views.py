@@ -99,6 +99,7 @@ class AlertViewSet(ScopedModelViewSet):
     queryset = Alert.objects.select_related("system", "organization")
     serializer_class = AlertSerializer
     filterset_class = AlertFilterSet
+    ordering_fields = ["last_seen", "first_seen"]  # indexed: any other order would sort every alert in scope
     http_method_names = ["get", "post", "head", "options"]
 
     def create(self, request, *args, **kwargs):

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from attt.core.testing import make_user
@@ -18,15 +18,6 @@ from attt.registry.tests.factories import make_system
 pytestmark = pytest.mark.django_db
 
 NOW = datetime.datetime(2026, 11, 20, 12, 30, tzinfo=datetime.UTC)
-
-
-@pytest.fixture(autouse=True)
-def monitoring_stub(monkeypatch):
-    """Monitoring's live figures fixed, so the dashboard's numbers are known."""
-    monkeypatch.setattr(
-        "attt.monitoring.services.throughput",
-        lambda user, organization=None: {"events_per_s": 12.5, "events_24h": 10, "sources": 4, "silent_sources": 1},
-    )
 
 
 @pytest.fixture
@@ -100,21 +91,31 @@ def test_dashboard_figures_are_shared_for_the_poll_interval(tree, national_admin
     assert services.cached_dashboard(analyst)["open_total"] == 1  # another scope: computed on its own
 
 
-def test_dashboard_page_embeds_monitoring_or_says_it_is_missing(tree, national_admin, client, alerts):
+def test_dashboard_page_embeds_monitoring(tree, national_admin, client, alerts):
     client.force_login(national_admin)
     page = client.get(reverse("detection:dashboard"))
     assert page.status_code == 200
     body = page.content.decode()
     assert 'hx-get="/detection/live/"' in body
-    try:
-        reverse("monitoring:live_stats")
-        assert "/monitoring/" in body
-    except NoReverseMatch:  # monitoring's fragment not there yet: the stub's figures show
-        assert "12.5" in body
+    assert reverse("monitoring:live_stats") in body
     home = client.get(reverse("home")).content.decode()
     assert 'data-testid="detection-widget"' in home
     scoped = client.get(reverse("detection:dashboard"), {"org": tree.province_a.pk})
     assert scoped.status_code == 200 and "Tỉnh A" in scoped.content.decode()
+
+
+def test_dashboard_embeds_the_monitoring_card_only_for_those_who_may_see_sources(tree, client):
+    """A role given alerts but not event sources gets the dashboard without the card its page would refuse;
+    the card's address carries the dashboard's ?org=."""
+    from attt.core.models import Role
+
+    Role.objects.create(code="alerts-only", name="Alerts only", permissions=["detection.*.view"])
+    client.force_login(make_user(tree.province_a, "alerts-only", username="alerts-only"))
+    page = client.get(reverse("detection:dashboard")).content.decode()
+    assert 'data-testid="detection-live"' in page and "monitoring-live" not in page
+    client.force_login(make_user(tree.province_a, "soc_analyst", username="soc-card"))
+    page = client.get(reverse("detection:dashboard"), {"org": tree.dept_a.pk}).content.decode()
+    assert f'hx-get="{reverse("monitoring:live_stats")}?org={tree.dept_a.pk}"' in page
 
 
 def test_dashboard_refuses_an_organisation_out_of_scope(tree, client):
@@ -241,6 +242,24 @@ def test_api_filters_and_rules(tree, api, national_admin):
     refused = api.post(f"/api/v1/detection/rules/{rule.pk}/enable/")
     assert refused.status_code == 403 and refused["Content-Type"] == "application/problem+json"
     assert not SigmaRule.objects.get(pk=rule.pk).enabled
+
+
+def test_alert_search_stays_on_its_indexes(tree, api, national_admin):
+    """Severity and status filters add no DISTINCT (it made the page count scan every alert), and the API sorts
+    only by indexed times: `?ordering=count` is ignored, not a sort of every alert in scope."""
+    from attt.detection.filtersets import AlertFilterSet
+
+    query = str(AlertFilterSet({"severity": ["critical", "high"], "status": ["open"]}, Alert.objects.all()).qs.query)
+    assert "DISTINCT" not in query.upper() and '"severity" = critical' in query
+    busy = make_alert(tree.dept_a, count=50, at=timezone.now() - datetime.timedelta(days=2))
+    quiet = make_alert(tree.dept_a, count=1)
+    api.force_authenticate(national_admin)
+
+    def ids(ordering: str) -> list[str]:
+        return [r["id"] for r in api.get("/api/v1/detection/alerts/", {"ordering": ordering}).json()["results"]]
+
+    assert ids("-count") == [str(quiet.pk), str(busy.pk)]  # ignored: newest first, as by default
+    assert ids("first_seen") == [str(busy.pk), str(quiet.pk)]
 
 
 def _reference_figures(user, within=None, *, now):

@@ -134,10 +134,13 @@ class SourceThrottle(SimpleRateThrottle):
 
 
 class RawBodyParser(BaseParser):
+    """The body as bytes, read no further than one byte past the batch limit: a sender declaring gigabytes
+    cannot make the gateway hold them (`read_body` refuses what is over)."""
+
     media_type = "*/*"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        return stream.read() if stream is not None else b""
+        return stream.read(conf.max_batch_bytes() + 1) if stream is not None else b""
 
 
 def read_body(request) -> bytes:

@@ -75,6 +75,25 @@ def test_ingest_refuses_bad_tokens_bad_gzip_and_oversize(api, source, monkeypatc
     assert post(api, token, GOOD).status_code == 401
 
 
+def test_an_oversize_body_is_not_read_past_the_limit(monkeypatch):
+    """The parser reads one byte past the limit at most, whatever the sender declares."""
+    import io
+
+    from attt.monitoring.api.views import RawBodyParser
+
+    monkeypatch.setenv("ATTT_MONITORING_MAX_BATCH_BYTES", "100")
+
+    class Endless(io.RawIOBase):
+        asked: list[int] = []
+
+        def read(self, size=-1):
+            self.asked.append(size)
+            return b"x" * (10**6 if size is None or size < 0 else size)
+
+    body = RawBodyParser().parse(Endless())
+    assert len(body) == 101 and Endless.asked == [101]
+
+
 def test_source_api_create_shows_token_once_and_rotation_replaces_it(api, tree):
     analyst = make_user(tree.dept_a, "soc_analyst")
     api.force_authenticate(analyst)
@@ -262,3 +281,21 @@ def test_the_live_page_tells_the_platform_operators_of_batches_set_aside(client,
         client.force_login(user)
         page = client.get(reverse("monitoring:live_fragment")).content.decode()
         assert ('data-testid="set-aside"' in page) is shown
+
+
+def test_the_live_card_narrows_to_an_organisation_and_refuses_one_out_of_scope(client, tree):
+    """The detection dashboard passes its ?org= on: the card then counts that subtree's sources only."""
+    from django.contrib.auth import get_user_model
+
+    make_source(tree.dept_a)
+    make_source(tree.province_b)
+    operator = get_user_model().objects.create_superuser("ops-card", "ops@example.invalid", "x")
+    client.force_login(operator)
+    url = reverse("monitoring:live_stats")
+    assert "0 / 2" in client.get(url).content.decode()
+    assert "0 / 1" in client.get(url, {"org": tree.province_a.pk}).content.decode()
+    analyst = make_user(tree.province_a, "soc_analyst", username="soc-card")
+    client.force_login(analyst)
+    assert "0 / 1" in client.get(url).content.decode()
+    assert client.get(url, {"org": tree.province_b.pk}).status_code == 404
+    assert client.get(url, {"org": "nonsense"}).status_code == 404
