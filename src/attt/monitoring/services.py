@@ -133,7 +133,6 @@ def accept(source: Source, data: bytes, *, text_file: bool = False) -> dict:
         events, rejected = normalise_file_text(data.decode("utf-8", "replace"), ref)
     else:
         events, rejected = normalise_lines(data, ref)
-    store().reject(source.pk, source.organization_id, rejected)
     if events:
         if conf.transport() == "nats":
             from attt.monitoring import transport
@@ -149,6 +148,9 @@ def accept(source: Source, data: bytes, *, text_file: bool = False) -> dict:
                 spool().release(batch_id, f"{type(exc).__name__}: {exc}")
             else:
                 spool().done(batch_id)
+    # After the accepted lines are durable: a sender (or the syslog listener) retrying a batch refused before
+    # that point does not have its rejections counted twice.
+    store().reject(source.pk, source.organization_id, rejected)
     mark_seen(source)
     return {
         "accepted": len(events),

@@ -2,13 +2,22 @@
 (up to 1000 or every half second) into the same `accept` path as HTTP, per source: one listener can serve several
 sources, chosen by the sender's address (`Routes`). With a certificate it is syslog over TLS
 (RFC 5425) on TCP only: no plaintext UDP beside it; with a client CA too, senders must present a certificate it
-signed (mutual TLS)."""
+signed (mutual TLS).
+
+Nothing taken in is dropped: each source's batches are accepted in order, one at a time, and a batch `accept`
+refuses (database busy, the NATS publish timing out) is retried with a growing pause until it is taken. When
+accepting falls behind, TCP and TLS senders are slowed through TCP flow control (a connection is not read while
+its source's queue of batches is full). UDP cannot be slowed and offers no delivery guarantee: past a hard cap
+of lines waiting, datagrams are dropped, counted and logged. Use TCP or TLS where loss matters."""
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import ipaddress
 import logging
+import signal
 import ssl
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,30 +27,127 @@ MAX_MESSAGE = 64 * 1024
 
 
 class Batcher:
+    """One source's messages, batched and handed to its `accept` in order, a batch at a time, off the event loop
+    (accepting uses the ORM, which Django refuses inside a running loop, and fsyncs). A refused batch is retried,
+    never skipped: the batches behind it wait, and at most `queue_size` batches wait before senders are held back
+    (`room`) or, for UDP, lines pile up in the open batch to `cap` and the datagrams beyond are dropped."""
+
+    queue_size = 8  # batches waiting or being accepted
+    retry_first = 0.5  # seconds before the first retry of a refused batch; doubles each time
+    retry_max = 30.0
+    warn_every = 5.0  # seconds between warnings about dropped datagrams
+    shutdown_grace = 10.0  # seconds given on shutdown to accept what is still held
+
     def __init__(self, accept: Callable[[bytes], dict], size: int = 1000, delay: float = 0.5) -> None:
         self.accept, self.size, self.delay = accept, size, delay
+        self.cap = 10 * size  # lines the open batch may hold while the queue is full (UDP only)
         self.lines: list[bytes] = []
+        self.held = 0  # lines taken in and not yet accepted
+        self.dropped = 0  # datagrams dropped beyond the cap
         self._flush_at: asyncio.TimerHandle | None = None
+        self._pending: collections.deque[tuple[int, bytes]] = collections.deque()  # (lines, batch), oldest first
+        self._in_flight: asyncio.Future | None = None  # accepting `_pending[0]`
+        self._has_batch, self._room = asyncio.Event(), asyncio.Event()
+        self._worker: asyncio.Task | None = None
+        self._closing = False
+        self._warned_at: float | None = None
 
     def add(self, line: bytes) -> None:
+        """Take one message in; never refused (TCP's senders are held back by `room` instead)."""
         line = line.rstrip(b"\r\n").replace(b"\n", b" ")
         if not line:
             return
         self.lines.append(line)
+        self.held += 1
         if len(self.lines) >= self.size:
             self.flush()
         elif self._flush_at is None:
             self._flush_at = asyncio.get_running_loop().call_later(self.delay, self.flush)
 
+    def offer(self, datagram: bytes) -> None:
+        """Take a datagram in unless `cap` lines already wait in the open batch: UDP cannot be slowed, so beyond
+        that it is dropped, counted in `dropped` and logged (at most every `warn_every` seconds)."""
+        if len(self.lines) < self.cap:
+            self.add(datagram)
+            return
+        self.dropped += 1
+        now = asyncio.get_running_loop().time()
+        if self._warned_at is None or now - self._warned_at >= self.warn_every:
+            self._warned_at = now
+            logger.warning("syslog over UDP: accepting is behind, %d datagrams dropped so far", self.dropped)
+
     def flush(self) -> None:
+        """Queue the open batch for accepting; while the queue is full it stays open and the worker queues it as
+        soon as a batch is taken."""
         if self._flush_at is not None:
             self._flush_at.cancel()
             self._flush_at = None
+        if not self.lines or (self._full() and not self._closing):
+            return
         lines, self.lines = self.lines, []
-        if lines:
-            # Off the event loop: accepting uses the ORM (Django refuses it inside a running loop) and fsyncs.
-            done = asyncio.get_running_loop().run_in_executor(None, self.accept, b"\n".join(lines))
-            done.add_done_callback(lambda f: f.exception() and logger.error("syslog batch refused: %s", f.exception()))
+        self._pending.append((len(lines), b"\n".join(lines)))
+        self._start_worker()
+
+    async def room(self) -> None:
+        """Wait until another batch may be queued: a TCP reader awaits this before reading on."""
+        while self._full() and not self._closing:
+            self._room.clear()
+            await self._room.wait()
+
+    async def close(self) -> None:
+        """On shutdown, best effort: queue the open batch and give the worker `shutdown_grace` seconds to accept
+        everything held; what is left is logged as lost."""
+        self._closing = True
+        self._room.set()
+        self.flush()
+        worker = self._start_worker()
+        try:
+            await asyncio.wait_for(asyncio.shield(worker), self.shutdown_grace)
+        except TimeoutError:
+            worker.cancel()
+        finally:
+            if self.held:
+                logger.error("syslog: %d lines not accepted by shutdown are lost", self.held)
+            if self.dropped:
+                logger.warning("syslog over UDP: %d datagrams dropped in all", self.dropped)
+
+    def _start_worker(self) -> asyncio.Task:
+        """The task accepting the queued batches, started on the running loop when first needed (or again after
+        it was cancelled), and woken."""
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.get_running_loop().create_task(self._accept_in_order())
+        self._has_batch.set()
+        return self._worker
+
+    def _full(self) -> bool:
+        return len(self._pending) >= self.queue_size
+
+    async def _accept_in_order(self) -> None:
+        loop = asyncio.get_running_loop()
+        pause = self.retry_first
+        while self._pending or not self._closing:
+            if not self._pending:
+                self._has_batch.clear()
+                await self._has_batch.wait()
+                continue
+            count, batch = self._pending[0]
+            if self._in_flight is None:  # else a cancelled worker left it running: its outcome decides
+                self._in_flight = loop.run_in_executor(None, self.accept, batch)
+            try:
+                await asyncio.shield(self._in_flight)
+            except Exception as refused:
+                self._in_flight = None
+                logger.error("syslog batch of %d lines refused, retrying in %.1f s: %s", count, pause, refused)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, self.retry_max)
+                continue
+            self._in_flight = None
+            self._pending.popleft()
+            self.held -= count
+            pause = self.retry_first
+            self._room.set()
+            if self.lines and (len(self.lines) >= self.size or self._flush_at is None):
+                self.flush()  # held back while the queue was full
 
 
 class Routes:
@@ -61,13 +167,17 @@ class Routes:
                     return batcher
         return self.default
 
+    async def close(self) -> None:
+        """Accept what every source's batcher still holds (see `Batcher.close`)."""
+        await asyncio.gather(self.default.close(), *(batcher.close() for _, batcher in self.networks))
+
 
 class _Udp(asyncio.DatagramProtocol):
     def __init__(self, routes: Routes) -> None:
         self.routes = routes
 
     def datagram_received(self, data, addr) -> None:
-        self.routes.batcher_for(addr[0]).add(data[:MAX_MESSAGE])
+        self.routes.batcher_for(addr[0]).offer(data[:MAX_MESSAGE])
 
 
 async def _tcp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, routes: Routes) -> None:
@@ -75,6 +185,9 @@ async def _tcp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, route
     batcher = routes.batcher_for(peer[0] if peer else None)
     try:
         while True:
+            # Not reading while accepting is behind lets the stream's buffer fill, which pauses the transport: TCP
+            # flow control then slows the sender instead of memory growing here.
+            await batcher.room()
             head = await reader.read(1)
             if not head:
                 break
@@ -111,17 +224,43 @@ async def run(
     ready: Callable[[], None] | None = None,
     tls: ssl.SSLContext | None = None,
 ) -> None:
-    """Listen until cancelled; `accept` is one source's, or `Routes` for several."""
+    """Listen until cancelled; `accept` is one source's, or `Routes` for several. Cancelled, it stops listening and
+    still accepts what it had taken in (best effort, see `Batcher.close`)."""
     loop = asyncio.get_running_loop()
     routes = accept if isinstance(accept, Routes) else Routes(accept)
+    udp = None
     if tls is None:
-        await loop.create_datagram_endpoint(lambda: _Udp(routes), local_addr=(host, port))
-    server = await asyncio.start_server(lambda r, w: _tcp(r, w, routes), host, port, limit=MAX_MESSAGE, ssl=tls)
-    if ready:
-        ready()
-    async with server:
-        await server.serve_forever()
+        udp, _ = await loop.create_datagram_endpoint(lambda: _Udp(routes), local_addr=(host, port))
+    try:
+        server = await asyncio.start_server(lambda r, w: _tcp(r, w, routes), host, port, limit=MAX_MESSAGE, ssl=tls)
+        if ready:
+            ready()
+        async with server:
+            await server.serve_forever()
+    finally:
+        if udp is not None:
+            udp.close()
+        await routes.close()
 
 
 def serve(host: str, port: int, accept: Callable[[bytes], dict] | Routes, tls: ssl.SSLContext | None = None) -> None:
-    asyncio.run(run(host, port, accept, tls=tls))
+    """`run` until Ctrl-C (KeyboardInterrupt, as before) or SIGTERM (how systemd and container runtimes stop a
+    service: a clean return); either way what was taken in is accepted first, as far as it can be."""
+
+    async def main() -> None:
+        listening = asyncio.create_task(run(host, port, accept, tls=tls))
+        terminated = asyncio.Event()
+
+        def terminate() -> None:
+            terminated.set()
+            listening.cancel()
+
+        with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows' event loops
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminate)
+        try:
+            await listening
+        except asyncio.CancelledError:
+            if not terminated.is_set():
+                raise
+
+    asyncio.run(main())

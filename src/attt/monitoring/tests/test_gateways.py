@@ -235,3 +235,167 @@ def test_syslog_route_options_refused_with_a_sentence(tree, route, reason):
     with pytest.raises(CommandError, match=reason) as raised:
         call_command("ingest", "syslog", "--port", "1", "--source", str(source.pk), "--route", route)
     assert raised.value.returncode == 2
+
+
+def _lines(batches):
+    return [line for batch in batches for line in batch.split(b"\n")]
+
+
+def _until(condition, seconds=5.0):
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
+def _connects(port):
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+    return False
+
+
+def _held_up():
+    """Routes to an `accept` that takes nothing until released (a slow database); and what it took, the release."""
+    received, release = [], threading.Event()
+
+    def accept(batch):
+        release.wait(10)
+        received.append(batch)
+        return {}
+
+    return syslog.Routes(accept), received, release
+
+
+def test_syslog_batch_refused_is_retried_until_taken_and_in_order(caplog):
+    port, calls, received = _free_port(), [], []
+
+    def accept(batch):  # the database busy twice, then back
+        calls.append(batch)
+        if len(calls) <= 2:
+            raise RuntimeError("database is locked")
+        received.append(batch)
+        return {}
+
+    routes = syslog.Routes(accept)
+    routes.default.size, routes.default.delay, routes.default.retry_first = 5, 0.05, 0.01
+    loop = _listen(port, routes)
+    sent = [b"<13>Oct 11 22:14:15 host app: line %d" % i for i in range(23)]
+    with socket.create_connection(("127.0.0.1", port)) as tcp:
+        tcp.sendall(b"".join(line + b"\n" for line in sent))
+    _until(lambda: len(_lines(received)) >= len(sent))
+    _stop(loop)
+    assert _lines(received) == sent  # each line once, in order
+    assert calls[0] == calls[1] == calls[2] == received[0]  # the refused batch was retried, not skipped
+    refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refusals) == 2 and all("batch of 5 lines" in message for message in refusals)
+
+
+@pytest.mark.parametrize("over_tls", [False, True])
+def test_syslog_tcp_sender_is_held_back_while_accepting_is_behind(tmp_path, over_tls):
+    import ssl
+
+    port, (routes, received, release) = _free_port(), _held_up()
+    batcher = routes.default
+    batcher.size = 100
+    tls, client = None, None
+    if over_tls:
+        pem = _certificates(tmp_path)
+        tls = syslog.tls_context(pem / "server.pem", pem / "server.key")
+        client = ssl.create_default_context(cafile=pem / "ca.pem")
+    loop = _listen(port, routes, tls)
+    line, per_chunk, chunks = b"<13>Oct 11 22:14:15 host app: " + b"x" * 994 + b"\n", 64, 250
+    sent = [0]
+
+    def send():
+        raw = socket.create_connection(("127.0.0.1", port))
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 32 * 1024)
+        with raw, client.wrap_socket(raw, server_hostname="127.0.0.1") if client else raw as tcp:
+            for _ in range(chunks):
+                tcp.sendall(line * per_chunk)
+                sent[0] += per_chunk
+            if client:  # close_notify, reading the session tickets: closing with them unread would reset
+                tcp.unwrap()
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    most_held, last, still_since = 0, -1, time.monotonic()
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and time.monotonic() - still_since < 0.3:  # until the sender is stuck
+        most_held = max(most_held, batcher.held)
+        if sent[0] != last:
+            last, still_since = sent[0], time.monotonic()
+        time.sleep(0.01)
+    sent_while_behind = sent[0]
+    release.set()
+    sender.join(5)
+    _until(lambda: len(_lines(received)) >= per_chunk * chunks)
+    _stop(loop)
+    assert sent_while_behind < per_chunk * chunks  # TCP flow control stopped the sender
+    assert 0 < most_held <= (batcher.queue_size + 1) * batcher.size  # bounded memory meanwhile
+    assert _lines(received) == [line.rstrip(b"\n")] * (per_chunk * chunks)  # then everything arrived
+
+
+def test_syslog_udp_beyond_the_cap_is_dropped_and_counted(caplog):
+    port, (routes, received, release) = _free_port(), _held_up()
+    batcher = routes.default
+    batcher.size, batcher.cap, batcher.queue_size = 5, 20, 1
+    loop = _listen(port, routes)
+    sent = [b"<13>Oct 11 22:14:15 host app: datagram %d" % i for i in range(100)]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        for datagram in sent:
+            udp.sendto(datagram, ("127.0.0.1", port))
+    _until(lambda: batcher.held + batcher.dropped >= len(sent))
+    held, dropped = batcher.held, batcher.dropped
+    release.set()
+    _until(lambda: len(_lines(received)) >= held)
+    _stop(loop)
+    assert (held, dropped) == (5 + 20, 75)  # one batch being accepted, the open one at the cap, the rest counted
+    assert _lines(received) == sent[:25]
+    warnings = [r.getMessage() for r in caplog.records if "dropped so far" in r.getMessage()]
+    assert len(warnings) == 1  # at most one every few seconds
+
+
+def test_syslog_listener_stopped_still_accepts_what_it_took_in():
+    port, (routes, received, release) = _free_port(), _held_up()
+    routes.default.size, routes.default.delay = 5, 60.0  # the open batch is left to the shutdown
+    loop = _listen(port, routes)
+    sent = [b"<13>Oct 11 22:14:15 host app: line %d" % i for i in range(12)]
+    with socket.create_connection(("127.0.0.1", port)) as tcp:
+        tcp.sendall(b"".join(line + b"\n" for line in sent))
+    assert _until(lambda: routes.default.held == len(sent))  # one batch being accepted, one queued, two open
+    _stop(loop)
+    time.sleep(0.1)
+    release.set()
+    _until(lambda: len(_lines(received)) >= len(sent))
+    assert _lines(received) == sent  # the batch accepted while cancelled is not sent twice
+
+
+def test_syslog_serve_stopped_by_sigterm_accepts_what_it_took_in(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    port, out = _free_port(), tmp_path / "accepted"
+    listener = subprocess.Popen(  # a process of its own: the signal is the one systemd sends to stop a service
+        [
+            sys.executable,
+            "-c",
+            "import sys; from attt.monitoring import syslog\n"
+            "routes = syslog.Routes(lambda batch: open(sys.argv[2], 'ab').write(batch + b'\\n'))\n"
+            "routes.default.delay = 60.0\n"  # nothing is accepted before the signal
+            "syslog.serve('127.0.0.1', int(sys.argv[1]), routes)",
+            str(port),
+            str(out),
+        ]
+    )
+    try:
+        sent = b"<13>Oct 11 22:14:15 host app: held until the signal\n"
+        assert _until(lambda: listener.poll() is None and _connects(port), 10)
+        with socket.create_connection(("127.0.0.1", port)) as tcp:
+            tcp.sendall(sent)
+        time.sleep(0.2)
+        listener.send_signal(signal.SIGTERM)
+        assert listener.wait(10) == 0  # a clean stop
+    finally:
+        listener.kill()
+    assert out.read_bytes() == sent
