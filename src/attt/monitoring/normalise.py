@@ -86,6 +86,14 @@ def parse_time(value) -> dt.datetime:
 
 
 _fromisoformat = dt.datetime.fromisoformat
+MAX_AHEAD = dt.timedelta(days=2)
+
+
+def event_time(stamp: dt.datetime, received: dt.datetime) -> dt.datetime:
+    """An event's own time, unless it is more than `MAX_AHEAD` past its receive time: a device clock that far
+    ahead is wrong, and its events would outlive retention and stretch the time range of every batch and search
+    they fall in. Such an event takes its receive time (its line keeps the device's)."""
+    return received if stamp > received + MAX_AHEAD else stamp
 
 
 def _iso(stamp: dt.datetime) -> str:
@@ -150,7 +158,7 @@ _from_line = NormalisedEvent.from_line
 def _stamp_of(obj: dict, received: dt.datetime) -> dt.datetime:
     for key in _TIME_KEYS:
         if key in obj:
-            return parse_time(obj[key])
+            return event_time(parse_time(obj[key]), received)
     return received
 
 
@@ -229,7 +237,7 @@ _EVTX_ECS = {
 
 def _from_evtx(obj: dict, system: dict, original: bytes, source: SourceRef, received: dt.datetime) -> NormalisedEvent:
     created = ((system.get("TimeCreated") or {}).get("#attributes") or {}).get("SystemTime")
-    stamp = parse_time(created) if created is not None else received
+    stamp = event_time(parse_time(created), received) if created is not None else received
     data = obj["Event"].get("EventData")
     data = data if isinstance(data, dict) else {}
     provider = ((system.get("Provider") or {}).get("#attributes") or {}).get("Name")
@@ -291,7 +299,7 @@ _CEF_ECS = {
 
 def normalise_syslog(line: bytes, source: SourceRef, received: dt.datetime) -> NormalisedEvent:
     record = parse_syslog(line, now=received)
-    stamp = record["timestamp"] or received
+    stamp = event_time(record["timestamp"], received) if record["timestamp"] else received
     ecs: dict = {
         "@timestamp": _iso(stamp),
         "message": record["message"],
@@ -420,7 +428,7 @@ def _read_fast(line: bytes, source: SourceRef, received: dt.datetime) -> Normali
     for value in _time_values(doc):
         if value is not _UNSET:
             try:
-                stamp = parse_time(value)
+                stamp = event_time(parse_time(value), received)
             except ParseError:
                 return None  # the general path words the reason
             break

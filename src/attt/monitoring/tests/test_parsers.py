@@ -376,3 +376,30 @@ def test_enrichment_remembers_answers_across_batches_up_to_a_limit(monkeypatch):
     monkeypatch.setattr(enrich, "MEMO_LIMIT", 2)
     assert batch("10.1.9.9") == [info.system_id]  # the memo was full: forgotten, then this one remembered
     assert batch("10.1.2.3") == [info.system_id] and calls[-2:] == ["10.1.9.9", "10.1.2.3"]
+
+
+def test_an_event_dated_beyond_two_days_ahead_takes_its_receive_time():
+    """A device clock far ahead would keep its events past retention: they take the receive time, on every path
+    (typed, general, EVTX, syslog) and when the document is rebuilt; the line keeps the device's time."""
+    from attt.monitoring.normalise import derived_document
+
+    source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    ahead, near = NOW + dt.timedelta(days=400), NOW + dt.timedelta(days=1)
+    evtx = {"Event": {"System": {"TimeCreated": {"#attributes": {"SystemTime": ahead.isoformat()}}, "EventID": 1}}}
+    lines = [
+        json.dumps({"@timestamp": ahead.isoformat(), "source": {"ip": "10.0.0.1"}}).encode(),  # typed path
+        json.dumps({"@timestamp": ahead.isoformat(), "source.ip": "10.0.0.1"}).encode(),  # general path
+        json.dumps(evtx).encode(),
+        json.dumps({"@timestamp": near.isoformat()}).encode(),
+    ]
+    events, rejected = normalise_lines(b"\n".join(lines), source, NOW)
+    assert not rejected
+    assert [e.timestamp for e in events] == [NOW, NOW, NOW, near]
+    assert events[0].ecs["@timestamp"] == events[1].ecs["@timestamp"] == NOW.isoformat().replace("+00:00", "Z")
+    assert ahead.isoformat() in events[0].ecs["event"]["original"]
+    rebuilt = derived_document(events[0].original, source.id, source.organization_id, NOW)
+    assert rebuilt["@timestamp"] == events[0].ecs["@timestamp"]
+    syslog = SourceRef(uuid.uuid4(), uuid.uuid4(), "syslog")
+    line = f"<134>1 {ahead.isoformat()} fw app - - - far ahead".encode()
+    (event,), _ = normalise_lines(line, syslog, NOW)
+    assert event.timestamp == NOW
