@@ -85,6 +85,7 @@ class RoleViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Role.objects.all()
     serializer_class = s.RoleSerializer
     permission_classes = [IsAuthenticated]
+    ordering_fields = ["name", "code"]
     lookup_field = "code"
     pagination_class = None
 
@@ -121,6 +122,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     serializer_class = s.NotificationSerializer
     permission_classes = [IsAuthenticated]
+    ordering_fields: list[str] = []  # newest first, as the model orders them
     queryset = Notification.objects.none()
 
     def get_queryset(self):

@@ -205,3 +205,27 @@ def test_any_json_body_gets_a_4xx_problem_or_a_valid_create(admin_api, tree, bod
     if response.status_code != 201:
         assert response["Content-Type"] == PROBLEM
         assert response.json()["detail"]
+
+
+def test_every_list_endpoint_names_the_fields_it_sorts_by():
+    """DRF's OrderingFilter sorts by any serializer field when a view names none: at national scale `?ordering=`
+    on an unindexed column sorts every row in scope. Every view lists its own (possibly none)."""
+    from drf_spectacular.generators import EndpointEnumerator
+    from rest_framework.filters import OrderingFilter
+
+    views = {getattr(endpoint[3], "cls", None) for endpoint in EndpointEnumerator().get_api_endpoints()}
+    sorting = [
+        v
+        for v in views
+        if v is not None and any(issubclass(b, OrderingFilter) for b in getattr(v, "filter_backends", ()))
+    ]
+    assert len(sorting) > 30
+    assert [v.__name__ for v in sorting if not isinstance(getattr(v, "ordering_fields", None), list)] == []
+
+
+def test_ordering_on_a_field_a_view_does_not_name_is_ignored(admin_api, tree):
+    def codes(**query) -> list[str]:
+        return [row["code"] for row in admin_api.get("/api/v1/organizations/", query).json()["results"]]
+
+    assert codes(ordering="-kind") == codes()  # not named: the default order
+    assert codes(ordering="-name") == sorted(codes(), key=lambda c: Organization.objects.get(code=c).name)[::-1]

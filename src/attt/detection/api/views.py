@@ -175,6 +175,7 @@ class SigmaRuleViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = SigmaRuleSerializer
     permission_classes = [IsAuthenticated, RulePermission]
     filterset_class = SigmaRuleFilterSet
+    ordering_fields = ["title", "level", "rule_id"]  # a few thousand rules
 
     def _toggle(self, request, enabled: bool):
         rule = self.get_object()

@@ -176,5 +176,6 @@ class TechniqueViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = AttackTechniqueSerializer
     permission_classes = [IsAuthenticated, ReferencePermission]
     filterset_class = TechniqueFilterSet
+    ordering_fields = ["external_id", "name"]  # ATT&CK's few hundred techniques
     lookup_field = "external_id"
     lookup_value_regex = r"T\d{4}(?:\.\d{3})?"

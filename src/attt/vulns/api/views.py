@@ -66,6 +66,7 @@ class VulnerabilityViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = VulnerabilitySerializer
     permission_classes = [IsAuthenticated, CorpusPermission]
     filterset_class = VulnerabilityFilterSet
+    ordering_fields = ["cve_id", "kev_added"]  # indexed: the corpus holds every CVE
     lookup_value_regex = "[0-9a-fA-F-]{32,36}"
 
 
