@@ -24,11 +24,13 @@ OBSERVABLES_HELP = _("One per line as kind:value, e.g. ipv4:203.0.113.7 or domai
 }
 
 
-def parse_observable_lines(text: str) -> list[tuple[str, str]]:
-    """'kind:value' lines → pairs, every bad line reported at once."""
+def parse_observable_lines(text: str, limit: int = services.MAX_OBSERVABLES) -> list[tuple[str, str]]:
+    """'kind:value' lines → pairs, every bad line reported at once; more than `limit` lines are refused."""
+    lines = [line.strip() for line in (text or "").splitlines()]
+    if sum(1 for line in lines if line) > limit:
+        raise forms.ValidationError(_("At most %(n)s observables, one a line.") % {"n": limit}, code="too_many")
     pairs, errors = [], []
-    for n, line in enumerate((text or "").splitlines(), start=1):
-        line = line.strip()
+    for n, line in enumerate(lines, start=1):
         if not line:
             continue
         kind, sep, value = line.partition(":")
@@ -86,6 +88,7 @@ class PublicReportForm(forms.Form):
     observables = forms.CharField(
         label=_("Addresses, links, accounts involved"),
         required=False,
+        max_length=services.MAX_PUBLIC_OBSERVABLES * 300,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=OBSERVABLES_HELP,
     )
@@ -99,7 +102,7 @@ class PublicReportForm(forms.Form):
         self.fields["website"].widget.attrs.update({"tabindex": "-1", "autocomplete": "off"})
 
     def clean_observables(self):
-        return parse_observable_lines(self.cleaned_data["observables"])
+        return parse_observable_lines(self.cleaned_data["observables"], services.MAX_PUBLIC_OBSERVABLES)
 
     def clean(self):
         data = super().clean()

@@ -229,6 +229,9 @@ def report_incident(
         raise ValidationError({"category": _("Unknown incident type %(c)r.") % {"c": category}})
     if not (title or "").strip():
         raise ValidationError({"title": _("An incident needs a title.")})
+    limit = MAX_PUBLIC_OBSERVABLES if source == Source.PUBLIC else MAX_OBSERVABLES
+    if len(observables or []) > limit:
+        raise ValidationError({"observables": _("At most %(n)s observables.") % {"n": limit}})
     normalised = []
     for i, (kind, value) in enumerate(observables or []):
         try:
@@ -284,6 +287,8 @@ def _notify_received(incident: Incident) -> None:
 
 
 PUBLIC_LIMIT_PER_HOUR = 5
+MAX_OBSERVABLES = 500  # per incident through a form or the API
+MAX_PUBLIC_OBSERVABLES = 20  # per public report: an anonymous sender must not fill the observable tables
 
 
 def public_reports_from(address: str | None, since: datetime.datetime) -> int:

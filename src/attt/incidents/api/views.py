@@ -71,7 +71,7 @@ class IncidentSerializer(StrictModelSerializer):
     severity_computed = serializers.CharField(read_only=True)
     tlp = serializers.CharField(read_only=True)
     category = serializers.CharField(required=False, allow_blank=True, default="")
-    observables = ObservableInline(many=True, required=False, write_only=True)
+    observables = ObservableInline(many=True, required=False, write_only=True, max_length=services.MAX_OBSERVABLES)
 
     class Meta:
         model = Incident

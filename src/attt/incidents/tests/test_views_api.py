@@ -68,6 +68,7 @@ def test_public_form_goes_to_the_coordinator(client, tree):
         {"issued": 0},
         {"issued": 3 * 3600},
         {"observables": "ipv4:999.1.1.1"},
+        {"observables": "\n".join(f"domain:gia-mao-{n}.example" for n in range(21))},  # more than 20
     ],
 )
 def test_public_form_abuse_guard(client, tree, extra):
@@ -298,6 +299,26 @@ def test_api_member_contact_change_is_stamped(api, tree, coordinator):
     assert api.patch(url, {"contact_phone": "024 3999 0000"}, format="json").status_code == 200
     member.refresh_from_db()
     assert member.contact_updated_at is not None
+
+
+def test_observables_per_incident_are_bounded_on_every_intake(api, tree, coordinator):
+    """A report names at most MAX_OBSERVABLES observables (the public form 20): checked by the service whatever
+    the channel, and by the API's serializer before it."""
+    from django.core.exceptions import ValidationError
+
+    many = [("domain", f"a{n}.example") for n in range(services.MAX_OBSERVABLES + 1)]
+    with pytest.raises(ValidationError):
+        services.report_incident(
+            organization=tree.dept_a, title="t", description="", source="operator", observables=many
+        )
+    with pytest.raises(ValidationError):
+        services.report_public(title="t", description="", name="", contact="x", address=None, observables=many[:21])
+    api.force_authenticate(coordinator)
+    payload = {"organization": str(tree.dept_a.pk), "source": "operator", "title": "t", "description": "d"}
+    payload["observables"] = [{"kind": k, "value": v} for k, v in many]
+    refused = api.post("/api/v1/incidents/incidents/", payload, format="json")
+    assert refused.status_code == 400 and "observables" in refused.json()["errors"]
+    assert not Incident.objects.exists()
 
 
 def test_public_report_keeps_the_reporter_on_the_returned_incident(tree):

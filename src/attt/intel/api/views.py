@@ -66,7 +66,7 @@ class IndicatorViewSet(ScopedModelViewSet):
     """The indicator store of the user's organisations. `import/` takes a plain list, a STIX bundle or a MISP
     event (multipart upload), all or nothing: a refused file lists every bad row."""
 
-    queryset = Indicator.objects.all()
+    queryset = Indicator.objects.select_related("organization")  # each row names its organisation (and export)
     serializer_class = ThreatIndicatorSerializer
     filterset_class = IndicatorFilterSet
 

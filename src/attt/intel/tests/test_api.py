@@ -49,6 +49,26 @@ def test_search_by_exact_value_and_isolation(api, responder, tree):
     assert api.get("/api/v1/intel/indicators/", {"value": outside.value}).json()["results"] == []
 
 
+def test_the_indicator_list_and_export_take_the_same_queries_for_any_number_of_rows(api, responder, tree):
+    """Each row names its organisation: loaded with the rows, not one query per row (an export of a million)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api.force_authenticate(responder)
+
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert api.get(url).status_code == 200
+        return len(captured)
+
+    indicator_factory(tree.dept_a)
+    queries("/api/v1/intel/indicators/")  # the user's scope is worked out once
+    few = queries("/api/v1/intel/indicators/"), queries("/api/v1/intel/indicators/export/")
+    for _ in range(8):
+        indicator_factory(tree.dept_a)
+    assert (queries("/api/v1/intel/indicators/"), queries("/api/v1/intel/indicators/export/")) == few
+
+
 def test_import_endpoint(api, responder, tree):
     api.force_authenticate(responder)
     upload = SimpleUploadedFile("list.txt", b"192.0.2.1\n198.51.100.2\n")
