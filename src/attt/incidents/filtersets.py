@@ -18,8 +18,6 @@ from attt.incidents.models import (
 )
 from attt.intel.sharing import TLP_LEVELS
 
-SEARCH_LIMIT = 5000  # incidents found through one observable value, at most
-
 
 def observable_forms(text: str) -> set[str]:
     """The normalised values `text` stands for if it reads as an indicator (IP, domain, URL, hash, e-mail)."""
@@ -53,9 +51,10 @@ class IncidentFilterSet(SearchFilterSet):
             return queryset
         forms = observable_forms(value)
         if forms:
-            # An indicator: the incident ids first (a value-index range), then a primary-key lookup, no title scan.
-            ids = Observable.objects.filter(value__in=forms).values_list("incident_id", flat=True)[:SEARCH_LIMIT]
-            return queryset.filter(pk__in=list(ids))
+            # An indicator: incidents in scope holding it, through the observables' value index (a sub-select the
+            # database joins with the scoped incidents: no title scan, and no cut-off applied before the scope,
+            # which let other organisations' incidents crowd the user's own out of a common value).
+            return queryset.filter(pk__in=Observable.objects.filter(value__in=forms).values("incident_id"))
         return queryset.filter(Q(number__iexact=value) | Q(title__icontains=value))
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 from attt.core.testing import make_user
 from attt.incidents import services
 from attt.incidents.forms import PublicReportForm
-from attt.incidents.models import Attachment, Incident, IncidentTask, State
+from attt.incidents.models import Attachment, Incident, IncidentTask, Observable, State
 from attt.incidents.tests.factories import make_incident, make_member
 
 pytestmark = pytest.mark.django_db
@@ -319,6 +319,30 @@ def test_observables_per_incident_are_bounded_on_every_intake(api, tree, coordin
     refused = api.post("/api/v1/incidents/incidents/", payload, format="json")
     assert refused.status_code == 400 and "observables" in refused.json()["errors"]
     assert not Incident.objects.exists()
+
+
+def test_a_number_already_taken_draws_another(tree, monkeypatch):
+    taken = make_incident(tree.dept_a).number
+    draws = iter([taken, taken, "SC26-00BEEF"])
+    monkeypatch.setattr(services, "_number", lambda: next(draws))
+    assert make_incident(tree.dept_a).number == "SC26-00BEEF"
+
+
+def test_searching_a_common_observable_finds_the_users_own_incident(client, tree):
+    """Thousands of other organisations' incidents holding the same phishing domain do not crowd out the user's."""
+    value = "common-phish.example"
+    others = Incident.objects.bulk_create(
+        Incident(organization=tree.province_b, number=f"SC26-X{n:05d}", title="khác", source="operator",
+                 regime="ND331_2026", discovered_at=timezone.now())
+        for n in range(5001)
+    )  # fmt: skip
+    Observable.objects.bulk_create(
+        Observable(incident=i, organization=tree.province_b, kind="domain", value=value) for i in others
+    )
+    own = make_incident(tree.dept_a, observables=[("domain", value)])
+    client.force_login(make_user(tree.province_a, "incident_responder", username="resp-a"))
+    found = client.get(reverse("incidents:incident_list"), {"q": value})
+    assert [obj for obj, _cells in found.context["rows"]] == [own]
 
 
 def test_public_report_keeps_the_reporter_on_the_returned_incident(tree):
