@@ -149,7 +149,10 @@ class Observable(ScopedModel):
         verbose_name = _("observable")
         verbose_name_plural = _("observables")
         constraints = [models.UniqueConstraint(fields=["incident", "kind", "value"], name="incidents_observable_once")]
-        indexes = [models.Index(fields=["value"])]
+        indexes = [
+            models.Index(fields=["value"]),
+            models.Index(fields=["kind", "value"], name="incidents_observable_list"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"

@@ -79,7 +79,10 @@ class Indicator(ScopedModel):
         ordering = ["-last_seen", "kind", "value"]
         verbose_name = _("threat indicator")
         verbose_name_plural = _("threat indicators")
-        indexes = [models.Index(fields=["kind", "value"], name="intel_indicator_kind_value")]
+        indexes = [
+            models.Index(fields=["kind", "value"], name="intel_indicator_kind_value"),
+            models.Index(fields=["-last_seen", "kind", "value"], name="intel_indicator_list"),  # the lists' order
+        ]
         constraints = [
             models.UniqueConstraint(fields=["organization", "kind", "value"], name="intel_indicator_unique"),
             models.CheckConstraint(

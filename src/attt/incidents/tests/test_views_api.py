@@ -366,3 +366,19 @@ def test_changes_to_a_visible_incident_need_change(client, tree, name):
     assert client.post(reverse(f"incidents:{name}", args=[incident.pk]), data).status_code == 403
     incident.refresh_from_db()
     assert (incident.observables.count(), incident.techniques, incident.attachments.count()) == (0, [], 0)
+
+
+def test_the_observable_list_reads_its_index_in_order(tree):
+    """The observable list's order (kind, value) comes from an index, not a sort of every observable in scope."""
+    from django.db import connection
+
+    from attt.core import scoping
+
+    user = make_user(tree.province_a, "incident_responder", username="resp-plan")
+    if connection.vendor != "sqlite":
+        pytest.skip("the plan is read with SQLite's EXPLAIN QUERY PLAN")
+    sql, params = scoping.visible(user, Observable.objects.all())[:50].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        plan = " | ".join(row[-1] for row in cursor.fetchall())
+    assert "USING INDEX incidents_observable_list" in plan and "TEMP B-TREE" not in plan

@@ -236,3 +236,18 @@ def test_grant_with_or_without_the_units_below(tree):
     grant.save()
     assert collections.rights(province_b, collection) == (True, False, "amber")
     assert list(collections.accessible(province_b)) == [collection]
+
+
+def test_the_indicator_list_reads_its_index_in_order(tree, responder):
+    """The lists' order (newest sighting first) comes from an index, not a sort of every indicator in scope."""
+    from django.db import connection
+
+    from attt.core import scoping
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the plan is read with SQLite's EXPLAIN QUERY PLAN")
+    sql, params = scoping.visible(responder, Indicator.objects.all())[:50].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        plan = " | ".join(row[-1] for row in cursor.fetchall())
+    assert "USING INDEX intel_indicator_list" in plan and "TEMP B-TREE" not in plan
