@@ -39,10 +39,25 @@ def _reaching(org, via: str = "") -> models.Q:
 
 
 def _grants(user, collection: Collection) -> list[CollectionGrant]:
+    loaded = getattr(collection, "grants_reaching", None)  # `with_rights`
+    if loaded is not None:
+        return loaded
     org = getattr(user, "organization", None)
     if org is None:
         return []
     return list(collection.grants.filter(_reaching(org)))
+
+
+def with_rights(user, queryset: models.QuerySet[Collection]) -> models.QuerySet[Collection]:
+    """`queryset` with what `rights` reads loaded alongside (the owner, the grants that reach the user): a list
+    of collections then costs two queries in all rather than two per collection (ten thousand organisations each
+    have a default collection a national user may list)."""
+    queryset = queryset.select_related("organization")
+    org = getattr(user, "organization", None)
+    if org is None:
+        return queryset
+    reaching = CollectionGrant.objects.filter(_reaching(org))
+    return queryset.prefetch_related(models.Prefetch("grants", queryset=reaching, to_attr="grants_reaching"))
 
 
 def rights(user, collection: Collection) -> tuple[bool, bool, str | None]:

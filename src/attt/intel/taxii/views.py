@@ -182,7 +182,7 @@ def _collection_info(user, collection: Collection) -> dict:
 @endpoint(("GET",))
 def collection_list(request, root):
     _check_root(root)
-    found = collections.accessible(request.user).order_by("title", "pk")
+    found = collections.with_rights(request.user, collections.accessible(request.user).order_by("title", "pk"))
     infos = [_collection_info(request.user, c) for c in found]
     return _response({"collections": infos} if infos else {})
 

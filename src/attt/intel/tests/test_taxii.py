@@ -225,3 +225,32 @@ def test_bad_content_length_is_a_taxii_error(world, client):
         CONTENT_LENGTH="many",
     )
     assert refused.status_code == 400 and refused.json()["description"] == "Content-Length is not a number."
+
+
+def test_the_collection_list_costs_the_same_queries_for_any_number_of_collections(world, client):
+    """A national poll lists every organisation's default collection: their owners and grants are loaded with the
+    list, not two queries per collection."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    tree, responder, _outsider, _collection = world
+    credentials = base64.b64encode(f"{responder.username}:{PASSWORD}".encode()).decode()
+
+    def listed() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as captured:
+            answer = client.get(
+                "/taxii2/national/collections/", HTTP_ACCEPT=TAXII, HTTP_AUTHORIZATION=f"Basic {credentials}"
+            )
+        assert answer.status_code == 200
+        return len(answer.json()["collections"]), len(captured)
+
+    listed()  # the user's scope is worked out once
+    few, queries = listed()
+    for n in range(6):  # granted by another province, and the user's own unit's
+        shared = Collection.objects.create(organization=tree.province_b, title=f"Chia sẻ {n}")
+        CollectionGrant.objects.create(
+            collection=shared, organization=tree.province_b, grantee=tree.province_a, can_read=True
+        )
+        Collection.objects.create(organization=tree.dept_a, title=f"Riêng {n}")
+    more, more_queries = listed()
+    assert more == few + 12 and more_queries == queries
