@@ -21,7 +21,7 @@ class InformationSystemViewSet(ScopedModelViewSet):
     queryset = InformationSystem.objects.select_related("organization", "operator", "parent_system")
     serializer_class = s.InformationSystemSerializer
     filterset_class = f.SystemFilterSet
-    ordering_fields = ["name", "code", "created_at", "updated_at"]
+    ordering_fields = ["name", "created_at"]  # indexed
 
     def get_serializer_class(self):
         if self.action in {"retrieve", "create", "update", "partial_update"}:
@@ -80,32 +80,32 @@ class ComponentViewSet(SystemPartViewSet):
     queryset = Component.objects.select_related("system")
     serializer_class = s.ComponentSerializer
     filterset_class = f.ComponentFilterSet
-    ordering_fields = ["vendor", "product", "version", "created_at"]
+    ordering_fields: list[str] = []  # kind, vendor, product, version (indexed)
 
 
 class ServerViewSet(SystemPartViewSet):
     queryset = Server.objects.select_related("system")
     serializer_class = s.ServerSerializer
     filterset_class = f.ServerFilterSet
-    ordering_fields = ["hostname", "created_at"]
+    ordering_fields = ["hostname"]  # indexed
 
 
 class DomainViewSet(SystemPartViewSet):
     queryset = Domain.objects.select_related("system")
     serializer_class = s.DomainSerializer
     filterset_class = f.DomainFilterSet
-    ordering_fields = ["name", "created_at"]
+    ordering_fields = ["name"]  # indexed
 
 
 class IPRangeViewSet(SystemPartViewSet):
     queryset = IPRange.objects.select_related("system")
     serializer_class = s.IPRangeSerializer
     filterset_class = f.IPRangeFilterSet
-    ordering_fields = ["cidr", "created_at"]
+    ordering_fields = ["cidr"]  # indexed
 
 
 class ContactViewSet(SystemPartViewSet):
     queryset = Contact.objects.select_related("system")
     serializer_class = s.ContactSerializer
     filterset_class = f.ContactFilterSet
-    ordering_fields = ["name", "role", "created_at"]
+    ordering_fields = ["role"]  # with the name after it (indexed)

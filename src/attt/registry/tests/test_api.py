@@ -270,3 +270,27 @@ def test_export_is_csv_of_the_visible_systems(owner_api, tree):
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     assert str(inside.pk) in body and str(outside.pk) not in body
     assert io.StringIO(body).readline().startswith("id,organization,code")
+
+
+@pytest.mark.parametrize(
+    ("model", "index"),
+    [
+        (InformationSystem, "registry_system_name"),
+        (Component, "registry_component_order"),
+        (Domain, "registry_domain_name"),
+    ],
+)
+def test_the_lists_read_their_index_in_order(tree, model, index):
+    """A page of a national list reads an index in the list's order instead of sorting every record in scope."""
+    from django.db import connection
+
+    from attt.core import scoping
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the plan is read with SQLite's EXPLAIN QUERY PLAN")
+    user = make_user(tree.province_a, "system_owner", username="owner-plan")
+    sql, params = scoping.visible(user, model.objects.all())[:50].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        plan = " | ".join(row[-1] for row in cursor.fetchall())
+    assert f"USING INDEX {index}" in plan and "TEMP B-TREE" not in plan
