@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import re
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -20,6 +21,7 @@ from attt.plans.models import Assignment, Evidence, Indicator, IndicatorValue, P
 MAX_EVIDENCE_BYTES = 20 * 2**20
 REMIND_DAYS = (14, 7, 1)
 YEARLY_REPORT_DAY = (12, 5)  # yearly implementation reports are due before 5 December
+PERIOD = re.compile(r"[1-9][0-9]{3}(-Q[1-4]|-(0[1-9]|1[0-2]))?")
 
 
 # --- assignment and roll-up ------------------------------------------------------------------------
@@ -119,6 +121,15 @@ def occurrences(task: Task, year: int) -> list[tuple[str, datetime.date]]:
     return []
 
 
+def check_period(label: str) -> str:
+    """The one rule for a period a user writes (form, API, service): "2024", "2024-Q2" or "2024-06",
+    so the label always has an end date and one period has one spelling."""
+    label = label.strip()
+    if not PERIOD.fullmatch(label):
+        raise ValidationError(_("Write the period as 2024, 2024-Q2 or 2024-06."))
+    return label
+
+
 def period_end(label: str) -> datetime.date:
     """ "2024" → 5 Dec 2024 (the yearly report's due date); "2024-Q2" → 30 Jun; "2024-06" → 30 Jun."""
     if "-Q" in label:
@@ -162,30 +173,41 @@ def report_progress(
     proposals: str = "",
     links: str = "",
     by=None,
+    report: ProgressReport | None = None,
 ) -> ProgressReport:
-    """Record (or update) the assignee's report for a period and roll the change up the cascade."""
+    """Record (or update) the assignee's report for a period and roll the change up the cascade.
+    Given `report`, that report is corrected (its period may change); otherwise the period's report
+    is created or replaced."""
+    period = check_period(period)
     if not 0 <= progress <= 100:
         raise ValidationError(_("Progress must be between 0 and 100."))
     if status not in Status.values:
         raise ValidationError(_("Unknown status."))
     if status == Status.DONE:
         progress = 100
-    report, _created = ProgressReport.objects.update_or_create(
-        assignment=assignment,
-        period=period,
-        defaults={
-            "organization_id": assignment.organization_id,
-            "period_end": period_end(period),
-            "status": status,
-            "progress": progress,
-            "comment": comment,
-            "difficulties": difficulties,
-            "proposals": proposals,
-            "links": links,
-            "submitted_at": timezone.now(),
-            "submitted_by": by,
-        },
-    )
+    fields = {
+        "organization_id": assignment.organization_id,
+        "period_end": period_end(period),
+        "status": status,
+        "progress": progress,
+        "comment": comment,
+        "difficulties": difficulties,
+        "proposals": proposals,
+        "links": links,
+        "submitted_at": timezone.now(),
+        "submitted_by": by,
+    }
+    if report is None:
+        report, _created = ProgressReport.objects.update_or_create(
+            assignment=assignment, period=period, defaults=fields
+        )
+    else:
+        if assignment.reports.filter(period=period).exclude(pk=report.pk).exists():
+            raise ValidationError(_("This assignment already has a report for %(period)s.") % {"period": period})
+        report.assignment, report.period = assignment, period
+        for name, value in fields.items():
+            setattr(report, name, value)
+        report.save()
     assignment.status, assignment.progress = status, progress
     if comment:
         assignment.comment = comment
@@ -234,7 +256,7 @@ def _numeric(value: str) -> float | None:
 def record_indicator_value(indicator: Indicator, *, period: str, value: str, note: str = "") -> IndicatorValue:
     """Record (or correct) the value of an indicator for a period, held by the indicator's owner;
     the numeric part ("65%" → 65) feeds the chart."""
-    period_end(period)  # raises ValueError on a malformed period
+    period = check_period(period)
     value = value.strip()
     if not value:
         raise ValidationError(_("Enter a value."))
@@ -250,13 +272,21 @@ def record_indicator_value(indicator: Indicator, *, period: str, value: str, not
 # --- plan cascade ----------------------------------------------------------------------------------
 
 
-def set_parent(plan: Plan, parent: Plan | None) -> Plan:
-    """Link a plan under the plan it implements; refuses a link that would make a cycle."""
+def check_parent(plan: Plan, parent: Plan | None) -> None:
+    """Refuse a link that would make a cycle: the parent may be neither the plan nor one of its
+    sub-plans. Ancestors are walked once each, so a cycle already stored cannot hang the walk."""
+    seen = set()
     node = parent
-    while node is not None:
+    while node is not None and node.pk not in seen:
         if node.pk == plan.pk:
             raise ValidationError(_("A plan cannot implement itself or one of its own sub-plans."))
+        seen.add(node.pk)
         node = node.parent
+
+
+def set_parent(plan: Plan, parent: Plan | None) -> Plan:
+    """Link a plan under the plan it implements (the only writer of the link); refuses a cycle."""
+    check_parent(plan, parent)
     if plan.parent_id != (parent.pk if parent else None):
         plan.parent = parent
         plan.save(update_fields=["parent", "updated_at"])

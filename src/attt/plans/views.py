@@ -66,9 +66,24 @@ class LegalDocumentFilterSet(SearchFilterSet):
 
 
 class PlanForm(forms.ModelForm):
+    """The parent is not a model field of the form: it offers nothing until the view narrows it to
+    the plans the user may see, and only `services.set_parent` writes it (refusing a cycle)."""
+
+    parent = forms.ModelChoiceField(label=gettext_lazy("Implements"), queryset=Plan.objects.none(), required=False)
+    field_order = ["organization", "code", "title", "kind", "parent"]
+
     class Meta:
         model = Plan
-        fields = ["organization", "code", "title", "kind", "parent", "year_start", "year_end", "description"]
+        fields = ["organization", "code", "title", "kind", "year_start", "year_end", "description"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial.setdefault("parent", self.instance.parent_id)
+
+    def clean_parent(self):
+        parent = self.cleaned_data["parent"]
+        services.check_parent(self.instance, parent)
+        return parent
 
 
 class LegalDocumentForm(forms.ModelForm):
@@ -98,12 +113,7 @@ class ProgressForm(forms.Form):
     evidence = forms.FileField(label=gettext_lazy("Evidence file"), required=False)
 
     def clean_period(self):
-        value = self.cleaned_data["period"].strip()
-        try:
-            services.period_end(value)
-        except (ValueError, TypeError) as exc:
-            raise forms.ValidationError(_("Write the period as 2024, 2024-Q2 or 2024-06.")) from exc
-        return value
+        return services.check_period(self.cleaned_data["period"])
 
 
 class IndicatorValueForm(forms.Form):
@@ -171,6 +181,14 @@ class PlanDetailView(ObjectDetailView):
 class PlanEditView(ObjectEditView):
     model = Plan
     form_class = PlanForm
+
+    def get_form(self):
+        form = super().get_form()
+        form.fields["parent"].queryset = scoping.visible(self.request.user, Plan.objects.exclude(pk=form.instance.pk))
+        return form
+
+    def save(self, form):
+        return services.set_parent(form.save(), form.cleaned_data["parent"])
 
 
 class PlanDeleteView(ObjectDeleteView):

@@ -1,3 +1,5 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.routers import DefaultRouter
 
@@ -15,7 +17,18 @@ from attt.plans.models import (
 )
 
 
+def _checked(rule, *args):
+    """Run a service rule on one field, its refusal becoming that field's 400 (problem+json)."""
+    try:
+        return rule(*args)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.messages) from exc
+
+
 class PlanSerializer(StrictModelSerializer):
+    """The parent resolves only among plans the requester may see, and is written by
+    `services.set_parent`, which refuses a cycle."""
+
     organization = OrganizationField()
     parent = ScopedRelatedField(queryset=Plan.objects.all(), required=False, allow_null=True)
 
@@ -35,6 +48,21 @@ class PlanSerializer(StrictModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["source_file", "updated_at"]
+
+    def validate_parent(self, parent):
+        if self.instance is not None:
+            _checked(services.check_parent, self.instance, parent)
+        return parent
+
+    def create(self, validated_data):
+        parent = validated_data.pop("parent", None)
+        return services.set_parent(super().create(validated_data), parent)
+
+    def update(self, instance, validated_data):
+        relink = "parent" in validated_data
+        parent = validated_data.pop("parent", None)
+        plan = super().update(instance, validated_data)
+        return services.set_parent(plan, parent) if relink else plan
 
 
 class TaskSerializer(StrictModelSerializer):
@@ -115,6 +143,14 @@ class ProgressReportSerializer(StrictModelSerializer):
             raise serializers.ValidationError("0–100")
         return value
 
+    def validate_period(self, value):
+        return _checked(services.check_period, value)
+
+    def validate_assignment(self, assignment):
+        if self.instance is not None and assignment != self.instance.assignment:
+            raise serializers.ValidationError(_("A report stays with the assignment it was made for."))
+        return assignment
+
 
 class IndicatorSerializer(StrictModelSerializer):
     organization = OrganizationField()
@@ -173,9 +209,22 @@ class ProgressReportViewSet(ScopedModelViewSet):
     def perform_create(self, serializer):
         assignment = serializer.validated_data["assignment"]
         self._check_target(assignment.organization)
-        serializer.save(
-            organization_id=assignment.organization_id,
-            period_end=services.period_end(serializer.validated_data["period"]),
+        self._report(serializer)
+
+    def perform_update(self, serializer):
+        self._report(serializer)
+
+    def _report(self, serializer) -> None:
+        """Create or correct through `services.report_progress`, as the progress form does, so the
+        period's end date and the assignment's and task's roll-up follow; unsent fields keep their
+        current (or default) values."""
+        data, current = serializer.validated_data, serializer.instance or ProgressReport()
+        fields = ("period", "status", "progress", "comment", "difficulties", "proposals", "links")
+        serializer.instance = services.report_progress(
+            data.get("assignment") or current.assignment,
+            **{name: data.get(name, getattr(current, name)) for name in fields},
+            by=self.request.user,
+            report=serializer.instance,
         )
 
 

@@ -1,0 +1,185 @@
+"""The plan cascade link (scoped, cycle-free, written only by services.set_parent, from the form and
+the API) and progress reports through the API (period checked by the form's rule, the same service
+as the form, so period_end and the roll-up follow)."""
+
+import datetime
+import signal
+
+import pytest
+from django.core.exceptions import ValidationError
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from attt.core.testing import make_user
+from attt.plans import services
+from attt.plans.models import Plan, ProgressReport, Status
+from attt.plans.tests.factories import make_assignment, make_plan, make_task
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def officer_a(tree):
+    return make_user(tree.province_a, "security_officer", username="officer-links-a")
+
+
+@pytest.fixture
+def deadline():
+    """Turn a hang into a failure: the test fails if it runs longer than a few seconds."""
+
+    def expired(*_):
+        raise TimeoutError("did not finish")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(5)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture
+def set_parent_calls(monkeypatch):
+    """Record every call of services.set_parent (still doing its work)."""
+    calls = []
+    real = services.set_parent
+
+    def spy(plan, parent):
+        calls.append((plan.pk, parent.pk if parent else None))
+        return real(plan, parent)
+
+    monkeypatch.setattr(services, "set_parent", spy)
+    return calls
+
+
+# --- the plan link ---------------------------------------------------------------------------------
+
+
+def test_set_parent_ends_on_a_cycle_already_stored(tree, deadline):
+    p1, p2, p3 = make_plan(tree.root), make_plan(tree.root), make_plan(tree.root)
+    Plan.objects.filter(pk=p2.pk).update(parent=p3)
+    Plan.objects.filter(pk=p3.pk).update(parent=p2)  # a cycle written before the rule existed
+    services.set_parent(p1, Plan.objects.get(pk=p2.pk))  # p1 is not in that cycle: linked, no hang
+    assert Plan.objects.get(pk=p1.pk).parent_id == p2.pk
+    with pytest.raises(ValidationError):
+        services.set_parent(Plan.objects.get(pk=p3.pk), Plan.objects.get(pk=p2.pk))
+
+
+def test_api_refuses_a_cycle_and_links_through_set_parent(api, tree, officer_a, set_parent_calls):
+    api.force_authenticate(officer_a)
+    p1, p2 = make_plan(tree.province_a), make_plan(tree.dept_a)
+    r = api.patch(f"/api/v1/plans/plans/{p1.pk}/", {"parent": str(p2.pk)}, format="json")
+    assert r.status_code == 200 and r.json()["parent"] == str(p2.pk)
+    assert set_parent_calls == [(p1.pk, p2.pk)]
+    for plan, parent in [(p2, p1), (p1, p1)]:
+        r = api.patch(f"/api/v1/plans/plans/{plan.pk}/", {"parent": str(parent.pk)}, format="json")
+        assert r.status_code == 400 and r["Content-Type"].startswith(PROBLEM), r.content
+        assert r.json()["errors"]["parent"]
+    p1.refresh_from_db(), p2.refresh_from_db()
+    assert p1.parent_id == p2.pk and p2.parent_id is None
+    r = api.post(
+        "/api/v1/plans/plans/",
+        {"organization": str(tree.dept_a.pk), "code": "kh-con", "title": "Kế hoạch con", "parent": str(p1.pk)},
+        format="json",
+    )
+    assert r.status_code == 201, r.content
+    child = Plan.objects.get(code="kh-con")
+    assert child.parent_id == p1.pk and set_parent_calls[-1] == (child.pk, p1.pk)
+    r = api.patch(f"/api/v1/plans/plans/{child.pk}/", {"title": "Đổi tên"}, format="json")  # no parent sent
+    assert r.status_code == 200 and Plan.objects.get(pk=child.pk).parent_id == p1.pk
+
+
+def _plan_form(plan, parent) -> dict:
+    return {
+        "organization": str(plan.organization_id),
+        "code": plan.code,
+        "title": plan.title,
+        "kind": plan.kind,
+        "parent": str(parent.pk) if parent else "",
+    }
+
+
+def test_plan_form_offers_and_accepts_only_visible_parents(client, tree, officer_a, set_parent_calls):
+    mine, child = make_plan(tree.province_a), make_plan(tree.dept_a)
+    elsewhere = make_plan(tree.province_b)
+    services.set_parent(child, mine)
+    set_parent_calls.clear()
+    client.force_login(officer_a)
+    page = client.get(f"/plans/plans/{mine.pk}/edit/")
+    assert page.status_code == 200
+    offered = {str(p.pk) for p in page.context["form"].fields["parent"].queryset}
+    assert offered == {str(child.pk)}  # neither the plan itself nor province B's plan
+    assert elsewhere.title not in page.content.decode() and str(elsewhere.pk) not in page.content.decode()
+    r = client.post(f"/plans/plans/{mine.pk}/edit/", _plan_form(mine, elsewhere))
+    assert r.status_code == 200 and "parent" in r.context["form"].errors
+    r = client.post(f"/plans/plans/{mine.pk}/edit/", _plan_form(mine, child))  # its own sub-plan
+    assert r.status_code == 200
+    with pytest.raises(ValidationError) as refused:
+        services.check_parent(mine, child)
+    assert r.context["form"].errors["parent"] == refused.value.messages  # the service's sentence, translated
+    assert Plan.objects.get(pk=mine.pk).parent_id is None and set_parent_calls == []
+    other = make_plan(tree.province_a)
+    r = client.post(f"/plans/plans/{mine.pk}/edit/", _plan_form(mine, other))
+    assert r.status_code == 302 and Plan.objects.get(pk=mine.pk).parent_id == other.pk
+    assert set_parent_calls == [(mine.pk, other.pk)]
+
+
+# --- progress reports through the API --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("period", ["abc", "2024-Q9", "2024-Q0", "2024-13", "2024-00", "0000", "2024-6", "-5"])
+def test_api_refuses_a_malformed_period_with_a_problem(api, tree, officer_a, period):
+    api.force_authenticate(officer_a)
+    a = make_assignment(tree.dept_a, task=make_task(tree.province_a))
+    r = api.post("/api/v1/plans/progress-reports/", {"assignment": str(a.pk), "period": period}, format="json")
+    assert r.status_code == 400 and r["Content-Type"].startswith(PROBLEM), r.content
+    assert r.json()["errors"]["period"]
+    report = services.report_progress(a, period="2024", status="in_progress", progress=10)
+    r = api.patch(f"/api/v1/plans/progress-reports/{report.pk}/", {"period": period}, format="json")
+    assert r.status_code == 400 and r.json()["errors"]["period"]
+    assert not ProgressReport.objects.exclude(pk=report.pk).exists()
+
+
+def test_api_reports_roll_up_and_keep_period_end(api, tree, officer_a):
+    api.force_authenticate(officer_a)
+    task = make_task(tree.province_a)
+    a = make_assignment(tree.dept_a, task=task)
+    r = api.post(
+        "/api/v1/plans/progress-reports/",
+        {"assignment": str(a.pk), "period": "2024-Q2", "status": "in_progress", "progress": 40},
+        format="json",
+    )
+    assert r.status_code == 201, r.content
+    assert r.json()["period_end"] == "2024-06-30" and r.json()["submitted_at"]
+    a.refresh_from_db(), task.refresh_from_db()
+    assert (a.status, a.progress) == (Status.IN_PROGRESS, 40)
+    assert (task.status, task.progress) == (Status.IN_PROGRESS, 40)
+    report = ProgressReport.objects.get()
+    r = api.patch(f"/api/v1/plans/progress-reports/{report.pk}/", {"period": "2024-03"}, format="json")
+    assert r.status_code == 200 and r.json()["period_end"] == "2024-03-31"
+    report.refresh_from_db()
+    assert (report.period, report.period_end, report.progress) == ("2024-03", datetime.date(2024, 3, 31), 40)
+    r = api.patch(f"/api/v1/plans/progress-reports/{report.pk}/", {"status": "done"}, format="json")
+    assert r.status_code == 200 and r.json()["progress"] == 100
+    task.refresh_from_db()
+    assert (task.status, task.progress) == (Status.DONE, 100)
+    # a second period's report cannot be renamed onto the first; a report cannot move to another assignment
+    services.report_progress(a, period="2024", status="done", progress=100)
+    r = api.patch(f"/api/v1/plans/progress-reports/{report.pk}/", {"period": "2024"}, format="json")
+    assert r.status_code == 400 and r["Content-Type"].startswith(PROBLEM)
+    with pytest.raises(ValidationError):  # the service refuses it too, for any caller
+        services.report_progress(a, period="2024", status="done", progress=100, report=report)
+    other = make_assignment(tree.dept_a)
+    r = api.patch(f"/api/v1/plans/progress-reports/{report.pk}/", {"assignment": str(other.pk)}, format="json")
+    assert r.status_code == 400 and r.json()["errors"]["assignment"]
+    assert ProgressReport.objects.get(pk=report.pk).assignment_id == a.pk
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=12), st.from_regex(r"\d{4}(-Q\d|-\d{1,2})?", fullmatch=True)))
+def test_check_period_accepts_only_labels_with_an_end(label):
+    try:
+        checked = services.check_period(label)
+    except ValidationError:
+        return
+    assert services.check_period(checked) == checked == label.strip()
+    assert services.period_end(checked).year == int(checked[:4])
