@@ -191,7 +191,9 @@ class ChecklistItem(ScopedModel):
     remediation = models.TextField(_("remediation roadmap"), blank=True)
 
     class Meta:
-        ordering = ["system", "requirement"]
+        # The unique constraint's index serves this order; ordering by the system's name joined and sorted the
+        # whole table on every page of a national list.
+        ordering = ["system_id", "regime", "requirement"]
         indexes = [models.Index(fields=["system", "regime", "status"])]
         constraints = [
             models.UniqueConstraint(fields=["system", "regime", "requirement"], name="unique_checklist_item")

@@ -2,6 +2,7 @@
 
 import calendar
 import datetime
+import functools
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -133,9 +134,16 @@ def step_actor(dossier: LevelDossier, actor: str) -> tuple[str, Organization]:
     body = _actor(authority.appraises if actor == "appraiser" else authority.approves)
     default = "compliance.leveldossier.appraise" if actor == "appraiser" else "compliance.leveldossier.approve"
     permission = ACTOR_PERMISSION.get(body.code, default)
-    if body.code in OWNER_SIDE:
+    if body.code in OWNER_SIDE or dossier.organization.parent_id is None:
         return permission, dossier.organization
-    return permission, dossier.organization.ancestors().first() or dossier.organization
+    return permission, _root(dossier.organization.path.strip("/").split("/")[0])
+
+
+@functools.lru_cache(maxsize=64)
+def _root(root_id: str) -> Organization:
+    """The top of a tree (the national authority), read once: a list of dossiers asks for it on every row.
+    Callers use only its path, which stays "/<id>/" for as long as the first segment of a path names it."""
+    return Organization.objects.get(pk=root_id)
 
 
 def may_take(user: User, dossier: LevelDossier, step: Transition) -> bool:

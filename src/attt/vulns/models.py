@@ -168,7 +168,14 @@ class VulnWarning(ScopedModel):
         verbose_name = _("vulnerability warning")
         verbose_name_plural = _("vulnerability warnings")
         constraints = [models.UniqueConstraint(fields=["system", "vulnerability"], name="vulns_warning_once")]
-        indexes = [models.Index(fields=["organization", "status"]), models.Index(fields=["vulnerability", "active"])]
+        indexes = [
+            models.Index(fields=["organization", "status"]),
+            models.Index(fields=["vulnerability", "active"]),
+            # The list in its default order: a subtree's list walks the first in order and stops at the page's
+            # end; the list of one organisation (?organization=) reads the second without sorting.
+            models.Index(fields=["priority", "due_date", "-created_at"], name="vulns_warning_list"),
+            models.Index(fields=["organization", "priority", "due_date", "-created_at"], name="vulns_warning_org_list"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.vulnerability_id and self.vulnerability.cve_id} — {self.system}"

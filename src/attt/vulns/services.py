@@ -892,14 +892,15 @@ def exposure(vulnerability: Vulnerability, user, min_level: int = 3) -> dict:
     counted by province (top-level unit of the owner) and by priority sector, within `user`'s scope."""
     warnings = scoping.visible(user, VulnWarning.objects.filter(vulnerability=vulnerability, active=True))
     system_ids = list(warnings.values_list("system_id", flat=True))
-    systems = registry.visible_systems(user).filter(pk__in=system_ids)
+    systems = list(registry.visible_systems(user).filter(pk__in=system_ids))
+    approved = compliance.approved_levels([system.pk for system in systems])
     provinces: dict[str, int] = defaultdict(int)
     sectors: dict[str, int] = defaultdict(int)
     total = exposed = internet = 0
     top = {}
     for system in systems:
         total += 1
-        level = _level(system)
+        level = approved.get(system.pk) or system.decided_level
         if (level or 0) < min_level:
             continue
         exposed += 1

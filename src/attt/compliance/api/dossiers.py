@@ -4,6 +4,7 @@ from django.apps import apps
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
@@ -158,7 +159,7 @@ class UploadSerializer(StrictSerializerMixin, serializers.Serializer):
 
 
 class DossierViewSet(ScopedModelViewSet):
-    queryset = LevelDossier.objects.select_related("system", "organization")
+    queryset = LevelDossier.objects.select_related("system", "organization", "assessment")
     serializer_class = DossierSerializer
     filterset_fields = ["system", "state", "regime", "proposed_level"]
     ordering_fields = ["updated_at", "step_due"]
@@ -314,6 +315,12 @@ class PeriodicCheckSerializer(StrictModelSerializer):
         model = PeriodicCheck
         fields = ["id", "system", "regime", "kind", "due_date", "done_date", "performer", "result", "updated_at"]
         read_only_fields = ["regime", "updated_at"]
+
+    def validate_system(self, system):
+        """A check stays with its system: moving it would leave it owned by the old system's organisation."""
+        if self.instance is not None and system != self.instance.system:
+            raise ValidationError(_("The system of a periodic check cannot change."))
+        return system
 
 
 class PeriodicCheckViewSet(ScopedModelViewSet):

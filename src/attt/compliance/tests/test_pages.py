@@ -7,6 +7,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from attt.compliance import services
 from attt.compliance.models import ChecklistItem, DossierState, LevelAssessment, LevelDossier
+from attt.compliance.tests.factories import check_factory
+from attt.core.models import Role, RoleAssignment
+from attt.core.scoping import forget_scope
 from attt.core.testing import make_user
 from attt.registry.tests.factories import make_system
 
@@ -182,3 +185,24 @@ def test_checklist_shows_the_wording_of_rows_replaced_at_higher_levels(client, o
     client.force_login(officer)
     page = client.get(f"/compliance/systems/{system.pk}/checklist/").content.decode()
     assert all(escape(r.text_vi) in page for r in replaced)
+
+
+def test_api_periodic_check_cannot_move_to_another_organisations_system(api, tree):
+    """A system owner of province A who can see everything (leader at the root) must not hang its check on
+    a system of province B: the check would stay owned by A."""
+    owner = make_user(tree.province_a, "system_owner", username="owner-a")
+    RoleAssignment.objects.create(user=owner, role=Role.objects.get(code="leader"), organization=tree.root)
+    forget_scope(owner)
+    check = check_factory(tree.dept_a)
+    foreign = make_system(tree.dept_b)
+    api.force_authenticate(owner)
+    moved = api.patch(f"/api/v1/compliance/periodic-checks/{check.pk}/", {"system": str(foreign.pk)}, format="json")
+    assert moved.status_code == 400 and "system" in moved.json()["errors"]
+    check.refresh_from_db()
+    assert check.system.organization_id == check.organization_id == tree.dept_a.pk
+    same = api.patch(
+        f"/api/v1/compliance/periodic-checks/{check.pk}/",
+        {"system": str(check.system_id), "performer": "Tổ kiểm tra"},
+        format="json",
+    )
+    assert same.status_code == 200, same.content
