@@ -162,12 +162,27 @@ class IndicatorSerializer(StrictModelSerializer):
 
 
 class IndicatorValueSerializer(StrictModelSerializer):
-    organization = OrganizationField()
+    organization = OrganizationField(required=False)  # the indicator's owner holds the value
     indicator = ScopedRelatedField(queryset=Indicator.objects.all())
 
     class Meta:
         model = IndicatorValue
         fields = ["id", "organization", "indicator", "period", "value", "numeric", "note"]
+        read_only_fields = ["numeric"]  # computed from the value
+        validators: list = []  # one value per indicator and period: the service records or corrects it
+
+    def validate_period(self, value):
+        return _checked(services.check_period, value)
+
+    def validate(self, attrs):
+        if self.instance is not None and any(
+            name in attrs and attrs[name] != getattr(self.instance, name) for name in ("indicator", "period")
+        ):
+            raise serializers.ValidationError(_("A value stays with its indicator and period; record another."))
+        indicator = attrs.get("indicator") or self.instance.indicator
+        if attrs.get("organization", indicator.organization) != indicator.organization:
+            raise serializers.ValidationError({"organization": _("A value is held by its indicator's owner.")})
+        return attrs
 
 
 class LegalDocumentSerializer(StrictModelSerializer):
@@ -239,6 +254,24 @@ class IndicatorValueViewSet(ScopedModelViewSet):
     queryset = IndicatorValue.objects.all()
     serializer_class = IndicatorValueSerializer
     filterset_fields = ["indicator", "period"]
+
+    def perform_create(self, serializer):
+        self._check_target(serializer.validated_data["indicator"].organization)
+        self._record(serializer)
+
+    def perform_update(self, serializer):
+        self._record(serializer)
+
+    def _record(self, serializer) -> None:
+        """Through `services.record_indicator_value`, as the form does: the period checked, the numeric part
+        computed, the value held by the indicator's owner."""
+        data, current = serializer.validated_data, serializer.instance
+        serializer.instance = services.record_indicator_value(
+            data.get("indicator") or current.indicator,
+            period=data.get("period") or current.period,
+            value=data.get("value", current.value if current else ""),
+            note=data.get("note", current.note if current else ""),
+        )
 
 
 class LegalDocumentViewSet(ScopedModelViewSet):

@@ -183,3 +183,21 @@ def test_check_period_accepts_only_labels_with_an_end(label):
         return
     assert services.check_period(checked) == checked == label.strip()
     assert services.period_end(checked).year == int(checked[:4])
+
+
+def test_api_indicator_values_go_through_the_service(api, tree, officer_a):
+    """A value sent through the API is checked and computed as the form's: its period refused when malformed,
+    its number taken from the text, held by the indicator's owner; correcting it keeps indicator and period."""
+    from attt.plans.tests.factories import make_indicator
+
+    indicator = make_indicator(tree.province_a)
+    api.force_authenticate(officer_a)
+    url = "/api/v1/plans/indicator-values/"
+    bad = api.post(url, {"indicator": str(indicator.pk), "period": "2024-13", "value": "65%"}, format="json")
+    assert bad.status_code == 400 and bad["Content-Type"] == PROBLEM and "period" in bad.json()["errors"]
+    made = api.post(url, {"indicator": str(indicator.pk), "period": "2026", "value": "65%"}, format="json")
+    assert made.status_code == 201, made.content
+    assert made.json()["numeric"] == 65 and made.json()["organization"] == str(tree.province_a.pk)
+    value_url = f"{url}{made.json()['id']}/"
+    assert api.patch(value_url, {"value": "80 %"}, format="json").json()["numeric"] == 80
+    assert api.patch(value_url, {"period": "2027"}, format="json").status_code == 400
