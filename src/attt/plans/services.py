@@ -323,7 +323,13 @@ def remind(today: datetime.date | None = None) -> dict:
     overdue assignment once to the organisation above it (the parent node of the cascade)."""
     today = today or timezone.localdate()
     counts = {"reminded": 0, "overdue": 0, "escalated": 0}
-    for a in Assignment.objects.select_related("task", "organization__parent", "parent__organization"):
+    due = (  # only what may be due: a year's assignments across the country are not read every day
+        Assignment.objects.filter(due_date__lte=today + datetime.timedelta(days=max(REMIND_DAYS)))
+        .exclude(status=Status.DONE)
+        .exclude(reminded_on=today)
+        .select_related("task", "organization__parent", "parent__organization")
+    )
+    for a in due.iterator(chunk_size=500):
         kind = reminder_due(a, today)
         if kind is None or a.reminded_on == today:
             continue

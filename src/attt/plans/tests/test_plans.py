@@ -220,6 +220,21 @@ def test_reminders_overdue_and_escalation(tree):
     assert a.status == "overdue"
 
 
+def test_the_daily_reminder_reads_only_assignments_that_may_be_due(tree, monkeypatch):
+    """Done ones, those reminded today and those due beyond the first reminder are left in the database."""
+    task = make_task(tree.root)
+    today = datetime.date(2024, 6, 23)
+    due_soon = make_assignment(tree.dept_a, task=task, due_date=today + datetime.timedelta(days=7))
+    make_assignment(tree.dept_b, task=task, due_date=today + datetime.timedelta(days=40))
+    make_assignment(tree.province_b, task=task, due_date=today - datetime.timedelta(days=1), status="done")
+    make_assignment(tree.ministry, task=task, due_date=today - datetime.timedelta(days=3), reminded_on=today)
+    read = []
+    decide = services.reminder_due
+    monkeypatch.setattr(services, "reminder_due", lambda a, day: read.append(a.pk) or decide(a, day))
+    assert services.remind(today)["reminded"] == 1
+    assert read == [due_soon.pk]
+
+
 def test_reports_docx_and_xlsx(tree, national_admin):
     task = make_task(tree.root)
     (a,) = services.assign(task, [tree.dept_a])
