@@ -16,6 +16,8 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import attrgetter
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -769,24 +771,30 @@ def notify_new_warnings(warnings: list[VulnWarning], *, kev: bool = False) -> in
 def remind_overdue(today: datetime.date | None = None) -> int:
     """Daily job: one reminder per organisation listing its open warnings past their due date."""
     today = today or timezone.localdate()
-    overdue = list(
+    # Streamed by organisation (the warnings' list index): the country's overdue warnings are never held at once.
+    overdue = (
         VulnWarning.objects.filter(status__in=OPEN_STATUSES, active=True, due_date__lt=today)
         .select_related("vulnerability", "organization")
-        .order_by("priority")
+        .order_by("organization_id", "priority", "due_date")
+        .iterator(chunk_size=1000)
     )
-    by_org: dict = defaultdict(list)
-    for w in overdue:
-        by_org[w.organization].append(w)
-    for org, items in by_org.items():
+    organisations = 0
+    for _org, warnings in groupby(overdue, key=attrgetter("organization_id")):
+        listed, total = [], 0
+        for warning in warnings:
+            total += 1
+            if total <= 30:
+                listed.append(warning)
         notify_permission_holders(
             "vulns.vulnwarning.change",
-            org,
-            title=_("%(n)d vulnerability warnings are overdue") % {"n": len(items)},
-            body="\n".join(f"P{w.priority} {w.vulnerability.cve_id} ({w.due_date})" for w in items[:30]),
+            listed[0].organization,
+            title=_("%(n)d vulnerability warnings are overdue") % {"n": total},
+            body="\n".join(f"P{w.priority} {w.vulnerability.cve_id} ({w.due_date})" for w in listed),
             link="/vulns/warnings/?overdue=1",
             level="warning",
         )
-    return len(by_org)
+        organisations += 1
+    return organisations
 
 
 def daily() -> dict:

@@ -177,10 +177,16 @@ def test_overdue_reminders(tree):
 
     from attt.vulns.tests.factories import warning_factory
 
-    make_user(tree.dept_a, "system_owner", username="owner-a")
-    warning_factory(tree.dept_a)
-    assert services.remind_overdue(datetime.date.today() + datetime.timedelta(days=1)) == 1
-    assert Notification.objects.filter(link="/vulns/warnings/?overdue=1").exists()
+    owner_a = make_user(tree.dept_a, "system_owner", username="owner-a")
+    owner_b = make_user(tree.dept_b, "system_owner", username="owner-b")
+    for _ in range(32):
+        warning_factory(tree.dept_a)
+    warning_factory(tree.dept_b)
+    assert services.remind_overdue(datetime.date.today() + datetime.timedelta(days=1)) == 2
+    (to_a,) = Notification.objects.filter(link="/vulns/warnings/?overdue=1", recipient=owner_a)
+    assert "32" in to_a.title and len(to_a.body.splitlines()) == 30  # the count is all, the list the first 30
+    (to_b,) = Notification.objects.filter(link="/vulns/warnings/?overdue=1", recipient=owner_b)
+    assert "1" in to_b.title and len(to_b.body.splitlines()) == 1
 
 
 def test_api_transition_and_stix(tree, api):
