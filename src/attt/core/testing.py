@@ -15,6 +15,20 @@ from attt.core.services.organizations import create_organization
 PASSWORD = "correct-horse-battery-staple"
 
 
+def sqlite_plan(queryset) -> str:
+    """SQLite's plan for a queryset (EXPLAIN QUERY PLAN, its steps joined by " | "), for tests that a list reads
+    an index in order rather than sorting every row in scope. Skips the test on another database, whose plans
+    read differently."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("reads SQLite's query plan")
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        return " | ".join(str(row[-1]) for row in cursor.fetchall())
+
+
 @dataclass
 class Tree:
     """root ─┬─ province_a ── dept_a ── operator_a

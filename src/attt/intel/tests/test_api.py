@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
-from attt.core.testing import make_user
+from attt.core.testing import make_user, sqlite_plan
 from attt.intel import services, store
 from attt.intel.models import Collection, CollectionGrant, Indicator
 from attt.intel.tests.factories import indicator_factory, make_report
@@ -240,14 +240,7 @@ def test_grant_with_or_without_the_units_below(tree):
 
 def test_the_indicator_list_reads_its_index_in_order(tree, responder):
     """The lists' order (newest sighting first) comes from an index, not a sort of every indicator in scope."""
-    from django.db import connection
-
     from attt.core import scoping
 
-    if connection.vendor != "sqlite":
-        pytest.skip("the plan is read with SQLite's EXPLAIN QUERY PLAN")
-    sql, params = scoping.visible(responder, Indicator.objects.all())[:50].query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
-        plan = " | ".join(row[-1] for row in cursor.fetchall())
+    plan = sqlite_plan(scoping.visible(responder, Indicator.objects.all())[:50])
     assert "USING INDEX intel_indicator_list" in plan and "TEMP B-TREE" not in plan

@@ -1,14 +1,13 @@
 """Big lists and maps stay cheap: the exposure map of a CVE costs the same queries for 3 systems as for 30,
 and the warning list in its default order is read from an index rather than sorted."""
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from attt.compliance.tests.factories_oversight import make_dossier
 from attt.core import scoping
-from attt.core.testing import make_user
+from attt.core.testing import make_user, sqlite_plan
 from attt.registry.tests.factories import make_system
 from attt.vulns import services
 from attt.vulns.models import VulnWarning
@@ -45,19 +44,11 @@ def test_exposure_query_count_does_not_grow_with_the_number_of_systems(tree, nat
     assert more == few
 
 
-def _plan(queryset) -> str:
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
-        return " | ".join(str(row[-1]) for row in cursor.fetchall())
-
-
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="reads SQLite's query plan")
 def test_warning_list_in_scope_is_read_in_index_order(tree, national_admin):
     officer = make_user(tree.province_a, "security_officer", username="list-officer")
     listed = VulnWarning.objects.select_related("vulnerability", "system", "organization")
     for user in (national_admin, officer):
-        plan = _plan(scoping.visible(user, listed)[:50])
+        plan = sqlite_plan(scoping.visible(user, listed)[:50])
         assert "TEMP B-TREE" not in plan and "vulns_warning_list" in plan, plan
-    plan = _plan(scoping.visible(officer, listed).filter(organization=tree.dept_a)[:50])
+    plan = sqlite_plan(scoping.visible(officer, listed).filter(organization=tree.dept_a)[:50])
     assert "TEMP B-TREE" not in plan and "vulns_warning_org_list" in plan, plan
