@@ -208,11 +208,13 @@ def report_progress(
         for name, value in fields.items():
             setattr(report, name, value)
         report.save()
-    assignment.status, assignment.progress = status, progress
-    if comment:
-        assignment.comment = comment
-    assignment.save(update_fields=["status", "progress", "comment", "updated_at"])
-    roll_up(assignment.task)
+    if assignment.reports.order_by("-period_end", "-submitted_at").first() == report:
+        # the assignment shows its latest period: correcting an older report leaves it as it is
+        assignment.status, assignment.progress = status, progress
+        if comment:
+            assignment.comment = comment
+        assignment.save(update_fields=["status", "progress", "comment", "updated_at"])
+        roll_up(assignment.task)
     return report
 
 
@@ -331,7 +333,7 @@ def remind(today: datetime.date | None = None) -> dict:
     )
     for a in due.iterator(chunk_size=500):
         kind = reminder_due(a, today)
-        if kind is None or a.reminded_on == today:
+        if kind is None:
             continue
         link = a.get_absolute_url()
         if kind == "remind":

@@ -544,9 +544,8 @@ def plan_report(request, pk, fmt):
         raise PermissionDenied
     try:
         year = int(request.GET.get("year") or timezone.localdate().year)
-        period = request.GET.get("period") or str(year)
-        services.period_end(period)
-    except (ValueError, TypeError):
+        period = services.check_period(request.GET.get("period") or str(year))
+    except (ValueError, TypeError, ValidationError):
         year, period = timezone.localdate().year, str(timezone.localdate().year)
     org = None
     if request.GET.get("organization"):

@@ -1,4 +1,3 @@
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.routers import DefaultRouter
@@ -17,17 +16,9 @@ from attt.plans.models import (
 )
 
 
-def _checked(rule, *args):
-    """Run a service rule on one field, its refusal becoming that field's 400 (problem+json)."""
-    try:
-        return rule(*args)
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(exc.messages) from exc
-
-
 class PlanSerializer(StrictModelSerializer):
-    """The parent resolves only among plans the requester may see, and is written by
-    `services.set_parent`, which refuses a cycle."""
+    """The parent resolves only among plans the requester may see. A new plan is saved with it (it cannot close
+    a cycle); a change of parent goes through `services.set_parent`, which refuses one."""
 
     organization = OrganizationField()
     parent = ScopedRelatedField(queryset=Plan.objects.all(), required=False, allow_null=True)
@@ -51,12 +42,8 @@ class PlanSerializer(StrictModelSerializer):
 
     def validate_parent(self, parent):
         if self.instance is not None:
-            _checked(services.check_parent, self.instance, parent)
+            services.check_parent(self.instance, parent)  # DRF makes its refusal this field's error
         return parent
-
-    def create(self, validated_data):
-        parent = validated_data.pop("parent", None)
-        return services.set_parent(super().create(validated_data), parent)
 
     def update(self, instance, validated_data):
         relink = "parent" in validated_data
@@ -137,6 +124,7 @@ class ProgressReportSerializer(StrictModelSerializer):
             "submitted_at",
         ]
         read_only_fields = ["organization", "period_end", "submitted_at"]
+        validators: list = []  # one report per assignment and period: `validate` words the refusal
 
     def validate_progress(self, value):
         if not 0 <= value <= 100:
@@ -144,12 +132,20 @@ class ProgressReportSerializer(StrictModelSerializer):
         return value
 
     def validate_period(self, value):
-        return _checked(services.check_period, value)
+        return services.check_period(value)
 
     def validate_assignment(self, assignment):
         if self.instance is not None and assignment != self.instance.assignment:
             raise serializers.ValidationError(_("A report stays with the assignment it was made for."))
         return assignment
+
+    def validate(self, attrs):
+        assignment = attrs.get("assignment") or self.instance.assignment
+        period = attrs.get("period", getattr(self.instance, "period", None))
+        if assignment.reports.filter(period=period).exclude(pk=getattr(self.instance, "pk", None)).exists():
+            message = _("This assignment already has a report for %(period)s.") % {"period": period}
+            raise serializers.ValidationError({"period": message})
+        return attrs
 
 
 class IndicatorSerializer(StrictModelSerializer):
@@ -172,7 +168,7 @@ class IndicatorValueSerializer(StrictModelSerializer):
         validators: list = []  # one value per indicator and period: the service records or corrects it
 
     def validate_period(self, value):
-        return _checked(services.check_period, value)
+        return services.check_period(value)
 
     def validate(self, attrs):
         if self.instance is not None and any(
@@ -182,6 +178,9 @@ class IndicatorValueSerializer(StrictModelSerializer):
         indicator = attrs.get("indicator") or self.instance.indicator
         if attrs.get("organization", indicator.organization) != indicator.organization:
             raise serializers.ValidationError({"organization": _("A value is held by its indicator's owner.")})
+        if self.instance is None and indicator.values.filter(period=attrs["period"]).exists():
+            message = _("This indicator already has a value for %(period)s.") % {"period": attrs["period"]}
+            raise serializers.ValidationError({"period": message})
         return attrs
 
 

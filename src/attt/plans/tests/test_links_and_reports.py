@@ -83,7 +83,7 @@ def test_api_refuses_a_cycle_and_links_through_set_parent(api, tree, officer_a, 
     )
     assert r.status_code == 201, r.content
     child = Plan.objects.get(code="kh-con")
-    assert child.parent_id == p1.pk and set_parent_calls[-1] == (child.pk, p1.pk)
+    assert child.parent_id == p1.pk and len(set_parent_calls) == 1  # a new plan is saved with its parent, once
     r = api.patch(f"/api/v1/plans/plans/{child.pk}/", {"title": "Đổi tên"}, format="json")  # no parent sent
     assert r.status_code == 200 and Plan.objects.get(pk=child.pk).parent_id == p1.pk
 
@@ -201,3 +201,42 @@ def test_api_indicator_values_go_through_the_service(api, tree, officer_a):
     value_url = f"{url}{made.json()['id']}/"
     assert api.patch(value_url, {"value": "80 %"}, format="json").json()["numeric"] == 80
     assert api.patch(value_url, {"period": "2027"}, format="json").status_code == 400
+
+
+def test_correcting_an_older_report_leaves_the_assignment_at_its_latest(api, tree, officer_a):
+    """The assignment (and its task) show the latest period's report; fixing an earlier one changes neither."""
+    task = make_task(tree.province_a)
+    a = make_assignment(tree.dept_a, task=task)
+    old = services.report_progress(a, period="2024-03", status="in_progress", progress=20)
+    services.report_progress(a, period="2024", status="done", progress=100)
+    api.force_authenticate(officer_a)
+    fixed = api.patch(f"/api/v1/plans/progress-reports/{old.pk}/", {"comment": "Bổ sung"}, format="json")
+    assert fixed.status_code == 200 and fixed.json()["comment"] == "Bổ sung"
+    a.refresh_from_db(), task.refresh_from_db()
+    assert (a.status, a.progress, task.status, task.progress) == (Status.DONE, 100, Status.DONE, 100)
+    services.report_progress(a, period="2023", status="in_progress", progress=5)  # an earlier period, late
+    a.refresh_from_db()
+    assert (a.status, a.progress) == (Status.DONE, 100)
+
+
+def test_a_second_record_for_a_period_is_refused_on_the_period(api, tree, officer_a):
+    """Posting a report or an indicator value for a period that already has one is a 400 on `period` (in
+    Vietnamese), and the first record stays as it was."""
+    from attt.plans.models import IndicatorValue
+    from attt.plans.tests.factories import make_indicator
+
+    api.force_authenticate(officer_a)
+    a = make_assignment(tree.dept_a, task=make_task(tree.province_a))
+    url = "/api/v1/plans/progress-reports/"
+    assert api.post(url, {"assignment": str(a.pk), "period": "2024", "progress": 30}, format="json").status_code == 201
+    again = api.post(url, {"assignment": str(a.pk), "period": "2024", "progress": 90}, format="json")
+    assert again.status_code == 400 and "2024" in again.json()["errors"]["period"][0]
+    assert "đã có báo cáo" in again.json()["errors"]["period"][0]
+    assert ProgressReport.objects.get().progress == 30
+    indicator = make_indicator(tree.province_a)
+    url = "/api/v1/plans/indicator-values/"
+    first = {"indicator": str(indicator.pk), "period": "2026", "value": "65%", "note": "nguồn: báo cáo"}
+    assert api.post(url, first, format="json").status_code == 201
+    again = api.post(url, {"indicator": str(indicator.pk), "period": "2026", "value": "70%"}, format="json")
+    assert again.status_code == 400 and again.json()["errors"]["period"]
+    assert IndicatorValue.objects.values_list("value", "note").get() == ("65%", "nguồn: báo cáo")
