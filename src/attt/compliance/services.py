@@ -2,7 +2,6 @@
 
 import calendar
 import datetime
-import functools
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -124,8 +123,9 @@ ACTOR_PERMISSION = {
 }
 
 
-def step_actor(dossier: LevelDossier, actor: str) -> tuple[str, Organization]:
-    """The permission and the organisation on which it must be held to take a step of `actor`'s."""
+def step_actor(dossier: LevelDossier, actor: str, roots: dict | None = None) -> tuple[str, Organization]:
+    """The permission and the organisation on which it must be held to take a step of `actor`'s. `roots`: the
+    tops of trees already read, by id, kept by a caller going through many dossiers (a list's rows)."""
     if actor == "owner":
         return "compliance.leveldossier.change", dossier.organization
     authority = _authority(
@@ -136,23 +136,21 @@ def step_actor(dossier: LevelDossier, actor: str) -> tuple[str, Organization]:
     permission = ACTOR_PERMISSION.get(body.code, default)
     if body.code in OWNER_SIDE or dossier.organization.parent_id is None:
         return permission, dossier.organization
-    return permission, _root(dossier.organization.path.strip("/").split("/")[0])
+    roots = {} if roots is None else roots
+    root_id = dossier.organization.path.strip("/").split("/")[0]
+    if root_id not in roots:  # the national authority at the top of the dossier's tree
+        roots[root_id] = Organization.objects.get(pk=root_id)
+    return permission, roots[root_id]
 
 
-@functools.lru_cache(maxsize=64)
-def _root(root_id: str) -> Organization:
-    """The top of a tree (the national authority), read once: a list of dossiers asks for it on every row.
-    Callers use only its path, which stays "/<id>/" for as long as the first segment of a path names it."""
-    return Organization.objects.get(pk=root_id)
-
-
-def may_take(user: User, dossier: LevelDossier, step: Transition) -> bool:
-    permission, organization = step_actor(dossier, step.actor)
+def may_take(user: User, dossier: LevelDossier, step: Transition, roots: dict | None = None) -> bool:
+    permission, organization = step_actor(dossier, step.actor, roots)
     return scoping.can_in(user, permission, organization)
 
 
-def allowed_transitions(user: User, dossier: LevelDossier) -> list[Transition]:
-    return [t for t in TRANSITIONS.values() if dossier.state in t.sources and may_take(user, dossier, t)]
+def allowed_transitions(user: User, dossier: LevelDossier, roots: dict | None = None) -> list[Transition]:
+    """The steps the user may take now; `roots` as in `step_actor`."""
+    return [t for t in TRANSITIONS.values() if dossier.state in t.sources and may_take(user, dossier, t, roots)]
 
 
 @dataclass

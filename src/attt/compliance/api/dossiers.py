@@ -135,7 +135,10 @@ class DossierSerializer(StrictModelSerializer):
 
     def get_steps(self, obj) -> list[str]:
         request = self.context.get("request")
-        return [t.name for t in services.allowed_transitions(request.user, obj)] if request else []
+        if request is None:
+            return []
+        roots = self.context.setdefault("roots", {})  # shared by the list's rows: the authority is read once
+        return [t.name for t in services.allowed_transitions(request.user, obj, roots)]
 
 
 class StepSerializer(StrictSerializerMixin, serializers.Serializer):

@@ -261,6 +261,11 @@ def test_layer_four_reports_write_only_changes_and_hourly_sightings(tree):
     layers.refresh_from_db()
     assert not layers.national_monitoring_connected
     assert layers.national_monitoring_seen == start + datetime.timedelta(minutes=62)
+    layers.national_monitoring_source = "manual"  # typed by hand meanwhile: the next report takes it back
+    layers.save()
+    services.set_national_monitoring(system, connected=False, seen=start + datetime.timedelta(minutes=63))
+    layers.refresh_from_db()
+    assert layers.national_monitoring_source == "monitoring"
 
 
 def test_approved_levels_in_bulk(tree, people):
