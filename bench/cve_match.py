@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import leave_bench_folder
+
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEMS, PER_SYSTEM = 3418, 30
 
@@ -37,6 +39,7 @@ def main() -> None:
     cves = 25_000 if args.quick else 250_000
     data_dir = tempfile.mkdtemp(prefix="attt-bench-")
     os.environ.update(ATTT_DATA_DIR=data_dir, ATTT_DEBUG="0", DJANGO_SETTINGS_MODULE="attt.settings.development")
+    leave_bench_folder()  # bench/sigma.py would shadow pySigma, which the detection engine imports
     sys.path.insert(0, str(ROOT / "src"))
     import django
 

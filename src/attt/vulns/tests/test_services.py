@@ -179,14 +179,17 @@ def test_overdue_reminders(tree):
 
     owner_a = make_user(tree.dept_a, "system_owner", username="owner-a")
     owner_b = make_user(tree.dept_b, "system_owner", username="owner-b")
-    for _ in range(32):
-        warning_factory(tree.dept_a)
-    warning_factory(tree.dept_b)
+    for n in range(32):  # mixed priorities, B's warnings made in between: still one notice per organisation
+        warning = warning_factory(tree.dept_a)
+        VulnWarning.objects.filter(pk=warning.pk).update(priority=1 + n % 3)
+        if n % 10 == 5:
+            warning_factory(tree.dept_b)
     assert services.remind_overdue(datetime.date.today() + datetime.timedelta(days=1)) == 2
     (to_a,) = Notification.objects.filter(link="/vulns/warnings/?overdue=1", recipient=owner_a)
     assert "32" in to_a.title and len(to_a.body.splitlines()) == 30  # the count is all, the list the first 30
+    assert to_a.body.splitlines()[0].startswith("P1") and to_a.body.splitlines()[-1].startswith("P3")
     (to_b,) = Notification.objects.filter(link="/vulns/warnings/?overdue=1", recipient=owner_b)
-    assert "1" in to_b.title and len(to_b.body.splitlines()) == 1
+    assert "3" in to_b.title and len(to_b.body.splitlines()) == 3
 
 
 def test_api_transition_and_stix(tree, api):
