@@ -26,6 +26,16 @@ class SearchFilterSet(django_filters.FilterSet):
         return queryset.filter(condition)
 
 
+class ChoicesFilter(django_filters.MultipleChoiceFilter):
+    """One or more values of a plain column (`?status=open&status=acknowledged`). django-filter adds DISTINCT to
+    such a filter by default, which a column IN (...) never needs and which makes the page count scan the whole
+    table."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("distinct", False)
+        super().__init__(*args, **kwargs)
+
+
 def visible_organizations(request):
     from attt.core.scoping import visible
 
@@ -85,7 +95,7 @@ class RoleAssignmentFilterSet(SearchFilterSet):
 
 class AuditEventFilterSet(SearchFilterSet):
     search_fields = ("object_repr", "actor_name", "object_type")
-    action = django_filters.MultipleChoiceFilter(choices=AuditEvent.Action.choices, label=_("Action"))
+    action = ChoicesFilter(choices=AuditEvent.Action.choices, label=_("Action"))
     object_type = django_filters.CharFilter(label=_("Object type"))
     object_id = django_filters.CharFilter(label=_("Object id"))
     actor = django_filters.CharFilter(field_name="actor_name", label=_("Actor"))

@@ -6,7 +6,7 @@ import django_filters
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from attt.core.filtersets import SearchFilterSet, subtree_filter
+from attt.core.filtersets import ChoicesFilter, SearchFilterSet, subtree_filter
 from attt.detection.models import Alert, Severity, SigmaRule
 
 
@@ -22,9 +22,8 @@ class AlertFilterSet(SearchFilterSet):
     search_fields = ("title", "rule_id", "indicator_value", "system__name")
     since = django_filters.DateFilter(method="filter_since", label=_("From"))
     until = django_filters.DateFilter(method="filter_until", label=_("To"))
-    # distinct=False: a plain column IN (...) cannot repeat a row, and DISTINCT made the page count scan every alert.
-    severity = django_filters.MultipleChoiceFilter(choices=Severity.choices, label=_("Severity"), distinct=False)
-    status = django_filters.MultipleChoiceFilter(choices=Alert.Status.choices, label=_("Status"), distinct=False)
+    severity = ChoicesFilter(choices=Severity.choices, label=_("Severity"))
+    status = ChoicesFilter(choices=Alert.Status.choices, label=_("Status"))
     kind = django_filters.ChoiceFilter(choices=Alert.Kind.choices, label=_("Kind"))
     rule = django_filters.CharFilter(field_name="rule_id", label=_("Rule id"))
     within = subtree_filter(_("Organisation (with its units)"))
@@ -44,7 +43,7 @@ class AlertFilterSet(SearchFilterSet):
 
 class SigmaRuleFilterSet(SearchFilterSet):
     search_fields = ("title", "rule_id", "author", "techniques", "description")
-    level = django_filters.MultipleChoiceFilter(choices=Severity.choices, label=_("Level"))
+    level = ChoicesFilter(choices=Severity.choices, label=_("Level"))
     enabled = django_filters.BooleanFilter(label=_("Enabled"))
     supported = django_filters.BooleanFilter(label=_("Supported"))
     product = django_filters.CharFilter(label=_("Product"))

@@ -75,13 +75,14 @@ class EnrichmentIndex:
         return sum(map(len, self._v4.values())) + sum(map(len, self._v6.values())) + len(self._domains)
 
     def address(self, text: str) -> SystemInfo | None:
+        """The system of an address; None for text that is not one (inet_pton refuses a NUL with ValueError)."""
         try:
             return self._address_v4(inet_pton(AF_INET, text))
-        except OSError:
+        except (OSError, ValueError):
             pass
         try:
             key = int.from_bytes(inet_pton(AF_INET6, text))
-        except OSError:
+        except (OSError, ValueError):
             return None
         for length in self._v6_lengths:
             found = self._v6[length].get(key >> (128 - length) << (128 - length))

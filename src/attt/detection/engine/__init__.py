@@ -14,7 +14,9 @@ What the rest of the platform relies on:
   (``Event.System`` / ``Event.EventData``) used by the regression data.
 - ``IndicatorIndex.build(items: Iterable[tuple[str, str, object]]) -> IndicatorIndex`` from (kind, value, ref),
   kinds as in ``attt.intel.sharing.OBSERVABLE_KINDS``; ``index.match(candidates: Iterable[tuple[str, str]])
-  -> list[object]`` returns the refs of indicators equal to (or, for IP ranges, containing) a candidate.
+  -> list[object]`` returns the refs of indicators equal to (or, for IP ranges, containing) a candidate
+  (candidates are hashable (kind, value) pairs: answers are remembered); ``index.match_each(lists)`` does the
+  same for a batch of such lists and returns ``(position, refs)`` of those that hit.
 """
 
 from attt.detection.engine.fields import fields_from_evtx_json, iter_json_objects

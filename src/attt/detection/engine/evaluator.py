@@ -49,19 +49,20 @@ KEYWORD = "*"  # anchor field of keyword (field-less) tests: probed against all 
 
 def ip_to_int(text: str) -> tuple[int, int] | None:
     """(version, integer) of an IP address (IPv4 strict dotted quad, IPv6 any form, brackets and zone allowed)."""
-    try:  # the usual case first: a bare dotted quad
+    try:  # the usual case first: a bare dotted quad (inet_pton refuses a NUL in the text with ValueError)
         return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
-    except OSError:
+    except (OSError, ValueError):
         pass
-    text = text.strip()
-    if text.startswith("[") and text.endswith("]"):
-        text = text[1:-1]
+    bare = text.strip()
+    if bare.startswith("[") and bare.endswith("]"):
+        bare = bare[1:-1]
+    if bare != text:
+        try:
+            return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, bare), "big")
+        except (OSError, ValueError):
+            pass
     try:
-        return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
-    except OSError:
-        pass
-    try:
-        return 6, int(ipaddress.IPv6Address(text.split("%", 1)[0]))
+        return 6, int(ipaddress.IPv6Address(bare.split("%", 1)[0]))
     except ValueError:
         return None
 

@@ -190,6 +190,8 @@ class IndicatorIndex:
         candidates are looked up once, and the lists that hold none of the hitting ones (nearly all) are passed
         over with one set probe each: a third of `match` per list, which matters at line rate."""
         unique = set(chain.from_iterable(candidate_lists))
+        if len(unique) > MEMO_LIMIT:  # more than may be remembered at once: list by list, as `match` bounds it
+            return [(n, refs) for n, candidates in enumerate(candidate_lists) if (refs := self.match(candidates))]
         new = unique.difference(self._memo)
         if len(self._memo) + len(new) > MEMO_LIMIT:
             self._forget()
@@ -213,8 +215,6 @@ class IndicatorIndex:
         self._hitting.clear()
 
     def _refs_of(self, hits: list[int]) -> list[object]:
-        if not hits:
-            return []
         refs = self._refs
         return [refs[position] for position in dict.fromkeys(hits)]
 
@@ -266,7 +266,7 @@ _CANONICAL_HOST = re.compile(r"[a-z0-9._-]+").fullmatch
 
 def _canonical(kind: str, value: str) -> str | None:
     """The comparison key of a value already in canonical form (what traffic mostly carries), found without
-    parsing; None sends the value through `normalise`. `tests/test_indicators.py` checks it agrees with it."""
+    parsing; None sends the value through `normalise`. `tests/test_engine.py` checks it agrees with it."""
     if not value.isascii() or value != value.strip():
         return None
     if kind == "domain":

@@ -443,4 +443,24 @@ def test_match_each_is_match_per_list(monkeypatch, batches, limit) -> None:
     for lists in batches:
         expected = [(n, refs) for n, candidates in enumerate(lists) if (refs := single.match(candidates))]
         assert batched.match_each(lists) == expected
-        assert len(batched._hitting) <= len(batched._memo)
+        assert len(batched._hitting) <= len(batched._memo) <= limit
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.one_of(st.text(max_size=45), st.ip_addresses().map(str).map(lambda a: f" [{a}] ")))
+@example(text="1.2.3.4\x00")
+@example(text="::1\x00")
+@example(text="fe80::1%eth0")
+def test_ip_to_int_reads_any_text_without_raising(text: str) -> None:
+    """Any text a sender put where an address goes (a NUL included) is an address or None, never an error: an
+    error would fail detection for the whole batch."""
+    from attt.detection.engine.evaluator import ip_to_int
+
+    parsed = ip_to_int(text)
+    if parsed is not None:
+        bare = text.strip().removeprefix("[").removesuffix("]").split("%", 1)[0]
+        assert parsed == (ipaddress.ip_address(bare).version, int(ipaddress.ip_address(bare)))
+    index = IndicatorIndex.build([("ipv4", "10.0.0.0/8", "net")])
+    inside = parsed is not None and parsed[0] == 4 and parsed[1] >> 24 == 10
+    expected = [(0, ["net"])] if inside else []
+    assert index.match_each([[("ipv4", text)], [("ipv4", "10.1.1.1")]]) == [*expected, (1, ["net"])]

@@ -141,13 +141,20 @@ def test_fuzz_ndjson_batch_never_raises(data):
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from([b'{"a": 1}', b'{"source": {"ip": "10.0.0.1"}}', b"", b" ", b"{bad", b'{"b": 2}\r'])))
 def test_a_batch_is_framed_as_received_only_when_its_lines_are_its_events_lines(lines):
-    """The wire frame's body is the events' lines joined, whether it reuses the received batch or joins them."""
-    from attt.monitoring.normalise import decode_lines, events_payload
+    """The wire frame's body is the events' lines joined; the received batch is compressed as it is exactly when
+    every line became an event unchanged (no blank, refused or CR-ended line), else the lines are joined again."""
+    from unittest import mock
+
+    from attt.monitoring import normalise
 
     data, source = b"\n".join(lines), SourceRef(uuid.uuid4(), uuid.uuid4())
     events, _ = normalise_lines(data, source, NOW)
     if events:
-        assert decode_lines(events_payload(events, source, data))[2] == b"\n".join(e.original for e in events)
+        with mock.patch.object(normalise, "encode_lines", wraps=normalise.encode_lines) as encode:
+            frame = normalise.events_payload(events, source, data)
+        assert normalise.decode_lines(frame)[2] == b"\n".join(e.original for e in events)
+        as_received = all(line in (b'{"a": 1}', b'{"source": {"ip": "10.0.0.1"}}') for line in lines)
+        assert (encode.call_args.args[2] is data) == as_received
 
 
 def _cef_escape_header(value: str) -> str:
@@ -403,3 +410,18 @@ def test_an_event_dated_beyond_two_days_ahead_takes_its_receive_time():
     line = f"<134>1 {ahead.isoformat()} fw app - - - far ahead".encode()
     (event,), _ = normalise_lines(line, syslog, NOW)
     assert event.timestamp == NOW
+
+
+@pytest.mark.parametrize("address", ["10.1.2.3\\u0000", "::1\\u0000", "10.1.2.3 ", "not an address"])
+def test_an_address_field_holding_anything_enriches_to_nothing_without_failing_the_batch(address):
+    """A sender may put any text in `source.ip` (a NUL included): the batch is enriched, that event maps to no
+    system, the others to theirs."""
+    from attt.monitoring.enrich import EnrichmentIndex, SystemInfo
+
+    info = SystemInfo(uuid.uuid4(), uuid.uuid4(), "Cổng dịch vụ công", "government", 3)
+    index = EnrichmentIndex.build([("10.1.0.0/16", info), ("::/0", info)])
+    lines = b'{"source": {"ip": "%s"}}\n{"source": {"ip": "10.1.9.9"}}' % address.encode()
+    events, rejected = normalise_lines(lines, SourceRef(uuid.uuid4(), uuid.uuid4()), NOW)
+    assert not rejected
+    index.enrich(events)
+    assert [e.system_id for e in events] == [None, info.system_id]
