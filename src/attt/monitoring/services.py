@@ -126,8 +126,8 @@ def source_ref(source: Source) -> SourceRef:
 
 
 def accept(source: Source, data: bytes, *, text_file: bool = False) -> dict:
-    """Normalise a batch, record its rejections, make its events durable (spool fsync or JetStream ack), then
-    process them. Returns the acknowledgement: counts and a reason per rejected line number."""
+    """Normalise a batch, make its events durable (spool fsync or JetStream ack) and process them, then record its
+    rejections. Returns the acknowledgement: counts and a reason per rejected line number."""
     ref = source_ref(source)
     if text_file:
         events, rejected = normalise_file_text(data.decode("utf-8", "replace"), ref)
@@ -193,7 +193,7 @@ def apply_retention() -> dict:
 
 def set_aside_count() -> int:
     """Batches of the embedded spool set aside after failing every attempt (JetStream: `attt ingest set-aside`)."""
-    return len(spool().set_aside()) if conf.transport() != "nats" else 0
+    return spool().set_aside_count() if conf.transport() != "nats" else 0
 
 
 def drain_spool() -> int:

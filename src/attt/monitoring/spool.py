@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS batch (
 );
 CREATE INDEX IF NOT EXISTS batch_lease ON batch (lease_until, id);
 """
-MAX_ATTEMPTS = 8  # with a 60 s lease the last attempt comes ~4 hours after the first failure
+MAX_ATTEMPTS = 8  # with a 60 s lease the last attempt comes ~2 hours after the first failure (60 s doubling, ≤ 1 h)
 MAX_WAIT_S = 3600.0
 
 
@@ -128,6 +128,9 @@ class Spool:
         )
         keys = ("id", "source_id", "received", "events", "attempts", "error")
         return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def set_aside_count(self) -> int:
+        return self._db.execute("SELECT count(*) FROM batch WHERE attempts >= ?", (MAX_ATTEMPTS,)).fetchone()[0]
 
     def revive(self) -> int:
         """Put the batches set aside back in the queue (once what made them fail is mended). Returns how many."""

@@ -23,7 +23,7 @@ def _source(value: str) -> Source:
     return source
 
 
-def _routes(default: Source, given: list[str]) -> list[tuple[str, Source]]:
+def _routes(given: list[str]) -> list[tuple[str, Source]]:
     """`CIDR=ID` options as (network, source); a malformed one or an unknown source exits 2 with a sentence."""
     routes = []
     for item in given:
@@ -99,7 +99,7 @@ class Command(BaseCommand):
             from attt.monitoring.syslog import Routes, serve
 
             source = _source(options["source"])
-            routes = _routes(source, options["route"])
+            routes = _routes(options["route"])
             tls = _tls(options)
             transport = "TLS over TCP" if tls else "TCP and UDP"
             self.stdout.write(
