@@ -257,7 +257,7 @@ SPECTACULAR_SETTINGS = {
 # lock-out and the public forms' limits count in the database. Several web machines each keep their own.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "BACKEND": "attt.core.cache.FileCache",
         "LOCATION": str(DATA_DIR / "cache"),
         "OPTIONS": {"MAX_ENTRIES": 100_000},
     }

@@ -283,3 +283,19 @@ def test_oidc_new_user_gets_no_role(db):
     assert user.username == "an@example.invalid" and str(user) == "Lê Văn An"
     assert not RoleAssignment.objects.filter(user=user).exists()
     assert not user.has_usable_password()
+
+
+def test_the_file_cache_lists_its_folder_at_most_once_a_minute(tmp_path, monkeypatch):
+    """Every write of Django's file cache listed the whole folder to cull it; ours does that once a minute."""
+    from attt.core.cache import FileCache
+
+    cache = FileCache(str(tmp_path), {"OPTIONS": {"MAX_ENTRIES": 3}})
+    listed = []
+    real = cache._list_cache_files
+    monkeypatch.setattr(cache, "_list_cache_files", lambda: listed.append(1) or real())
+    for n in range(10):
+        cache.set(f"k{n}", n)
+    assert len(listed) == 1 and cache.get("k9") == 9
+    monkeypatch.setattr(cache, "_culled_at", cache._culled_at - FileCache.CULL_EVERY_S)
+    cache.set("later", 1)
+    assert len(listed) == 2 and len(real()) < 11  # the minute past: listed again, and culled

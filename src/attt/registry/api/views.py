@@ -108,4 +108,4 @@ class ContactViewSet(SystemPartViewSet):
     queryset = Contact.objects.select_related("system")
     serializer_class = s.ContactSerializer
     filterset_class = f.ContactFilterSet
-    ordering_fields = ["role"]  # with the name after it (indexed)
+    ordering_fields = ["role"]  # indexed (role, name)
