@@ -21,13 +21,27 @@ def _schedules(sender, **kwargs) -> None:
 
 
 def _check_settings(app_configs, **kwargs) -> list:
-    """A bad retention setting is reported by `attt check` and at start, not first by the nightly job."""
+    """A bad retention setting is reported by `attt check` and at start, not first by the nightly job; one shorter
+    than the regime in force asks records to be kept is a warning (the central store may be an owner's only copy of
+    its logs)."""
     from attt.monitoring import conf
+    from attt.regulation import services as regulation
 
     try:
-        conf.retention_days()
+        days = conf.retention_days()
     except ValueError as exc:
         return [checks.Error(str(exc), id="attt.monitoring.E001")]
+    longest = regulation.longest_retention(regulation.regime_in_force())
+    if longest is not None and days < longest.retention_days:
+        return [
+            checks.Warning(
+                f"ATTT_MONITORING_RETENTION_DAYS is {days} days, shorter than {longest.label_en.lower()} at level "
+                f"{longest.level} under {longest.regime}: {longest.retention_days} days"
+                + (" (unverified in the regulation data)" if longest.unverified else ""),
+                hint="Raise ATTT_MONITORING_RETENTION_DAYS, or make sure owners keep their own logs that long.",
+                id="attt.monitoring.W001",
+            )
+        ]
     return []
 
 

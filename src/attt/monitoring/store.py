@@ -364,14 +364,16 @@ class SQLiteEventStore:
         return self._db.execute("SELECT coalesce(sum(events), 0) FROM chunk").fetchone()[0]
 
     def remove_before(self, cutoff_ms: int) -> int:
-        """Retention: delete the chunks whose newest event is older than the cutoff, and older rejections. A chunk
+        """Retention: delete the chunks whose newest event is older than the cutoff and which were stored before
+        it, and older rejections. An event is kept for the period from its own time and at least as long from its
+        arrival: a replay of old logs, or a device whose clock is behind, is not deleted by the next run. A chunk
         is removed whole, so a batch straddling the cutoff stays until all its events are older. Returns how many
         events went."""
         with self._lock, self._write():
             (removed,) = self._db.execute(
-                "SELECT coalesce(sum(events), 0) FROM chunk WHERE ts_max < ?", (cutoff_ms,)
+                "SELECT coalesce(sum(events), 0) FROM chunk WHERE ts_max < ? AND ingested < ?", (cutoff_ms, cutoff_ms)
             ).fetchone()
-            self._db.execute("DELETE FROM chunk WHERE ts_max < ?", (cutoff_ms,))
+            self._db.execute("DELETE FROM chunk WHERE ts_max < ? AND ingested < ?", (cutoff_ms, cutoff_ms))
             self._db.execute("DELETE FROM rejection WHERE at < ?", (cutoff_ms,))
         return removed
 
@@ -853,12 +855,13 @@ class ClickHouseEventStore:
         return int(self.x.rows(f"SELECT uniqExact(id) AS n FROM {self.events}")[0]["n"])  # noqa: S608
 
     def remove_before(self, cutoff_ms: int) -> int:
-        """Retention: delete events older than the cutoff, and older rejections (ClickHouse mutations, waited for:
-        a daily job). Returns how many events were older."""
+        """Retention: delete events older than the cutoff and stored before it (as the SQLite store), and older
+        rejections (ClickHouse mutations, waited for: a daily job). Returns how many events went."""
         cutoff = f"fromUnixTimestamp64Milli({int(cutoff_ms)})"
-        removed = int(self.x.rows(f"SELECT uniqExact(id) AS n FROM {self.events} WHERE ts < {cutoff}")[0]["n"])  # noqa: S608
+        older = f"ts < {cutoff} AND ingested < {cutoff}"
+        removed = int(self.x.rows(f"SELECT uniqExact(id) AS n FROM {self.events} WHERE {older}")[0]["n"])  # noqa: S608
         if removed:
-            self.x.command(f"ALTER TABLE {self.events} DELETE WHERE ts < {cutoff} SETTINGS mutations_sync = 1")
+            self.x.command(f"ALTER TABLE {self.events} DELETE WHERE {older} SETTINGS mutations_sync = 1")
         self.x.command(f"ALTER TABLE {self.rejections} DELETE WHERE at < {cutoff} SETTINGS mutations_sync = 1")
         return removed
 

@@ -484,6 +484,14 @@ class CheckPolicy(Bilingual):
     note_en: str = ""
     unverified: bool = False
 
+    @property
+    def retention_days(self) -> int | None:
+        """A retention period in days (a month counted as a twelfth of 365 days, rounded up: 12 months = 365
+        days); None for an interval."""
+        if self.measure != "retention":
+            return None
+        return self.days if self.days is not None else -(-(self.months or 0) * 365 // 12)
+
     def to_dict(self) -> dict:
         return {
             "regime": self.regime,

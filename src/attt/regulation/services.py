@@ -288,6 +288,13 @@ def retention(regime: str | Regime, level: int, kind: str) -> CheckPolicy | None
     return check_policy(regime, level, kind)
 
 
+def longest_retention(regime: str | Regime) -> CheckPolicy | None:
+    """The retention period (any kind of record, any level) that asks the most days: what a store keeping
+    records of systems of every level must at least keep."""
+    found = [c for c in _regime(regime).checks if c.measure == "retention"]
+    return max(found, key=lambda c: (c.retention_days, c.level), default=None)
+
+
 # --- Reports -------------------------------------------------------------------------------------
 
 

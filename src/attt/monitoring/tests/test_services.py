@@ -233,16 +233,32 @@ def test_retention_job_keeps_the_set_number_of_days_and_refuses_fewer_than_90(tr
     recent = timezone.now().isoformat()
     old = (timezone.now() - dt.timedelta(days=120)).isoformat()
     body = b"\n".join(b'{"@timestamp": "%s", "n": %d}' % (when.encode(), n) for n, when in enumerate([old, recent]))
-    services.accept(source, body)  # one batch: kept whole while its newest event is within the period
-    services.accept(source, b'{"@timestamp": "%s", "n": 9}' % old.encode())
+    services.accept(source, b'{"@timestamp": "%s", "n": 8}' % old.encode())  # a replay: kept for the period
+    with monkeypatch.context() as stored_then:
+        then_ms = int(dt.datetime.fromisoformat(old).timestamp() * 1000)
+        stored_then.setattr("attt.monitoring.store.now_ms", lambda: then_ms)
+        services.accept(source, body)  # one batch: kept whole while its newest event is within the period
+        services.accept(source, b'{"@timestamp": "%s", "n": 9}' % old.encode())
     monkeypatch.setenv("ATTT_MONITORING_RETENTION_DAYS", "100")
     assert services.apply_retention() == {"removed": 1, "retention_days": 100}
-    assert services.store().count(None, 0) == 2
+    assert services.store().count(None, 0) == 3
     monkeypatch.setenv("ATTT_MONITORING_RETENTION_DAYS", "30")
     with pytest.raises(ValueError, match="at least 90"):
         services.apply_retention()
     with pytest.raises(SystemCheckError, match=r"attt\.monitoring\.E001"):
         call_command("check")
+
+
+def test_a_retention_shorter_than_the_regime_asks_is_a_warning(monkeypatch):
+    from attt.monitoring.apps import _check_settings
+    from attt.regulation import services as regulation
+
+    longest = regulation.longest_retention(regulation.regime_in_force())
+    monkeypatch.setenv("ATTT_MONITORING_RETENTION_DAYS", str(longest.retention_days))
+    assert _check_settings(None) == []
+    monkeypatch.setenv("ATTT_MONITORING_RETENTION_DAYS", str(longest.retention_days - 1))
+    (warning,) = _check_settings(None)
+    assert warning.id == "attt.monitoring.W001" and f"level {longest.level}" in warning.msg
 
 
 def test_cli_lists_the_batches_set_aside_and_puts_them_back(tree, source, monkeypatch):

@@ -540,15 +540,28 @@ def test_a_batch_is_stored_from_its_wire_frame_as_it_came(tmp_path):
     assert store.count(None, 0, group_by="dataset") == {"dns": 8, None: 1, "windows": 1}
 
 
-def test_retention_removes_what_is_older_than_the_cutoff(store):
+def test_retention_removes_what_is_older_than_the_cutoff(store, monkeypatch):
     source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    monkeypatch.setattr(store_module, "now_ms", lambda: BASE_MS)  # stored as they happened
     assert store.insert(_events(source, [_line(BASE_MS + n, n) for n in range(3)])) == 3  # a batch of old events
     assert store.insert(_events(source, [_line(BASE_MS + 10, 10), _line(BASE_MS + 30, 30)])) == 2  # straddling
     assert store.insert(_events(source, [_line(BASE_MS + 40, 40)])) == 1
+    monkeypatch.undo()
     store.reject(source.id, source.organization_id, [(1, "invalid JSON")])
     assert store.remove_before(BASE_MS + 20) == (3 if isinstance(store, SQLiteEventStore) else 4)
     left = store.count(None, 0)
     assert left == (3 if isinstance(store, SQLiteEventStore) else 2)  # SQLite keeps a straddling chunk whole
     assert store.remove_before(BASE_MS + 41) == left and store.total() == 0
     assert store.recent_rejections(str(source.id)) != []  # rejections are dated by when they came (now)
+    assert store.remove_before(now_ms() + 1000) == 0 and store.recent_rejections(str(source.id)) == []
+
+
+def test_retention_keeps_old_events_for_the_period_after_they_came(store):
+    """A replay of last year's logs, or a device whose clock says 1970, is kept as long as a fresh event: retention
+    counts from arrival too, so accepted events are not deleted by the next run."""
+    source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    assert store.insert(_events(source, [_line(0, 1), _line(BASE_MS, 2)])) == 2
+    assert store.remove_before(now_ms() - 1000) == 0 and store.count(None, 0) == 2
+    assert store.remove_before(now_ms() + 1000) == 2 and store.total() == 0
+    store.reject(source.id, source.organization_id, [(1, "invalid JSON")])
     assert store.remove_before(now_ms() + 1000) == 0 and store.recent_rejections(str(source.id)) == []
