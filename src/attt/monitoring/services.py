@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import threading
 import time
 from functools import cache
@@ -157,6 +158,27 @@ def accept(source: Source, data: bytes, *, text_file: bool = False) -> dict:
         "rejected": len(rejected),
         "errors": [{"line": line, "reason": reason} for line, reason in rejected],
     }
+
+
+def park(source: Source, data: bytes) -> Path:
+    """Keep a batch `accept` kept refusing (the syslog listener's last resort, so that the batches after it can go
+    on): its lines as received, in a file of their own under the data folder that `attt ingest file PATH --source
+    ID` replays once the cause is mended. Written whole or not at all (a temporary name, fsync, then renamed)."""
+    folder = conf.data_dir() / "parked" / str(source.pk)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / f"{timezone.now():%Y%m%dT%H%M%S%fZ}-{threading.get_ident()}.log"
+    partial = path.with_suffix(".partial")
+    with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+        out.write(data + b"\n")
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(partial, path)
+    directory = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(directory)  # the new name survives a crash too
+    finally:
+        os.close(directory)
+    return path
 
 
 def mark_seen(source: Source) -> None:

@@ -5,7 +5,10 @@ sources, chosen by the sender's address (`Routes`). With a certificate it is sys
 signed (mutual TLS).
 
 Nothing taken in is dropped: each source's batches are accepted in order, one at a time, and a batch `accept`
-refuses (database busy, the NATS publish timing out) is retried with a growing pause until it is taken. When
+refuses (database busy, the NATS publish timing out) is retried with a growing pause until it is taken, or, when
+the source has a place to park batches, until it has been refused for `park_after` seconds: it is then written
+there (to be replayed with `attt ingest file`) so that one batch refused for good does not hold its source back,
+and the batches after it are parked at their first refusal until one is taken again. When
 accepting falls behind, TCP and TLS senders are slowed through TCP flow control (a connection is not read while
 its source's queue of batches is full). UDP cannot be slowed and offers no delivery guarantee: past a hard cap
 of lines waiting, datagrams are dropped, counted and logged. Use TCP or TLS where loss matters."""
@@ -26,20 +29,29 @@ logger = logging.getLogger(__name__)
 MAX_MESSAGE = 64 * 1024
 
 
+Accept = Callable[[bytes], dict]
+Park = Callable[[bytes], object]  # writes a batch somewhere durable (and says where), or raises
+Intake = Accept | tuple[Accept, Park]  # a source's `accept`, with or without a place to park batches
+
+
 class Batcher:
     """One source's messages, batched and handed to its `accept` in order, a batch at a time, off the event loop
     (accepting uses the ORM, which Django refuses inside a running loop, and fsyncs). A refused batch is retried,
-    never skipped: the batches behind it wait, and at most `queue_size` batches wait before senders are held back
-    (`room`) or, for UDP, lines pile up in the open batch to `cap` and the datagrams beyond are dropped."""
+    not skipped: the batches behind it wait, and at most `queue_size` batches wait before senders are held back
+    (`room`) or, for UDP, lines pile up in the open batch to `cap` and the datagrams beyond are dropped. With
+    `park`, a batch refused for `park_after` seconds is parked and the next one tried (see the module's text)."""
 
     queue_size = 8  # batches waiting or being accepted
     retry_first = 0.5  # seconds before the first retry of a refused batch; doubles each time
     retry_max = 30.0
+    park_after = 300.0  # seconds a batch is retried before it is parked (with `park`)
     warn_every = 5.0  # seconds between warnings about dropped datagrams
     shutdown_grace = 10.0  # seconds given on shutdown to accept what is still held
 
-    def __init__(self, accept: Callable[[bytes], dict], size: int = 1000, delay: float = 0.5) -> None:
-        self.accept, self.size, self.delay = accept, size, delay
+    def __init__(self, accept: Accept, park: Park | None = None, size: int = 1000, delay: float = 0.5) -> None:
+        self.accept, self.park, self.size, self.delay = accept, park, size, delay
+        self.parked = 0  # batches parked
+        self._parking = False  # since a batch was parked and none taken
         self.cap = 10 * size  # lines the open batch may hold while the queue is full (UDP only)
         self.lines: list[bytes] = []
         self.held = 0  # lines taken in and not yet accepted
@@ -124,7 +136,7 @@ class Batcher:
 
     async def _accept_in_order(self) -> None:
         loop = asyncio.get_running_loop()
-        pause = self.retry_first
+        pause, refused_since = self.retry_first, None
         while self._pending or not self._closing:
             if not self._pending:
                 self._has_batch.clear()
@@ -137,26 +149,48 @@ class Batcher:
                 await asyncio.shield(self._in_flight)
             except Exception as refused:
                 self._in_flight = None
+                refused_since = refused_since if refused_since is not None else loop.time()
+                due = self._parking or loop.time() - refused_since >= self.park_after
+                if self.park is not None and due and await self._parked(loop, count, batch, refused):
+                    pause, refused_since = self.retry_first, None
+                    continue
                 logger.error("syslog batch of %d lines refused, retrying in %.1f s: %s", count, pause, refused)
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, self.retry_max)
                 continue
-            self._in_flight = None
-            self._pending.popleft()
-            self.held -= count
-            pause = self.retry_first
-            self._room.set()
-            if self.lines and (len(self.lines) >= self.size or self._flush_at is None):
-                self.flush()  # held back while the queue was full
+            self._in_flight, self._parking = None, False
+            self._taken(count)
+            pause, refused_since = self.retry_first, None
+
+    async def _parked(self, loop, count: int, batch: bytes, refused: Exception) -> bool:
+        """Park the refused head batch; False (and logged) when parking fails too, so it is retried as before."""
+        try:
+            where = await loop.run_in_executor(None, self.park, batch)
+        except Exception as failed:
+            logger.error("syslog batch of %d lines refused (%s) and could not be parked: %s", count, refused, failed)
+            return False
+        self._parking = True
+        self.parked += 1
+        logger.error("syslog batch of %d lines refused (%s), parked in %s for a replay", count, refused, where)
+        self._taken(count)
+        return True
+
+    def _taken(self, count: int) -> None:
+        """The head batch is accepted or parked: the next may go, and a batch held back may be queued."""
+        self._pending.popleft()
+        self.held -= count
+        self._room.set()
+        if self.lines and (len(self.lines) >= self.size or self._flush_at is None):
+            self.flush()  # held back while the queue was full
 
 
 class Routes:
     """Senders' addresses to the `accept` of their source: the longest matching network wins, others go to the
     default. Each source has its own batcher, so a batch never mixes sources."""
 
-    def __init__(self, default: Callable[[bytes], dict], networks: Sequence[tuple[str, Callable]] = ()) -> None:
-        self.default = Batcher(default)
-        parsed = [(ipaddress.ip_network(cidr, strict=False), Batcher(accept)) for cidr, accept in networks]
+    def __init__(self, default: Intake, networks: Sequence[tuple[str, Intake]] = ()) -> None:
+        self.default = _batcher(default)
+        parsed = [(ipaddress.ip_network(cidr, strict=False), _batcher(intake)) for cidr, intake in networks]
         self.networks = sorted(parsed, key=lambda item: -item[0].prefixlen)
 
     def batcher_for(self, address: str | None) -> Batcher:
@@ -170,6 +204,10 @@ class Routes:
     async def close(self) -> None:
         """Accept what every source's batcher still holds (see `Batcher.close`)."""
         await asyncio.gather(self.default.close(), *(batcher.close() for _, batcher in self.networks))
+
+
+def _batcher(intake: Intake) -> Batcher:
+    return Batcher(*intake) if isinstance(intake, tuple) else Batcher(intake)
 
 
 class _Udp(asyncio.DatagramProtocol):
@@ -220,7 +258,7 @@ def tls_context(certificate: Path, key: Path, client_ca: Path | None = None) -> 
 async def run(
     host: str,
     port: int,
-    accept: Callable[[bytes], dict] | Routes,
+    accept: Intake | Routes,
     ready: Callable[[], None] | None = None,
     tls: ssl.SSLContext | None = None,
 ) -> None:
@@ -243,7 +281,7 @@ async def run(
         await routes.close()
 
 
-def serve(host: str, port: int, accept: Callable[[bytes], dict] | Routes, tls: ssl.SSLContext | None = None) -> None:
+def serve(host: str, port: int, accept: Intake | Routes, tls: ssl.SSLContext | None = None) -> None:
     """`run` until Ctrl-C (KeyboardInterrupt, as before) or SIGTERM (how systemd and container runtimes stop a
     service: a clean return); either way what was taken in is accepted first, as far as it can be."""
 

@@ -10,7 +10,7 @@ import time
 import pytest
 from django.core.management import CommandError, call_command
 
-from attt.monitoring import services, syslog
+from attt.monitoring import conf, services, syslog
 from attt.monitoring.tests.factories import make_source
 
 
@@ -288,6 +288,105 @@ def test_syslog_batch_refused_is_retried_until_taken_and_in_order(caplog):
     assert calls[0] == calls[1] == calls[2] == received[0]  # the refused batch was retried, not skipped
     refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
     assert len(refusals) == 2 and all("batch of 5 lines" in message for message in refusals)
+
+
+def _send(port, lines):
+    with socket.create_connection(("127.0.0.1", port)) as tcp:
+        tcp.sendall(b"".join(line + b"\n" for line in lines))
+
+
+def test_syslog_batch_refused_for_good_is_parked_and_the_source_goes_on(caplog):
+    """One batch `accept` always refuses (a line it cannot take) is parked after `park_after` seconds; the batches
+    after it are taken as before, in order, and none is parked while they are."""
+    port, taken, parked = _free_port(), [], []
+
+    def accept(batch):
+        if b"poison" in batch:
+            raise RuntimeError("cannot take this batch")
+        taken.append(batch)
+        return {}
+
+    routes = syslog.Routes((accept, lambda batch: parked.append(batch) or "/parked/here"))
+    routes.default.size, routes.default.delay, routes.default.retry_first = 5, 0.05, 0.01
+    routes.default.park_after = 0.1
+    loop = _listen(port, routes)
+    sent = [b"<13>Oct 11 22:14:15 host app: line %d%s" % (i, b" poison" if i == 7 else b"") for i in range(23)]
+    _send(port, sent)
+    _until(lambda: len(_lines(taken)) + len(_lines(parked)) >= len(sent))
+    _stop(loop)
+    assert _lines(parked) == sent[5:10] and routes.default.parked == 1  # the refused batch, once
+    assert _lines(taken) == sent[:5] + sent[10:]  # the others, in order
+    assert any("parked in /parked/here" in r.getMessage() for r in caplog.records)
+
+
+def test_syslog_source_refused_throughout_parks_each_batch_until_one_is_taken():
+    """While everything is refused, once one batch is parked the next are parked at their first refusal (not after
+    `park_after` each); when `accept` takes one again, the batches are retried as before rather than parked."""
+    port, taken, parked, calls = _free_port(), [], [], []
+    down = threading.Event()
+    down.set()
+
+    def accept(batch):
+        calls.append(batch)
+        if down.is_set():
+            raise RuntimeError("database unavailable")
+        taken.append(batch)
+        return {}
+
+    routes = syslog.Routes((accept, parked.append))
+    batcher = routes.default
+    batcher.size, batcher.delay, batcher.retry_first, batcher.park_after = 5, 0.05, 0.01, 0.2
+    loop = _listen(port, routes)
+    first = [b"<13>Oct 11 22:14:15 host app: first %d" % i for i in range(15)]
+    _send(port, first)
+    assert _until(lambda: len(_lines(parked)) == 15)
+    assert calls.count(calls[-1]) == 1 and calls.count(calls[0]) > 1  # the first was retried, the last tried once
+    down.clear()
+    then = [b"<13>Oct 11 22:14:15 host app: then %d" % i for i in range(10)]
+    _send(port, then)
+    assert _until(lambda: len(_lines(taken)) == 10)
+    down.set()
+    last = [b"<13>Oct 11 22:14:15 host app: last %d" % i for i in range(5)]
+    _send(port, last)
+    time.sleep(0.1)  # shorter than `park_after`: retried, not parked
+    assert len(_lines(parked)) == 15 and batcher.held == 5
+    down.clear()
+    assert _until(lambda: len(_lines(taken)) == 15)
+    _stop(loop)
+    assert _lines(parked) == first and _lines(taken) == then + last and batcher.parked == 3
+
+
+def test_syslog_batch_that_cannot_be_parked_either_is_kept_and_retried():
+    port, taken = _free_port(), []
+    failures = iter(range(4))
+
+    def accept(batch):
+        if next(failures, None) is not None:
+            raise RuntimeError("database unavailable")
+        taken.append(batch)
+        return {}
+
+    def park(batch):
+        raise OSError(28, "No space left on device")
+
+    routes = syslog.Routes((accept, park))
+    routes.default.size, routes.default.delay, routes.default.retry_first, routes.default.park_after = 5, 0.05, 0.01, 0
+    loop = _listen(port, routes)
+    sent = [b"<13>Oct 11 22:14:15 host app: line %d" % i for i in range(5)]
+    _send(port, sent)
+    _until(lambda: len(_lines(taken)) >= len(sent))
+    _stop(loop)
+    assert _lines(taken) == sent and routes.default.parked == 0
+
+
+def test_a_parked_batch_is_written_whole_and_replayed_by_ingest_file(tree, capsys):
+    source, _ = make_source(tree.dept_a, log_format="syslog")
+    batch = b"<13>Oct 11 22:14:15 host app: one\n<13>Oct 11 22:14:16 host app: two"
+    path = services.park(source, batch)
+    assert path.parent == conf.data_dir() / "parked" / str(source.pk) and path.read_bytes() == batch + b"\n"
+    assert oct(path.stat().st_mode & 0o777) == "0o600" and not list(path.parent.glob("*.partial"))
+    call_command("ingest", "file", str(path), "--source", str(source.pk))
+    assert json.loads(capsys.readouterr().out)["accepted"] == 2
 
 
 @pytest.mark.parametrize("over_tls", [False, True])

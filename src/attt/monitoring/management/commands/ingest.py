@@ -39,8 +39,9 @@ def _routes(given: list[str]) -> list[tuple[str, Source]]:
     return routes
 
 
-def _accepting(source: Source):
-    return lambda data: services.accept(source, data)
+def _intake(source: Source) -> tuple:
+    """The syslog listener's way in for a source: `accept`, and where a batch refused for good is parked."""
+    return (lambda data: services.accept(source, data)), (lambda data: services.park(source, data))
 
 
 def _tls(options: dict):
@@ -109,7 +110,7 @@ class Command(BaseCommand):
             serve(
                 options["host"],
                 options["port"],
-                Routes(_accepting(source), [(cidr, _accepting(routed)) for cidr, routed in routes]),
+                Routes(_intake(source), [(cidr, _intake(routed)) for cidr, routed in routes]),
                 tls=tls,
             )
         elif mode == "worker":
