@@ -225,6 +225,21 @@ def test_a_failing_consumer_does_not_fail_the_sender_and_the_batch_is_retried(ap
     assert services.spool().pending()[0] == 0 and services.store().total() == 1
 
 
+def test_rejections_of_a_batch_refused_before_it_was_durable_are_counted_once_its_retry_is(tree, source, monkeypatch):
+    """A sender (or the syslog listener) retries a refused batch: its bad lines must be counted once, so they are
+    recorded only after the good lines are durable."""
+    src = source[0]
+    batch = GOOD + b"\n{broken\n"
+    spool = services.spool()
+    with monkeypatch.context() as down:
+        down.setattr(spool, "append", lambda *a, **k: (_ for _ in ()).throw(OSError("disk I/O error")))
+        with pytest.raises(OSError):
+            services.accept(src, batch)
+    assert services.store().recent_rejections(str(src.pk)) == []
+    assert services.accept(src, batch)["rejected"] == 1
+    assert len(services.store().recent_rejections(str(src.pk))) == 1 and services.store().total() == 1
+
+
 def test_retention_job_keeps_the_set_number_of_days_and_refuses_fewer_than_90(tree, source, monkeypatch):
     source = source[0]
     from django.core.management import call_command
