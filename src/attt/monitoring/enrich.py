@@ -8,6 +8,7 @@ import ipaddress
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from socket import AF_INET, AF_INET6, inet_pton
 
 from attt.monitoring.pipeline import NormalisedEvent
@@ -25,19 +26,20 @@ class SystemInfo:
 
     def block(self) -> dict:
         """The ECS `attt.system` block: a new dict each time (consumers may change their event's copy)."""
-        block = _BLOCKS.get(self)
-        if block is None:
-            block = _BLOCKS[self] = {
-                "id": str(self.system_id),
-                "name": self.name,
-                "organization_id": str(self.organization_id),
-                "priority_sector": self.sector,
-                "level": self.level,
-            }
-        return dict(block)
+        return dict(_block(self))
 
 
-_BLOCKS: dict[SystemInfo, dict] = {}
+@lru_cache(maxsize=65_536)  # bounded: a worker runs for months and the registry's systems change meanwhile
+def _block(info: SystemInfo) -> dict:
+    return {
+        "id": str(info.system_id),
+        "name": info.name,
+        "organization_id": str(info.organization_id),
+        "priority_sector": info.sector,
+        "level": info.level,
+    }
+
+
 MEMO_LIMIT = 262_144  # remembered addresses and names per index
 
 

@@ -225,6 +225,17 @@ def test_enrichment_looks_each_value_up_once_per_batch_and_gives_each_event_its_
     assert events[1].ecs["attt"]["system"]["name"] == "Cổng dịch vụ công"
 
 
+def test_system_blocks_kept_for_reuse_stay_bounded_as_the_registry_changes():
+    """A worker runs for months and each rebuild of the index brings renamed or re-levelled systems: the blocks it
+    keeps for reuse must not grow with every version of every system ever seen."""
+    from attt.monitoring import enrich
+
+    system, organization = uuid.uuid4(), uuid.uuid4()
+    for version in range(70_000):
+        enrich.SystemInfo(system, organization, f"Hệ thống, phiên bản {version}", "government", 3).block()
+    assert enrich._block.cache_info().currsize <= 65_536
+
+
 def test_observables_read_nested_and_dotted_fields():
     from attt.monitoring.normalise import observables_of
 
