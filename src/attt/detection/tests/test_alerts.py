@@ -332,3 +332,22 @@ def test_an_indicator_import_moves_the_detector_stamp(tree, django_capture_on_co
     with django_capture_on_commit_callbacks(execute=True):
         intel.publish(report, organization=tree.dept_a)
     assert services.current_stamp() == before + 1
+
+
+@pytest.mark.parametrize(
+    ("role", "filters", "index"),
+    [
+        ("national_admin", {}, "detection_alert_seen"),
+        ("national_admin", {"severity__in": ["critical"]}, "detection_alert_sev_seen"),
+        ("soc_analyst", {}, "detection_alert_seen"),
+    ],
+)
+def test_the_alert_list_reads_an_index_in_its_order(tree, role, filters, index):
+    """A page of alerts (newest first, 200,000 in scope in the review) reads an index in that order instead of
+    sorting every alert in scope, on SQLite and on PostgreSQL."""
+    from attt.core import scoping
+    from attt.core.testing import query_plan
+
+    user = make_user(tree.root if role == "national_admin" else tree.province_a, role, username=f"plan-{role}")
+    plan = query_plan(scoping.visible(user, Alert.objects.filter(**filters))[:50])
+    assert plan.uses(index) and not plan.sorts, plan.text
