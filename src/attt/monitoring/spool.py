@@ -71,17 +71,18 @@ class Spool:
             )
         return cursor.lastrowid
 
-    def claim(self, limit: int = 1, skip: set[int] | frozenset[int] = frozenset()) -> list[tuple[int, str, bytes]]:
-        """Up to `limit` batches no live worker holds, leased to this worker: (spool id, source id, payload).
-        `skip`: batches the caller already failed in this pass (not taken again before their wait is over)."""
+    def claim(self, limit: int = 1, after: int = 0) -> list[tuple[int, str, bytes]]:
+        """Up to `limit` batches no live worker holds, leased to this worker: (spool id, source id, payload), oldest
+        first. `after`: the last id the caller took in this pass, so a batch it failed is not taken again in the
+        same pass (whatever the wait before a retry, and in one bounded query however many failed)."""
         now = time.time()
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 rows = self._db.execute(
-                    "SELECT id, source_id, payload FROM batch WHERE lease_until < ? AND attempts < ? "  # noqa: S608
-                    f"AND id NOT IN ({','.join('?' * len(skip))}) ORDER BY id LIMIT ?",
-                    (now, MAX_ATTEMPTS, *skip, limit),
+                    "SELECT id, source_id, payload FROM batch WHERE lease_until < ? AND attempts < ? AND id > ? "
+                    "ORDER BY id LIMIT ?",
+                    (now, MAX_ATTEMPTS, after, limit),
                 ).fetchall()
                 if rows:
                     self._db.executemany(

@@ -40,6 +40,9 @@ def _process_payload(payload: bytes, store, index, deliver) -> tuple[int, int]:
     return len(events), process(events, store, index, deliver, payload if intact else None)
 
 
+PASS_S = 60.0  # a following worker starts a new pass (retrying failed batches whose wait is over) at least this often
+
+
 def drain(
     spool: Spool,
     store: SQLiteEventStore,
@@ -52,23 +55,25 @@ def drain(
 ) -> int:
     """Process spooled batches until the spool is empty (or forever with `follow`). Returns events processed."""
     processed = 0
-    failed: set[int] = set()  # not taken again in this pass
+    after, pass_started = 0, time.monotonic()  # a pass takes batches in id order, each once
     while True:
-        claimed = spool.claim(skip=failed)
+        if follow and time.monotonic() - pass_started > PASS_S:  # a steady inflow never leaves the spool empty
+            after, pass_started = 0, time.monotonic()
+        claimed = spool.claim(after=after)
         if not claimed:
             if not follow:
                 return processed
-            failed.clear()  # idle: failed batches may be taken again once their wait is over
+            after, pass_started = 0, time.monotonic()  # idle: failed batches may be taken again once their wait is over
             time.sleep(idle_sleep)
             continue
         for batch_id, _source, payload in claimed:
+            after = max(after, batch_id)
             try:
                 with gc_paused():  # the batch's objects are freed before collection resumes: nothing to scan
                     count, added = _process_payload(payload, store, index, deliver)
             except Exception as exc:  # this batch waits for another attempt; the ones behind it go on
                 logger.exception("spool batch %s failed; it will be tried again later", batch_id)
                 spool.release(batch_id, f"{type(exc).__name__}: {exc}")
-                failed.add(batch_id)
                 continue
             spool.done(batch_id)
             processed += count

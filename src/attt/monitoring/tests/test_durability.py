@@ -125,6 +125,25 @@ def test_a_failing_consumer_leaves_the_batch_for_another_attempt(tmp_path):
     assert store.total() == 2 and spool.pending()[0] == 0
 
 
+def test_a_pass_of_many_failing_batches_tries_each_once_in_bounded_queries(tmp_path):
+    """A store outage fails every batch of a pass: the worker must not collect their ids into one query (SQLite
+    allows 32,766 parameters; lowered to 20 here), and must try each once."""
+    spool = Spool(tmp_path / "s.sqlite3", lease_seconds=0)
+    spool._db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 20)
+    store = SQLiteEventStore(tmp_path / "e.sqlite3")
+    source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    events, _ = normalise_lines(b'{"a": 1}', source)
+    for _ in range(50):
+        spool.append(source.id, 1, events_payload(events, source))
+
+    def broken(events):
+        raise RuntimeError("store down")
+
+    assert drain(spool, store, deliver=broken) == 0
+    with sqlite3.connect(tmp_path / "s.sqlite3") as db:
+        assert db.execute("SELECT attempts, count(*) FROM batch GROUP BY attempts").fetchall() == [(1, 50)]
+
+
 def test_a_batch_that_keeps_failing_waits_longer_is_set_aside_and_does_not_hold_up_the_others(tmp_path, monkeypatch):
     from attt.monitoring import spool as spool_module
 
