@@ -3,9 +3,12 @@
 Loaded as a pytest plugin from the repository's conftest.py.
 """
 
+import contextlib
+import threading
 from dataclasses import dataclass
 
 import pytest
+from django.db import connection, transaction
 
 from attt.core.models import Organization, Role, RoleAssignment, User
 from attt.core.permissions import sync_built_in_roles
@@ -35,8 +38,6 @@ def query_plan(queryset) -> QueryPlan:
     """SQLite's EXPLAIN QUERY PLAN, or PostgreSQL's EXPLAIN with sequential scans, bitmap scans and sorts priced
     out: a test's tables are tiny, and PostgreSQL would read them whole and sort them whatever the indexes, so the
     plan shows instead whether an index can give the rows in order (it still sorts when none can)."""
-    from django.db import connection, transaction
-
     sql, params = queryset.query.sql_with_params()
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "sqlite":
@@ -50,8 +51,6 @@ def query_plan(queryset) -> QueryPlan:
 
 def sqlite_plan(queryset) -> str:
     """SQLite's plan for a queryset (EXPLAIN QUERY PLAN, its steps joined by " | "); skips on another database."""
-    from django.db import connection
-
     if connection.vendor != "sqlite":
         pytest.skip("reads SQLite's query plan")
     return query_plan(queryset).text
@@ -170,3 +169,44 @@ def _register_core_factories() -> None:
 
 
 _register_core_factories()
+
+
+# --- Calls really at once (PostgreSQL: each thread has its own connection) ----------------------------------
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs two connections writing at once (PostgreSQL)"
+)
+
+
+def at_once(monkeypatch, owner, name: str, *calls) -> list:
+    """Run the calls in threads, each held at its first call of `owner.name` until all got there (or a few
+    seconds passed: a call that waits on another's lock never gets there), so each has looked at what is stored
+    before any writes. Returns what each returned or raised."""
+    barrier = threading.Barrier(len(calls))
+    original = getattr(owner, name)
+    seen = threading.local()
+
+    def held(*args, **kwargs):
+        if not getattr(seen, "once", False):
+            seen.once = True
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=3)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, held)
+    outcomes: list = [None] * len(calls)
+
+    def run(i, call):
+        try:
+            outcomes[i] = call()
+        except Exception as exc:
+            outcomes[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return outcomes

@@ -387,7 +387,17 @@ def allowed_steps(user: User, incident: Incident) -> list[str]:
     ]
 
 
+def lock_current(obj: Incident | IncidentTask) -> None:
+    """Lock the row until the step's transaction ends and bring the caller's object up to date: a step works on
+    what is stored now, not on what a page or a view loaded earlier, and two steps on one row take turns. A view
+    that writes anything before the step calls it first (every audited write takes the audit chain's lock: the
+    row lock must come before it, or two such requests wait on each other)."""
+    obj.refresh_from_db(from_queryset=type(obj)._base_manager.select_for_update())
+
+
 def _step(incident: Incident, step: str, by: User) -> None:
+    """Refuse a step the incident's current state does not allow (a stale copy gets the same refusal)."""
+    lock_current(incident)
     sources, _to, action = STEPS[step]
     if incident.state not in sources:
         raise ValidationError(
@@ -395,6 +405,18 @@ def _step(incident: Incident, step: str, by: User) -> None:
         )
     if not scoping.can(by, action, incident):
         raise PermissionDenied
+
+
+CLASSIFICATION_FIELDS = (
+    "category",
+    "tlp",
+    "impacts",
+    "beyond_capacity",
+    "national_security",
+    "severity_computed",
+    "severity",
+    "severity_confirmed_by",
+)
 
 
 @transaction.atomic
@@ -429,7 +451,7 @@ def classify(
     incident.severity_confirmed_by = by
     if incident.state == State.RECEIVED:
         incident.state = State.CLASSIFIED
-    incident.save()
+    incident.save(update_fields=[*CLASSIFICATION_FIELDS, "state", "updated_at"])
     plan_deadlines(incident)
     text = _("Type %(c)s, severity %(s)s (computed: %(x)s), TLP:%(t)s.") % {
         "c": category,
@@ -449,7 +471,7 @@ def mark_duplicate(incident: Incident, original: Incident, *, by: User) -> Incid
         raise ValidationError(_("Choose another visible incident as the original."))
     incident.duplicate_of = original
     incident.state = State.REJECTED
-    incident.save()
+    incident.save(update_fields=["duplicate_of", "state", "updated_at"])
     plan_deadlines(incident)
     log(incident, "duplicate", by=by, note=original.number)
     log(original, "duplicate_linked", by=by, note=incident.number)
@@ -464,11 +486,14 @@ def take_step(incident: Incident, step: str, *, by: User, note: str = "") -> Inc
     _step(incident, step, by)
     now = timezone.now()
     incident.state = STEPS[step][1]
+    changed = ["state", "updated_at"]
     if step == "respond":
         incident.responded_at = now
+        changed.append("responded_at")
     if step == "close":
         incident.closed_at = now
-    incident.save()
+        changed.append("closed_at")
+    incident.save(update_fields=changed)
     plan_deadlines(incident)
     if step == "closure_report":
         mark_report_sent(incident, "closure_report", by=by, log_it=False)
@@ -502,6 +527,7 @@ def add_task(
     kind: str = IncidentTask.Kind.TASK,
 ) -> IncidentTask:
     """Ask an organisation (a network member, an operator) to act; the incident becomes "coordinating"."""
+    lock_current(incident)
     if not scoping.can(by, "coordinate", incident):
         raise PermissionDenied
     if incident.state not in (State.CLASSIFIED, State.COORDINATING, State.RESPONDED):
@@ -535,6 +561,7 @@ def add_task(
 @transaction.atomic
 def task_step(task: IncidentTask, status: str, *, by: User, evidence: str = "") -> IncidentTask:
     """The assignee acknowledges, completes (with evidence) or declines its task."""
+    lock_current(task)
     if not scoping.can(by, "change", task):
         raise PermissionDenied
     allowed = {
@@ -553,7 +580,7 @@ def task_step(task: IncidentTask, status: str, *, by: User, evidence: str = "") 
         task.completed_at = now
     if evidence.strip():
         task.evidence = (task.evidence + "\n" + evidence.strip()).strip()
-    task.save()
+    task.save(update_fields=["status", "acknowledged_at", "completed_at", "evidence", "updated_at"])
     log(task.incident, f"task_{status}", by=by, note=f"{task.organization.name}: {task.title}")
     return task
 

@@ -469,6 +469,7 @@ class TaskStepView(LoginRequiredMixin, View):
             return redirect(task.get_absolute_url())
         try:
             with transaction.atomic():
+                services.lock_current(task)  # before the file's write, as task_step will lock it
                 if not scoping.can(request.user, "change", task):
                     raise PermissionDenied
                 add_attachment(request, task.incident, task)

@@ -126,17 +126,23 @@ def check_object(obj: object) -> dict:
 @transaction.atomic
 def add_objects(collection: Collection, objects: list) -> TaxiiStatus:
     """Store every valid object (a new version when its `modified` is new; the same version again is a
-    success without a change) and record the failures; the status says which is which."""
+    success without a change) and record the failures; the status says which is which.
+
+    Pushes into one collection take turns (a row lock on the collection, taken after validating and before the
+    first write): an object without a version (SCOs, markings) is versioned by the time it arrives, so two
+    pushes of the same one at once would each find nothing stored and add a version of their own."""
     now = timezone.now()
-    successes, failures = [], []
+    successes, failures, valid = [], [], []
     for position, obj in enumerate(objects):
         object_id = obj.get("id") if isinstance(obj, dict) and isinstance(obj.get("id"), str) else f"#{position}"
         try:
             check_object(obj)
-            version = _version(obj, now)
+            valid.append((obj, _version(obj, now)))
         except ValueError as exc:
             failures.append({"id": object_id[:300], "message": str(exc)})
-            continue
+    if valid:
+        Collection.objects.select_for_update().filter(pk=collection.pk).exists()
+    for obj, version in valid:
         if not (obj.get("modified") or obj.get("created")):
             # SCOs and markings carry no version: the same content again is the same object.
             same = StixObject.objects.filter(collection=collection, stix_id=obj["id"], data=obj).first()

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -227,48 +227,17 @@ def upsert(
     keys = list(merged)
     for start in range(0, len(keys), BATCH):
         chunk = keys[start : start + BATCH]
-        existing = {}
-        for kind in {k for k, _v in chunk}:
-            values = [v for k, v in chunk if k == kind]
-            found = Indicator.objects.filter(organization=organization, kind=kind, value__in=values)
-            for ind in found.only("pk", "kind", "value", "tlp", "last_seen"):
-                existing[(ind.kind, ind.value)] = ind
-        new = []
-        # Known indicators are refreshed with one UPDATE per (last seen, TLP) group: a re-import of a
-        # 10,000-line list is a handful of statements, not 10,000.
-        refresh: dict[tuple, list] = {}
-        for key in chunk:
-            obs, tlp, reference = merged[key]
-            seen = obs.last_seen or obs.first_seen or now
-            ind = existing.get(key)
-            if ind is None:
-                new.append(
-                    Indicator(
-                        organization=organization,
-                        kind=key[0],
-                        value=key[1],
-                        tlp=tlp,
-                        source=source,
-                        source_reference=reference[:255],
-                        confidence=confidence,
-                        comment=obs.comment[:4000],
-                        valid_from=obs.first_seen or now,
-                        first_seen=obs.first_seen or now,
-                        last_seen=seen,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-                continue
-            last_seen = max(filter(None, [ind.last_seen, seen]))
-            stricter = tlp if stix.TLP_ORDER[tlp] > stix.TLP_ORDER[ind.tlp] else ind.tlp
-            refresh.setdefault((last_seen, stricter), []).append(ind.pk)
-        Indicator.objects.bulk_create(new, batch_size=500)
-        for (last_seen, tlp), pks in refresh.items():
-            Indicator.objects.filter(pk__in=pks).update(last_seen=last_seen, tlp=tlp, active=True, updated_at=now)
-        changed = [pk for pks in refresh.values() for pk in pks]
-        result.created += len(new)
-        result.updated += len(changed)
+        for attempt in range(3):
+            try:
+                with transaction.atomic():  # a savepoint: a clash with a concurrent import is retried alone
+                    created, updated = _write_chunk(organization, chunk, merged, source, confidence, now)
+                break
+            except IntegrityError:
+                # Another import added one of these values after we looked: it is known now, read again.
+                if attempt == 2:
+                    raise
+        result.created += created
+        result.updated += updated
     if result.created or result.updated:
         signals.announce()
         audit.record(
@@ -279,6 +248,51 @@ def upsert(
             changes={"step": "import", "after": {"source": source, **result.as_dict()}},
         )
     return result
+
+
+def _write_chunk(organization, chunk, merged, source, confidence, now) -> tuple[int, int]:
+    """Create the chunk's new indicators and refresh its known ones; (created, refreshed)."""
+    existing = {}
+    for kind in {k for k, _v in chunk}:
+        values = [v for k, v in chunk if k == kind]
+        found = Indicator.objects.filter(organization=organization, kind=kind, value__in=values)
+        for ind in found.only("pk", "kind", "value", "tlp", "last_seen"):
+            existing[(ind.kind, ind.value)] = ind
+    new = []
+    # Known indicators are refreshed with one UPDATE per (last seen, TLP) group: a re-import of a
+    # 10,000-line list is a handful of statements, not 10,000.
+    refresh: dict[tuple, list] = {}
+    for key in chunk:
+        obs, tlp, reference = merged[key]
+        seen = obs.last_seen or obs.first_seen or now
+        ind = existing.get(key)
+        if ind is None:
+            new.append(
+                Indicator(
+                    organization=organization,
+                    kind=key[0],
+                    value=key[1],
+                    tlp=tlp,
+                    source=source,
+                    source_reference=reference[:255],
+                    confidence=confidence,
+                    comment=obs.comment[:4000],
+                    valid_from=obs.first_seen or now,
+                    first_seen=obs.first_seen or now,
+                    last_seen=seen,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            continue
+        last_seen = max(filter(None, [ind.last_seen, seen]))
+        stricter = tlp if stix.TLP_ORDER[tlp] > stix.TLP_ORDER[ind.tlp] else ind.tlp
+        refresh.setdefault((last_seen, stricter), []).append(ind.pk)
+    Indicator.objects.bulk_create(new, batch_size=500)
+    for (last_seen, tlp), pks in refresh.items():
+        Indicator.objects.filter(pk__in=pks).update(last_seen=last_seen, tlp=tlp, active=True, updated_at=now)
+    changed = [pk for pks in refresh.values() for pk in pks]
+    return len(new), len(changed)
 
 
 def import_data(

@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
-from attt.core.testing import make_user, sqlite_plan
+from attt.core.testing import make_user, query_plan
 from attt.intel import services, store
 from attt.intel.models import Collection, CollectionGrant, Indicator
 from attt.intel.tests.factories import indicator_factory, make_report
@@ -242,5 +242,5 @@ def test_the_indicator_list_reads_its_index_in_order(tree, responder):
     """The lists' order (newest sighting first) comes from an index, not a sort of every indicator in scope."""
     from attt.core import scoping
 
-    plan = sqlite_plan(scoping.visible(responder, Indicator.objects.all())[:50])
-    assert "USING INDEX intel_indicator_list" in plan and "TEMP B-TREE" not in plan
+    plan = query_plan(scoping.visible(responder, Indicator.objects.all())[:50])
+    assert plan.uses("intel_indicator_list") and not plan.sorts, plan.text

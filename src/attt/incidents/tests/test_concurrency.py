@@ -1,0 +1,121 @@
+"""Workflow steps on a stale copy of an incident or task (what a view loaded before another user acted, or two users
+at once): a step works on the stored state, so one the incident has left is refused and no field another step
+changed is lost. The last test runs two steps really at once (PostgreSQL only)."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from attt.core import scoping
+from attt.core.testing import at_once, build_tree, make_user, postgresql_only
+from attt.incidents import services
+from attt.incidents.models import Incident, IncidentTask, State
+from attt.incidents.tests.factories import make_incident, make_member
+
+
+@pytest.fixture
+def coordinator(tree):
+    make_member(tree.province_b, name="Đội ứng cứu tỉnh B")  # so tasks may go to province B
+    return make_user(tree.root, "incident_responder", username="coordinator")
+
+
+def _copy(obj):
+    return type(obj).objects.get(pk=obj.pk)
+
+
+def _classified(tree, coordinator) -> Incident:
+    incident = make_incident(tree.dept_a)
+    services.classify(incident, by=coordinator, category="fraud/phishing", tlp="green")
+    return incident
+
+
+@pytest.mark.django_db
+def test_stale_reject_after_classification_is_refused(tree, coordinator):
+    incident = make_incident(tree.dept_a)
+    stale = _copy(incident)
+    services.classify(incident, by=coordinator, category="fraud/phishing", tlp="green")
+    with pytest.raises(ValidationError) as refused:
+        services.take_step(stale, "reject", by=coordinator)
+    with pytest.raises(ValidationError) as wrong_step:  # the same refusal as on the current object
+        services.take_step(incident, "reject", by=coordinator)
+    assert refused.value.messages == wrong_step.value.messages
+    with pytest.raises(ValidationError):
+        services.mark_duplicate(stale, make_incident(tree.dept_a), by=coordinator)
+    stored = _copy(incident)
+    assert (stored.state, stored.category, stored.tlp) == (State.CLASSIFIED, "fraud/phishing", "green")
+    assert stored.duplicate_of is None
+    assert stale.state == State.CLASSIFIED  # the caller's object shows what is stored
+
+
+@pytest.mark.django_db
+def test_stale_classification_after_response_is_refused(tree, coordinator):
+    incident = _classified(tree, coordinator)
+    stale = _copy(incident)
+    services.take_step(incident, "respond", by=coordinator)
+    with pytest.raises(ValidationError):
+        services.classify(stale, by=coordinator, category="other/other", tlp="red")
+    stored = _copy(incident)
+    assert stored.state == State.RESPONDED and stored.responded_at is not None
+    assert (stored.category, stored.tlp) == ("fraud/phishing", "green")
+
+
+@pytest.mark.django_db
+def test_step_on_a_stale_copy_keeps_what_others_changed(tree, coordinator, fake_intel):
+    incident = _classified(tree, coordinator)
+    stale = _copy(incident)
+    services.classify(incident, by=coordinator, category="availability/ddos", tlp="amber", note="re-classified")
+    services.set_techniques(incident, ["T1566"], by=coordinator)
+    services.take_step(stale, "respond", by=coordinator)
+    stored = _copy(incident)
+    assert stored.state == State.RESPONDED
+    assert (stored.category, stored.tlp, stored.techniques) == ("availability/ddos", "amber", ["T1566"])
+
+
+@pytest.mark.django_db
+def test_task_on_a_stale_copy_does_not_move_the_incident_back(tree, coordinator):
+    incident = _classified(tree, coordinator)
+    stale = _copy(incident)
+    services.take_step(incident, "respond", by=coordinator)
+    services.add_task(stale, by=coordinator, assignee=tree.province_b, title="Rà soát", due_date=timezone.localdate())
+    assert _copy(incident).state == State.RESPONDED
+    services.take_step(incident, "closure_report", by=coordinator)
+    with pytest.raises(ValidationError):
+        services.add_task(stale, by=coordinator, assignee=tree.province_b, title="Muộn", due_date=timezone.localdate())
+    assert _copy(incident).state == State.CLOSURE_REPORTED
+
+
+@pytest.mark.django_db
+def test_stale_task_step_is_refused_and_evidence_kept(tree, coordinator):
+    incident = _classified(tree, coordinator)
+    task = services.add_task(
+        incident, by=coordinator, assignee=tree.province_b, title="Chặn tên miền", due_date=timezone.localdate()
+    )
+    responder_b = make_user(tree.province_b, "incident_responder", username="resp-b")
+    stale = _copy(task)
+    services.task_step(task, "acknowledged", by=responder_b)
+    services.task_step(task, "done", by=responder_b, evidence="Đã chặn trên DNS")
+    with pytest.raises(ValidationError):
+        services.task_step(stale, "declined", by=responder_b)
+    stored = _copy(task)
+    assert (stored.status, stored.evidence) == (IncidentTask.Status.DONE, "Đã chặn trên DNS")
+    assert stored.acknowledged_at is not None and stored.completed_at is not None
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_responses_at_once_one_is_refused(monkeypatch):
+    """Two coordinators press "respond" at the same moment, each on the incident their page loaded: without the
+    row lock both pass the state check (where they are held) before either writes."""
+    tree = build_tree()
+    coordinator = make_user(tree.root, "incident_responder", username="coordinator")
+    incident = _classified(tree, coordinator)
+    first, second = _copy(incident), _copy(incident)
+    outcomes = at_once(
+        monkeypatch,
+        scoping,
+        "can",
+        lambda: services.take_step(first, "respond", by=coordinator),
+        lambda: services.take_step(second, "respond", by=coordinator),
+    )
+    assert sorted(type(o).__name__ for o in outcomes) == ["Incident", "ValidationError"], outcomes
+    assert incident.timeline.filter(action="respond").count() == 1

@@ -1,0 +1,73 @@
+"""Two pushes of the same thing at the same moment, on PostgreSQL (SQLite takes its write lock at BEGIN, so two
+writers never overlap there): each thread has its own connection, and a barrier holds both just before they write,
+after each has looked for what is already stored."""
+
+import uuid
+
+import pytest
+from django.db import transaction
+
+from attt.core.testing import at_once, build_tree, postgresql_only
+from attt.intel import collections, stix, store
+from attt.intel.models import Collection, Indicator, StixObject, TaxiiStatus
+
+pytestmark = [postgresql_only, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+@pytest.fixture
+def collection(db):
+    tree = build_tree()
+    return Collection.objects.create(organization=tree.province_a, title="Chia sẻ")
+
+
+def _taxii_push(collection, objects):
+    """What the TAXII add-objects endpoint does: store the objects, then their indicators, in one transaction."""
+    with transaction.atomic():
+        status = collections.add_objects(collection, objects)
+        store.import_objects(collection.organization, objects)
+    return status
+
+
+def test_same_sco_pushed_twice_at_once_is_stored_once(monkeypatch, collection):
+    sco = {"type": "ipv4-addr", "spec_version": "2.1", "id": f"ipv4-addr--{uuid.uuid4()}", "value": "198.51.100.7"}
+    outcomes = at_once(
+        monkeypatch, stix, "tlp_of", lambda: _taxii_push(collection, [sco]), lambda: _taxii_push(collection, [sco])
+    )
+    assert all(isinstance(o, TaxiiStatus) and not o.failures for o in outcomes), outcomes
+    (stored,) = StixObject.objects.filter(collection=collection, stix_id=sco["id"])
+    assert {o.successes[0]["version"] for o in outcomes} == {stix.timestamp(stored.version)}
+
+
+def test_same_list_imported_twice_at_once(monkeypatch, collection):
+    """Two users upload the same list at the same moment: both imports succeed, each value is stored once."""
+    owner = collection.organization
+    data = b"198.51.100.7\nc2.example.com\n"
+
+    def upload():
+        return store.import_data(owner, data, fmt="csv")
+
+    outcomes = at_once(monkeypatch, Indicator.objects, "bulk_create", upload, upload)
+    assert all(isinstance(o, store.ImportResult) for o in outcomes), outcomes
+    assert sorted((o.created, o.updated) for o in outcomes) == [(0, 2), (2, 0)]
+    assert Indicator.objects.filter(organization=owner).count() == 2
+
+
+def test_same_versioned_object_pushed_twice_at_once(monkeypatch, collection):
+    """The same version of the same object: stored once, both pushes report it as a success."""
+    obj = {
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": f"indicator--{uuid.uuid4()}",
+        "created": "2026-01-01T00:00:00.000Z",
+        "modified": "2026-01-01T00:00:00.000Z",
+        "pattern": "[domain-name:value = 'c2.example.com']",
+        "pattern_type": "stix",
+        "valid_from": "2026-01-01T00:00:00Z",
+    }
+    outcomes = at_once(
+        monkeypatch, stix, "tlp_of", lambda: _taxii_push(collection, [obj]), lambda: _taxii_push(collection, [obj])
+    )
+    assert all(isinstance(o, TaxiiStatus) and not o.failures for o in outcomes), outcomes
+    assert [o.successes[0]["version"] for o in outcomes] == ["2026-01-01T00:00:00.000Z"] * 2
+    assert StixObject.objects.filter(collection=collection, stix_id=obj["id"]).count() == 1
+    assert Indicator.objects.filter(organization=collection.organization, value="c2.example.com").count() == 1
