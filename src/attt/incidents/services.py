@@ -726,16 +726,19 @@ def remind_deadlines(now: datetime.datetime | None = None) -> dict:
     open_ = Deadline.objects.filter(met_at__isnull=True).select_related("incident", "organization__parent")
     for deadline in open_.filter(escalated_at__isnull=True, due_at__lt=now):
         incident = deadline.incident
-        notify_permission_holders(
-            "incidents.incident.classify",
-            deadline.organization.parent or deadline.organization,
-            title=_("Missed deadline %(d)s: incident %(n)s") % {"d": deadline.code, "n": incident.number},
-            link=incident.get_absolute_url(),
-            level="danger",
-            email=False,
-        )
-        deadline.escalated_at = now
-        deadline.save(update_fields=["escalated_at"])
+        with transaction.atomic():
+            if not _still_open(deadline, "escalated_at"):
+                continue
+            notify_permission_holders(
+                "incidents.incident.classify",
+                deadline.organization.parent or deadline.organization,
+                title=_("Missed deadline %(d)s: incident %(n)s") % {"d": deadline.code, "n": incident.number},
+                link=incident.get_absolute_url(),
+                level="danger",
+                email=False,
+            )
+            deadline.escalated_at = now
+            deadline.save(update_fields=["escalated_at"])
         escalated += 1
     for deadline in open_.filter(due_at__gte=now, reminded_at__isnull=True):
         rule = deadline_rule(deadline.incident.regime, deadline.code)
@@ -743,7 +746,11 @@ def remind_deadlines(now: datetime.datetime | None = None) -> dict:
             continue
         lead = max(rule.reminders)
         span = datetime.timedelta(hours=lead) if rule.unit == "hours" else datetime.timedelta(days=lead)
-        if deadline.due_at - span <= now:
+        if deadline.due_at - span > now:
+            continue
+        with transaction.atomic():
+            if not _still_open(deadline, "reminded_at"):
+                continue
             notify_permission_holders(
                 "incidents.incident.change",
                 deadline.organization,
@@ -759,8 +766,18 @@ def remind_deadlines(now: datetime.datetime | None = None) -> dict:
             )
             deadline.reminded_at = now
             deadline.save(update_fields=["reminded_at"])
-            reminded += 1
+        reminded += 1
     return {"reminded": reminded, "escalated": escalated}
+
+
+def _still_open(deadline: Deadline, mark: str) -> bool:
+    """Lock the deadline if it is still there, unmet and without `mark`: the list was read before, and meanwhile
+    re-planning may have removed it, a step met it, or another run of the job sent the same notice."""
+    return (
+        Deadline.objects.select_for_update()
+        .filter(pk=deadline.pk, met_at__isnull=True, **{f"{mark}__isnull": True})
+        .exists()
+    )
 
 
 # --- Network ----------------------------------------------------------------------------------------------

@@ -100,10 +100,11 @@ class IncidentSerializer(StrictModelSerializer):
         )
 
     def update(self, instance, validated):
-        for name in ("title", "description"):
-            if name in validated:
-                setattr(instance, name, validated[name])
-        instance.save()
+        changed = [name for name in ("title", "description") if name in validated]
+        for name in changed:
+            setattr(instance, name, validated[name])
+        # Only these fields: a step taken while this request ran must not be undone by the copy it loaded.
+        instance.save(update_fields=[*changed, "updated_at"])
         return instance
 
     def to_internal_value(self, data):

@@ -2,6 +2,8 @@
 at once): a step works on the stored state, so one the incident has left is refused and no field another step
 changed is lost. The last test runs two steps really at once (PostgreSQL only)."""
 
+import datetime
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -119,3 +121,35 @@ def test_two_responses_at_once_one_is_refused(monkeypatch):
     )
     assert sorted(type(o).__name__ for o in outcomes) == ["Incident", "ValidationError"], outcomes
     assert incident.timeline.filter(action="respond").count() == 1
+
+
+def test_an_api_edit_from_a_copy_loaded_before_a_step_keeps_the_step(tree, coordinator):
+    """PATCH edits the title from the incident it loaded; a step committed meanwhile must survive it."""
+    from attt.incidents.api.views import IncidentSerializer
+
+    incident = make_incident(tree.dept_a)
+    loaded = Incident.objects.get(pk=incident.pk)  # what the request read
+    services.classify(Incident.objects.get(pk=incident.pk), by=coordinator, category="fraud/phishing", tlp="amber")
+    serializer = IncidentSerializer(loaded, data={"title": "Tiêu đề mới"}, partial=True)
+    assert serializer.is_valid(), serializer.errors
+    serializer.save()
+    incident.refresh_from_db()
+    assert (incident.title, incident.state, incident.category) == ("Tiêu đề mới", "classified", "fraud/phishing")
+
+
+def test_a_deadline_removed_while_the_reminder_job_runs_is_passed_over(tree, monkeypatch):
+    """The job reads the open deadlines, then notifies one by one; re-planning (a step, a re-classification) may
+    remove one meanwhile. It must be passed over, not fail the job with "did not affect any rows"."""
+    from attt.incidents.models import Deadline
+
+    incidents = [make_incident(tree.dept_a, occurred_at=timezone.now() - datetime.timedelta(hours=60)) for _ in "ab"]
+    real = services.notify_permission_holders
+
+    def notify_and_replan(*args, title, **kwargs):
+        # as a concurrent re-planning would: the other incident's deadline goes
+        Deadline.objects.filter(incident__in=[i for i in incidents if i.number not in title]).delete()
+        return real(*args, title=title, **kwargs)
+
+    monkeypatch.setattr(services, "notify_permission_holders", notify_and_replan)
+    assert services.remind_deadlines() == {"reminded": 1, "escalated": 0}
+    assert Deadline.objects.filter(reminded_at__isnull=False).count() == 1
