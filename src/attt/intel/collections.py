@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 import uuid
 
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,16 +19,21 @@ MAX_OBJECT_BYTES = 1024 * 1024
 
 
 def default_collection(organization) -> Collection:
-    """The organisation's sharing collection, created on first use."""
+    """The organisation's sharing collection, created on first use (two first uses at once: one creates it, the
+    other finds it, as the one-default constraint refuses a second)."""
     found = Collection.objects.filter(organization=organization, is_default=True).first()
     if found:
         return found
-    return Collection.objects.create(
-        organization=organization,
-        title=_("Shared by %(org)s") % {"org": organization.name},
-        description=_("Reports and indicators %(org)s shares.") % {"org": organization.name},
-        is_default=True,
-    )
+    try:
+        with transaction.atomic():
+            return Collection.objects.create(
+                organization=organization,
+                title=_("Shared by %(org)s") % {"org": organization.name},
+                description=_("Reports and indicators %(org)s shares.") % {"org": organization.name},
+                is_default=True,
+            )
+    except IntegrityError:
+        return Collection.objects.get(organization=organization, is_default=True)
 
 
 def _reaching(org, via: str = "") -> models.Q:

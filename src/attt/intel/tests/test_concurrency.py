@@ -71,3 +71,17 @@ def test_same_versioned_object_pushed_twice_at_once(monkeypatch, collection):
     assert [o.successes[0]["version"] for o in outcomes] == ["2026-01-01T00:00:00.000Z"] * 2
     assert StixObject.objects.filter(collection=collection, stix_id=obj["id"]).count() == 1
     assert Indicator.objects.filter(organization=collection.organization, value="c2.example.com").count() == 1
+
+
+def test_first_uses_of_the_default_collection_at_once_give_the_same_one(monkeypatch, collection):
+    """Two first publications of an organisation at once: one creates its sharing collection, the other finds it
+    (the one-default constraint refused the second, a 500)."""
+    owner = collection.organization
+
+    def first_use():
+        with transaction.atomic():
+            return collections.default_collection(owner).pk
+
+    outcomes = at_once(monkeypatch, Collection.objects, "create", first_use, first_use)
+    assert outcomes[0] == outcomes[1] and isinstance(outcomes[0], uuid.UUID), outcomes
+    assert Collection.objects.filter(organization=owner, is_default=True).count() == 1
