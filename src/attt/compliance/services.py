@@ -446,20 +446,57 @@ def record_requirement_status(system, key: str, status: str, note: str) -> int:
     vulnerability-management item): sets the status and the note on every checklist item of that
     requirement key, in every regime of the checklist, except items a person marked not applicable.
     Returns how many items changed."""
-    if status not in (ChecklistStatus.MET, ChecklistStatus.PARTLY, ChecklistStatus.NOT_MET):
-        raise ValueError(f"status {status!r} cannot be set from another module")
-    changed = 0
-    items = ChecklistItem.objects.filter(system=system).exclude(status=ChecklistStatus.NOT_APPLICABLE)
-    for regime in set(items.values_list("regime", flat=True)):
-        codes = {r.code for level in range(1, 6) for r in regulation.requirements(regime, level) if r.key == key}
-        for item in items.filter(regime=regime, requirement__in=codes):
-            if (item.status, item.reason) != (status, note):
-                item.status, item.reason = status, note
-                if status != ChecklistStatus.MET and not item.remediation:
-                    item.remediation = _("Handle the open warnings of the early-warning module.")
-                item.save()
-                changed += 1
-    return changed
+    return record_requirement_statuses(key, {system.pk: (status, note)})
+
+
+_EVIDENCE_FIELDS = ("status", "reason", "remediation")
+
+
+def record_requirement_statuses(key: str, statuses: dict) -> int:
+    """`record_requirement_status` for many systems at once ({system id: (status, note)}), for nightly jobs
+    over the whole registry: one query reads the items of requirement `key` in every regime, and only the items
+    whose status or note changes are written (one UPDATE for all, and each its audit entry, as a save would).
+    Returns how many items changed."""
+    for status, _note in statuses.values():
+        if status not in (ChecklistStatus.MET, ChecklistStatus.PARTLY, ChecklistStatus.NOT_MET):
+            raise ValueError(f"status {status!r} cannot be set from another module")
+    codes = {
+        regime.code: {r.code for level in range(1, 6) for r in regulation.requirements(regime, level) if r.key == key}
+        for regime in regulation.regimes()
+    }
+    of_key = Q(pk__in=[])
+    for regime, regime_codes in codes.items():
+        of_key |= Q(regime=regime, requirement__in=regime_codes)
+    items = (
+        ChecklistItem.objects.filter(of_key, system_id__in=list(statuses))
+        .exclude(status=ChecklistStatus.NOT_APPLICABLE)
+        .select_related("organization")  # each audit entry names the item's organisation
+    )
+    now, changed = timezone.now(), []
+    for item in items:
+        status, note = statuses[item.system_id]
+        if (item.status, item.reason) == (status, note):
+            continue
+        before = {name: getattr(item, name) for name in _EVIDENCE_FIELDS}
+        item.status, item.reason, item.updated_at = status, note, now
+        if status != ChecklistStatus.MET and not item.remediation:
+            item.remediation = _("Handle the open warnings of the early-warning module.")
+        changed.append((item, before))
+    if not changed:
+        return 0
+    with transaction.atomic():
+        ChecklistItem.objects.bulk_update([item for item, _before in changed], [*_EVIDENCE_FIELDS, "updated_at"])
+        for item, before in changed:
+            fields = [name for name in _EVIDENCE_FIELDS if getattr(item, name) != before[name]]
+            audit.record(
+                AuditEvent.Action.UPDATE,
+                obj=item,
+                changes={
+                    "before": {name: before[name] for name in fields},
+                    "after": {name: getattr(item, name) for name in fields},
+                },
+            )
+    return len(changed)
 
 
 @dataclass

@@ -49,13 +49,6 @@ def query_plan(queryset) -> QueryPlan:
         return QueryPlan(" | ".join(row[0].strip() for row in cursor.fetchall()), connection.vendor)
 
 
-def sqlite_plan(queryset) -> str:
-    """SQLite's plan for a queryset (EXPLAIN QUERY PLAN, its steps joined by " | "); skips on another database."""
-    if connection.vendor != "sqlite":
-        pytest.skip("reads SQLite's query plan")
-    return query_plan(queryset).text
-
-
 @dataclass
 class Tree:
     """root ─┬─ province_a ── dept_a ── operator_a

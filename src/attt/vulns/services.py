@@ -807,18 +807,44 @@ def daily() -> dict:
     return result
 
 
+CHECKLIST_BATCH = 500
+
+
 def update_checklists(systems=None) -> int:
     """Feed the Level-based module: each system's vulnerability-management checklist item follows its
-    warnings (met without open ones, partly with open ones, not met when one is overdue)."""
-    if systems is None:
-        with_items = registry.visible_systems(registry.system_actor())
-        systems = with_items.filter(pk__in=VulnWarning.objects.values("system_id").distinct())
+    warnings (met without open ones, partly with open ones, not met when one is overdue). Nightly over every
+    system with warnings (or over `systems`), in batches of `CHECKLIST_BATCH`: per batch, one query counts
+    the warnings and compliance reads the items in one and writes only those that change."""
     changed = 0
-    for system in systems:
-        state = vulnerability_management_status(system)
-        note = _("%(open)s open warnings, %(overdue)s overdue (early-warning module).") % state
-        changed += compliance.record_requirement_status(system, "vulnerability_management", state["status"], note)
+    for batch in _system_batches(systems):
+        counts = _warning_counts(batch)
+        statuses = {}
+        for system_id in batch:
+            state = counts.get(system_id, _NO_WARNINGS)
+            note = _("%(open)s open warnings, %(overdue)s overdue (early-warning module).") % state
+            statuses[system_id] = (_checklist_status(state), note)
+        changed += compliance.record_requirement_statuses("vulnerability_management", statuses)
     return changed
+
+
+def _system_batches(systems):
+    """Ids of the systems to update, `CHECKLIST_BATCH` at a time: the given ones, or every system with
+    warnings read page by page in id order (never the country's list at once)."""
+    if systems is not None:
+        ids = [system.pk for system in systems]
+        for start in range(0, len(ids), CHECKLIST_BATCH):
+            yield ids[start : start + CHECKLIST_BATCH]
+        return
+    with_warnings = (
+        registry.visible_systems(registry.system_actor())
+        .filter(pk__in=VulnWarning.objects.values("system_id"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    batch = list(with_warnings[:CHECKLIST_BATCH])
+    while batch:
+        yield batch
+        batch = list(with_warnings.filter(pk__gt=batch[-1])[:CHECKLIST_BATCH])
 
 
 # --- Lifecycle ----------------------------------------------------------------------------------------
@@ -872,17 +898,34 @@ def transition(warning: VulnWarning, to: str, *, by: User, reason: str = "") -> 
 # --- For other modules ------------------------------------------------------------------------------
 
 
+_NO_WARNINGS = {"open": 0, "overdue": 0, "critical": 0}
+
+
+def _warning_counts(system_ids) -> dict:
+    """Open, overdue and critical warnings of each of many systems, in one query ({system id: counts});
+    a system without open warnings is absent."""
+    today = timezone.localdate()
+    rows = (
+        VulnWarning.objects.filter(system_id__in=list(system_ids), active=True, status__in=OPEN_STATUSES)
+        .order_by()
+        .values("system_id")
+        .annotate(
+            open=Count("pk"),
+            overdue=Count("pk", filter=Q(due_date__lt=today)),
+            critical=Count("pk", filter=Q(priority=Priority.CRITICAL)),
+        )
+    )
+    return {row.pop("system_id"): row for row in rows}
+
+
+def _checklist_status(counts: dict) -> str:
+    return "not_met" if counts["overdue"] else ("partly" if counts["open"] else "met")
+
+
 def vulnerability_management_status(system) -> dict:
     """What the compliance checklist's vulnerability-management item shows for `system`: open and
     overdue warnings, and a suggested status (met / partly / not_met), with the requirement's code."""
-    today = timezone.localdate()
-    qs = VulnWarning.objects.filter(system=system, active=True, status__in=OPEN_STATUSES)
-    counts = qs.aggregate(
-        open=Count("pk"),
-        overdue=Count("pk", filter=Q(due_date__lt=today)),
-        critical=Count("pk", filter=Q(priority=Priority.CRITICAL)),
-    )
-    status = "not_met" if counts["overdue"] else ("partly" if counts["open"] else "met")
+    counts = _warning_counts([system.pk]).get(system.pk, _NO_WARNINGS)
     requirement = ""
     regime = getattr(system, "regime", "")
     if regime:
@@ -892,7 +935,7 @@ def vulnerability_management_status(system) -> dict:
             requirement = regulation.requirement(regime, "vulnerability_management", _level(system)).code
         except Exception:
             requirement = ""
-    return {**counts, "status": status, "requirement": requirement}
+    return {**counts, "status": _checklist_status(counts), "requirement": requirement}
 
 
 def exposure(vulnerability: Vulnerability, user, min_level: int = 3) -> dict:

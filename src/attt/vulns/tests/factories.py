@@ -1,5 +1,6 @@
 """How the isolation matrix builds one warning or leak notice in a given organisation."""
 
+import datetime
 from itertools import count
 
 from django.utils import timezone
@@ -14,6 +15,17 @@ _serial = count(1)
 def make_vulnerability(**fields) -> Vulnerability:
     n = next(_serial)
     return Vulnerability.objects.create(**{"cve_id": f"CVE-2099-{n:06d}", "cvss_score": 7.5, **fields})
+
+
+def make_warning(system, *, due_in: int = 10, **fields) -> VulnWarning:
+    """A warning on `system` for a new CVE, due `due_in` days from today (negative: overdue)."""
+    return VulnWarning.objects.create(
+        organization_id=system.organization_id,
+        system=system,
+        vulnerability=make_vulnerability(),
+        due_date=timezone.localdate() + datetime.timedelta(days=due_in),
+        **fields,
+    )
 
 
 @matrix_factory(VulnWarning, change_payload={"note": "changed"})

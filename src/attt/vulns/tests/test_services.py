@@ -332,6 +332,7 @@ def test_warnings_feed_the_vulnerability_management_checklist_item(tree):
     from attt.registry.tests.factories import make_system
     from attt.regulation import services as regulation
     from attt.vulns import services
+    from attt.vulns.tests.factories import make_warning
 
     system = make_system(tree.dept_a, regime="ND331_2026")
     compliance.sync_checklist(system, "ND331_2026", 3)
@@ -340,20 +341,13 @@ def test_warnings_feed_the_vulnerability_management_checklist_item(tree):
     assert services.update_checklists([system]) == 1
     item.refresh_from_db()
     assert item.status == "met"
-    with mock_status(services, {"open": 2, "overdue": 1, "critical": 0, "status": "not_met", "requirement": code}):
-        services.update_checklists([system])
+    overdue, _due = (make_warning(system, due_in=days) for days in (-1, 3))
+    services.update_checklists([system])
     item.refresh_from_db()
     assert item.status == "not_met" and "2" in item.reason and item.remediation
     item.status, item.reason = "not_applicable", "Không có phần mềm bên ngoài"
     item.save()
-    with mock_status(services, {"open": 0, "overdue": 0, "critical": 0, "status": "met", "requirement": code}):
-        assert services.update_checklists([system]) == 0
+    VulnWarning.objects.filter(pk=overdue.pk).update(status=WarningStatus.PATCHED)  # now only partly
+    assert services.update_checklists([system]) == 0
     item.refresh_from_db()
     assert item.status == "not_applicable"
-
-
-
-def mock_status(module, value):
-    from unittest import mock
-
-    return mock.patch.object(module, "vulnerability_management_status", return_value=value)
