@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from attt.compliance import services as compliance
 from attt.core import audit, scoping
+from attt.core.locks import lock_current
 from attt.core.models import Organization, User
 from attt.core.services.notifications import notify_permission_holders
 from attt.incidents import observables as obs
@@ -385,14 +386,6 @@ def allowed_steps(user: User, incident: Incident) -> list[str]:
         for step, (sources, _to, action) in STEPS.items()
         if incident.state in sources and scoping.can(user, action, incident)
     ]
-
-
-def lock_current(obj: Incident | IncidentTask) -> None:
-    """Lock the row until the step's transaction ends and bring the caller's object up to date: a step works on
-    what is stored now, not on what a page or a view loaded earlier, and two steps on one row take turns. A view
-    that writes anything before the step calls it first (every audited write takes the audit chain's lock: the
-    row lock must come before it, or two such requests wait on each other)."""
-    obj.refresh_from_db(from_queryset=type(obj)._base_manager.select_for_update())
 
 
 def _step(incident: Incident, step: str, by: User) -> None:

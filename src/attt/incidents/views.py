@@ -21,6 +21,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from attt.core import scoping
+from attt.core.locks import lock_current
 from attt.core.middleware import client_ip
 from attt.core.models import Organization
 from attt.core.uploads import check_upload, download_response
@@ -469,7 +470,7 @@ class TaskStepView(LoginRequiredMixin, View):
             return redirect(task.get_absolute_url())
         try:
             with transaction.atomic():
-                services.lock_current(task)  # before the file's write, as task_step will lock it
+                lock_current(task)  # before the file's write, as task_step will lock it
                 if not scoping.can(request.user, "change", task):
                     raise PermissionDenied
                 add_attachment(request, task.incident, task)
