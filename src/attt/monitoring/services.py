@@ -8,6 +8,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from functools import cache
 from pathlib import Path
 
@@ -166,7 +167,7 @@ def park(source: Source, data: bytes) -> Path:
     ID` replays once the cause is mended. Written whole or not at all (a temporary name, fsync, then renamed)."""
     folder = conf.data_dir() / "parked" / str(source.pk)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = folder / f"{timezone.now():%Y%m%dT%H%M%S%fZ}-{threading.get_ident()}.log"
+    path = folder / f"{timezone.now():%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:12]}.log"  # sorts by time
     partial = path.with_suffix(".partial")
     with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
         out.write(data + b"\n")
@@ -216,6 +217,13 @@ def apply_retention() -> dict:
 def set_aside_count() -> int:
     """Batches of the embedded spool set aside after failing every attempt (JetStream: `attt ingest set-aside`)."""
     return spool().set_aside_count() if conf.transport() != "nats" else 0
+
+
+def parked_count() -> int:
+    """Syslog batches parked on this machine (`park`) and not yet replayed: a replayed file is the operator's to
+    remove. Listeners on other machines park in their own folders."""
+    folder = conf.data_dir() / "parked"
+    return sum(1 for _ in folder.glob("*/*.log")) if folder.is_dir() else 0
 
 
 def drain_spool() -> int:

@@ -145,6 +145,7 @@ def live_context(user) -> dict:
         "silent": services.silent_sources(user)[:20],
         # the pipeline is the platform operators' concern: they alone see batches set aside
         "set_aside": services.set_aside_count() if user.is_superuser else 0,
+        "parked": services.parked_count() if user.is_superuser else 0,
     }
 
 

@@ -314,6 +314,20 @@ def test_the_live_page_tells_the_platform_operators_of_batches_set_aside(client,
         assert ('data-testid="set-aside"' in page) is shown
 
 
+def test_the_live_page_tells_the_platform_operators_of_parked_syslog_batches(client, tree, source):
+    from django.contrib.auth import get_user_model
+
+    operator = get_user_model().objects.create_superuser("ops-parked", "ops@example.invalid", "x")
+    client.force_login(operator)
+    assert 'data-testid="parked"' not in client.get(reverse("monitoring:live_fragment")).content.decode()
+    services.park(source[0], b"<13>Oct 11 22:14:15 host app: refused")
+    services.park(source[0], b"<13>Oct 11 22:14:16 host app: refused too")
+    page = client.get(reverse("monitoring:live_fragment")).content.decode()
+    assert 'data-testid="parked"' in page and services.parked_count() == 2
+    client.force_login(make_user(tree.dept_a, "soc_analyst", username="soc-parked"))
+    assert 'data-testid="parked"' not in client.get(reverse("monitoring:live_fragment")).content.decode()
+
+
 def test_the_live_card_narrows_to_an_organisation_and_refuses_one_out_of_scope(client, tree):
     """The detection dashboard passes its ?org= on: the card then counts that subtree's sources only."""
     from django.contrib.auth import get_user_model
