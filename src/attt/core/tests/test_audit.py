@@ -144,3 +144,19 @@ def test_unknown_actions_are_refused(tree):
     column on PostgreSQL and would split the log's filters."""
     with pytest.raises(ValueError, match="Unknown audit action"):
         audit.record("plans.something_long", object_type="x")
+
+
+def test_many_events_recorded_at_once_chain_in_order_and_verify(tree):
+    """`record_many` (a nightly job's thousands of changes) links each event to the one before, as one `record`
+    each would, and an unknown action in the list writes none of them."""
+    before = AuditEvent.objects.count()
+    with pytest.raises(ValueError, match="Unknown audit action"):
+        audit.record_many([{"action": "update", "obj": tree.dept_a}, {"action": "bogus", "object_type": "x"}])
+    assert AuditEvent.objects.count() == before
+    orgs = [tree.dept_a, tree.dept_b] * 600
+    written = audit.record_many([{"action": "update", "obj": o, "changes": {"n": n}} for n, o in enumerate(orgs)])
+    assert len(written) == 1200 and [e.seq for e in written] == list(range(written[0].seq, written[0].seq + 1200))
+    assert AuditEvent.objects.get(seq=written[1].seq).organization_id == tree.dept_b.pk
+    assert audit.record("update", obj=tree.dept_a).prev_hash == written[-1].hash
+    report = audit.verify_chain()
+    assert report.ok and report.checked == before + 1201
