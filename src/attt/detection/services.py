@@ -23,6 +23,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from attt.core import audit, scoping
+from attt.core.locks import lock_current
 from attt.core.models import AuditEvent, Organization, User
 from attt.core.services import notifications
 from attt.detection import conf, engine
@@ -425,6 +426,9 @@ class WrongState(ValidationError):
 
 
 def _check(alert: Alert, to: str, *, by: User, action: str) -> None:
+    """Refuse a step the alert's stored status does not allow: the alert is re-read under a row lock first, so a
+    copy a page loaded before another analyst acted gets the same refusal, and two steps at once take turns."""
+    lock_current(alert)
     if not scoping.can(by, action, alert):
         raise PermissionDenied
     if to not in TRANSITIONS.get(alert.status, ()):
@@ -436,15 +440,23 @@ def _check(alert: Alert, to: str, *, by: User, action: str) -> None:
         )
 
 
-def _step(alert: Alert, to: str, *, by: User, action: str, reason: str = "", **extra) -> Alert:
+def _step(alert: Alert, to: str, *, by: User, action: str, reason: str = "") -> Alert:
     _check(alert, to, by=by, action=action)
+    return _record_step(alert, to, by=by, reason=reason)
+
+
+def _record_step(alert: Alert, to: str, *, by: User, reason: str = "", **extra) -> Alert:
+    """Write the step (after `_check`): only the fields a step owns, so the detector's counts, times and sample
+    events, added to the open alert meanwhile, are kept."""
     before = alert.status
     alert.status, alert.handled_by, alert.handled_at = to, by, timezone.now()
+    changed = ["status", "handled_by", "handled_at", "updated_at", *extra]
     if reason:
         alert.reason = reason[:4000]
+        changed.append("reason")
     for name, value in extra.items():
         setattr(alert, name, value)
-    alert.save()
+    alert.save(update_fields=changed)
     audit.record(
         AuditEvent.Action.WORKFLOW,
         obj=alert,
@@ -500,7 +512,8 @@ def incident_description(alert: Alert) -> str:
 
 @transaction.atomic
 def escalate(alert: Alert, *, by: User) -> Alert:
-    """Open an incident from the alert in one step (incidents' intake channel "soc") and keep its id."""
+    """Open an incident from the alert in one step (incidents' intake channel "soc") and keep its id; the alert
+    is locked from the check to the write, so two analysts escalating at once open one incident, not two."""
     _check(alert, Alert.Status.ESCALATED, by=by, action="escalate")
     from attt.incidents import services as incidents
 
@@ -515,7 +528,7 @@ def escalate(alert: Alert, *, by: User) -> Alert:
         observables=observables,
         occurred_at=alert.first_seen,
     )
-    return _step(alert, Alert.Status.ESCALATED, by=by, action="escalate", incident_id=incident.pk)
+    return _record_step(alert, Alert.Status.ESCALATED, by=by, incident_id=incident.pk)
 
 
 def incident_url(alert: Alert) -> str:

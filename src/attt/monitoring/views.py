@@ -94,8 +94,12 @@ class SourceEditView(ObjectEditView):
 
     def save(self, form):
         source = form.save(commit=False)
-        token = source.new_token() if source._state.adding else None
-        source.save()
+        token = None
+        if source._state.adding:
+            token = source.new_token()
+            source.save()
+        else:
+            services.save_settings(source)
         form.save_m2m()
         if token:
             messages.warning(

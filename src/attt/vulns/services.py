@@ -32,6 +32,7 @@ from django.utils.translation import gettext_lazy
 
 from attt.compliance import services as compliance
 from attt.core import audit, scoping
+from attt.core.locks import lock_current
 from attt.core.models import AuditEvent, Organization, User
 from attt.core.services.notifications import notify_permission_holders
 from attt.registry import services as registry
@@ -873,8 +874,12 @@ def allowed_transitions(user, warning: VulnWarning) -> list[str]:
     return steps
 
 
+@transaction.atomic
 def transition(warning: VulnWarning, to: str, *, by: User, reason: str = "") -> VulnWarning:
-    """Move a warning along its lifecycle; 'not affected' needs a reason, verifying needs 'verify'."""
+    """Move a warning along its lifecycle; 'not affected' needs a reason, verifying needs 'verify'. The step
+    works on the stored warning (a copy a page loaded before another user acted gets the same refusal as a
+    wrong step) and writes only its own fields: what the matcher and the priority job wrote meanwhile stays."""
+    lock_current(warning)
     if to not in TRANSITIONS.get(warning.status, ()):
         raise ValidationError({"status": _("This step is not possible from the current status.")})
     if to not in allowed_transitions(by, warning):
@@ -883,9 +888,11 @@ def transition(warning: VulnWarning, to: str, *, by: User, reason: str = "") -> 
         raise ValidationError({"reason": _("Say why the system is not affected or how the risk is mitigated.")})
     before = warning.status
     warning.status, warning.handled_by, warning.handled_at = to, by, timezone.now()
+    changed = ["status", "handled_by", "handled_at", "updated_at"]
     if reason.strip():
         warning.reason = reason.strip()[:4000]
-    warning.save()
+        changed.append("reason")
+    warning.save(update_fields=changed)
     audit.record(
         AuditEvent.Action.WORKFLOW,
         obj=warning,

@@ -1,0 +1,96 @@
+"""Warning steps on a stale copy (what a page or an API request loaded before another user or the nightly job
+wrote): a step works on the stored status, so one the warning has left is refused, and no field the matcher,
+the priority job or another request wrote is lost. The last test runs two steps really at once (PostgreSQL
+only)."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from attt.core import scoping
+from attt.core.testing import at_once, build_tree, make_user, postgresql_only
+from attt.registry.tests.factories import make_system
+from attt.vulns import services
+from attt.vulns.models import VulnWarning, WarningStatus
+from attt.vulns.tests.factories import make_warning
+
+
+@pytest.fixture
+def owner(tree):
+    return make_user(tree.dept_a, "system_owner", username="owner-a")
+
+
+def _copy(warning: VulnWarning) -> VulnWarning:
+    return VulnWarning.objects.get(pk=warning.pk)
+
+
+@pytest.mark.django_db
+def test_a_stale_step_from_a_status_already_left_is_refused(tree, owner):
+    warning = make_warning(make_system(tree.dept_a))
+    stale = _copy(warning)  # still "new" on the page
+    services.transition(warning, WarningStatus.PATCHED, by=owner)
+    with pytest.raises(ValidationError) as refused:
+        services.transition(stale, WarningStatus.NOT_AFFECTED, by=owner, reason="Không dùng mô-đun này")
+    with pytest.raises(ValidationError) as wrong_step:  # the same refusal as on the current object
+        services.transition(warning, WarningStatus.NOT_AFFECTED, by=owner, reason="Không dùng mô-đun này")
+    assert refused.value.message_dict == wrong_step.value.message_dict
+    stored = _copy(warning)
+    assert (stored.status, stored.reason) == (WarningStatus.PATCHED, "")
+    assert stale.status == WarningStatus.PATCHED  # the caller's object shows what is stored
+
+
+@pytest.mark.django_db
+def test_a_step_on_a_stale_copy_keeps_what_the_nightly_jobs_wrote(tree, owner):
+    warning = make_warning(make_system(tree.dept_a), score=0)
+    stale = _copy(warning)
+    services.reprioritise({warning.vulnerability_id})  # the CVSS score counts now
+    services.rematch_all(notify=False)  # no component matches any more
+    written = _copy(warning)
+    assert written.score > 0 and written.active is False
+    services.transition(stale, WarningStatus.ACKNOWLEDGED, by=owner)
+    stored = _copy(warning)
+    assert stored.status == WarningStatus.ACKNOWLEDGED
+    assert (stored.score, stored.priority, stored.due_date, stored.active) == (
+        written.score,
+        written.priority,
+        written.due_date,
+        False,
+    )
+
+
+@pytest.mark.django_db
+def test_an_api_note_from_a_copy_loaded_before_a_step_keeps_the_step(tree, owner):
+    """PATCH edits the note from the warning it loaded; a step committed meanwhile must survive it."""
+    from attt.vulns.api.views import VulnWarningSerializer
+
+    warning = make_warning(make_system(tree.dept_a))
+    loaded = _copy(warning)  # what the request read
+    services.transition(_copy(warning), WarningStatus.NOT_AFFECTED, by=owner, reason="Không dùng mô-đun này")
+    serializer = VulnWarningSerializer(loaded, data={"note": "Đã báo nhà cung cấp"}, partial=True)
+    assert serializer.is_valid(), serializer.errors
+    serializer.save()
+    stored = _copy(warning)
+    assert (stored.note, stored.status, stored.reason) == (
+        "Đã báo nhà cung cấp",
+        WarningStatus.NOT_AFFECTED,
+        "Không dùng mô-đun này",
+    )
+    assert stored.handled_by == owner
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_steps_at_once_one_is_refused(monkeypatch):
+    """Two owners answer the same new warning at the same moment, each from the page they loaded: without the
+    row lock both pass the status check and the second silently replaces the first's answer."""
+    tree = build_tree()
+    owner = make_user(tree.dept_a, "system_owner", username="owner-a")
+    warning = make_warning(make_system(tree.dept_a))
+    first, second = _copy(warning), _copy(warning)
+    outcomes = at_once(
+        monkeypatch,
+        scoping,
+        "can",
+        lambda: services.transition(first, WarningStatus.PATCHED, by=owner),
+        lambda: services.transition(second, WarningStatus.NOT_AFFECTED, by=owner, reason="Không dùng"),
+    )
+    assert sorted(type(o).__name__ for o in outcomes) == ["ValidationError", "VulnWarning"], outcomes
