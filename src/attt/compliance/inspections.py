@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from attt.compliance.models import Finding, Inspection
 from attt.core import audit, scoping
+from attt.core.locks import lock_current
 from attt.core.models import AuditEvent, Organization, User
 from attt.core.services.notifications import notify_permission_holders
 
@@ -34,7 +35,7 @@ def _finding_step(
     comment: str = "",
     **changes,
 ) -> Finding:
-    finding = Finding.objects.select_for_update().select_related("inspection", "organization").get(pk=finding.pk)
+    lock_current(finding)
     if finding.state not in allowed_from:
         raise ValidationError(
             _("This step is not possible while the finding is '%(state)s'.") % {"state": finding.get_state_display()}
@@ -45,7 +46,7 @@ def _finding_step(
     finding.state = target
     for name, value in changes.items():
         setattr(finding, name, value)
-    finding.save()
+    finding.save(update_fields=["state", *changes, "updated_at"])
     audit.record(
         AuditEvent.Action.WORKFLOW,
         obj=finding,

@@ -29,7 +29,7 @@ from functools import cache
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, Max, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -416,21 +416,31 @@ def generate(
     """Create the organisation's report for the period, or refresh the figures of its draft. The caller
     checks that `by` holds compliance.statusreport.add on the organisation."""
     period = period_for(kind, year, month)
-    report = (
-        StatusReport.objects.select_for_update()
-        .filter(organization=organization, kind=kind, period_end=period.end)
-        .first()
+    figures = build_figures(organization, period, today=today)
+    stored = StatusReport.objects.select_for_update().filter(
+        organization=organization, kind=kind, period_end=period.end
     )
-    if report is not None:
-        ensure_editable(report)
-    else:
+    report = stored.first()
+    if report is None:
         report = StatusReport(organization=organization, kind=kind, period_end=period.end)
+        _fill(report, period, organization, figures)
+        try:
+            with transaction.atomic():  # a savepoint: another generation of the period may have created it
+                report.save()
+            return report
+        except IntegrityError:
+            report = stored.get()  # theirs, committed: refreshed as a draft is
+    ensure_editable(report)
+    _fill(report, period, organization, figures)
+    report.save(update_fields=["regime", "period_start", "due_date", "data", "updated_at"])
+    return report
+
+
+def _fill(report: StatusReport, period: ReportPeriod, organization: Organization, figures: dict) -> None:
     report.regime = period.regime
     report.period_start = period.start
     report.due_date = period.due_for(organization)
-    report.data = build_figures(organization, period, today=today)
-    report.save()
-    return report
+    report.data = figures
 
 
 @transaction.atomic
@@ -526,7 +536,6 @@ SYSTEM_COLUMNS = [
     "Dự kiến thời điểm triển khai đầy đủ",
     "Kiểm tra, đánh giá trong kỳ",
 ]
-
 
 
 def _d(value: str | None) -> str:
@@ -758,8 +767,6 @@ def _report_state_text(child: dict) -> str:
     if child["state"] == StatusReport.State.DRAFT:
         return "Đang dự thảo" + (" (quá hạn)" if child["late"] else "")
     return "Chưa nộp" + (" (quá hạn)" if child["late"] else "")
-
-
 
 
 def render_docx(report: StatusReport) -> bytes:

@@ -28,6 +28,7 @@ from attt.compliance.models import (
 )
 from attt.compliance.workflow import TRANSITIONS, Transition
 from attt.core import audit, scoping, uploads
+from attt.core.locks import lock_current
 from attt.core.models import AuditEvent, Organization, User
 from attt.core.services.notifications import notify_permission_holders
 from attt.registry import services as registry
@@ -189,8 +190,9 @@ def transition(
     decision: DecisionInput | None = None,
     today: datetime.date | None = None,
 ) -> LevelDossier:
-    """Take one workflow step, checking state, actor and required content; start the next legal timer."""
-    dossier = LevelDossier.objects.select_for_update().get(pk=dossier.pk)
+    """Take one workflow step, checking state, actor and required content; start the next legal timer. The step
+    works on the stored dossier (a stale page's step gets the wrong step's refusal) and writes only its fields."""
+    lock_current(dossier)
     step = TRANSITIONS.get(name)
     if step is None:
         raise ValidationError(_("Unknown step."))
@@ -204,17 +206,21 @@ def transition(
         raise ValidationError(_("Write a comment for this step."))
     today = today or timezone.localdate()
     before = dossier.state
+    changed = ["state", "step_started", "step_due", "updated_at"]
     if name == "submit":
         _validate_submission(dossier)
         dossier.submitted_at = timezone.now()
+        changed.append("submitted_at")
     elif name == "appraise":
         dossier.appraisal_opinion = comment
+        changed.append("appraisal_opinion")
     elif name == "approve":
         _apply_decision(dossier, decision or DecisionInput())
+        changed += DECISION_FIELDS
     dossier.state = step.target
     dossier.step_started = today
     dossier.step_due = _due(dossier, step.timer, today)
-    dossier.save()
+    dossier.save(update_fields=changed)
     DossierEvent.objects.create(
         dossier=dossier, from_state=before, to_state=step.target, comment=comment, due=dossier.step_due, by=by
     )
@@ -233,6 +239,9 @@ def transition(
         plan_periodic_checks(dossier.system, dossier.regime, dossier.approved_level, start=today)
     _notify_next(dossier, step)
     return dossier
+
+
+DECISION_FIELDS = ["decision_number", "decision_date", "approved_by_name", "approved_level"]
 
 
 def _apply_decision(dossier: LevelDossier, decision: DecisionInput) -> None:
@@ -417,27 +426,29 @@ def checklist_progress(system, regime: str) -> ChecklistProgress:
     return progress
 
 
-def update_item(
-    item: ChecklistItem,
-    *,
-    status: str,
-    reason: str = "",
-    responsible: str = "",
-    due_date: datetime.date | None = None,
-    remediation: str = "",
-) -> ChecklistItem:
+ITEM_FIELDS = ("status", "reason", "responsible", "due_date", "remediation")
+
+
+@transaction.atomic
+def update_item(item: ChecklistItem, **changes) -> ChecklistItem:
+    """A person's assessment of one requirement: the given fields (of `ITEM_FIELDS`) change, on the stored item,
+    so a field not given keeps what the nightly evidence job (or another person) wrote meanwhile."""
+    if unknown := set(changes) - set(ITEM_FIELDS):
+        raise TypeError(f"not a checklist item field: {sorted(unknown)}")
+    lock_current(item)
+    for name, value in changes.items():
+        setattr(item, name, value)
+    status, reason, remediation = item.status, item.reason, item.remediation
     if status not in ChecklistStatus.values:
         raise ValidationError({"status": _("Unknown status.")})
     if status == ChecklistStatus.NOT_APPLICABLE and not reason.strip():
         raise ValidationError({"reason": _("Say why this requirement does not apply.")})
-    if status in (ChecklistStatus.NOT_MET, ChecklistStatus.PARTLY) and not (remediation.strip() and due_date):
+    if status in (ChecklistStatus.NOT_MET, ChecklistStatus.PARTLY) and not (remediation.strip() and item.due_date):
         raise ValidationError(
             {"remediation": _("A requirement not fully met needs a remediation roadmap and a due date.")}
         )
-    item.status, item.reason, item.responsible = status, reason, responsible
-    item.due_date, item.remediation = due_date, remediation
     item.full_clean()
-    item.save()
+    item.save(update_fields=[*changes, "updated_at"])
     return item
 
 
@@ -467,24 +478,30 @@ def record_requirement_statuses(key: str, statuses: dict) -> int:
     of_key = Q(pk__in=[])
     for regime, regime_codes in codes.items():
         of_key |= Q(regime=regime, requirement__in=regime_codes)
-    items = (
-        ChecklistItem.objects.filter(of_key, system_id__in=list(statuses))
-        .exclude(status=ChecklistStatus.NOT_APPLICABLE)
-        .select_related("organization")  # each audit entry names the item's organisation
+    items = ChecklistItem.objects.filter(of_key, system_id__in=list(statuses)).exclude(
+        status=ChecklistStatus.NOT_APPLICABLE
     )
-    now, changed = timezone.now(), []
-    for item in items:
-        status, note = statuses[item.system_id]
-        if (item.status, item.reason) == (status, note):
-            continue
-        before = {name: getattr(item, name) for name in _EVIDENCE_FIELDS}
-        item.status, item.reason, item.updated_at = status, note, now
-        if status != ChecklistStatus.MET and not item.remediation:
-            item.remediation = _("Handle the open warnings of the early-warning module.")
-        changed.append((item, before))
-    if not changed:
+    stale = [
+        pk
+        for pk, system_id, *stored in items.values_list("pk", "system_id", "status", "reason")
+        if tuple(stored) != statuses[system_id]
+    ]
+    if not stale:
         return 0
+    now, changed = timezone.now(), []
     with transaction.atomic():
+        # Read again, locked, only the items to change: a person may have marked one not applicable or written
+        # its remediation since the read above, and that must stay.
+        locked = items.filter(pk__in=stale).select_for_update(of=("self",)).order_by("pk")
+        for item in locked.select_related("organization"):  # each audit entry names the item's organisation
+            status, note = statuses[item.system_id]
+            if (item.status, item.reason) == (status, note):
+                continue
+            before = {name: getattr(item, name) for name in _EVIDENCE_FIELDS}
+            item.status, item.reason, item.updated_at = status, note, now
+            if status != ChecklistStatus.MET and not item.remediation:
+                item.remediation = _("Handle the open warnings of the early-warning module.")
+            changed.append((item, before))
         ChecklistItem.objects.bulk_update([item for item, _before in changed], [*_EVIDENCE_FIELDS, "updated_at"])
         for item, before in changed:
             fields = [name for name in _EVIDENCE_FIELDS if getattr(item, name) != before[name]]
@@ -541,14 +558,17 @@ def layers_of(system) -> ProtectionLayers:
 
 
 LAYER4_SEEN_STEP = datetime.timedelta(hours=1)
+LAYER4_FIELDS = ("national_monitoring_connected", "national_monitoring_source", "national_monitoring_seen")
 
 
+@transaction.atomic
 def set_national_monitoring(system, *, connected: bool, seen: datetime.datetime | None = None) -> None:
     """Layer 4, set by the monitoring module from live data (overrides what was entered by hand). Monitoring
     reports every few minutes; the row (and its audit entry) is written when the status or its origin changes,
     and otherwise when the last-seen time has moved by `LAYER4_SEEN_STEP`: thousands of systems would else add
     an audit entry each every five minutes."""
     layers = layers_of(system)
+    lock_current(layers)  # a person's edit of the other layers meanwhile must stay
     seen = seen or timezone.now()
     if (
         layers.national_monitoring_connected == connected
@@ -560,7 +580,7 @@ def set_national_monitoring(system, *, connected: bool, seen: datetime.datetime 
     layers.national_monitoring_connected = connected
     layers.national_monitoring_source = ProtectionLayers.Layer4Source.MONITORING
     layers.national_monitoring_seen = seen
-    layers.save()
+    layers.save(update_fields=[*LAYER4_FIELDS, "updated_at"])
 
 
 def plan_periodic_checks(system, regime: str, level: int, *, start: datetime.date) -> PeriodicCheck | None:
@@ -577,9 +597,15 @@ def plan_periodic_checks(system, regime: str, level: int, *, start: datetime.dat
     )
 
 
+@transaction.atomic
 def complete_check(check: PeriodicCheck, *, done: datetime.date, performer: str, result: str) -> PeriodicCheck:
+    """Record a check and plan the next; a check recorded already (by another person, or since the page was
+    loaded) is refused as the page refuses it, so the next one is not planned twice."""
+    lock_current(check)
+    if check.done_date is not None:
+        raise PermissionDenied
     check.done_date, check.performer, check.result = done, performer, result
-    check.save()
+    check.save(update_fields=["done_date", "performer", "result", "updated_at"])
     months = regulation.check_interval_months(check.regime, approved_level(check.system) or 1, check.kind)
     if months:
         PeriodicCheck.objects.create(

@@ -9,11 +9,12 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from attt.core import audit, uploads
+from attt.core.locks import lock_current
 from attt.core.models import Organization
 from attt.core.services.notifications import notify_permission_holders
 from attt.plans.models import Assignment, Evidence, Indicator, IndicatorValue, Plan, ProgressReport, Status, Task
@@ -78,7 +79,9 @@ def rolled_status(statuses: list[str]) -> str:
 
 
 def roll_up(task: Task) -> Task:
-    """Recompute the task's progress and status from its top-level assignments (and theirs)."""
+    """Recompute the task's progress and status from its top-level assignments (and theirs). The task is locked
+    first: two reports rolling up at once take turns, so the second reads the first's assignments."""
+    lock_current(task)
     tops = list(task.assignments.filter(parent__isnull=True))
     for a in task.assignments.filter(children__isnull=False).distinct():
         kids = list(a.children.all())
@@ -202,12 +205,17 @@ def report_progress(
             assignment=assignment, period=period, defaults=fields
         )
     else:
+        clash = ValidationError(_("This assignment already has a report for %(period)s.") % {"period": period})
         if assignment.reports.filter(period=period).exclude(pk=report.pk).exists():
-            raise ValidationError(_("This assignment already has a report for %(period)s.") % {"period": period})
+            raise clash
         report.assignment, report.period = assignment, period
         for name, value in fields.items():
             setattr(report, name, value)
-        report.save()
+        try:
+            with transaction.atomic():  # a savepoint: another correction to the period may have just been saved
+                report.save(update_fields=["assignment", "period", *fields, "updated_at"])
+        except IntegrityError:
+            raise clash from None
     if assignment.reports.order_by("-period_end", "-submitted_at").first() == report:
         # the assignment shows its latest period: correcting an older report leaves it as it is
         assignment.status, assignment.progress = status, progress
@@ -332,48 +340,11 @@ def remind(today: datetime.date | None = None) -> dict:
         .select_related("task", "organization__parent", "parent__organization")
     )
     for a in due.iterator(chunk_size=500):
-        kind = reminder_due(a, today)
-        if kind is None:
-            continue
-        link = a.get_absolute_url()
-        if kind == "remind":
-            days = (a.due_date - today).days
-            notify_permission_holders(
-                "plans.assignment.change",
-                a.organization,
-                link=link,
-                level="warning",
-                title=_("Due in %(n)s days: %(t)s") % {"n": days, "t": a.task.content[:120]},
-            )
-            counts["reminded"] += 1
-        else:
-            if a.status != Status.OVERDUE:
-                a.status = Status.OVERDUE
-                counts["overdue"] += 1
-            notify_permission_holders(
-                "plans.assignment.change",
-                a.organization,
-                link=link,
-                level="danger",
-                title=_("Overdue: %(t)s") % {"t": a.task.content[:120]},
-            )
-            if a.escalated_at is None:
-                above = a.parent.organization if a.parent else a.organization.parent
-                if above is not None:
-                    notify_permission_holders(
-                        "plans.assignment.view",
-                        above,
-                        link=link,
-                        level="danger",
-                        title=_("Escalated: %(org)s is overdue on %(t)s")
-                        % {"org": a.organization, "t": a.task.content[:100]},
-                    )
-                    a.escalated_at = timezone.now()
-                    counts["escalated"] += 1
-        a.reminded_on = today
-        a.save(update_fields=["status", "escalated_at", "reminded_on", "updated_at"])
+        with transaction.atomic():
+            _remind_one(a, today, counts)
     for task in Task.objects.filter(assignments__status=Status.OVERDUE).distinct():
-        roll_up(task)
+        with transaction.atomic():
+            roll_up(task)
     if counts["overdue"] or counts["escalated"]:
         audit.record(
             "workflow",
@@ -382,3 +353,52 @@ def remind(today: datetime.date | None = None) -> dict:
             changes={"step": "plans.reminders", **counts},
         )
     return counts
+
+
+def _remind_one(a: Assignment, today: datetime.date, counts: dict) -> None:
+    """One assignment of the reminder job, on its stored state (a report may have been made since the job read
+    it), writing only what the job changes: the report's status and progress stay."""
+    lock_current(a)
+    kind = reminder_due(a, today)
+    if kind is None or a.reminded_on == today:
+        return
+    changed = ["reminded_on", "updated_at"]
+    link = a.get_absolute_url()
+    if kind == "remind":
+        days = (a.due_date - today).days
+        notify_permission_holders(
+            "plans.assignment.change",
+            a.organization,
+            link=link,
+            level="warning",
+            title=_("Due in %(n)s days: %(t)s") % {"n": days, "t": a.task.content[:120]},
+        )
+        counts["reminded"] += 1
+    else:
+        if a.status != Status.OVERDUE:
+            a.status = Status.OVERDUE
+            changed.append("status")
+            counts["overdue"] += 1
+        notify_permission_holders(
+            "plans.assignment.change",
+            a.organization,
+            link=link,
+            level="danger",
+            title=_("Overdue: %(t)s") % {"t": a.task.content[:120]},
+        )
+        if a.escalated_at is None:
+            above = a.parent.organization if a.parent else a.organization.parent
+            if above is not None:
+                notify_permission_holders(
+                    "plans.assignment.view",
+                    above,
+                    link=link,
+                    level="danger",
+                    title=_("Escalated: %(org)s is overdue on %(t)s")
+                    % {"org": a.organization, "t": a.task.content[:100]},
+                )
+                a.escalated_at = timezone.now()
+                changed.append("escalated_at")
+                counts["escalated"] += 1
+    a.reminded_on = today
+    a.save(update_fields=changed)

@@ -32,6 +32,7 @@ from attt.core.api.base import (
     StrictSerializerMixin,
     scope_action,
 )
+from attt.core.locks import lock_current
 
 
 def system_field(**kwargs) -> ScopedRelatedField:
@@ -181,12 +182,17 @@ class DossierViewSet(ScopedModelViewSet):
         dossier.save()
         serializer.instance = dossier
 
+    @transaction.atomic
     def perform_update(self, serializer):
-        if serializer.instance.state not in (DossierState.DRAFT, DossierState.RETURNED):
+        dossier, data = serializer.instance, serializer.validated_data
+        lock_current(dossier)  # a step taken while the request ran must not be undone by the copy it loaded
+        if dossier.state not in (DossierState.DRAFT, DossierState.RETURNED):
             raise ValidationError({"state": ["Only a draft or returned dossier can be edited."]})
-        if serializer.validated_data.get("system", serializer.instance.system) != serializer.instance.system:
+        if data.get("system", dossier.system) != dossier.system:
             raise ValidationError({"system": ["The system of a dossier cannot change."]})
-        super().perform_update(serializer)
+        for name, value in data.items():
+            setattr(dossier, name, value)
+        dossier.save(update_fields=[*data, "updated_at"])
 
     @extend_schema(request=StepSerializer, responses=DossierSerializer)
     @action(detail=True, methods=["post"])
@@ -256,12 +262,9 @@ class ChecklistItemSerializer(StrictModelSerializer):
         return services.requirement_text(obj.regime, obj.requirement)
 
     def update(self, instance, validated_data):
-        merged = {
-            name: validated_data.get(name, getattr(instance, name))
-            for name in ("status", "reason", "responsible", "due_date", "remediation")
-        }
-        try:
-            return services.update_item(instance, **merged)
+        changes = {name: value for name, value in validated_data.items() if name in services.ITEM_FIELDS}
+        try:  # only what the request gives: the rest keeps what is stored when the item is locked
+            return services.update_item(instance, **changes)
         except DjangoValidationError as exc:
             raise _as_drf(exc) from exc
 

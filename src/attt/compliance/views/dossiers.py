@@ -14,7 +14,15 @@ from django.views.decorators.http import require_POST
 from attt.compliance import services
 from attt.compliance.api.dossiers import attachment_response
 from attt.compliance.filtersets import DossierFilterSet, PeriodicCheckFilterSet
-from attt.compliance.forms import ChecklistItemForm, CompleteCheckForm, DossierForm, LayersForm, StepForm, UploadForm
+from attt.compliance.forms import (
+    ChecklistItemForm,
+    CompleteCheckForm,
+    DossierForm,
+    LayersForm,
+    StepForm,
+    UploadForm,
+    save_form_fields,
+)
 from attt.compliance.models import (
     Attachment,
     ChecklistItem,
@@ -175,15 +183,22 @@ class DossierDetailView(ObjectDetailView):
         return context
 
 
+def _editable(dossier: LevelDossier) -> bool:
+    return dossier.state in (DossierState.DRAFT, DossierState.RETURNED)
+
+
 class DossierEditView(ObjectEditView):
     model = LevelDossier
     form_class = DossierForm
 
     def get_object(self):
         dossier = super().get_object()
-        if dossier.state not in (DossierState.DRAFT, DossierState.RETURNED):
+        if not _editable(dossier):
             raise PermissionDenied
         return dossier
+
+    def save(self, form):
+        return save_form_fields(form, editable=_editable)
 
 
 @login_required
@@ -300,7 +315,8 @@ def system_layers(request, pk):
     form.fields["soc_provider"].queryset = visible_orgs
     form.fields["assessor"].queryset = visible_orgs
     if request.method == "POST" and form.is_valid():
-        form.save()
+        with transaction.atomic():
+            save_form_fields(form)
         messages.success(request, _("Saved."))
         return redirect("compliance:system_overview", pk=system.pk)
     return render(request, "core/form.html", {"form": form, "title": _("4-layer protection: %(s)s") % {"s": system}})
@@ -328,7 +344,7 @@ def periodic_check_detail(request, pk):
         if form is None:
             raise PermissionDenied
         if form.is_valid():
-            services.complete_check(
+            services.complete_check(  # refused (403) if recorded since the page was read
                 check,
                 done=form.cleaned_data["done_date"],
                 performer=form.cleaned_data["performer"],

@@ -25,6 +25,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from attt.compliance import dashboards, reports
+from attt.compliance.forms import save_form_fields
 from attt.compliance.inspections import (
     OPEN_FINDING_STATES,
     acknowledge_finding,
@@ -252,14 +253,12 @@ class StatusReportFilterSet(SearchFilterSet):
     search_fields = ("organization__name", "notes")
     kind = django_filters.ChoiceFilter(choices=StatusReport.Kind.choices, label=gettext_lazy("Kind"))
     state = django_filters.ChoiceFilter(choices=StatusReport.State.choices, label=gettext_lazy("State"))
-    organization = subtree_filter(gettext_lazy("Organisation (and its units)")
-    )
+    organization = subtree_filter(gettext_lazy("Organisation (and its units)"))
     year = django_filters.NumberFilter(field_name="period_end__year", label=gettext_lazy("Year"))
 
     class Meta:
         model = StatusReport
         fields = ["q", "kind", "state", "organization", "year"]
-
 
 
 class GenerateForm(forms.Form):
@@ -497,13 +496,11 @@ class InspectionFilterSet(SearchFilterSet):
     search_fields = ("title", "scope")
     state = django_filters.ChoiceFilter(choices=Inspection.State.choices, label=gettext_lazy("State"))
     year = django_filters.NumberFilter(label=gettext_lazy("Year"))
-    organization = subtree_filter(gettext_lazy("Inspecting body (and its units)")
-    )
+    organization = subtree_filter(gettext_lazy("Inspecting body (and its units)"))
 
     class Meta:
         model = Inspection
         fields = ["q", "state", "year", "organization"]
-
 
 
 class InspectionForm(forms.ModelForm):
@@ -617,14 +614,12 @@ class FindingFilterSet(SearchFilterSet):
     state = django_filters.ChoiceFilter(choices=Finding.State.choices, label=gettext_lazy("State"))
     severity = django_filters.ChoiceFilter(choices=Finding.Severity.choices, label=gettext_lazy("Severity"))
     inspection = django_filters.UUIDFilter(field_name="inspection_id", label=gettext_lazy("Inspection"))
-    organization = subtree_filter(gettext_lazy("Organisation (and its units)")
-    )
+    organization = subtree_filter(gettext_lazy("Organisation (and its units)"))
     overdue = django_filters.BooleanFilter(method="filter_overdue", label=gettext_lazy("Overdue"))
 
     class Meta:
         model = Finding
         fields = ["q", "state", "severity", "inspection", "organization", "overdue"]
-
 
     def filter_overdue(self, queryset, name, value):
         condition = Q(state__in=OPEN_FINDING_STATES, due_date__lt=timezone.localdate())
@@ -742,7 +737,7 @@ class FindingEditView(FindingMixin, ObjectEditView):
 
     def save(self, form):
         created = form.instance._state.adding
-        finding = form.save()
+        finding = save_form_fields(form, editable=lambda f: f.state != Finding.State.VERIFIED)
         if created:
             notify_new_finding(finding)
         return finding

@@ -1,0 +1,134 @@
+"""Steps and edits on a stale copy (what a page or a request loaded before another person or a job acted): each
+works on what is stored, a step the row has left is refused as a wrong step is, and no field another writer
+changed is lost."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from attt.compliance import reports, services
+from attt.compliance.api.dossiers import ChecklistItemSerializer
+from attt.compliance.forms import DossierForm
+from attt.compliance.models import ChecklistItem, ChecklistStatus, DossierState, LevelDossier, PeriodicCheck
+from attt.compliance.tests.test_workflow import LEVEL3, new
+from attt.compliance.tests.test_workflow import people as people
+from attt.compliance.views.dossiers import DossierEditView
+from attt.registry.tests.factories import make_system
+
+pytestmark = pytest.mark.django_db
+
+
+def _copy(obj):
+    return type(obj).objects.get(pk=obj.pk)
+
+
+def test_a_step_from_a_stale_page_gets_the_wrong_step_refusal(tree, people):
+    dossier = new(tree, people, "ND331_2026", **LEVEL3)
+    stale = _copy(dossier)
+    services.transition(dossier, "submit", by=people["operator"])
+    with pytest.raises(ValidationError) as refused:
+        services.transition(stale, "submit", by=people["operator"])
+    with pytest.raises(ValidationError) as wrong_step:
+        services.transition(_copy(dossier), "submit", by=people["operator"])
+    assert refused.value.messages == wrong_step.value.messages
+    assert stale.state == DossierState.SUBMITTED  # the caller's object shows what is stored
+
+
+def test_an_edit_loaded_before_a_submit_does_not_pull_the_dossier_back_to_draft(tree, people):
+    dossier = new(tree, people, "ND331_2026", **LEVEL3)
+    loaded = _copy(dossier)  # what the edit request read
+    data = {"title": "Tên mới", "kind": loaded.kind, "summary": "S", "justification": "J", "protection_plan": "P"}
+    form = DossierForm(data, instance=loaded)
+    assert form.is_valid(), form.errors
+    services.transition(dossier, "submit", by=people["operator"])
+    with pytest.raises(PermissionDenied):  # as the edit page refuses a submitted dossier
+        DossierEditView().save(form)
+    stored = _copy(dossier)
+    assert stored.state == DossierState.SUBMITTED and stored.submitted_at is not None
+    assert stored.title != "Tên mới"
+
+
+def test_an_edit_saves_only_its_fields(tree, people):
+    dossier = new(tree, people, "ND331_2026", **LEVEL3)
+    loaded = _copy(dossier)
+    LevelDossier.objects.filter(pk=dossier.pk).update(appraisal_opinion="ghi bởi bước khác")
+    data = {"title": "Tên mới", "kind": loaded.kind, "summary": "S", "justification": "J", "protection_plan": "P"}
+    form = DossierForm(data, instance=loaded)
+    assert form.is_valid(), form.errors
+    DossierEditView().save(form)
+    stored = _copy(dossier)
+    assert (stored.title, stored.appraisal_opinion) == ("Tên mới", "ghi bởi bước khác")
+
+
+def _vuln_item(system) -> ChecklistItem:
+    services.sync_checklist(system, "ND331_2026", 3)
+    services.record_requirement_status(system, "vulnerability_management", "met", "Không có cảnh báo mở")
+    return ChecklistItem.objects.get(system=system, status=ChecklistStatus.MET)
+
+
+def test_the_nightly_job_keeps_a_not_applicable_marked_while_it_ran(tree):
+    """The job reads the items, then writes; a person marks one not applicable in between: the mark stays."""
+    system = make_system(tree.province_a, regime="ND331_2026")
+    item = _vuln_item(system)
+
+    class PersonActsMeanwhile(dict):
+        acted = False
+
+        def __getitem__(self, key):
+            if not self.acted:
+                self.acted = True
+                services.update_item(_copy(item), status="not_applicable", reason="Hệ thống đóng, không có mạng")
+            return super().__getitem__(key)
+
+    services.record_requirement_statuses(
+        "vulnerability_management", PersonActsMeanwhile({system.pk: ("not_met", "3 cảnh báo")})
+    )
+    stored = _copy(item)
+    assert (stored.status, stored.reason) == ("not_applicable", "Hệ thống đóng, không có mạng")
+
+
+def test_an_api_edit_of_one_field_keeps_the_status_the_job_wrote_meanwhile(tree):
+    system = make_system(tree.province_a, regime="ND331_2026")
+    item = _vuln_item(system)
+    loaded = _copy(item)  # what the PATCH request read
+    services.record_requirement_status(system, "vulnerability_management", "not_met", "2 cảnh báo nghiêm trọng")
+    serializer = ChecklistItemSerializer(
+        loaded, data={"responsible": "Phòng CNTT", "due_date": "2027-01-31"}, partial=True
+    )
+    assert serializer.is_valid(), serializer.errors
+    serializer.save()
+    stored = _copy(item)
+    assert (stored.status, stored.reason, stored.responsible) == ("not_met", "2 cảnh báo nghiêm trọng", "Phòng CNTT")
+
+
+def test_a_check_recorded_from_a_stale_page_is_refused_and_not_planned_twice(tree):
+    system = make_system(tree.province_a, regime="ND331_2026")
+    check = PeriodicCheck.objects.create(
+        organization=tree.province_a, system=system, regime="ND331_2026", due_date=datetime.date(2026, 12, 1)
+    )
+    stale = _copy(check)
+    services.complete_check(check, done=datetime.date(2026, 11, 20), performer="Đội A", result="Đạt")
+    with pytest.raises(PermissionDenied):
+        services.complete_check(stale, done=datetime.date(2026, 11, 21), performer="Đội B", result="Khác")
+    assert PeriodicCheck.objects.filter(system=system, done_date__isnull=True).count() == 1
+    assert _copy(check).performer == "Đội A"
+
+
+def test_two_generations_of_a_new_report_at_once_give_one_draft(tree, monkeypatch):
+    """The second generation of a period finds no report, then the first stores it: a refresh, not a 500."""
+    real = reports.build_figures
+
+    def first_generation_meanwhile(organization, period, **kwargs):
+        reports.StatusReport.objects.get_or_create(
+            organization=organization,
+            kind="monthly",
+            period_end=period.end,
+            defaults={"regime": period.regime, "period_start": period.start, "due_date": period.end},
+        )
+        return real(organization, period, **kwargs)
+
+    monkeypatch.setattr(reports, "build_figures", first_generation_meanwhile)
+    report = reports.generate(tree.province_a, "monthly", year=2026, month=10)
+    assert reports.StatusReport.objects.filter(organization=tree.province_a, kind="monthly").count() == 1
+    assert report.data  # the figures of the second generation
