@@ -1,14 +1,8 @@
-from collections.abc import Callable
-
 from django import forms
-from django.core.exceptions import PermissionDenied
-from django.db import models
-from django.forms.models import construct_instance
 from django.utils.translation import gettext_lazy as _
 
 from attt.compliance.models import Attachment, ChecklistItem, LevelDossier, PeriodicCheck, ProtectionLayers
 from attt.core.forms import DateInput
-from attt.core.locks import lock_current
 
 
 class DossierForm(forms.ModelForm):
@@ -77,18 +71,3 @@ class CompleteCheckForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for name in self.fields:
             self.fields[name].required = True
-
-
-def save_form_fields(form: forms.ModelForm, *, editable: Callable[[models.Model], bool] | None = None) -> models.Model:
-    """Save a change form onto the stored row, locked, writing only the form's fields: a workflow step or a job
-    that changed other fields while the request ran (state, decision, layer 4) keeps them, and a row that left
-    its editable state meanwhile is refused as the page refuses it. Call it inside a transaction."""
-    obj = form.instance
-    if obj._state.adding:
-        return form.save()
-    lock_current(obj)
-    if editable is not None and not editable(obj):
-        raise PermissionDenied
-    construct_instance(form, obj, form._meta.fields)
-    obj.save(update_fields=[*form._meta.fields, "updated_at"])
-    return obj

@@ -1,6 +1,11 @@
-"""Workflow steps on rows several people (or a person and a job) may change at once."""
+"""Workflow steps and edits on rows several people (or a person and a job) may change at once."""
 
+from collections.abc import Callable
+
+from django import forms
+from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.forms.models import construct_instance
 
 
 def lock_current(obj: models.Model) -> None:
@@ -10,3 +15,18 @@ def lock_current(obj: models.Model) -> None:
     before the step calls it first: every audited write takes the audit chain's lock, and the row lock must come
     before it, or two such requests wait on each other."""
     obj.refresh_from_db(from_queryset=type(obj)._base_manager.select_for_update())
+
+
+def apply_to_current(form: forms.ModelForm, *, editable: Callable[[models.Model], bool] | None = None) -> None:
+    """Before a change form is saved: lock its row, re-read it and put the form's fields back on it, so the save
+    writes the form's changes over what is stored now. A step or a job that changed other fields while the request
+    ran (a state, a token, a status, a last sighting) keeps them, and fields a model's `save` derives follow.
+    `editable`: refuse (403, as the page does) a row that has left its editable state meanwhile. A new record is
+    left as it is. Call it inside the transaction that saves."""
+    obj = form.instance
+    if obj._state.adding:
+        return
+    lock_current(obj)
+    if editable is not None and not editable(obj):
+        raise PermissionDenied
+    construct_instance(form, obj, form._meta.fields, form._meta.exclude)

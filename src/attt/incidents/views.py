@@ -21,7 +21,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from attt.core import scoping
-from attt.core.locks import lock_current
+from attt.core.locks import apply_to_current, lock_current
 from attt.core.middleware import client_ip
 from attt.core.models import Organization
 from attt.core.uploads import check_upload, download_response
@@ -562,6 +562,7 @@ class NetworkMemberEditView(ObjectEditView):
     form_class = forms.NetworkMemberForm
 
     def save(self, form):
+        apply_to_current(form)
         member = form.save(commit=False)
         services.note_contact_change(member, form.changed_data)
         member.save()

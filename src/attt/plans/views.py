@@ -16,7 +16,6 @@ from django.utils.translation import gettext_lazy
 
 from attt.core import audit, scoping, uploads
 from attt.core.filtersets import SearchFilterSet
-from attt.core.locks import lock_current
 from attt.core.models import Organization
 from attt.core.views.generic import (
     Column,
@@ -189,7 +188,7 @@ class PlanEditView(ObjectEditView):
         return form
 
     def save(self, form):
-        return services.set_parent(form.save(), form.cleaned_data["parent"])
+        return services.set_parent(super().save(form), form.cleaned_data["parent"])
 
 
 class PlanDeleteView(ObjectDeleteView):
@@ -349,15 +348,6 @@ class AssignmentEditView(ObjectEditView):
         class Meta:
             model = Assignment
             fields = ["due_date", "comment"]
-
-    def save(self, form):
-        """Only the form's fields, on the locked row: a progress report or the reminder job that wrote the status
-        and progress while this request ran keeps them."""
-        assignment = form.instance
-        lock_current(assignment)
-        assignment.due_date, assignment.comment = form.cleaned_data["due_date"], form.cleaned_data["comment"]
-        assignment.save(update_fields=["due_date", "comment", "updated_at"])
-        return assignment
 
 
 class AssignmentDeleteView(ObjectDeleteView):

@@ -21,7 +21,6 @@ from attt.compliance.forms import (
     LayersForm,
     StepForm,
     UploadForm,
-    save_form_fields,
 )
 from attt.compliance.models import (
     Attachment,
@@ -33,6 +32,7 @@ from attt.compliance.models import (
 )
 from attt.compliance.workflow import TRANSITIONS
 from attt.core import scoping
+from attt.core.locks import apply_to_current
 from attt.core.views.generic import Column, ObjectDetailView, ObjectEditView, ObjectListView
 from attt.registry import services as registry
 from attt.regulation import services as regulation
@@ -198,7 +198,8 @@ class DossierEditView(ObjectEditView):
         return dossier
 
     def save(self, form):
-        return save_form_fields(form, editable=_editable)
+        apply_to_current(form, editable=_editable)
+        return form.save()
 
 
 @login_required
@@ -316,7 +317,8 @@ def system_layers(request, pk):
     form.fields["assessor"].queryset = visible_orgs
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
-            save_form_fields(form)
+            apply_to_current(form)
+            form.save()
         messages.success(request, _("Saved."))
         return redirect("compliance:system_overview", pk=system.pk)
     return render(request, "core/form.html", {"form": form, "title": _("4-layer protection: %(s)s") % {"s": system}})

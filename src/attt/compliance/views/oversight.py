@@ -25,7 +25,6 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from attt.compliance import dashboards, reports
-from attt.compliance.forms import save_form_fields
 from attt.compliance.inspections import (
     OPEN_FINDING_STATES,
     acknowledge_finding,
@@ -42,6 +41,7 @@ from attt.compliance.models import Finding, Inspection, StatusReport
 from attt.core import scoping
 from attt.core.filtersets import SearchFilterSet, subtree_filter
 from attt.core.forms import DateInput
+from attt.core.locks import apply_to_current
 from attt.core.models import Organization, User
 from attt.core.views.generic import Column, ObjectDeleteView, ObjectDetailView, ObjectEditView, ObjectListView
 from attt.registry import services as registry
@@ -597,7 +597,7 @@ class InspectionEditView(InspectionMixin, ObjectEditView):
 
     def save(self, form):
         before = membership(form.instance)
-        inspection = form.save()
+        inspection = super().save(form)
         record_membership(inspection, before)
         return inspection
 
@@ -737,7 +737,8 @@ class FindingEditView(FindingMixin, ObjectEditView):
 
     def save(self, form):
         created = form.instance._state.adding
-        finding = save_form_fields(form, editable=lambda f: f.state != Finding.State.VERIFIED)
+        apply_to_current(form, editable=lambda f: f.state != Finding.State.VERIFIED)
+        finding = form.save()
         if created:
             notify_new_finding(finding)
         return finding

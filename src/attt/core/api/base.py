@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 
 from attt.core import exports, scoping
+from attt.core.locks import lock_current
 from attt.core.models import Organization
 from attt.core.permissions import model_permission
 
@@ -97,6 +98,9 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
         if new_org is not None and new_org != getattr(serializer.instance, "organization", None):
             self._check_target(new_org)
         with transaction.atomic():
+            # The validated changes go onto the row as stored now, locked: a step or a job that changed other
+            # fields while the request ran keeps them (the copy `get_object` read would write them back).
+            lock_current(serializer.instance)
             serializer.save()
 
     def perform_destroy(self, instance):

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
 from attt.core import exports, navigation, scoping
+from attt.core.locks import apply_to_current
 from attt.core.permissions import model_permission
 
 
@@ -167,6 +168,8 @@ class ObjectEditView(ScopedMixin, TemplateView):
         return self.render_to_response(self.get_context_data(form=form))
 
     def save(self, form):
+        """A change is written over the row as stored now (`locks.apply_to_current`), not the copy the form read."""
+        apply_to_current(form)
         return form.save()
 
     def success_url(self, obj) -> str:

@@ -19,6 +19,7 @@ from attt.core.filtersets import (
     UserFilterSet,
 )
 from attt.core.forms import MergeForm, MoveForm, OrganizationForm, RoleAssignmentForm, UserForm
+from attt.core.locks import apply_to_current
 from attt.core.models import AuditEvent, Notification, Organization, RoleAssignment, User
 from attt.core.services import notifications, organizations
 from attt.core.views.generic import (
@@ -121,6 +122,7 @@ class OrganizationEditView(ObjectEditView):
     def save(self, form):
         if form.instance._state.adding:
             return organizations.create_organization(by=self.request.user, **form.cleaned_data)
+        apply_to_current(form)
         return organizations.save_changes(form.instance, by=self.request.user)
 
 

@@ -63,6 +63,25 @@ def test_system_crud(owner_api, tree):
     assert not InformationSystem.objects.exists()
 
 
+def test_an_api_change_goes_onto_the_row_as_stored_now(owner_api, tree, monkeypatch):
+    """A PATCH of one field must not write back the other fields of the copy the request loaded: another person's
+    change committed while it ran (here, during its validation) stays."""
+    from attt.registry.api.serializers import InformationSystemSerializer
+
+    system = make_system(tree.dept_a, name="Cổng dịch vụ công", internet_facing=False)
+    validate = InformationSystemSerializer.validate
+
+    def meanwhile(serializer, data):
+        InformationSystem.objects.filter(pk=system.pk).update(internet_facing=True)
+        return validate(serializer, data)
+
+    monkeypatch.setattr(InformationSystemSerializer, "validate", meanwhile)
+    changed = owner_api.patch(f"{SYSTEMS}{system.pk}/", {"name": "Cổng dịch vụ công mới"}, format="json")
+    assert changed.status_code == 200, changed.content
+    system.refresh_from_db()
+    assert (system.name, system.internet_facing) == ("Cổng dịch vụ công mới", True)
+
+
 def test_filters(owner_api, tree):
     make_system(tree.dept_a, name="Cổng dịch vụ công", internet_facing=True, system_type="citizen_service")
     make_system(tree.operator_a, name="Mạng nội bộ", lifecycle_status="retired", priority_sector="information")
