@@ -503,16 +503,15 @@ def record_requirement_statuses(key: str, statuses: dict) -> int:
                 item.remediation = _("Handle the open warnings of the early-warning module.")
             changed.append((item, before))
         ChecklistItem.objects.bulk_update([item for item, _before in changed], [*_EVIDENCE_FIELDS, "updated_at"])
+        entries = []
         for item, before in changed:
             fields = [name for name in _EVIDENCE_FIELDS if getattr(item, name) != before[name]]
-            audit.record(
-                AuditEvent.Action.UPDATE,
-                obj=item,
-                changes={
-                    "before": {name: before[name] for name in fields},
-                    "after": {name: getattr(item, name) for name in fields},
-                },
-            )
+            changes = {
+                "before": {name: before[name] for name in fields},
+                "after": {name: getattr(item, name) for name in fields},
+            }
+            entries.append({"action": AuditEvent.Action.UPDATE, "obj": item, "changes": changes})
+        audit.record_many(entries)
     return len(changed)
 
 
