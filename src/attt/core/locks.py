@@ -17,16 +17,34 @@ def lock_current(obj: models.Model) -> None:
     obj.refresh_from_db(from_queryset=type(obj)._base_manager.select_for_update())
 
 
+class EditConflict(Exception):
+    """The row was saved by someone else after the person opened the page that sends this change."""
+
+
+VERSION_FIELD = "attt_version"  # the hidden input an edit page sends back: the row's version when it was shown
+
+
+def version_of(obj: models.Model) -> str:
+    """What changes whenever the row is saved as a whole (its `updated_at`); empty for a model without one."""
+    stamp = getattr(obj, "updated_at", None)
+    return stamp.isoformat() if stamp is not None and not obj._state.adding else ""
+
+
 def apply_to_current(form: forms.ModelForm, *, editable: Callable[[models.Model], bool] | None = None) -> None:
     """Before a change form is saved: lock its row, re-read it and put the form's fields back on it, so the save
     writes the form's changes over what is stored now. A step or a job that changed other fields while the request
     ran (a state, a token, a status, a last sighting) keeps them, and fields a model's `save` derives follow.
-    `editable`: refuse (403, as the page does) a row that has left its editable state meanwhile. A new record is
-    left as it is. Call it inside the transaction that saves."""
+    `editable`: refuse (403, as the page does) a row that has left its editable state meanwhile. When the page
+    sent the version it showed (`form.read_version`, see `ObjectEditView`) and the row was saved since, raise
+    `EditConflict`: the person has not seen the other change, and saving would undo it. A new record is left as
+    it is. Call it inside the transaction that saves."""
     obj = form.instance
     if obj._state.adding:
         return
     lock_current(obj)
     if editable is not None and not editable(obj):
         raise PermissionDenied
+    read = getattr(form, "read_version", "")
+    if read and read != version_of(obj):
+        raise EditConflict
     construct_instance(form, obj, form._meta.fields, form._meta.exclude)

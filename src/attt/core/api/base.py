@@ -2,14 +2,15 @@
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import APIException, PermissionDenied
 
 from attt.core import exports, scoping
-from attt.core.locks import lock_current
+from attt.core.locks import lock_current, version_of
 from attt.core.models import Organization
 from attt.core.permissions import model_permission
 
@@ -69,9 +70,30 @@ class StrictModelSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     pass
 
 
+class PreconditionFailed(APIException):
+    status_code = 412
+    default_detail = gettext_lazy(
+        "The record was saved by someone else after the version you sent (If-Match): read it again, then send your "
+        "change."
+    )
+    default_code = "precondition_failed"
+
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="The ETag of the record as read: the change is refused (412) if the record was saved since.",
+)
+
+
+@extend_schema_view(update=extend_schema(parameters=[IF_MATCH]), partial_update=extend_schema(parameters=[IF_MATCH]))
 class ScopedModelViewSet(viewsets.ModelViewSet):
     """CRUD through the scoping layer: lists and lookups see only the user's subtrees (others are
-    404), writes check the permission on the target organisation, `export/` streams CSV."""
+    404), writes check the permission on the target organisation, `export/` streams CSV. A record read or
+    changed carries its version as an ETag; a change sent with `If-Match` is refused (412) when the record was
+    saved since (optimistic locking, as the edit pages do)."""
 
     export_fields: list[str] | None = None
     lookup_value_regex = "[0-9a-fA-F-]{32,36}"
@@ -82,6 +104,23 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         act = "export" if self.action == "export" else "view"
         return scoping.visible(self.request.user, super().get_queryset(), act)
+
+    def get_object(self):
+        self._object = super().get_object()
+        return self._object
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        obj = getattr(self, "_object", None)
+        version = version_of(obj) if obj is not None and response.status_code == 200 else ""
+        if version and getattr(self, "action", None) in ("retrieve", "update", "partial_update"):
+            response["ETag"] = f'"{version}"'
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def _check_version(self, obj) -> None:
+        """Refuse a change sent with `If-Match` for a version other than the stored one (`*` matches any)."""
+        wanted = self.request.headers.get("If-Match", "").strip()
+        if wanted and wanted != "*" and wanted.removeprefix("W/").strip('"') != version_of(obj):
+            raise PreconditionFailed
 
     def _check_target(self, organization) -> None:
         permission = model_permission(self.queryset.model, "add")
@@ -101,6 +140,7 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
             # The validated changes go onto the row as stored now, locked: a step or a job that changed other
             # fields while the request ran keeps them (the copy `get_object` read would write them back).
             lock_current(serializer.instance)
+            self._check_version(serializer.instance)
             serializer.save()
 
     def perform_destroy(self, instance):

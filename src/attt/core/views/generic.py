@@ -15,10 +15,11 @@ from django.db.models import ProtectedError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
 
 from attt.core import exports, navigation, scoping
-from attt.core.locks import apply_to_current
+from attt.core.locks import VERSION_FIELD, EditConflict, apply_to_current, version_of
 from attt.core.permissions import model_permission
 
 
@@ -130,6 +131,12 @@ class ObjectDetailView(ScopedMixin, TemplateView):
         }
 
 
+CONFLICT_MESSAGE = gettext_lazy(
+    "Someone else saved this record after you opened this page, so your changes were not saved. Open the record "
+    "again to see what changed, or save again to write your values over theirs."
+)
+
+
 class ObjectEditView(ScopedMixin, TemplateView):
     """Create (no pk) or change (pk) a record with a model form."""
 
@@ -143,6 +150,7 @@ class ObjectEditView(ScopedMixin, TemplateView):
     def get_form(self):
         instance = self.get_object() if "pk" in self.kwargs else None
         form = self.form_class(self.request.POST or None, self.request.FILES or None, instance=instance)
+        form.read_version = self.request.POST.get(VERSION_FIELD, "")  # the row's version the page showed
         if "organization" in form.fields:
             form.fields["organization"].queryset = scoping.organizations_where(
                 self.request.user, self.permission("add")
@@ -156,13 +164,18 @@ class ObjectEditView(ScopedMixin, TemplateView):
             if "pk" in self.kwargs
             else _("New %(type)s") % {"type": self.model._meta.verbose_name}
         )
-        return {**super().get_context_data(**kwargs), "form": form, "title": title}
+        context = {"form": form, "title": title, "version_field": VERSION_FIELD, "version": version_of(form.instance)}
+        return {**super().get_context_data(**kwargs), **context}
 
     def post(self, request, *args, **kwargs):
         form = self.get_form()
         if form.is_valid():
-            with transaction.atomic():
-                obj = self.save(form)
+            try:
+                with transaction.atomic():
+                    obj = self.save(form)
+            except EditConflict:  # nothing written; the page comes back with the row's new version
+                form.add_error(None, CONFLICT_MESSAGE)
+                return self.render_to_response(self.get_context_data(form=form))
             messages.success(request, _("Saved."))
             return redirect(self.success_url(obj))
         return self.render_to_response(self.get_context_data(form=form))

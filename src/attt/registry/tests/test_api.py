@@ -82,6 +82,26 @@ def test_an_api_change_goes_onto_the_row_as_stored_now(owner_api, tree, monkeypa
     assert (system.name, system.internet_facing) == ("Cổng dịch vụ công mới", True)
 
 
+def test_an_api_change_for_a_version_read_before_someone_else_saved_is_refused(owner_api, tree):
+    """Optimistic locking: a record carries its version as an ETag; a change sent with If-Match for an older one
+    is refused with 412 and nothing is written; the current ETag (or none, or `*`) goes through."""
+    system = make_system(tree.dept_a, name="Cổng dịch vụ công")
+    url = f"{SYSTEMS}{system.pk}/"
+    read = owner_api.get(url)["ETag"]
+    other = InformationSystem.objects.get(pk=system.pk)
+    other.description = "Người khác sửa"
+    other.save()
+    refused = owner_api.patch(url, {"name": "Tên mới"}, format="json", HTTP_IF_MATCH=read)
+    assert refused.status_code == 412 and refused["Content-Type"] == PROBLEM
+    assert InformationSystem.objects.get(pk=system.pk).name == "Cổng dịch vụ công"
+    current = owner_api.get(url)["ETag"]
+    assert current != read
+    changed = owner_api.patch(url, {"name": "Tên mới"}, format="json", HTTP_IF_MATCH=current)
+    assert changed.status_code == 200 and changed["ETag"] not in (read, current)
+    assert owner_api.patch(url, {"name": "Tên khác"}, format="json", HTTP_IF_MATCH="*").status_code == 200
+    assert owner_api.patch(url, {"name": "Tên cuối"}, format="json").status_code == 200
+
+
 def test_filters(owner_api, tree):
     make_system(tree.dept_a, name="Cổng dịch vụ công", internet_facing=True, system_type="citizen_service")
     make_system(tree.operator_a, name="Mạng nội bộ", lifecycle_status="retired", priority_sector="information")
