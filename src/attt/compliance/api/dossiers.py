@@ -186,6 +186,7 @@ class DossierViewSet(ScopedModelViewSet):
     def perform_update(self, serializer):
         dossier, data = serializer.instance, serializer.validated_data
         lock_current(dossier)  # a step taken while the request ran must not be undone by the copy it loaded
+        self._check_version(dossier)  # If-Match, as every ScopedModelViewSet
         if dossier.state not in (DossierState.DRAFT, DossierState.RETURNED):
             raise ValidationError({"state": ["Only a draft or returned dossier can be edited."]})
         if data.get("system", dossier.system) != dossier.system:

@@ -132,3 +132,18 @@ def test_two_generations_of_a_new_report_at_once_give_one_draft(tree, monkeypatc
     report = reports.generate(tree.province_a, "monthly", year=2026, month=10)
     assert reports.StatusReport.objects.filter(organization=tree.province_a, kind="monthly").count() == 1
     assert report.data  # the figures of the second generation
+
+
+def test_an_api_dossier_edit_for_a_version_read_before_another_save_is_refused(tree, people, api):
+    """The dossier API checks If-Match too, though its edits go through their own rules."""
+    dossier = new(tree, people, "ND331_2026", **LEVEL3)
+    api.force_authenticate(people["operator"])
+    url = f"/api/v1/compliance/dossiers/{dossier.pk}/"
+    read = api.get(url)["ETag"]
+    other = _copy(dossier)
+    other.summary = "Người khác viết"
+    other.save()
+    refused = api.patch(url, {"summary": "Tôi viết"}, format="json", HTTP_IF_MATCH=read)
+    assert refused.status_code == 412 and _copy(dossier).summary == "Người khác viết"
+    accepted = api.patch(url, {"summary": "Tôi viết"}, format="json", HTTP_IF_MATCH=api.get(url)["ETag"])
+    assert accepted.status_code == 200 and _copy(dossier).summary == "Tôi viết"
