@@ -3,6 +3,7 @@ to the audit log."""
 
 import csv
 from collections.abc import Callable, Iterable, Sequence
+from itertools import islice
 
 from django.db import models
 from django.http import StreamingHttpResponse
@@ -12,6 +13,7 @@ from attt.core import audit
 from attt.core.models import AuditEvent
 
 Column = tuple[str, Callable[[object], object]]
+PREPARED_RUN = 500  # records read and prepared at a time
 
 
 class _Echo:
@@ -27,7 +29,15 @@ def _cell(value: object) -> str:
     return text
 
 
-def csv_response(queryset: models.QuerySet, columns: Sequence[Column], name: str) -> StreamingHttpResponse:
+def csv_response(
+    queryset: models.QuerySet,
+    columns: Sequence[Column],
+    name: str,
+    *,
+    prepare: Callable[[list], Iterable] | None = None,
+) -> StreamingHttpResponse:
+    """The rows as CSV, streamed. `prepare`: turns each run of records into what the columns read (the API
+    serialises a run at once: once per cell made an export of 10⁴ rows outlast the server's request timeout)."""
     audit.record(
         AuditEvent.Action.EXPORT,
         object_type=queryset.model._meta.label_lower,
@@ -39,8 +49,10 @@ def csv_response(queryset: models.QuerySet, columns: Sequence[Column], name: str
     def rows() -> Iterable[str]:
         yield "\ufeff"  # BOM so spreadsheet programs read the Vietnamese text as UTF-8
         yield writer.writerow([header for header, _ in columns])
-        for obj in queryset.iterator(chunk_size=2000):
-            yield writer.writerow([_cell(get(obj)) for _, get in columns])
+        records = queryset.iterator(chunk_size=PREPARED_RUN)
+        for run in iter(lambda: list(islice(records, PREPARED_RUN)), []):
+            for obj in run if prepare is None else prepare(run):
+                yield writer.writerow([_cell(get(obj)) for _, get in columns])
 
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")

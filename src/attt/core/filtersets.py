@@ -1,6 +1,7 @@
 """Filters shared by the UI lists and the API."""
 
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -33,6 +34,18 @@ class ChoicesFilter(django_filters.MultipleChoiceFilter):
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("distinct", False)
+        super().__init__(*args, **kwargs)
+
+
+class YearFilter(django_filters.NumberFilter):
+    """A calendar year: a whole number from 1 to 9999, anything else a 400 with a sentence (a date lookup on year 0
+    or 2026.5 fails inside the database layer)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 9999)
         super().__init__(*args, **kwargs)
 
 

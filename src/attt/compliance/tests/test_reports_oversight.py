@@ -345,3 +345,12 @@ def test_report_pages_render(client, annual, national_admin, tree):
     assert detail.status_code == 200
     html = detail.content.decode()
     assert "Cổng dịch vụ công A" in html and "Sở A" in html
+
+
+@pytest.mark.parametrize(("year", "status"), [("2026", 200), ("0", 400), ("0.0", 400), ("2026.5", 400), ("x", 400)])
+def test_a_year_filter_takes_a_calendar_year_or_answers_400(api, national_admin, year, status):
+    """?year=0 made the date lookup fail inside the database layer (a 500, found by schemathesis)."""
+    api.force_authenticate(national_admin)
+    for name in ("statusreport", "inspection"):
+        response = api.get(reverse(f"api:{name}-list"), {"year": year})
+        assert response.status_code == status, (name, response.content)

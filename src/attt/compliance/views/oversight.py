@@ -39,7 +39,7 @@ from attt.compliance.inspections import (
 )
 from attt.compliance.models import Finding, Inspection, StatusReport
 from attt.core import scoping
-from attt.core.filtersets import SearchFilterSet, subtree_filter
+from attt.core.filtersets import SearchFilterSet, YearFilter, subtree_filter
 from attt.core.forms import DateInput
 from attt.core.locks import apply_to_current
 from attt.core.models import Organization, User
@@ -254,7 +254,7 @@ class StatusReportFilterSet(SearchFilterSet):
     kind = django_filters.ChoiceFilter(choices=StatusReport.Kind.choices, label=gettext_lazy("Kind"))
     state = django_filters.ChoiceFilter(choices=StatusReport.State.choices, label=gettext_lazy("State"))
     organization = subtree_filter(gettext_lazy("Organisation (and its units)"))
-    year = django_filters.NumberFilter(field_name="period_end__year", label=gettext_lazy("Year"))
+    year = YearFilter(field_name="period_end__year", label=gettext_lazy("Year"))
 
     class Meta:
         model = StatusReport
@@ -495,7 +495,7 @@ class StatusReportExportView(StatusReportActionView):
 class InspectionFilterSet(SearchFilterSet):
     search_fields = ("title", "scope")
     state = django_filters.ChoiceFilter(choices=Inspection.State.choices, label=gettext_lazy("State"))
-    year = django_filters.NumberFilter(label=gettext_lazy("Year"))
+    year = YearFilter(label=gettext_lazy("Year"))
     organization = subtree_filter(gettext_lazy("Inspecting body (and its units)"))
 
     class Meta:

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
@@ -34,7 +35,22 @@ def problem(status_code: int, title: str, detail: str, **extra) -> dict:
     return {"type": "about:blank", "title": title, "status": status_code, "detail": detail, **extra}
 
 
+def _unique_violation(exc: Exception) -> bool:
+    """A unique constraint refused the row (SQLite's message; PostgreSQL's SQLSTATE 23505), as opposed to other
+    integrity errors, which are defects and stay 500s."""
+    if not isinstance(exc, IntegrityError):
+        return False
+    return getattr(exc.__cause__, "sqlstate", None) == "23505" or str(exc).startswith("UNIQUE constraint failed")
+
+
 def problem_exception_handler(exc, context):
+    if _unique_violation(exc):  # a check a serializer could not make (a field it does not take is in the key)
+        body = problem(
+            status.HTTP_409_CONFLICT,
+            _("Conflict"),
+            _("This change clashes with a record that already exists: a value here must be unique."),
+        )
+        return Response(body, status=409, content_type=PROBLEM)
     if isinstance(exc, ProtectedError | RestrictedError):
         body = problem(
             status.HTTP_409_CONFLICT,

@@ -34,7 +34,7 @@ class OrganizationViewSet(ScopedModelViewSet):
             raise PermissionDenied(_("Only a superuser can create a top-level organisation."))
         if parent is not None and not scoping.can_in(self.request.user, "core.organization.add", parent):
             raise PermissionDenied(_("You may not create organisations under this one."))
-        data = dict(serializer.validated_data)
+        data = {**serializer.validated_data, "parent": parent}  # a top-level one sends none (it was a 500)
         serializer.instance = organizations.create_organization(by=self.request.user, **data)
 
     def _tree_change(self, request, serializer_cls, target_key: str, target_permission: str, apply):

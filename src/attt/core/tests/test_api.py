@@ -49,6 +49,21 @@ def test_anonymous_gets_401_problem(api, tree):
     assert response.json()["status"] == response.status_code
 
 
+def test_a_top_level_organisation_is_created_by_a_superuser_and_refused_to_others(admin_api, api, tree):
+    """Sent without a parent: a superuser creates a new root; anyone else gets a 403 (it was a 500 for all)."""
+    from django.contrib.auth import get_user_model
+
+    refused = admin_api.post("/api/v1/organizations/", new_org(tree, parent=None, code="goc-1"), format="json")
+    assert refused.status_code == 403, refused.content  # a national administrator is not a superuser
+    root_admin = get_user_model().objects.create_superuser("root-api", "root@example.invalid", "x")
+    api.force_authenticate(root_admin)
+    body = new_org(tree, code="goc-moi", kind="enterprise")
+    del body["parent"]
+    created = api.post("/api/v1/organizations/", body, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["parent"] is None and created.json()["depth"] == 0
+
+
 def test_create_and_list_with_filters(admin_api, tree):
     response = admin_api.post("/api/v1/organizations/", new_org(tree), format="json")
     assert response.status_code == 201, response.content

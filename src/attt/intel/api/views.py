@@ -102,6 +102,10 @@ class IndicatorViewSet(ScopedModelViewSet):
         return Response(result.as_dict())
 
 
+class CollectionRevokeSerializer(StrictSerializerMixin, serializers.Serializer):
+    grantee = serializers.UUIDField()
+
+
 class CollectionGrantSerializer(StrictModelSerializer):
     # Any active organisation may be granted: sharing goes across the tree, not only down one's own subtree.
     grantee = serializers.PrimaryKeyRelatedField(queryset=Organization.objects.filter(is_active=True))
@@ -140,13 +144,14 @@ class CollectionViewSet(ScopedModelViewSet):
         collections.grant(collection, **body.validated_data)
         return Response(TaxiiCollectionSerializer(self.get_object(), context=self.get_serializer_context()).data)
 
-    @extend_schema(request=CollectionGrantSerializer, responses=TaxiiCollectionSerializer)
+    @extend_schema(request=CollectionRevokeSerializer, responses=TaxiiCollectionSerializer)
     @action(detail=True, methods=["post"])
     @scope_action("change")
     def revoke(self, request, pk=None):
         collection = self.get_object()
-        grantee = request.data.get("grantee")
-        found = collection.grants.filter(grantee__pk=grantee).first() if grantee else None
+        body = CollectionRevokeSerializer(data=request.data)  # a JSON object with a grantee id, else a 400
+        body.is_valid(raise_exception=True)
+        found = collection.grants.filter(grantee__pk=body.validated_data["grantee"]).first()
         if found is None:
             raise ValidationError({"grantee": ["This organisation has no grant on the collection."]})
         found.delete()

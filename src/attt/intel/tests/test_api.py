@@ -137,9 +137,11 @@ def test_collections_and_grants(api, responder, tree):
         "can_write": True,
         "max_tlp": "amber",  # a change keeps the rights it does not name
     }
-    revoked = api.post(
-        f"/api/v1/intel/collections/{collection.pk}/revoke/", {"grantee": str(tree.province_a.pk)}, format="json"
-    )
+    revoke = f"/api/v1/intel/collections/{collection.pk}/revoke/"
+    for bad in ([None, None], {"grantee": "not-an-id"}, {}):  # a JSON list was a 500 (found by schemathesis)
+        refused = api.post(revoke, bad, format="json")
+        assert refused.status_code == 400 and refused["Content-Type"] == "application/problem+json", bad
+    revoked = api.post(revoke, {"grantee": str(tree.province_a.pk)}, format="json")
     assert revoked.status_code == 200 and revoked.json()["grants"] == []
     other = make_user(tree.province_b, "incident_responder", username="resp-b")
     api.force_authenticate(other)

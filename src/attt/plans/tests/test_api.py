@@ -123,3 +123,17 @@ def test_table_reader_never_raises_and_reports_every_line(texts):
         if text.strip() and n not in used and n not in reported:
             assert is_header(text.split("\t")), (n, text)  # only repeated header rows are skipped
     assert read_table(lines) == rows  # the same rows without an unparsed list
+
+
+def test_a_change_clashing_with_a_unique_record_is_a_409(api, tree, officer_a):
+    """The plan is not a field the indicator API takes, so the serializer cannot check (plan, number): the
+    database refuses, and the answer is a 409 problem, not a 500 (found by schemathesis)."""
+    first = make_indicator(tree.province_a)
+    second = make_indicator(tree.province_a, plan=first.plan)
+    api.force_authenticate(officer_a)
+    response = api.patch(f"/api/v1/plans/indicators/{second.pk}/", {"number": first.number}, format="json")
+    assert response.status_code == 409 and response["Content-Type"] == "application/problem+json"
+    second.refresh_from_db()
+    assert second.number != first.number
+    renamed = api.patch(f"/api/v1/plans/indicators/{second.pk}/", {"name": "Chỉ tiêu mới"}, format="json")
+    assert renamed.status_code == 200
