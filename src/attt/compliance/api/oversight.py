@@ -123,6 +123,7 @@ class StatusReportViewSet(ScopedModelViewSet):
     def get_serializer_class(self):
         return StatusReportDetailSerializer if self.action == "retrieve" else StatusReportSerializer
 
+    @extend_schema(exclude=True)  # not offered: the OpenAPI document lists generate/ instead
     def create(self, request, *args, **kwargs):
         raise exceptions.MethodNotAllowed("POST", detail=_("Reports are made from the data: use generate/."))
 

@@ -354,3 +354,10 @@ def test_a_year_filter_takes_a_calendar_year_or_answers_400(api, national_admin,
     for name in ("statusreport", "inspection"):
         response = api.get(reverse(f"api:{name}-list"), {"year": year})
         assert response.status_code == status, (name, response.content)
+
+
+def test_the_api_document_offers_generate_not_a_plain_create(client):
+    """POST on the list always answers 405 (reports are made from the data): the document must not offer it."""
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    assert "post" not in paths["/api/v1/compliance/status-reports/"]
+    assert "post" in paths["/api/v1/compliance/status-reports/generate/"]
