@@ -28,7 +28,7 @@ from attt.compliance.models import (
 )
 from attt.compliance.workflow import TRANSITIONS, Transition
 from attt.core import audit, scoping, uploads
-from attt.core.locks import lock_current
+from attt.core.locks import EditConflict, lock_current, version_of
 from attt.core.models import AuditEvent, Organization, User
 from attt.core.services.notifications import notify_permission_holders
 from attt.registry import services as registry
@@ -430,12 +430,16 @@ ITEM_FIELDS = ("status", "reason", "responsible", "due_date", "remediation")
 
 
 @transaction.atomic
-def update_item(item: ChecklistItem, **changes) -> ChecklistItem:
+def update_item(item: ChecklistItem, *, read_version: str = "", **changes) -> ChecklistItem:
     """A person's assessment of one requirement: the given fields (of `ITEM_FIELDS`) change, on the stored item,
-    so a field not given keeps what the nightly evidence job (or another person) wrote meanwhile."""
+    so a field not given keeps what the nightly evidence job (or another person) wrote meanwhile. `read_version`:
+    the item's version the person's page showed; `EditConflict` if it was saved since (its status may have
+    changed under the page)."""
     if unknown := set(changes) - set(ITEM_FIELDS):
         raise TypeError(f"not a checklist item field: {sorted(unknown)}")
     lock_current(item)
+    if read_version and read_version != version_of(item):
+        raise EditConflict
     for name, value in changes.items():
         setattr(item, name, value)
     status, reason, remediation = item.status, item.reason, item.remediation

@@ -12,6 +12,7 @@ worker dies before acknowledging (`ack_wait`); the store drops repeated events b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
@@ -38,6 +39,7 @@ SET_ASIDE_SUBJECT = "attt.events.set-aside"
 # consumer's max_deliver: a batch whose worker died at its last delivery would then never come again.
 MAX_DELIVER = 8
 MAX_MESSAGE = 900 * 1024  # under the server's default max_payload (1 MB)
+CLOSE_TIMEOUT_S = 5.0  # closing the connection when a worker stops
 # A worker's step per message: its events, and the message itself when it holds exactly those (for the store).
 Handler = Callable[[list[NormalisedEvent], bytes | None], None]
 
@@ -200,7 +202,10 @@ async def consume(
         await fetcher
     finally:
         fetcher.cancel()
-        await nc.close()
+        # Bounded: when the worker is cancelled with the cluster busy or gone, closing must not hold up the
+        # process's shutdown (a test's event loop waited on it for ever).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(nc.close(), CLOSE_TIMEOUT_S)
     return handled
 
 

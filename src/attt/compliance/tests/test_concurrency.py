@@ -14,6 +14,7 @@ from attt.compliance.models import ChecklistItem, ChecklistStatus, DossierState,
 from attt.compliance.tests.test_workflow import LEVEL3, new
 from attt.compliance.tests.test_workflow import people as people
 from attt.compliance.views.dossiers import DossierEditView
+from attt.core.views.generic import CONFLICT_MESSAGE
 from attt.registry.tests.factories import make_system
 
 pytestmark = pytest.mark.django_db
@@ -147,3 +148,27 @@ def test_an_api_dossier_edit_for_a_version_read_before_another_save_is_refused(t
     assert refused.status_code == 412 and _copy(dossier).summary == "Người khác viết"
     accepted = api.patch(url, {"summary": "Tôi viết"}, format="json", HTTP_IF_MATCH=api.get(url)["ETag"])
     assert accepted.status_code == 200 and _copy(dossier).summary == "Tôi viết"
+
+
+def test_a_checklist_row_saved_from_a_page_older_than_the_nightly_job_is_refused_then_saved(tree, client):
+    """The checklist row sends back the item's version: the nightly job changed the status after the page was
+    opened, so the person's save (made against the old status) is refused with a sentence, and the row returned
+    carries the new version so that saving again is deliberate."""
+    from attt.core.locks import VERSION_FIELD, version_of
+    from attt.core.testing import make_user
+
+    system = make_system(tree.province_a, regime="ND331_2026")
+    item = _vuln_item(system)
+    shown = version_of(item)
+    services.record_requirement_statuses("vulnerability_management", {system.pk: ("not_met", "3 cảnh báo quá hạn")})
+    client.force_login(make_user(tree.province_a, "security_officer", username="officer-row"))
+    prefix = str(item.pk)
+    mine = {f"{prefix}-status": "met", f"{prefix}-reason": "Đã vá", f"{prefix}-remediation": "", VERSION_FIELD: shown}
+    url = f"/compliance/checklist-items/{item.pk}/"
+    refused = client.post(url, mine, HTTP_HX_REQUEST="true")
+    assert refused.status_code == 200 and refused.context["error"] == str(CONFLICT_MESSAGE)
+    assert _copy(item).status == "not_met"
+    mine[VERSION_FIELD] = version_of(_copy(item))
+    assert f'value="{mine[VERSION_FIELD]}"' in refused.content.decode()
+    assert client.post(url, mine, HTTP_HX_REQUEST="true").context["error"] == ""
+    assert (_copy(item).status, _copy(item).reason) == ("met", "Đã vá")

@@ -32,8 +32,8 @@ from attt.compliance.models import (
 )
 from attt.compliance.workflow import TRANSITIONS
 from attt.core import scoping
-from attt.core.locks import apply_to_current
-from attt.core.views.generic import Column, ObjectDetailView, ObjectEditView, ObjectListView
+from attt.core.locks import VERSION_FIELD, EditConflict, apply_to_current
+from attt.core.views.generic import CONFLICT_MESSAGE, Column, ObjectDetailView, ObjectEditView, ObjectListView
 from attt.registry import services as registry
 from attt.regulation import services as regulation
 from attt.regulation.forms import AssessForm
@@ -285,10 +285,14 @@ def checklist_item_update(request, pk):
     form = ChecklistItemForm(request.POST, instance=item, prefix=str(item.pk))
     error = ""
     if form.is_valid():
+        fields = {k: form.cleaned_data[k] for k in ChecklistItemForm.Meta.fields}
         try:
-            services.update_item(item, **{k: form.cleaned_data[k] for k in ChecklistItemForm.Meta.fields})
+            with transaction.atomic():
+                services.update_item(item, read_version=request.POST.get(VERSION_FIELD, ""), **fields)
         except ValidationError as exc:
             error = " ".join(exc.messages)
+        except EditConflict:  # nothing written; the row comes back with the item's new version
+            error = str(CONFLICT_MESSAGE)
     else:
         error = " ".join(e for errors in form.errors.values() for e in errors)
     if request.headers.get("HX-Request"):

@@ -37,3 +37,14 @@ def cell(value):
     if isinstance(value, datetime.datetime) and timezone.is_aware(value):
         value = timezone.localtime(value)
     return localize(value)
+
+
+@register.simple_tag
+def version_input(obj) -> str:
+    """The hidden input that sends back the version of the record a form showed (`core.locks`): a change made
+    on a page opened before someone else saved the record is then refused instead of undoing theirs."""
+    from django.utils.html import format_html
+
+    from attt.core.locks import VERSION_FIELD, version_of
+
+    return format_html('<input type="hidden" name="{}" value="{}">', VERSION_FIELD, version_of(obj))

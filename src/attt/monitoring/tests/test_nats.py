@@ -155,23 +155,25 @@ def test_a_batch_that_keeps_failing_is_set_aside_without_holding_up_the_others(c
         await transport.publish(js, good)
         stop = asyncio.Event()
         worker = asyncio.create_task(transport.consume(cluster.urls, handle, stop=stop, retry_delay=0.1))
-        for _ in range(100):
-            aside = (await js.stream_info(transport.SET_ASIDE_STREAM)).state.messages
-            if aside and store.total() == 5:
-                break
-            await asyncio.sleep(0.1)
-        assert store.total() == 5 and aside == 1 and len(deliveries) == 3  # the good batch went on meanwhile
-        assert await transport.set_aside_count(cluster.urls) == 1
-        mended.append(True)
-        assert await transport.revive_set_aside(cluster.urls) == 1
-        for _ in range(100):
-            if store.total() == 10:
-                break
-            await asyncio.sleep(0.1)
-        assert (await js.stream_info(transport.SET_ASIDE_STREAM)).state.messages == 0
-        stop.set()
-        await worker
-        await nc.close()
+        try:  # a failed check stops the worker too (a worker left running held the event loop's shutdown)
+            for _ in range(300):  # up to 30 s: redeliveries take longer on a loaded machine
+                aside = (await js.stream_info(transport.SET_ASIDE_STREAM)).state.messages
+                if aside and store.total() == 5:
+                    break
+                await asyncio.sleep(0.1)
+            assert store.total() == 5 and aside == 1 and len(deliveries) == 3  # the good batch went on meanwhile
+            assert await transport.set_aside_count(cluster.urls) == 1
+            mended.append(True)
+            assert await transport.revive_set_aside(cluster.urls) == 1
+            for _ in range(300):
+                if store.total() == 10:
+                    break
+                await asyncio.sleep(0.1)
+            assert (await js.stream_info(transport.SET_ASIDE_STREAM)).state.messages == 0
+        finally:
+            stop.set()
+            await asyncio.wait_for(worker, 30)
+            await nc.close()
 
     asyncio.run(scenario())
     assert store.total() == 10
