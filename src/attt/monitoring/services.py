@@ -21,7 +21,7 @@ from attt.core.models import Notification
 from attt.core.services import notifications
 from attt.monitoring import conf
 from attt.monitoring.enrich import EnrichmentIndex, SystemInfo
-from attt.monitoring.models import EDITABLE_FIELDS, Source, hash_token
+from attt.monitoring.models import Source, hash_token
 from attt.monitoring.normalise import SourceRef, events_payload, normalise_file_text, normalise_lines
 from attt.monitoring.pipeline import NormalisedEvent, hand_over
 from attt.monitoring.spool import Spool
@@ -118,15 +118,6 @@ def rotate_token(source: Source) -> str:
     token = source.new_token()
     source.save(update_fields=["token_hash", "token_hint", "updated_at"])
     return token
-
-
-SETTING_COLUMNS = [name for name in EDITABLE_FIELDS if name != "systems"]
-
-
-def save_settings(source: Source) -> None:
-    """Save an existing source's settings (what the form and the API edit) and nothing else: a token rotated, a
-    batch seen or a silence warned while the edit ran is not undone by the copy the edit loaded."""
-    source.save(update_fields=[*SETTING_COLUMNS, "updated_at"])
 
 
 def source_ref(source: Source) -> SourceRef:

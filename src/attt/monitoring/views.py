@@ -93,18 +93,14 @@ class SourceEditView(ObjectEditView):
         return form
 
     def save(self, form):
+        if not form.instance._state.adding:
+            return super().save(form)  # over the row as stored now: a rotated token or a silence flag stays
         source = form.save(commit=False)
-        token = None
-        if source._state.adding:
-            token = source.new_token()
-            source.save()
-        else:
-            services.save_settings(source)
+        token = source.new_token()
+        source.save()
         form.save_m2m()
-        if token:
-            messages.warning(
-                self.request, _("Token of this source (shown once, keep it now): %(token)s") % {"token": token}
-            )
+        shown_once = _("Token of this source (shown once, keep it now): %(token)s") % {"token": token}
+        messages.warning(self.request, shown_once)
         return source
 
 

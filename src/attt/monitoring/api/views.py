@@ -49,15 +49,6 @@ class SourceSerializer(StrictModelSerializer):
     def get_token(self, obj) -> str | None:
         return getattr(obj, "_new_token", None)
 
-    def update(self, instance, validated):
-        systems = validated.pop("systems", None)
-        for name, value in validated.items():
-            setattr(instance, name, value)
-        services.save_settings(instance)
-        if systems is not None:
-            instance.systems.set(systems)
-        return instance
-
 
 class SourceViewSet(ScopedModelViewSet):
     """Event sources of the user's organisations. Creating one returns its token once; `rotate_token/` replaces

@@ -5,7 +5,6 @@ ran."""
 import datetime as dt
 
 import pytest
-from django.test import RequestFactory
 from django.utils import timezone
 
 from attt.core.models import Notification
@@ -13,7 +12,6 @@ from attt.core.testing import make_user
 from attt.monitoring import services
 from attt.monitoring.models import Source
 from attt.monitoring.tests.factories import make_source
-from attt.monitoring.views import SourceEditView, SourceForm
 
 pytestmark = pytest.mark.django_db
 
@@ -26,43 +24,79 @@ def _silent(source: Source) -> None:
     Source.objects.filter(pk=source.pk).update(last_seen_at=timezone.now() - dt.timedelta(minutes=30))
 
 
-def test_an_api_edit_from_a_copy_loaded_before_a_rotation_keeps_the_new_token(tree):
+def test_an_api_edit_while_the_token_is_rotated_keeps_the_new_token(tree, api, monkeypatch):
+    """The token is rotated while a PATCH runs (here, during its validation): the edit must not write back the
+    token the request loaded."""
     from attt.monitoring.api.views import SourceSerializer
 
     source, old_token = make_source(tree.dept_a)
-    loaded = _copy(source)  # what the PATCH request read
-    new_token = services.rotate_token(_copy(source))
-    serializer = SourceSerializer(loaded, data={"description": "Cụm tường lửa tầng 2"}, partial=True)
-    assert serializer.is_valid(), serializer.errors
-    serializer.save()
+    rotated = []
+    validate = SourceSerializer.validate
+
+    def meanwhile(serializer, data):
+        rotated.append(services.rotate_token(_copy(source)))
+        return validate(serializer, data)
+
+    monkeypatch.setattr(SourceSerializer, "validate", meanwhile)
+    api.force_authenticate(make_user(tree.dept_a, "soc_analyst", username="soc-patch"))
+    response = api.patch(f"/api/v1/monitoring/sources/{source.pk}/", {"description": "Tầng 2"}, format="json")
+    assert response.status_code == 200, response.content
     assert services.authenticate(old_token) is None  # the rotated-away token stays dead
-    assert services.authenticate(new_token).pk == source.pk
-    assert _copy(source).description == "Cụm tường lửa tầng 2"
+    assert services.authenticate(rotated[0]).pk == source.pk
+    assert _copy(source).description == "Tầng 2"
 
 
-def test_a_page_edit_from_a_copy_loaded_before_a_silence_warning_keeps_it(tree):
-    make_user(tree.dept_a, "soc_analyst")
-    source, _token = make_source(tree.dept_a, expected_interval_minutes=10)
-    _silent(source)
-    loaded = _copy(source)  # what the edit page's request read
-    assert services.check_sources()["warned"] == 1
-    data = {
+def _page_data(tree, name: str) -> dict:
+    return {
         "organization": tree.dept_a.pk,
-        "name": "Nguồn đã đổi tên",
+        "name": name,
         "description": "",
         "log_format": "ndjson",
         "expected_interval_minutes": 10,
         "expected_events_per_minute": 0,
         "is_active": "on",
     }
-    form = SourceForm(data, instance=loaded)
-    assert form.is_valid(), form.errors
-    view = SourceEditView()
-    view.request = RequestFactory().post("/")
-    view.save(form)
+
+
+def test_a_page_edit_keeps_a_silence_warned_while_it_ran(tree, client, monkeypatch):
+    from attt.core.locks import VERSION_FIELD
+    from attt.monitoring.views import SourceForm
+
+    analyst = make_user(tree.dept_a, "soc_analyst", username="soc-page")
+    source, _token = make_source(tree.dept_a, expected_interval_minutes=10)
+    _silent(source)
+    client.force_login(analyst)
+    url = f"/monitoring/sources/{source.pk}/edit/"
+    shown = client.get(url).context["version"]
+    clean, warned = SourceForm.clean, []
+
+    def meanwhile(form):  # the silence job runs after the request read the source
+        warned.append(services.check_sources()["warned"])
+        return clean(form)
+
+    monkeypatch.setattr(SourceForm, "clean", meanwhile)
+    response = client.post(url, {**_page_data(tree, "Nguồn đã đổi tên"), VERSION_FIELD: shown})
+    assert warned == [1]
+    assert response.status_code == 302
     stored = _copy(source)
     assert stored.name == "Nguồn đã đổi tên" and stored.silent_since is not None
     assert services.check_sources()["warned"] == 0  # still one warning for one silence
+
+
+def test_a_page_edit_older_than_someone_elses_save_is_refused(tree, client):
+    from attt.core.locks import VERSION_FIELD
+    from attt.core.views.generic import CONFLICT_MESSAGE
+
+    source, _token = make_source(tree.dept_a)
+    client.force_login(make_user(tree.dept_a, "soc_analyst", username="soc-stale"))
+    url = f"/monitoring/sources/{source.pk}/edit/"
+    shown = client.get(url).context["version"]
+    other = _copy(source)
+    other.description = "Sửa bởi người khác"
+    other.save()
+    refused = client.post(url, {**_page_data(tree, "Tên của tôi"), VERSION_FIELD: shown})
+    assert refused.status_code == 200 and refused.context["form"].errors == {"__all__": [str(CONFLICT_MESSAGE)]}
+    assert (_copy(source).name, _copy(source).description) == (source.name, "Sửa bởi người khác")
 
 
 def test_no_silence_warning_for_a_source_that_spoke_while_the_job_ran(tree, monkeypatch):
