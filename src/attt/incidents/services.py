@@ -764,11 +764,12 @@ def remind_deadlines(now: datetime.datetime | None = None) -> dict:
 
 
 def _still_open(deadline: Deadline, mark: str) -> bool:
-    """Lock the deadline if it is still there, unmet and without `mark`: the list was read before, and meanwhile
-    re-planning may have removed it, a step met it, or another run of the job sent the same notice."""
+    """Lock the deadline if it is still as the job read it (there, unmet, due when it was, without `mark`): the
+    list was read before, and meanwhile re-planning may have removed or moved it, a step met it, or another run
+    of the job sent the same notice."""
     return (
         Deadline.objects.select_for_update()
-        .filter(pk=deadline.pk, met_at__isnull=True, **{f"{mark}__isnull": True})
+        .filter(pk=deadline.pk, met_at__isnull=True, due_at=deadline.due_at, **{f"{mark}__isnull": True})
         .exists()
     )
 

@@ -100,11 +100,10 @@ class IncidentSerializer(StrictModelSerializer):
         )
 
     def update(self, instance, validated):
-        changed = [name for name in ("title", "description") if name in validated]
-        for name in changed:
-            setattr(instance, name, validated[name])
-        # Only these fields: a step taken while this request ran must not be undone by the copy it loaded.
-        instance.save(update_fields=[*changed, "updated_at"])
+        for name in ("title", "description"):
+            if name in validated:
+                setattr(instance, name, validated[name])
+        instance.save()  # over the row as stored now (ScopedModelViewSet.perform_update locked and re-read it)
         return instance
 
     def to_internal_value(self, data):

@@ -34,7 +34,7 @@ def _classified(tree, coordinator) -> Incident:
 @pytest.mark.django_db
 def test_stale_reject_after_classification_is_refused(tree, coordinator):
     incident = make_incident(tree.dept_a)
-    stale = _copy(incident)
+    stale, also_stale = _copy(incident), _copy(incident)
     services.classify(incident, by=coordinator, category="fraud/phishing", tlp="green")
     with pytest.raises(ValidationError) as refused:
         services.take_step(stale, "reject", by=coordinator)
@@ -42,7 +42,7 @@ def test_stale_reject_after_classification_is_refused(tree, coordinator):
         services.take_step(incident, "reject", by=coordinator)
     assert refused.value.messages == wrong_step.value.messages
     with pytest.raises(ValidationError):
-        services.mark_duplicate(stale, make_incident(tree.dept_a), by=coordinator)
+        services.mark_duplicate(also_stale, make_incident(tree.dept_a), by=coordinator)
     stored = _copy(incident)
     assert (stored.state, stored.category, stored.tlp) == (State.CLASSIFIED, "fraud/phishing", "green")
     assert stored.duplicate_of is None
@@ -123,16 +123,22 @@ def test_two_responses_at_once_one_is_refused(monkeypatch):
     assert incident.timeline.filter(action="respond").count() == 1
 
 
-def test_an_api_edit_from_a_copy_loaded_before_a_step_keeps_the_step(tree, coordinator):
-    """PATCH edits the title from the incident it loaded; a step committed meanwhile must survive it."""
+def test_an_api_edit_sent_while_a_step_is_taken_keeps_the_step(tree, coordinator, api, monkeypatch):
+    """A classification commits while a PATCH of the title runs (here, during its validation): the edit must not
+    write back the state and fields the request loaded."""
     from attt.incidents.api.views import IncidentSerializer
 
     incident = make_incident(tree.dept_a)
-    loaded = Incident.objects.get(pk=incident.pk)  # what the request read
-    services.classify(Incident.objects.get(pk=incident.pk), by=coordinator, category="fraud/phishing", tlp="amber")
-    serializer = IncidentSerializer(loaded, data={"title": "Tiêu đề mới"}, partial=True)
-    assert serializer.is_valid(), serializer.errors
-    serializer.save()
+    validate = IncidentSerializer.validate
+
+    def meanwhile(serializer, data):
+        services.classify(Incident.objects.get(pk=incident.pk), by=coordinator, category="fraud/phishing", tlp="amber")
+        return validate(serializer, data)
+
+    monkeypatch.setattr(IncidentSerializer, "validate", meanwhile)
+    api.force_authenticate(coordinator)
+    response = api.patch(f"/api/v1/incidents/incidents/{incident.pk}/", {"title": "Tiêu đề mới"}, format="json")
+    assert response.status_code == 200, response.content
     incident.refresh_from_db()
     assert (incident.title, incident.state, incident.category) == ("Tiêu đề mới", "classified", "fraud/phishing")
 
@@ -153,3 +159,22 @@ def test_a_deadline_removed_while_the_reminder_job_runs_is_passed_over(tree, mon
     monkeypatch.setattr(services, "notify_permission_holders", notify_and_replan)
     assert services.remind_deadlines() == {"reminded": 1, "escalated": 0}
     assert Deadline.objects.filter(reminded_at__isnull=False).count() == 1
+
+
+def test_a_deadline_moved_while_the_escalation_runs_is_not_escalated(tree, monkeypatch):
+    """Re-planning may move a missed deadline into the future after the job read it: no escalation for it."""
+    from attt.incidents.models import Deadline
+
+    incidents = [make_incident(tree.dept_a, occurred_at=timezone.now() - datetime.timedelta(hours=100)) for _ in "ab"]
+    later = timezone.now() + datetime.timedelta(days=3)
+    real = services.notify_permission_holders
+
+    def notify_and_replan(*args, title, **kwargs):
+        # as a concurrent re-planning would: the other incident's deadlines move into the future
+        Deadline.objects.filter(incident__in=[i for i in incidents if i.number not in title]).update(due_at=later)
+        return real(*args, title=title, **kwargs)
+
+    monkeypatch.setattr(services, "notify_permission_holders", notify_and_replan)
+    result = services.remind_deadlines()
+    assert Deadline.objects.filter(escalated_at__isnull=False).exclude(due_at=later).count() == result["escalated"]
+    assert not Deadline.objects.filter(due_at=later, escalated_at__isnull=False).exists()
