@@ -99,13 +99,6 @@ class VulnWarningSerializer(StrictModelSerializer):
         ]
         read_only_fields = [f for f in fields if f != "note"]
 
-    def update(self, instance, validated):
-        # Only the note: a step or the matcher writing while this request ran must not be undone by its copy.
-        for name, value in validated.items():
-            setattr(instance, name, value)
-        instance.save(update_fields=[*validated, "updated_at"])
-        return instance
-
 
 class TransitionSerializer(StrictSerializerMixin, serializers.Serializer):
     status = StatusField(choices=WarningStatus.choices)
