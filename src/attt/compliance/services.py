@@ -456,22 +456,15 @@ def update_item(item: ChecklistItem, *, read_version: str = "", **changes) -> Ch
     return item
 
 
-def record_requirement_status(system, key: str, status: str, note: str) -> int:
-    """Live evidence from another module for one requirement of the system's checklist (vulns → the
-    vulnerability-management item): sets the status and the note on every checklist item of that
-    requirement key, in every regime of the checklist, except items a person marked not applicable.
-    Returns how many items changed."""
-    return record_requirement_statuses(key, {system.pk: (status, note)})
-
-
 _EVIDENCE_FIELDS = ("status", "reason", "remediation")
 
 
 def record_requirement_statuses(key: str, statuses: dict) -> int:
-    """`record_requirement_status` for many systems at once ({system id: (status, note)}), for nightly jobs
-    over the whole registry: one query reads the items of requirement `key` in every regime, and only the items
-    whose status or note changes are written (one UPDATE for all, and each its audit entry, as a save would).
-    Returns how many items changed."""
+    """Live evidence from another module (vulns → the vulnerability-management item) for requirement `key` of
+    many systems' checklists ({system id: (status, note)}): the status and the note go on every checklist item
+    of that key, in every regime, except items a person marked not applicable. One query reads the items, and
+    only those whose status or note changes are written (one UPDATE for all, and each its audit entry, as a
+    save would). Returns how many items changed."""
     for status, _note in statuses.values():
         if status not in (ChecklistStatus.MET, ChecklistStatus.PARTLY, ChecklistStatus.NOT_MET):
             raise ValueError(f"status {status!r} cannot be set from another module")

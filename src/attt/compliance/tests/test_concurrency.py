@@ -64,7 +64,7 @@ def test_an_edit_saves_only_its_fields(tree, people):
 
 def _vuln_item(system) -> ChecklistItem:
     services.sync_checklist(system, "ND331_2026", 3)
-    services.record_requirement_status(system, "vulnerability_management", "met", "Không có cảnh báo mở")
+    services.record_requirement_statuses("vulnerability_management", {system.pk: ("met", "Không có cảnh báo mở")})
     return ChecklistItem.objects.get(system=system, status=ChecklistStatus.MET)
 
 
@@ -93,7 +93,8 @@ def test_an_api_edit_of_one_field_keeps_the_status_the_job_wrote_meanwhile(tree)
     system = make_system(tree.province_a, regime="ND331_2026")
     item = _vuln_item(system)
     loaded = _copy(item)  # what the PATCH request read
-    services.record_requirement_status(system, "vulnerability_management", "not_met", "2 cảnh báo nghiêm trọng")
+    job_wrote = {system.pk: ("not_met", "2 cảnh báo nghiêm trọng")}
+    services.record_requirement_statuses("vulnerability_management", job_wrote)
     serializer = ChecklistItemSerializer(
         loaded, data={"responsible": "Phòng CNTT", "due_date": "2027-01-31"}, partial=True
     )
