@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from attt.core import scoping
+from attt.core.locks import lock_current
 from attt.intel import stix
 from attt.intel.models import Collection, CollectionGrant, StixObject, TaxiiStatus
 from attt.intel.stix import TLP_ORDER
@@ -146,7 +147,7 @@ def add_objects(collection: Collection, objects: list) -> TaxiiStatus:
         except ValueError as exc:
             failures.append({"id": object_id[:300], "message": str(exc)})
     if valid:
-        Collection.objects.select_for_update().filter(pk=collection.pk).exists()
+        lock_current(collection)
     for obj, version in valid:
         if not (obj.get("modified") or obj.get("created")):
             # SCOs and markings carry no version: the same content again is the same object.
