@@ -50,6 +50,7 @@ from attt.compliance.models import (
     StatusReport,
 )
 from attt.core import audit
+from attt.core.locks import for_update, lock_current
 from attt.core.models import AuditEvent, Organization, User
 from attt.core.services.notifications import notify_permission_holders
 from attt.registry import services as registry
@@ -417,9 +418,7 @@ def generate(
     checks that `by` holds compliance.statusreport.add on the organisation."""
     period = period_for(kind, year, month)
     figures = build_figures(organization, period, today=today)
-    stored = StatusReport.objects.select_for_update().filter(
-        organization=organization, kind=kind, period_end=period.end
-    )
+    stored = for_update(StatusReport.objects.filter(organization=organization, kind=kind, period_end=period.end))
     report = stored.first()
     if report is None:
         report = StatusReport(organization=organization, kind=kind, period_end=period.end)
@@ -445,7 +444,7 @@ def _fill(report: StatusReport, period: ReportPeriod, organization: Organization
 
 @transaction.atomic
 def update_notes(report: StatusReport, notes: str) -> StatusReport:
-    report = StatusReport.objects.select_for_update().get(pk=report.pk)
+    lock_current(report)
     ensure_editable(report)
     report.notes = notes
     report.save(update_fields=["notes", "updated_at"])
@@ -455,7 +454,7 @@ def update_notes(report: StatusReport, notes: str) -> StatusReport:
 @transaction.atomic
 def submit(report: StatusReport, *, by: User) -> StatusReport:
     """Lock the report as sent, record it, and tell the parent organisation it has arrived."""
-    report = StatusReport.objects.select_for_update().select_related("organization").get(pk=report.pk)
+    lock_current(report)
     ensure_editable(report)
     report.state = StatusReport.State.SUBMITTED
     report.submitted_at = timezone.now()

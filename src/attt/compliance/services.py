@@ -28,7 +28,7 @@ from attt.compliance.models import (
 )
 from attt.compliance.workflow import TRANSITIONS, Transition
 from attt.core import audit, scoping, uploads
-from attt.core.locks import EditConflict, lock_current, version_of
+from attt.core.locks import for_update, lock_current, lock_unchanged
 from attt.core.models import AuditEvent, Organization, User
 from attt.core.services.notifications import notify_permission_holders
 from attt.registry import services as registry
@@ -160,6 +160,11 @@ class DecisionInput:
     decision_date: datetime.date | None = None
     approved_by_name: str = ""
     approved_level: int | None = None
+
+
+def is_editable(dossier: LevelDossier) -> bool:
+    """A dossier's content is changed only while its owner holds it: as a draft, or returned for more work."""
+    return dossier.state in (DossierState.DRAFT, DossierState.RETURNED)
 
 
 def _validate_submission(dossier: LevelDossier) -> None:
@@ -437,9 +442,7 @@ def update_item(item: ChecklistItem, *, read_version: str = "", **changes) -> Ch
     changed under the page)."""
     if unknown := set(changes) - set(ITEM_FIELDS):
         raise TypeError(f"not a checklist item field: {sorted(unknown)}")
-    lock_current(item)
-    if read_version and read_version != version_of(item):
-        raise EditConflict
+    lock_unchanged(item, read_version)
     for name, value in changes.items():
         setattr(item, name, value)
     status, reason, remediation = item.status, item.reason, item.remediation
@@ -489,7 +492,7 @@ def record_requirement_statuses(key: str, statuses: dict) -> int:
     with transaction.atomic():
         # Read again, locked, only the items to change: a person may have marked one not applicable or written
         # its remediation since the read above, and that must stay.
-        locked = items.filter(pk__in=stale).select_for_update(of=("self",)).order_by("pk")
+        locked = for_update(items.filter(pk__in=stale), of=("self",)).order_by("pk")
         for item in locked.select_related("organization"):  # each audit entry names the item's organisation
             status, note = statuses[item.system_id]
             if (item.status, item.reason) == (status, note):

@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.db import connection, models, transaction
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -63,8 +63,12 @@ def _os_user() -> str:
         return "unknown"
 
 
-def _lock_chain() -> None:
-    """Serialise appends so two writers never chain onto the same predecessor."""
+def lock_chain() -> None:
+    """Serialise appends so two writers never chain onto the same predecessor. The lock is held until the
+    transaction ends, so it is taken before a writer writes or locks any row (`pre_save`, `pre_delete`,
+    `core.locks`): with one lock order, chain then rows, a writer never holds a row while it waits for the chain
+    another writer holds while it waits for that row (PostgreSQL would end one of them with a deadlock error).
+    Writes of audited records therefore take turns on PostgreSQL, as they do on SQLite."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
@@ -107,7 +111,7 @@ def record_many(entries: list[dict]) -> list[AuditEvent]:
     from attt.core.scoping import organization_of
 
     user, name, ip, request_id = _actor()
-    now, events = timezone.now(), []
+    events = []
     for entry in entries:
         action, obj = entry["action"], entry.get("obj")
         if action not in AuditEvent.Action.values:
@@ -123,7 +127,6 @@ def record_many(entries: list[dict]) -> list[AuditEvent]:
                 organization = org if org is not None and org.pk is not None else None
         events.append(
             AuditEvent(
-                timestamp=now,
                 actor=user,
                 actor_name=entry.get("actor_name") or name,
                 ip_address=ip,
@@ -139,12 +142,13 @@ def record_many(entries: list[dict]) -> list[AuditEvent]:
     if not events:
         return []
     with transaction.atomic():
-        _lock_chain()
+        lock_chain()
         last = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
         seq, prev_hash = (last["seq"], last["hash"]) if last else (0, GENESIS_HASH)
+        now = timezone.now()  # read under the lock, so times never go back along the chain
         for event in events:
             seq += 1
-            event.seq, event.prev_hash = seq, prev_hash
+            event.seq, event.prev_hash, event.timestamp = seq, prev_hash, now
             event.hash = prev_hash = event.compute_hash()
         AuditEvent.objects.bulk_create(events, batch_size=500)
     return events
@@ -233,7 +237,10 @@ def _raw_sensitive(instance: models.Model) -> dict:
 
 @receiver(pre_save)
 def _remember_before(sender, instance, raw=False, **kwargs) -> None:
-    if raw or not is_audited(sender) or instance._state.adding:
+    if raw or not is_audited(sender):
+        return
+    lock_chain()  # before the row is written, and so the row read here is the one the save replaces
+    if instance._state.adding:
         return
     old = sender._base_manager.filter(pk=instance.pk).first()
     instance._audit_before = (snapshot(old), _raw_sensitive(old)) if old is not None else None
@@ -265,6 +272,12 @@ def _record_save(sender, instance, created, raw=False, **kwargs) -> None:
             "after": {k: after.get(k) for k in sorted(changed)},
         },
     )
+
+
+@receiver(pre_delete)
+def _lock_before_delete(sender, instance, **kwargs) -> None:
+    if is_audited(sender):
+        lock_chain()
 
 
 @receiver(post_delete)

@@ -7,14 +7,22 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.forms.models import construct_instance
 
+from attt.core import audit
+
+
+def for_update(queryset: models.QuerySet, **options) -> models.QuerySet:
+    """`select_for_update` (with its `options`) after the audit chain's lock (`audit.lock_chain`): every lock a
+    writer takes comes after that one, in one order, so two writers never wait on each other. Call it inside the
+    transaction that writes."""
+    audit.lock_chain()
+    return queryset.select_for_update(**options)
+
 
 def lock_current(obj: models.Model) -> None:
     """Lock the row until the caller's transaction ends and bring the caller's object up to date: a step works on
     what is stored now, not on what a page or a view loaded earlier, and two steps on one row take turns (call it
-    first in a step's `transaction.atomic`, and save only the fields the step changes). A view that writes anything
-    before the step calls it first: every audited write takes the audit chain's lock, and the row lock must come
-    before it, or two such requests wait on each other."""
-    obj.refresh_from_db(from_queryset=type(obj)._base_manager.select_for_update())
+    first in a step's `transaction.atomic`, and save only the fields the step changes)."""
+    obj.refresh_from_db(from_queryset=for_update(type(obj)._base_manager.all()))
 
 
 class EditConflict(Exception):
@@ -30,21 +38,25 @@ def version_of(obj: models.Model) -> str:
     return stamp.isoformat() if stamp is not None and not obj._state.adding else ""
 
 
+def lock_unchanged(obj: models.Model, read_version: str) -> None:
+    """Lock the row and re-read it (`lock_current`); raise `EditConflict` when the person's page showed another
+    version of it (`read_version`, sent back in `VERSION_FIELD`): it was saved since, the person has not seen
+    that change, and saving theirs would undo it. An empty `read_version` (a client that sent none) is not
+    checked. Call it first in the transaction that saves; `ObjectEditView.post` does, before any `save`."""
+    lock_current(obj)
+    if read_version and read_version != version_of(obj):
+        raise EditConflict
+
+
 def apply_to_current(form: forms.ModelForm, *, editable: Callable[[models.Model], bool] | None = None) -> None:
-    """Before a change form is saved: lock its row, re-read it and put the form's fields back on it, so the save
-    writes the form's changes over what is stored now. A step or a job that changed other fields while the request
-    ran (a state, a token, a status, a last sighting) keeps them, and fields a model's `save` derives follow.
-    `editable`: refuse (403, as the page does) a row that has left its editable state meanwhile. When the page
-    sent the version it showed (`form.read_version`, see `ObjectEditView`) and the row was saved since, raise
-    `EditConflict`: the person has not seen the other change, and saving would undo it. A new record is left as
-    it is. Call it inside the transaction that saves."""
+    """Put a change form's fields back on its row after `lock_unchanged` re-read it, so the save writes the
+    form's changes over what is stored now: a step or a job that changed other fields while the request ran (a
+    state, a token, a status, a last sighting) keeps them, and fields a model's `save` derives follow.
+    `editable`: refuse (403, as the page does) a row that has left its editable state meanwhile. A new record is
+    left as it is."""
     obj = form.instance
     if obj._state.adding:
         return
-    lock_current(obj)
     if editable is not None and not editable(obj):
         raise PermissionDenied
-    read = getattr(form, "read_version", "")
-    if read and read != version_of(obj):
-        raise EditConflict
     construct_instance(form, obj, form._meta.fields, form._meta.exclude)

@@ -4,6 +4,7 @@ Loaded as a pytest plugin from the repository's conftest.py.
 """
 
 import contextlib
+import re
 import threading
 from dataclasses import dataclass
 
@@ -110,6 +111,32 @@ def api():
     from rest_framework.test import APIClient
 
     return APIClient()
+
+
+def shown_version(response) -> str:
+    """The record version an edit page (or a row of one) sends back with its form (`core.locks.VERSION_FIELD`)."""
+    from attt.core.locks import VERSION_FIELD
+
+    found = re.search(rf'name="{VERSION_FIELD}" value="([^"]*)"', response.content.decode())
+    assert found, "the page has no version input"
+    return found[1]
+
+
+def read_meanwhile(monkeypatch, change, view: type | None = None) -> None:
+    """Run `change()` (another person's step, a job) right after a view has read the record a request changes,
+    and before it has locked it: what it wrote must stay. `view`: an edit page's class (default: every API
+    view)."""
+    from rest_framework.generics import GenericAPIView
+
+    owner = view or GenericAPIView
+    read = owner.get_object
+
+    def then_change(self):
+        obj = read(self)
+        change()
+        return obj
+
+    monkeypatch.setattr(owner, "get_object", then_change)
 
 
 # --- The isolation matrix ------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from attt.compliance import services as compliance
 from attt.core import audit, scoping
-from attt.core.locks import lock_current
+from attt.core.locks import for_update, lock_current
 from attt.core.models import Organization, User
 from attt.core.services.notifications import notify_permission_holders
 from attt.incidents import observables as obs
@@ -768,7 +768,7 @@ def _still_open(deadline: Deadline, mark: str) -> bool:
     list was read before, and meanwhile re-planning may have removed or moved it, a step met it, or another run
     of the job sent the same notice."""
     return (
-        Deadline.objects.select_for_update()
+        for_update(Deadline.objects.all())
         .filter(pk=deadline.pk, met_at__isnull=True, due_at=deadline.due_at, **{f"{mark}__isnull": True})
         .exists()
     )

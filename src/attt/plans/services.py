@@ -362,7 +362,7 @@ def _remind_one(a: Assignment, today: datetime.date, counts: dict) -> None:
     kind = reminder_due(a, today)
     if kind is None or a.reminded_on == today:
         return
-    changed = ["reminded_on", "updated_at"]
+    changed = ["reminded_on"]  # the job's bookkeeping: an edit page opened before still saves
     link = a.get_absolute_url()
     if kind == "remind":
         days = (a.due_date - today).days
@@ -377,7 +377,7 @@ def _remind_one(a: Assignment, today: datetime.date, counts: dict) -> None:
     else:
         if a.status != Status.OVERDUE:
             a.status = Status.OVERDUE
-            changed.append("status")
+            changed += ["status", "updated_at"]  # a page showing the old status must not write it back
             counts["overdue"] += 1
         notify_permission_holders(
             "plans.assignment.change",

@@ -16,7 +16,6 @@ from attt.compliance import services
 from attt.compliance.models import (
     Attachment,
     ChecklistItem,
-    DossierState,
     LevelAssessment,
     LevelDossier,
     PeriodicCheck,
@@ -32,7 +31,6 @@ from attt.core.api.base import (
     StrictSerializerMixin,
     scope_action,
 )
-from attt.core.locks import lock_current
 
 
 def system_field(**kwargs) -> ScopedRelatedField:
@@ -184,10 +182,8 @@ class DossierViewSet(ScopedModelViewSet):
 
     @transaction.atomic
     def perform_update(self, serializer):
-        dossier, data = serializer.instance, serializer.validated_data
-        lock_current(dossier)  # a step taken while the request ran must not be undone by the copy it loaded
-        self._check_version(dossier)  # If-Match, as every ScopedModelViewSet
-        if dossier.state not in (DossierState.DRAFT, DossierState.RETURNED):
+        dossier, data = serializer.instance, serializer.validated_data  # locked and current (`get_object`)
+        if not services.is_editable(dossier):
             raise ValidationError({"state": ["Only a draft or returned dossier can be edited."]})
         if data.get("system", dossier.system) != dossier.system:
             raise ValidationError({"system": ["The system of a dossier cannot change."]})

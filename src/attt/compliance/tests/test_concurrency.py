@@ -9,11 +9,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from attt.compliance import reports, services
 from attt.compliance.api.dossiers import ChecklistItemSerializer
-from attt.compliance.forms import DossierForm
 from attt.compliance.models import ChecklistItem, ChecklistStatus, DossierState, LevelDossier, PeriodicCheck
 from attt.compliance.tests.test_workflow import LEVEL3, new
 from attt.compliance.tests.test_workflow import people as people
 from attt.compliance.views.dossiers import DossierEditView
+from attt.core.testing import read_meanwhile
 from attt.core.views.generic import CONFLICT_MESSAGE
 from attt.registry.tests.factories import make_system
 
@@ -36,28 +36,30 @@ def test_a_step_from_a_stale_page_gets_the_wrong_step_refusal(tree, people):
     assert stale.state == DossierState.SUBMITTED  # the caller's object shows what is stored
 
 
-def test_an_edit_loaded_before_a_submit_does_not_pull_the_dossier_back_to_draft(tree, people):
-    dossier = new(tree, people, "ND331_2026", **LEVEL3)
-    loaded = _copy(dossier)  # what the edit request read
-    data = {"title": "Tên mới", "kind": loaded.kind, "summary": "S", "justification": "J", "protection_plan": "P"}
-    form = DossierForm(data, instance=loaded)
-    assert form.is_valid(), form.errors
-    services.transition(dossier, "submit", by=people["operator"])
-    with pytest.raises(PermissionDenied):  # as the edit page refuses a submitted dossier
-        DossierEditView().save(form)
-    stored = _copy(dossier)
-    assert stored.state == DossierState.SUBMITTED and stored.submitted_at is not None
-    assert stored.title != "Tên mới"
+def _edit_page(client, people, dossier):
+    client.force_login(people["operator"])
+    data = {"title": "Tên mới", "kind": dossier.kind, "summary": "S", "justification": "J", "protection_plan": "P"}
+    return client.post(f"/compliance/dossiers/{dossier.pk}/edit/", data)
 
 
-def test_an_edit_saves_only_its_fields(tree, people):
+def test_an_edit_loaded_before_a_submit_does_not_pull_the_dossier_back_to_draft(tree, people, client, monkeypatch):
     dossier = new(tree, people, "ND331_2026", **LEVEL3)
-    loaded = _copy(dossier)
-    LevelDossier.objects.filter(pk=dossier.pk).update(appraisal_opinion="ghi bởi bước khác")
-    data = {"title": "Tên mới", "kind": loaded.kind, "summary": "S", "justification": "J", "protection_plan": "P"}
-    form = DossierForm(data, instance=loaded)
-    assert form.is_valid(), form.errors
-    DossierEditView().save(form)
+    read_meanwhile(
+        monkeypatch, lambda: services.transition(_copy(dossier), "submit", by=people["operator"]), DossierEditView
+    )
+    assert _edit_page(client, people, dossier).status_code == 403  # as the edit page refuses a submitted dossier
+    # (the refused request's rollback also takes back the submit, which here ran inside it)
+    assert _copy(dossier).title != "Tên mới"
+
+
+def test_an_edit_saves_only_its_fields(tree, people, client, monkeypatch):
+    dossier = new(tree, people, "ND331_2026", **LEVEL3)
+    read_meanwhile(
+        monkeypatch,
+        lambda: LevelDossier.objects.filter(pk=dossier.pk).update(appraisal_opinion="ghi bởi bước khác"),
+        DossierEditView,
+    )
+    assert _edit_page(client, people, dossier).status_code == 302
     stored = _copy(dossier)
     assert (stored.title, stored.appraisal_opinion) == ("Tên mới", "ghi bởi bước khác")
 
@@ -173,3 +175,23 @@ def test_a_checklist_row_saved_from_a_page_older_than_the_nightly_job_is_refused
     assert f'value="{mine[VERSION_FIELD]}"' in refused.content.decode()
     assert client.post(url, mine, HTTP_HX_REQUEST="true").context["error"] == ""
     assert (_copy(item).status, _copy(item).reason) == ("met", "Đã vá")
+
+
+def test_a_layers_page_older_than_someone_elses_save_is_refused_then_saved(tree, client):
+    from attt.core.locks import VERSION_FIELD
+    from attt.core.testing import make_user, shown_version
+
+    system = make_system(tree.province_a, regime="ND331_2026")
+    client.force_login(make_user(tree.province_a, "security_officer", username="officer-layers"))
+    url = f"/compliance/systems/{system.pk}/layers/"
+    shown = shown_version(client.get(url))
+    other = services.layers_of(system)
+    other.onsite_staff_names = "Người khác ghi"
+    other.save()
+    mine = {"onsite_staff": 1, "onsite_staff_names": "Tôi ghi", VERSION_FIELD: shown}
+    refused = client.post(url, mine)
+    assert refused.status_code == 200 and refused.context["form"].errors == {"__all__": [str(CONFLICT_MESSAGE)]}
+    assert services.layers_of(system).onsite_staff_names == "Người khác ghi"
+    mine[VERSION_FIELD] = shown_version(refused)
+    assert client.post(url, mine).status_code == 302
+    assert services.layers_of(system).onsite_staff_names == "Tôi ghi"

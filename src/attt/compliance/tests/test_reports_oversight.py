@@ -184,6 +184,25 @@ def test_generate_submit_locks_audits_and_notifies(sample, tree, national_admin)
     assert submitted.notes == "Thiếu nhân lực chuyên trách."
 
 
+def test_notes_written_on_a_page_older_than_another_save_are_refused(client, sample, tree, national_admin):
+    """The notes page saves through `update_notes`, not the base form save, and is still refused when the report
+    was saved after the page was opened (here, another person's notes): nothing written, a sentence shown."""
+    from attt.core.locks import VERSION_FIELD
+    from attt.core.testing import shown_version
+    from attt.core.views.generic import CONFLICT_MESSAGE
+
+    report = reports.generate(tree.province_a, StatusReport.Kind.MONTHLY, year=2026, month=10, by=national_admin)
+    client.force_login(national_admin)
+    url = reverse("compliance:statusreport_edit", args=[report.pk])
+    shown = shown_version(client.get(url))
+    reports.update_notes(StatusReport.objects.get(pk=report.pk), "Ghi chú của người khác")
+    refused = client.post(url, {"notes": "Ghi chú của tôi", VERSION_FIELD: shown})
+    assert refused.status_code == 200 and refused.context["form"].errors == {"__all__": [str(CONFLICT_MESSAGE)]}
+    assert StatusReport.objects.get(pk=report.pk).notes == "Ghi chú của người khác"
+    saved = client.post(url, {"notes": "Ghi chú của tôi", VERSION_FIELD: shown_version(refused)})
+    assert saved.status_code == 302 and StatusReport.objects.get(pk=report.pk).notes == "Ghi chú của tôi"
+
+
 def test_locked_report_refuses_edits_in_the_ui_and_api(client, api, sample, tree, national_admin):
     report = reports.generate(tree.province_a, StatusReport.Kind.MONTHLY, year=2026, month=10, by=national_admin)
     client.force_login(national_admin)

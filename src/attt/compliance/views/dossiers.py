@@ -25,14 +25,13 @@ from attt.compliance.forms import (
 from attt.compliance.models import (
     Attachment,
     ChecklistItem,
-    DossierState,
     LevelAssessment,
     LevelDossier,
     PeriodicCheck,
 )
 from attt.compliance.workflow import TRANSITIONS
 from attt.core import scoping
-from attt.core.locks import VERSION_FIELD, EditConflict, apply_to_current
+from attt.core.locks import VERSION_FIELD, EditConflict, apply_to_current, lock_unchanged, version_of
 from attt.core.views.generic import CONFLICT_MESSAGE, Column, ObjectDetailView, ObjectEditView, ObjectListView
 from attt.registry import services as registry
 from attt.regulation import services as regulation
@@ -178,13 +177,9 @@ class DossierDetailView(ObjectDetailView):
             step_form=StepForm(),
             upload_form=UploadForm(),
             overdue=dossier in services.overdue_dossiers(LevelDossier.objects.filter(pk=dossier.pk)),
-            editable=dossier.state in (DossierState.DRAFT, DossierState.RETURNED) and context["can_change"],
+            editable=services.is_editable(dossier) and context["can_change"],
         )
         return context
-
-
-def _editable(dossier: LevelDossier) -> bool:
-    return dossier.state in (DossierState.DRAFT, DossierState.RETURNED)
 
 
 class DossierEditView(ObjectEditView):
@@ -193,12 +188,12 @@ class DossierEditView(ObjectEditView):
 
     def get_object(self):
         dossier = super().get_object()
-        if not _editable(dossier):
+        if not services.is_editable(dossier):
             raise PermissionDenied
         return dossier
 
     def save(self, form):
-        apply_to_current(form, editable=_editable)
+        apply_to_current(form, editable=services.is_editable)
         return form.save()
 
 
@@ -283,15 +278,16 @@ def system_checklist(request, pk):
 def checklist_item_update(request, pk):
     item = _scoped(request, ChecklistItem, pk, "change")
     form = ChecklistItemForm(request.POST, instance=item, prefix=str(item.pk))
+    form.read_version = request.POST.get(VERSION_FIELD, "")
     error = ""
     if form.is_valid():
         fields = {k: form.cleaned_data[k] for k in ChecklistItemForm.Meta.fields}
         try:
-            with transaction.atomic():
-                services.update_item(item, read_version=request.POST.get(VERSION_FIELD, ""), **fields)
+            services.update_item(item, read_version=form.read_version, **fields)
         except ValidationError as exc:
             error = " ".join(exc.messages)
         except EditConflict:  # nothing written; the row comes back with the item's new version
+            form.read_version = version_of(item)
             error = str(CONFLICT_MESSAGE)
     else:
         error = " ".join(e for errors in form.errors.values() for e in errors)
@@ -316,15 +312,22 @@ def system_layers(request, pk):
         raise PermissionDenied
     layers = services.layers_of(system)
     form = LayersForm(request.POST or None, instance=layers)
+    form.read_version = request.POST.get(VERSION_FIELD, "")
     visible_orgs = scoping.organizations_where(request.user, "core.organization.view")
     form.fields["soc_provider"].queryset = visible_orgs
     form.fields["assessor"].queryset = visible_orgs
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            apply_to_current(form)
-            form.save()
-        messages.success(request, _("Saved."))
-        return redirect("compliance:system_overview", pk=system.pk)
+        try:
+            with transaction.atomic():
+                lock_unchanged(layers, form.read_version)
+                apply_to_current(form)
+                form.save()
+        except EditConflict:  # nothing written; the page comes back with the layers' new version
+            form.read_version = version_of(layers)
+            form.add_error(None, CONFLICT_MESSAGE)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("compliance:system_overview", pk=system.pk)
     return render(request, "core/form.html", {"form": form, "title": _("4-layer protection: %(s)s") % {"s": system}})
 
 

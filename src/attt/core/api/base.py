@@ -108,20 +108,36 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
         return scoping.visible(self.request.user, super().get_queryset(), act)
 
     def get_object(self):
+        """For a change, the row is locked and re-read as stored now before anything else (a write request is one
+        transaction, `AtomicWritesMiddleware`), so the change is validated and written over the current row, a
+        step or a job that changed other fields meanwhile keeps them, and `If-Match` is checked against it:
+        whatever a viewset's `perform_update` does next."""
         self._object = super().get_object()
+        if self.action in ("update", "partial_update"):
+            lock_current(self._object)
+            self._check_version(self._object)
         return self._object
 
+    def get_serializer(self, *args, **kwargs):
+        self._serializer = super().get_serializer(*args, **kwargs)
+        return self._serializer
+
     def finalize_response(self, request, response, *args, **kwargs):
+        action = getattr(self, "action", None)
         obj = getattr(self, "_object", None)
+        if action in ("update", "partial_update") and hasattr(self, "_serializer"):
+            obj = self._serializer.instance  # what the change wrote (a service may return a new object)
         version = version_of(obj) if obj is not None and response.status_code == 200 else ""
-        if version and getattr(self, "action", None) in ("retrieve", "update", "partial_update"):
+        if version and action in ("retrieve", "update", "partial_update"):
             response["ETag"] = f'"{version}"'
         return super().finalize_response(request, response, *args, **kwargs)
 
     def _check_version(self, obj) -> None:
-        """Refuse a change sent with `If-Match` for a version other than the stored one (`*` matches any)."""
+        """Refuse a change sent with `If-Match` for a version other than the stored one (`*` matches any). A
+        record without a version (no `updated_at`) has no ETag to match, so the header is not checked."""
         wanted = self.request.headers.get("If-Match", "").strip()
-        if wanted and wanted != "*" and wanted.removeprefix("W/").strip('"') != version_of(obj):
+        stored = version_of(obj)
+        if stored and wanted and wanted != "*" and wanted.removeprefix("W/").strip('"') != stored:
             raise PreconditionFailed
 
     def _check_target(self, organization) -> None:
@@ -138,11 +154,7 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
         new_org = serializer.validated_data.get("organization")
         if new_org is not None and new_org != getattr(serializer.instance, "organization", None):
             self._check_target(new_org)
-        with transaction.atomic():
-            # The validated changes go onto the row as stored now, locked: a step or a job that changed other
-            # fields while the request ran keeps them (the copy `get_object` read would write them back).
-            lock_current(serializer.instance)
-            self._check_version(serializer.instance)
+        with transaction.atomic():  # the row is locked already (`get_object`)
             serializer.save()
 
     def perform_destroy(self, instance):

@@ -40,11 +40,17 @@ def cell(value):
 
 
 @register.simple_tag
-def version_input(obj) -> str:
-    """The hidden input that sends back the version of the record a form showed (`core.locks`): a change made
-    on a page opened before someone else saved the record is then refused instead of undoing theirs."""
+def version_input(form) -> str:
+    """The hidden input that sends back the version of the record a change form showed (`core.locks`): a change
+    made on a page opened before someone else saved the record is then refused instead of undoing theirs. A
+    form shown again (an error) keeps the version first shown, `form.read_version`: the person has still not
+    seen the other change. Nothing for a new record or a form without one."""
     from django.utils.html import format_html
 
     from attt.core.locks import VERSION_FIELD, version_of
 
-    return format_html('<input type="hidden" name="{}" value="{}">', VERSION_FIELD, version_of(obj))
+    instance = getattr(form, "instance", None)  # pages also show plain forms
+    if instance is None or instance._state.adding:
+        return ""
+    version = getattr(form, "read_version", "") or version_of(instance)
+    return format_html('<input type="hidden" name="{}" value="{}">', VERSION_FIELD, version) if version else ""

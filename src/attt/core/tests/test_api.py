@@ -275,3 +275,13 @@ def test_no_multiple_choice_filter_adds_distinct():
     }
     assert {("AlertFilterSet", "status"), ("AuditEventFilterSet", "action")} <= set(fields)
     assert [key for key, field in fields.items() if field.distinct] == []
+
+
+def test_if_match_is_not_checked_on_a_record_without_a_version(admin_api, tree):
+    """A user account has no `updated_at`, so no ETag: an If-Match sent with a change to it cannot name an older
+    version and is not a reason to refuse it."""
+    user = make_user(tree.dept_a, username="no-version")
+    url = f"/api/v1/users/{user.pk}/"
+    assert "ETag" not in admin_api.get(url)
+    changed = admin_api.patch(url, {"job_title": "Chuyên viên"}, format="json", HTTP_IF_MATCH='"2026-01-01"')
+    assert changed.status_code == 200, changed.content

@@ -160,3 +160,21 @@ def test_many_events_recorded_at_once_chain_in_order_and_verify(tree):
     assert audit.record("update", obj=tree.dept_a).prev_hash == written[-1].hash
     report = audit.verify_chain()
     assert report.ok and report.checked == before + 1201
+
+
+def test_an_event_written_after_another_writer_held_the_chain_is_not_dated_before_it(tree, monkeypatch):
+    """A writer that waited for the chain's lock while another appended is dated after that one: its time is
+    read under the lock, so time never goes back along the chain (an inspector reads the log in order)."""
+    lock_chain, calls = audit.lock_chain, []
+
+    def another_writer_first():
+        calls.append(1)
+        if len(calls) == 1:  # mine asks for the lock; the other writer, holding it, appends first
+            audit.record("update", obj=tree.dept_b, changes={"by": "the other writer"})
+        lock_chain()
+
+    monkeypatch.setattr(audit, "lock_chain", another_writer_first)
+    mine = audit.record("update", obj=tree.dept_a)
+    other = AuditEvent.objects.get(seq=mine.seq - 1)
+    assert other.changes == {"by": "the other writer"}
+    assert other.timestamp <= mine.timestamp

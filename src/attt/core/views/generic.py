@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
 
 from attt.core import exports, navigation, scoping
-from attt.core.locks import VERSION_FIELD, EditConflict, apply_to_current, version_of
+from attt.core.locks import VERSION_FIELD, EditConflict, apply_to_current, lock_unchanged, version_of
 from attt.core.permissions import model_permission
 
 
@@ -164,16 +164,18 @@ class ObjectEditView(ScopedMixin, TemplateView):
             if "pk" in self.kwargs
             else _("New %(type)s") % {"type": self.model._meta.verbose_name}
         )
-        context = {"form": form, "title": title, "version_field": VERSION_FIELD, "version": version_of(form.instance)}
-        return {**super().get_context_data(**kwargs), **context}
+        return {**super().get_context_data(**kwargs), "form": form, "title": title}
 
     def post(self, request, *args, **kwargs):
         form = self.get_form()
         if form.is_valid():
             try:
                 with transaction.atomic():
+                    if not form.instance._state.adding:
+                        lock_unchanged(form.instance, form.read_version)
                     obj = self.save(form)
             except EditConflict:  # nothing written; the page comes back with the row's new version
+                form.read_version = version_of(form.instance)
                 form.add_error(None, CONFLICT_MESSAGE)
                 return self.render_to_response(self.get_context_data(form=form))
             messages.success(request, _("Saved."))
@@ -181,7 +183,8 @@ class ObjectEditView(ScopedMixin, TemplateView):
         return self.render_to_response(self.get_context_data(form=form))
 
     def save(self, form):
-        """A change is written over the row as stored now (`locks.apply_to_current`), not the copy the form read."""
+        """A change is written over the row as stored now (`locks.apply_to_current`), not the copy the form read:
+        `post` has locked and re-read it, and refused it if it was saved since the page was shown."""
         apply_to_current(form)
         return form.save()
 

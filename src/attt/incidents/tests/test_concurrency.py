@@ -124,18 +124,15 @@ def test_two_responses_at_once_one_is_refused(monkeypatch):
 
 
 def test_an_api_edit_sent_while_a_step_is_taken_keeps_the_step(tree, coordinator, api, monkeypatch):
-    """A classification commits while a PATCH of the title runs (here, during its validation): the edit must not
-    write back the state and fields the request loaded."""
-    from attt.incidents.api.views import IncidentSerializer
+    """A classification commits after a PATCH of the title read the incident: the edit must not write back the
+    state and fields the request loaded."""
+    from attt.core.testing import read_meanwhile
 
     incident = make_incident(tree.dept_a)
-    validate = IncidentSerializer.validate
-
-    def meanwhile(serializer, data):
-        services.classify(Incident.objects.get(pk=incident.pk), by=coordinator, category="fraud/phishing", tlp="amber")
-        return validate(serializer, data)
-
-    monkeypatch.setattr(IncidentSerializer, "validate", meanwhile)
+    read_meanwhile(
+        monkeypatch,
+        lambda: services.classify(_copy(incident), by=coordinator, category="fraud/phishing", tlp="amber"),
+    )
     api.force_authenticate(coordinator)
     response = api.patch(f"/api/v1/incidents/incidents/{incident.pk}/", {"title": "Tiêu đề mới"}, format="json")
     assert response.status_code == 200, response.content

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from attt.core.models import Notification
-from attt.core.testing import make_user
+from attt.core.testing import make_user, read_meanwhile, shown_version
 from attt.monitoring import services
 from attt.monitoring.models import Source
 from attt.monitoring.tests.factories import make_source
@@ -25,19 +25,11 @@ def _silent(source: Source) -> None:
 
 
 def test_an_api_edit_while_the_token_is_rotated_keeps_the_new_token(tree, api, monkeypatch):
-    """The token is rotated while a PATCH runs (here, during its validation): the edit must not write back the
-    token the request loaded."""
-    from attt.monitoring.api.views import SourceSerializer
-
+    """The token is rotated after a PATCH read the source: the edit must not write back the token the request
+    loaded."""
     source, old_token = make_source(tree.dept_a)
     rotated = []
-    validate = SourceSerializer.validate
-
-    def meanwhile(serializer, data):
-        rotated.append(services.rotate_token(_copy(source)))
-        return validate(serializer, data)
-
-    monkeypatch.setattr(SourceSerializer, "validate", meanwhile)
+    read_meanwhile(monkeypatch, lambda: rotated.append(services.rotate_token(_copy(source))))
     api.force_authenticate(make_user(tree.dept_a, "soc_analyst", username="soc-patch"))
     response = api.patch(f"/api/v1/monitoring/sources/{source.pk}/", {"description": "Tầng 2"}, format="json")
     assert response.status_code == 200, response.content
@@ -67,7 +59,7 @@ def test_a_page_edit_keeps_a_silence_warned_while_it_ran(tree, client, monkeypat
     _silent(source)
     client.force_login(analyst)
     url = f"/monitoring/sources/{source.pk}/edit/"
-    shown = client.get(url).context["version"]
+    shown = shown_version(client.get(url))
     clean, warned = SourceForm.clean, []
 
     def meanwhile(form):  # the silence job runs after the request read the source
@@ -90,7 +82,7 @@ def test_a_page_edit_older_than_someone_elses_save_is_refused(tree, client):
     source, _token = make_source(tree.dept_a)
     client.force_login(make_user(tree.dept_a, "soc_analyst", username="soc-stale"))
     url = f"/monitoring/sources/{source.pk}/edit/"
-    shown = client.get(url).context["version"]
+    shown = shown_version(client.get(url))
     other = _copy(source)
     other.description = "Sửa bởi người khác"
     other.save()

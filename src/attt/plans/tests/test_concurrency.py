@@ -4,10 +4,9 @@ made meanwhile keeps its status and progress."""
 import datetime
 
 import pytest
-from django import forms
 
 from attt.core.locks import VERSION_FIELD
-from attt.core.testing import make_user
+from attt.core.testing import make_user, read_meanwhile, shown_version
 from attt.core.views.generic import CONFLICT_MESSAGE
 from attt.plans import services
 from attt.plans.models import Assignment, Plan, Status
@@ -43,13 +42,18 @@ def test_the_reminder_job_keeps_a_report_made_while_it_ran(tree, monkeypatch):
     assert (stored.status, stored.progress) == (Status.DONE, 100)
 
 
-def test_an_assignment_edit_loaded_before_a_report_keeps_the_report(tree):
+def test_an_assignment_edit_loaded_before_a_report_keeps_the_report(tree, client, monkeypatch):
+    """The unit reports progress after the edit request read the assignment (a client that sends no version):
+    the edit's due date goes onto the assignment as stored, with the report's status and progress."""
     a = make_assignment(tree.province_a, due_date=datetime.date(2026, 12, 31))
-    loaded = _copy(a)
-    form = AssignmentEditView.form_class({"due_date": "2027-01-15", "comment": "Gia hạn"}, instance=loaded)
-    assert isinstance(form, forms.ModelForm) and form.is_valid(), form.errors
-    services.report_progress(_copy(a), period="2026", status=Status.IN_PROGRESS, progress=60)
-    AssignmentEditView().save(form)
+    client.force_login(make_user(tree.province_a, "security_officer", username="officer-assignment"))
+    read_meanwhile(
+        monkeypatch,
+        lambda: services.report_progress(_copy(a), period="2026", status=Status.IN_PROGRESS, progress=60),
+        AssignmentEditView,
+    )
+    response = client.post(f"/plans/assignments/{a.pk}/edit/", {"due_date": "2027-01-15", "comment": "Gia hạn"})
+    assert response.status_code == 302, response.context and response.context["form"].errors
     stored = Assignment.objects.get(pk=a.pk)
     assert (stored.status, stored.progress, stored.due_date) == (Status.IN_PROGRESS, 60, datetime.date(2027, 1, 15))
 
@@ -57,21 +61,38 @@ def test_an_assignment_edit_loaded_before_a_report_keeps_the_report(tree):
 def test_an_edit_page_opened_before_someone_else_saved_is_refused_then_saved_on_purpose(client, tree):
     """Every edit page sends back the version of the record it showed: a change made on a page opened before
     someone else saved the record is refused with a sentence (nothing written), and the page it returns carries
-    the new version, so saving again writes the person's values on purpose."""
+    the new version, so saving again writes the person's values on purpose. A page shown again for a mistake in
+    the form keeps the version first shown: the person has still not seen the other change."""
     plan = make_plan(tree.province_a)
     client.force_login(make_user(tree.province_a, "security_officer", username="officer-version"))
     url = f"/plans/plans/{plan.pk}/edit/"
-    shown = client.get(url).context["version"]
-    assert f'name="{VERSION_FIELD}" value="{shown}"' in client.get(url).content.decode()
+    shown = shown_version(client.get(url))
     other = _copy(plan)
     other.title = "Tên do người khác sửa"
     other.save()
-    mine = {"organization": str(tree.province_a.pk), "code": plan.code, "title": "Tên của tôi", "kind": plan.kind}
+    mine = {"organization": str(tree.province_a.pk), "code": plan.code, "title": "", "kind": plan.kind}
     mine[VERSION_FIELD] = shown
+    mistake = client.post(url, mine)
+    assert mistake.status_code == 200 and "title" in mistake.context["form"].errors
+    assert shown_version(mistake) == shown
+    mine["title"] = "Tên của tôi"
     refused = client.post(url, mine)
     assert refused.status_code == 200, refused
     assert refused.context["form"].errors == {"__all__": [str(CONFLICT_MESSAGE)]}
     assert Plan.objects.get(pk=plan.pk).title == "Tên do người khác sửa"
-    mine[VERSION_FIELD] = refused.context["version"]
+    mine[VERSION_FIELD] = shown_version(refused)
     assert mine[VERSION_FIELD] != shown
     assert client.post(url, mine).status_code == 302 and Plan.objects.get(pk=plan.pk).title == "Tên của tôi"
+
+
+def test_an_edit_page_opened_before_a_reminder_still_saves(tree, client):
+    """Sending a reminder is the job's bookkeeping, not a change the person must see first: the assignment's
+    version stays, and the edit page opened before the job saves."""
+    a = make_assignment(tree.province_a, due_date=TODAY + datetime.timedelta(days=7))
+    client.force_login(make_user(tree.province_a, "security_officer", username="officer-reminded"))
+    url = f"/plans/assignments/{a.pk}/edit/"
+    shown = shown_version(client.get(url))
+    assert services.remind(today=TODAY)["reminded"] == 1 and _copy(a).reminded_on == TODAY
+    response = client.post(url, {"due_date": "2026-12-15", "comment": "Gia hạn", VERSION_FIELD: shown})
+    assert response.status_code == 302, response.context and response.context["form"].errors
+    assert _copy(a).due_date == datetime.date(2026, 12, 15)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from attt.core.testing import make_user
 from attt.plans import services
 from attt.plans.models import Plan, ProgressReport, Status
-from attt.plans.tests.factories import make_assignment, make_plan, make_task
+from attt.plans.tests.factories import make_assignment, make_indicator_value, make_plan, make_task
 
 PROBLEM = "application/problem+json"
 
@@ -240,3 +240,29 @@ def test_a_second_record_for_a_period_is_refused_on_the_period(api, tree, office
     again = api.post(url, {"indicator": str(indicator.pk), "period": "2026", "value": "70%"}, format="json")
     assert again.status_code == 400 and again.json()["errors"]["period"]
     assert IndicatorValue.objects.values_list("value", "note").get() == ("65%", "nguồn: báo cáo")
+
+
+def test_corrections_through_their_own_services_honour_if_match_and_answer_the_stored_version(api, tree, officer_a):
+    """Progress reports and indicator values are corrected through `report_progress` and
+    `record_indicator_value`, not the base update: If-Match still refuses a correction made against an older
+    version (412, nothing written), and the ETag answered is the version of the record as the correction stored
+    it (the indicator value's service returns a new object), which the next correction sends."""
+    api.force_authenticate(officer_a)
+    report = services.report_progress(
+        make_assignment(tree.dept_a, task=make_task(tree.province_a)), period="2024", status="in_progress", progress=10
+    )
+    url = f"/api/v1/plans/progress-reports/{report.pk}/"
+    read = api.get(url)["ETag"]
+    services.report_progress(report.assignment, period="2024", status="in_progress", progress=30, report=report)
+    refused = api.patch(url, {"progress": 50}, format="json", HTTP_IF_MATCH=read)
+    assert refused.status_code == 412, refused.content
+    assert ProgressReport.objects.get(pk=report.pk).progress == 30
+    current = api.get(url)["ETag"]
+    corrected = api.patch(url, {"progress": 50}, format="json", HTTP_IF_MATCH=current)
+    assert corrected.status_code == 200, corrected.content
+    assert corrected["ETag"] != current and corrected["ETag"] == api.get(url)["ETag"]
+    assert api.patch(url, {"progress": 60}, format="json", HTTP_IF_MATCH=corrected["ETag"]).status_code == 200
+    value = make_indicator_value(tree.dept_a)
+    url = f"/api/v1/plans/indicator-values/{value.pk}/"
+    corrected = api.patch(url, {"value": "70%"}, format="json", HTTP_IF_MATCH=api.get(url)["ETag"])
+    assert corrected.status_code == 200 and corrected["ETag"] == api.get(url)["ETag"], corrected.content

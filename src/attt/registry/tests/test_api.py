@@ -65,17 +65,11 @@ def test_system_crud(owner_api, tree):
 
 def test_an_api_change_goes_onto_the_row_as_stored_now(owner_api, tree, monkeypatch):
     """A PATCH of one field must not write back the other fields of the copy the request loaded: another person's
-    change committed while it ran (here, during its validation) stays."""
-    from attt.registry.api.serializers import InformationSystemSerializer
+    change committed after the request read the row stays."""
+    from attt.core.testing import read_meanwhile
 
     system = make_system(tree.dept_a, name="Cổng dịch vụ công", internet_facing=False)
-    validate = InformationSystemSerializer.validate
-
-    def meanwhile(serializer, data):
-        InformationSystem.objects.filter(pk=system.pk).update(internet_facing=True)
-        return validate(serializer, data)
-
-    monkeypatch.setattr(InformationSystemSerializer, "validate", meanwhile)
+    read_meanwhile(monkeypatch, lambda: InformationSystem.objects.filter(pk=system.pk).update(internet_facing=True))
     changed = owner_api.patch(f"{SYSTEMS}{system.pk}/", {"name": "Cổng dịch vụ công mới"}, format="json")
     assert changed.status_code == 200, changed.content
     system.refresh_from_db()

@@ -59,18 +59,17 @@ def test_a_step_on_a_stale_copy_keeps_what_the_nightly_jobs_wrote(tree, owner):
 
 @pytest.mark.django_db
 def test_an_api_note_sent_while_a_step_is_taken_keeps_the_step(tree, owner, api, monkeypatch):
-    """A step commits while a PATCH of the note runs (here, during its validation): the note must not write back
-    the status the request loaded."""
-    from attt.vulns.api.views import VulnWarningSerializer
+    """A step commits after a PATCH of the note read the warning: the note must not write back the status the
+    request loaded."""
+    from attt.core.testing import read_meanwhile
 
     warning = make_warning(make_system(tree.dept_a))
-    validate = VulnWarningSerializer.validate
-
-    def meanwhile(serializer, data):
-        services.transition(_copy(warning), WarningStatus.NOT_AFFECTED, by=owner, reason="Không dùng mô-đun này")
-        return validate(serializer, data)
-
-    monkeypatch.setattr(VulnWarningSerializer, "validate", meanwhile)
+    read_meanwhile(
+        monkeypatch,
+        lambda: services.transition(
+            _copy(warning), WarningStatus.NOT_AFFECTED, by=owner, reason="Không dùng mô-đun này"
+        ),
+    )
     api.force_authenticate(owner)
     response = api.patch(f"/api/v1/vulns/warnings/{warning.pk}/", {"note": "Đã báo nhà cung cấp"}, format="json")
     assert response.status_code == 200, response.content

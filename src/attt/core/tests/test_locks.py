@@ -1,0 +1,72 @@
+"""One lock order for every writer: the audit chain first, then rows (`audit.lock_chain`, `locks.lock_current`)."""
+
+import pytest
+from django.db import transaction
+
+from attt.core.locks import lock_current
+from attt.core.models import Organization
+from attt.core.testing import at_once, build_tree, postgresql_only
+
+
+def between_locks() -> None:
+    """Where `at_once` holds each writer: after its first lock, before its next write."""
+
+
+def _rename(pk, name: str) -> None:
+    org = Organization.objects.get(pk=pk)
+    org.name = name
+    org.save(update_fields=["name", "updated_at"])
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_step_and_an_edit_crossing_on_one_row_take_turns_instead_of_deadlocking(monkeypatch):
+    """A step locks a row, then writes it; meanwhile an edit writes another record, then the step's row. If the
+    step's row lock came before the audit chain's lock, each would wait for the other's (the edit holds the
+    chain from its first write) and PostgreSQL would end one with a deadlock error. Both must go through."""
+    import sys
+
+    tree = build_tree()
+    a, b = tree.dept_a.pk, tree.dept_b.pk
+
+    def step():
+        with transaction.atomic():
+            org = Organization.objects.get(pk=a)
+            lock_current(org)
+            between_locks()
+            _rename(a, "Tên do bước đặt")
+
+    def edit():
+        with transaction.atomic():
+            _rename(b, "Đơn vị B mới")
+            between_locks()
+            _rename(a, "Tên do người sửa đặt")
+
+    outcomes = at_once(monkeypatch, sys.modules[__name__], "between_locks", step, edit)
+    assert outcomes == [None, None], outcomes
+    assert Organization.objects.get(pk=b).name == "Đơn vị B mới"
+    assert Organization.objects.get(pk=a).name in ("Tên do bước đặt", "Tên do người sửa đặt")
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_edits_writing_two_rows_in_opposite_order_take_turns_instead_of_deadlocking(monkeypatch):
+    """Each save takes the chain before its row (`pre_save`): were the row written first and the chain taken when
+    the change is recorded, each edit would hold the row the other writes next."""
+    import sys
+
+    tree = build_tree()
+    a, b = tree.dept_a.pk, tree.dept_b.pk
+
+    def edit(first, second, name):
+        def run():
+            with transaction.atomic():
+                _rename(first, name)
+                between_locks()
+                _rename(second, name)
+
+        return run
+
+    outcomes = at_once(monkeypatch, sys.modules[__name__], "between_locks", edit(a, b, "Một"), edit(b, a, "Hai"))
+    assert outcomes == [None, None], outcomes
+    assert Organization.objects.get(pk=a).name == Organization.objects.get(pk=b).name
