@@ -113,6 +113,11 @@ def api():
     return APIClient()
 
 
+def stored_copy(obj):
+    """Another copy of the record as stored now: what another request, a job or a page loads."""
+    return type(obj)._base_manager.get(pk=obj.pk)
+
+
 def shown_version(response) -> str:
     """The record version an edit page (or a row of one) sends back with its form (`core.locks.VERSION_FIELD`)."""
     from attt.core.locks import VERSION_FIELD

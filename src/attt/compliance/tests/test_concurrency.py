@@ -13,25 +13,21 @@ from attt.compliance.models import ChecklistItem, ChecklistStatus, DossierState,
 from attt.compliance.tests.test_workflow import LEVEL3, new
 from attt.compliance.tests.test_workflow import people as people
 from attt.compliance.views.dossiers import DossierEditView
-from attt.core.testing import read_meanwhile
+from attt.core.testing import read_meanwhile, stored_copy
 from attt.core.views.generic import CONFLICT_MESSAGE
 from attt.registry.tests.factories import make_system
 
 pytestmark = pytest.mark.django_db
 
 
-def _copy(obj):
-    return type(obj).objects.get(pk=obj.pk)
-
-
 def test_a_step_from_a_stale_page_gets_the_wrong_step_refusal(tree, people):
     dossier = new(tree, people, "ND331_2026", **LEVEL3)
-    stale = _copy(dossier)
+    stale = stored_copy(dossier)
     services.transition(dossier, "submit", by=people["operator"])
     with pytest.raises(ValidationError) as refused:
         services.transition(stale, "submit", by=people["operator"])
     with pytest.raises(ValidationError) as wrong_step:
-        services.transition(_copy(dossier), "submit", by=people["operator"])
+        services.transition(stored_copy(dossier), "submit", by=people["operator"])
     assert refused.value.messages == wrong_step.value.messages
     assert stale.state == DossierState.SUBMITTED  # the caller's object shows what is stored
 
@@ -45,11 +41,11 @@ def _edit_page(client, people, dossier):
 def test_an_edit_loaded_before_a_submit_does_not_pull_the_dossier_back_to_draft(tree, people, client, monkeypatch):
     dossier = new(tree, people, "ND331_2026", **LEVEL3)
     read_meanwhile(
-        monkeypatch, lambda: services.transition(_copy(dossier), "submit", by=people["operator"]), DossierEditView
+        monkeypatch, lambda: services.transition(stored_copy(dossier), "submit", by=people["operator"]), DossierEditView
     )
     assert _edit_page(client, people, dossier).status_code == 403  # as the edit page refuses a submitted dossier
     # (the refused request's rollback also takes back the submit, which here ran inside it)
-    assert _copy(dossier).title != "Tên mới"
+    assert stored_copy(dossier).title != "Tên mới"
 
 
 def test_an_edit_saves_only_its_fields(tree, people, client, monkeypatch):
@@ -60,7 +56,7 @@ def test_an_edit_saves_only_its_fields(tree, people, client, monkeypatch):
         DossierEditView,
     )
     assert _edit_page(client, people, dossier).status_code == 302
-    stored = _copy(dossier)
+    stored = stored_copy(dossier)
     assert (stored.title, stored.appraisal_opinion) == ("Tên mới", "ghi bởi bước khác")
 
 
@@ -81,20 +77,20 @@ def test_the_nightly_job_keeps_a_not_applicable_marked_while_it_ran(tree):
         def __getitem__(self, key):
             if not self.acted:
                 self.acted = True
-                services.update_item(_copy(item), status="not_applicable", reason="Hệ thống đóng, không có mạng")
+                services.update_item(stored_copy(item), status="not_applicable", reason="Hệ thống đóng, không có mạng")
             return super().__getitem__(key)
 
     services.record_requirement_statuses(
         "vulnerability_management", PersonActsMeanwhile({system.pk: ("not_met", "3 cảnh báo")})
     )
-    stored = _copy(item)
+    stored = stored_copy(item)
     assert (stored.status, stored.reason) == ("not_applicable", "Hệ thống đóng, không có mạng")
 
 
 def test_an_api_edit_of_one_field_keeps_the_status_the_job_wrote_meanwhile(tree):
     system = make_system(tree.province_a, regime="ND331_2026")
     item = _vuln_item(system)
-    loaded = _copy(item)  # what the PATCH request read
+    loaded = stored_copy(item)  # what the PATCH request read
     job_wrote = {system.pk: ("not_met", "2 cảnh báo nghiêm trọng")}
     services.record_requirement_statuses("vulnerability_management", job_wrote)
     serializer = ChecklistItemSerializer(
@@ -102,7 +98,7 @@ def test_an_api_edit_of_one_field_keeps_the_status_the_job_wrote_meanwhile(tree)
     )
     assert serializer.is_valid(), serializer.errors
     serializer.save()
-    stored = _copy(item)
+    stored = stored_copy(item)
     assert (stored.status, stored.reason, stored.responsible) == ("not_met", "2 cảnh báo nghiêm trọng", "Phòng CNTT")
 
 
@@ -111,12 +107,12 @@ def test_a_check_recorded_from_a_stale_page_is_refused_and_not_planned_twice(tre
     check = PeriodicCheck.objects.create(
         organization=tree.province_a, system=system, regime="ND331_2026", due_date=datetime.date(2026, 12, 1)
     )
-    stale = _copy(check)
+    stale = stored_copy(check)
     services.complete_check(check, done=datetime.date(2026, 11, 20), performer="Đội A", result="Đạt")
     with pytest.raises(PermissionDenied):
         services.complete_check(stale, done=datetime.date(2026, 11, 21), performer="Đội B", result="Khác")
     assert PeriodicCheck.objects.filter(system=system, done_date__isnull=True).count() == 1
-    assert _copy(check).performer == "Đội A"
+    assert stored_copy(check).performer == "Đội A"
 
 
 def test_two_generations_of_a_new_report_at_once_give_one_draft(tree, monkeypatch):
@@ -144,13 +140,13 @@ def test_an_api_dossier_edit_for_a_version_read_before_another_save_is_refused(t
     api.force_authenticate(people["operator"])
     url = f"/api/v1/compliance/dossiers/{dossier.pk}/"
     read = api.get(url)["ETag"]
-    other = _copy(dossier)
+    other = stored_copy(dossier)
     other.summary = "Người khác viết"
     other.save()
     refused = api.patch(url, {"summary": "Tôi viết"}, format="json", HTTP_IF_MATCH=read)
-    assert refused.status_code == 412 and _copy(dossier).summary == "Người khác viết"
+    assert refused.status_code == 412 and stored_copy(dossier).summary == "Người khác viết"
     accepted = api.patch(url, {"summary": "Tôi viết"}, format="json", HTTP_IF_MATCH=api.get(url)["ETag"])
-    assert accepted.status_code == 200 and _copy(dossier).summary == "Tôi viết"
+    assert accepted.status_code == 200 and stored_copy(dossier).summary == "Tôi viết"
 
 
 def test_a_checklist_row_saved_from_a_page_older_than_the_nightly_job_is_refused_then_saved(tree, client):
@@ -170,11 +166,11 @@ def test_a_checklist_row_saved_from_a_page_older_than_the_nightly_job_is_refused
     url = f"/compliance/checklist-items/{item.pk}/"
     refused = client.post(url, mine, HTTP_HX_REQUEST="true")
     assert refused.status_code == 200 and refused.context["error"] == str(CONFLICT_MESSAGE)
-    assert _copy(item).status == "not_met"
-    mine[VERSION_FIELD] = version_of(_copy(item))
+    assert stored_copy(item).status == "not_met"
+    mine[VERSION_FIELD] = version_of(stored_copy(item))
     assert f'value="{mine[VERSION_FIELD]}"' in refused.content.decode()
     assert client.post(url, mine, HTTP_HX_REQUEST="true").context["error"] == ""
-    assert (_copy(item).status, _copy(item).reason) == ("met", "Đã vá")
+    assert (stored_copy(item).status, stored_copy(item).reason) == ("met", "Đã vá")
 
 
 def test_a_layers_page_older_than_someone_elses_save_is_refused_then_saved(tree, client):

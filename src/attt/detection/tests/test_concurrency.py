@@ -9,7 +9,7 @@ import datetime
 import pytest
 
 from attt.core import scoping
-from attt.core.testing import at_once, build_tree, make_user, postgresql_only
+from attt.core.testing import at_once, build_tree, make_user, postgresql_only, stored_copy
 from attt.detection import services
 from attt.detection.models import Alert
 from attt.detection.tests.factories import make_alert
@@ -18,10 +18,6 @@ from attt.detection.tests.factories import make_alert
 @pytest.fixture
 def analyst(tree):
     return make_user(tree.province_a, "soc_analyst", username="soc-a")
-
-
-def _copy(alert: Alert) -> Alert:
-    return Alert.objects.get(pk=alert.pk)
 
 
 def _incidents():
@@ -53,7 +49,7 @@ def _in_window(tree) -> Alert:
 @pytest.mark.django_db
 def test_a_stale_escalation_is_refused_and_opens_no_second_incident(tree, analyst):
     alert = make_alert(tree.dept_a)
-    stale = _copy(alert)
+    stale = stored_copy(alert)
     services.escalate(alert, by=analyst)
     with pytest.raises(services.WrongState) as refused:
         services.escalate(stale, by=analyst)
@@ -67,23 +63,23 @@ def test_a_stale_escalation_is_refused_and_opens_no_second_incident(tree, analys
 @pytest.mark.django_db
 def test_a_stale_close_after_an_escalation_is_refused(tree, analyst):
     alert = make_alert(tree.dept_a)
-    stale = _copy(alert)
+    stale = stored_copy(alert)
     services.escalate(alert, by=analyst)
     with pytest.raises(services.WrongState):
         services.close(stale, by=analyst, reason="Dương tính giả")
     with pytest.raises(services.WrongState):
         services.acknowledge(stale, by=analyst)
-    stored = _copy(alert)
+    stored = stored_copy(alert)
     assert (stored.status, stored.reason, stored.incident_id) == (Alert.Status.ESCALATED, "", alert.incident_id)
 
 
 @pytest.mark.django_db
 def test_a_step_on_a_stale_copy_keeps_the_detectors_events(tree, analyst):
     alert = _in_window(tree)
-    stale = _copy(alert)  # the page the analyst acts from
+    stale = stored_copy(alert)  # the page the analyst acts from
     services.record_hits([_hit_on(alert, "e1"), _hit_on(alert, "e2")], notify=False)
     services.acknowledge(stale, by=analyst)
-    stored = _copy(alert)
+    stored = stored_copy(alert)
     assert stored.status == Alert.Status.ACKNOWLEDGED
     assert stored.count == 3
     assert stored.sample_event_ids == stored.recent_event_ids == ["e0", "e1", "e2"]
@@ -97,7 +93,7 @@ def test_two_escalations_at_once_open_one_incident(monkeypatch):
     tree = build_tree()
     analyst = make_user(tree.province_a, "soc_analyst", username="soc-a")
     alert = make_alert(tree.dept_a)
-    first, second = _copy(alert), _copy(alert)
+    first, second = stored_copy(alert), stored_copy(alert)
     outcomes = at_once(
         monkeypatch,
         scoping,
@@ -107,4 +103,4 @@ def test_two_escalations_at_once_open_one_incident(monkeypatch):
     )
     assert sorted(type(o).__name__ for o in outcomes) == ["Alert", "WrongState"], outcomes
     assert _incidents().count() == 1
-    assert _copy(alert).incident_id == _incidents().get().pk
+    assert stored_copy(alert).incident_id == _incidents().get().pk

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from attt.core import scoping
-from attt.core.testing import at_once, build_tree, make_user, postgresql_only
+from attt.core.testing import at_once, build_tree, make_user, postgresql_only, stored_copy
 from attt.incidents import services
 from attt.incidents.models import Incident, IncidentTask, State
 from attt.incidents.tests.factories import make_incident, make_member
@@ -21,10 +21,6 @@ def coordinator(tree):
     return make_user(tree.root, "incident_responder", username="coordinator")
 
 
-def _copy(obj):
-    return type(obj).objects.get(pk=obj.pk)
-
-
 def _classified(tree, coordinator) -> Incident:
     incident = make_incident(tree.dept_a)
     services.classify(incident, by=coordinator, category="fraud/phishing", tlp="green")
@@ -34,7 +30,7 @@ def _classified(tree, coordinator) -> Incident:
 @pytest.mark.django_db
 def test_stale_reject_after_classification_is_refused(tree, coordinator):
     incident = make_incident(tree.dept_a)
-    stale, also_stale = _copy(incident), _copy(incident)
+    stale, also_stale = stored_copy(incident), stored_copy(incident)
     services.classify(incident, by=coordinator, category="fraud/phishing", tlp="green")
     with pytest.raises(ValidationError) as refused:
         services.take_step(stale, "reject", by=coordinator)
@@ -43,7 +39,7 @@ def test_stale_reject_after_classification_is_refused(tree, coordinator):
     assert refused.value.messages == wrong_step.value.messages
     with pytest.raises(ValidationError):
         services.mark_duplicate(also_stale, make_incident(tree.dept_a), by=coordinator)
-    stored = _copy(incident)
+    stored = stored_copy(incident)
     assert (stored.state, stored.category, stored.tlp) == (State.CLASSIFIED, "fraud/phishing", "green")
     assert stored.duplicate_of is None
     assert stale.state == State.CLASSIFIED  # the caller's object shows what is stored
@@ -52,11 +48,11 @@ def test_stale_reject_after_classification_is_refused(tree, coordinator):
 @pytest.mark.django_db
 def test_stale_classification_after_response_is_refused(tree, coordinator):
     incident = _classified(tree, coordinator)
-    stale = _copy(incident)
+    stale = stored_copy(incident)
     services.take_step(incident, "respond", by=coordinator)
     with pytest.raises(ValidationError):
         services.classify(stale, by=coordinator, category="other/other", tlp="red")
-    stored = _copy(incident)
+    stored = stored_copy(incident)
     assert stored.state == State.RESPONDED and stored.responded_at is not None
     assert (stored.category, stored.tlp) == ("fraud/phishing", "green")
 
@@ -64,11 +60,11 @@ def test_stale_classification_after_response_is_refused(tree, coordinator):
 @pytest.mark.django_db
 def test_step_on_a_stale_copy_keeps_what_others_changed(tree, coordinator, fake_intel):
     incident = _classified(tree, coordinator)
-    stale = _copy(incident)
+    stale = stored_copy(incident)
     services.classify(incident, by=coordinator, category="availability/ddos", tlp="amber", note="re-classified")
     services.set_techniques(incident, ["T1566"], by=coordinator)
     services.take_step(stale, "respond", by=coordinator)
-    stored = _copy(incident)
+    stored = stored_copy(incident)
     assert stored.state == State.RESPONDED
     assert (stored.category, stored.tlp, stored.techniques) == ("availability/ddos", "amber", ["T1566"])
 
@@ -76,14 +72,14 @@ def test_step_on_a_stale_copy_keeps_what_others_changed(tree, coordinator, fake_
 @pytest.mark.django_db
 def test_task_on_a_stale_copy_does_not_move_the_incident_back(tree, coordinator):
     incident = _classified(tree, coordinator)
-    stale = _copy(incident)
+    stale = stored_copy(incident)
     services.take_step(incident, "respond", by=coordinator)
     services.add_task(stale, by=coordinator, assignee=tree.province_b, title="Rà soát", due_date=timezone.localdate())
-    assert _copy(incident).state == State.RESPONDED
+    assert stored_copy(incident).state == State.RESPONDED
     services.take_step(incident, "closure_report", by=coordinator)
     with pytest.raises(ValidationError):
         services.add_task(stale, by=coordinator, assignee=tree.province_b, title="Muộn", due_date=timezone.localdate())
-    assert _copy(incident).state == State.CLOSURE_REPORTED
+    assert stored_copy(incident).state == State.CLOSURE_REPORTED
 
 
 @pytest.mark.django_db
@@ -93,12 +89,12 @@ def test_stale_task_step_is_refused_and_evidence_kept(tree, coordinator):
         incident, by=coordinator, assignee=tree.province_b, title="Chặn tên miền", due_date=timezone.localdate()
     )
     responder_b = make_user(tree.province_b, "incident_responder", username="resp-b")
-    stale = _copy(task)
+    stale = stored_copy(task)
     services.task_step(task, "acknowledged", by=responder_b)
     services.task_step(task, "done", by=responder_b, evidence="Đã chặn trên DNS")
     with pytest.raises(ValidationError):
         services.task_step(stale, "declined", by=responder_b)
-    stored = _copy(task)
+    stored = stored_copy(task)
     assert (stored.status, stored.evidence) == (IncidentTask.Status.DONE, "Đã chặn trên DNS")
     assert stored.acknowledged_at is not None and stored.completed_at is not None
 
@@ -111,7 +107,7 @@ def test_two_responses_at_once_one_is_refused(monkeypatch):
     tree = build_tree()
     coordinator = make_user(tree.root, "incident_responder", username="coordinator")
     incident = _classified(tree, coordinator)
-    first, second = _copy(incident), _copy(incident)
+    first, second = stored_copy(incident), stored_copy(incident)
     outcomes = at_once(
         monkeypatch,
         scoping,
@@ -131,7 +127,7 @@ def test_an_api_edit_sent_while_a_step_is_taken_keeps_the_step(tree, coordinator
     incident = make_incident(tree.dept_a)
     read_meanwhile(
         monkeypatch,
-        lambda: services.classify(_copy(incident), by=coordinator, category="fraud/phishing", tlp="amber"),
+        lambda: services.classify(stored_copy(incident), by=coordinator, category="fraud/phishing", tlp="amber"),
     )
     api.force_authenticate(coordinator)
     response = api.patch(f"/api/v1/incidents/incidents/{incident.pk}/", {"title": "Tiêu đề mới"}, format="json")

@@ -8,16 +8,12 @@ import pytest
 from django.utils import timezone
 
 from attt.core.models import Notification
-from attt.core.testing import make_user, read_meanwhile, shown_version
+from attt.core.testing import make_user, read_meanwhile, shown_version, stored_copy
 from attt.monitoring import services
 from attt.monitoring.models import Source
 from attt.monitoring.tests.factories import make_source
 
 pytestmark = pytest.mark.django_db
-
-
-def _copy(source: Source) -> Source:
-    return Source.objects.get(pk=source.pk)
 
 
 def _silent(source: Source) -> None:
@@ -29,13 +25,13 @@ def test_an_api_edit_while_the_token_is_rotated_keeps_the_new_token(tree, api, m
     loaded."""
     source, old_token = make_source(tree.dept_a)
     rotated = []
-    read_meanwhile(monkeypatch, lambda: rotated.append(services.rotate_token(_copy(source))))
+    read_meanwhile(monkeypatch, lambda: rotated.append(services.rotate_token(stored_copy(source))))
     api.force_authenticate(make_user(tree.dept_a, "soc_analyst", username="soc-patch"))
     response = api.patch(f"/api/v1/monitoring/sources/{source.pk}/", {"description": "Tầng 2"}, format="json")
     assert response.status_code == 200, response.content
     assert services.authenticate(old_token) is None  # the rotated-away token stays dead
     assert services.authenticate(rotated[0]).pk == source.pk
-    assert _copy(source).description == "Tầng 2"
+    assert stored_copy(source).description == "Tầng 2"
 
 
 def _page_data(tree, name: str) -> dict:
@@ -70,7 +66,7 @@ def test_a_page_edit_keeps_a_silence_warned_while_it_ran(tree, client, monkeypat
     response = client.post(url, {**_page_data(tree, "Nguồn đã đổi tên"), VERSION_FIELD: shown})
     assert warned == [1]
     assert response.status_code == 302
-    stored = _copy(source)
+    stored = stored_copy(source)
     assert stored.name == "Nguồn đã đổi tên" and stored.silent_since is not None
     assert services.check_sources()["warned"] == 0  # still one warning for one silence
 
@@ -83,12 +79,12 @@ def test_a_page_edit_older_than_someone_elses_save_is_refused(tree, client):
     client.force_login(make_user(tree.dept_a, "soc_analyst", username="soc-stale"))
     url = f"/monitoring/sources/{source.pk}/edit/"
     shown = shown_version(client.get(url))
-    other = _copy(source)
+    other = stored_copy(source)
     other.description = "Sửa bởi người khác"
     other.save()
     refused = client.post(url, {**_page_data(tree, "Tên của tôi"), VERSION_FIELD: shown})
     assert refused.status_code == 200 and refused.context["form"].errors == {"__all__": [str(CONFLICT_MESSAGE)]}
-    assert (_copy(source).name, _copy(source).description) == (source.name, "Sửa bởi người khác")
+    assert (stored_copy(source).name, stored_copy(source).description) == (source.name, "Sửa bởi người khác")
 
 
 def test_no_silence_warning_for_a_source_that_spoke_while_the_job_ran(tree, monkeypatch):
@@ -98,10 +94,10 @@ def test_no_silence_warning_for_a_source_that_spoke_while_the_job_ran(tree, monk
     real = services.is_silent
 
     def a_batch_arrives_first(read, now=None):
-        services.mark_seen(_copy(read))  # ingest, after the job read the source
+        services.mark_seen(stored_copy(read))  # ingest, after the job read the source
         return real(read, now)
 
     monkeypatch.setattr(services, "is_silent", a_batch_arrives_first)
     assert services.check_sources()["warned"] == 0
-    assert _copy(source).silent_since is None
+    assert stored_copy(source).silent_since is None
     assert not Notification.objects.filter(level=Notification.Level.WARNING).exists()

@@ -6,7 +6,7 @@ import datetime
 import pytest
 
 from attt.core.locks import VERSION_FIELD
-from attt.core.testing import make_user, read_meanwhile, shown_version
+from attt.core.testing import make_user, read_meanwhile, shown_version, stored_copy
 from attt.core.views.generic import CONFLICT_MESSAGE
 from attt.plans import services
 from attt.plans.models import Assignment, Plan, Status
@@ -15,10 +15,6 @@ from attt.plans.views import AssignmentEditView
 
 pytestmark = pytest.mark.django_db
 TODAY = datetime.date(2026, 11, 24)
-
-
-def _copy(obj):
-    return type(obj).objects.get(pk=obj.pk)
 
 
 def test_the_reminder_job_keeps_a_report_made_while_it_ran(tree, monkeypatch):
@@ -32,13 +28,13 @@ def test_the_reminder_job_keeps_a_report_made_while_it_ran(tree, monkeypatch):
     real = services.notify_permission_holders
 
     def report_meanwhile(*args, **kwargs):
-        if _copy(a).status != Status.DONE:
-            services.report_progress(_copy(a), period="2026", status=Status.DONE, progress=100)
+        if stored_copy(a).status != Status.DONE:
+            services.report_progress(stored_copy(a), period="2026", status=Status.DONE, progress=100)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(services, "notify_permission_holders", report_meanwhile)
     services.remind(today=TODAY)
-    stored = _copy(a)
+    stored = stored_copy(a)
     assert (stored.status, stored.progress) == (Status.DONE, 100)
 
 
@@ -49,7 +45,7 @@ def test_an_assignment_edit_loaded_before_a_report_keeps_the_report(tree, client
     client.force_login(make_user(tree.province_a, "security_officer", username="officer-assignment"))
     read_meanwhile(
         monkeypatch,
-        lambda: services.report_progress(_copy(a), period="2026", status=Status.IN_PROGRESS, progress=60),
+        lambda: services.report_progress(stored_copy(a), period="2026", status=Status.IN_PROGRESS, progress=60),
         AssignmentEditView,
     )
     response = client.post(f"/plans/assignments/{a.pk}/edit/", {"due_date": "2027-01-15", "comment": "Gia hạn"})
@@ -67,7 +63,7 @@ def test_an_edit_page_opened_before_someone_else_saved_is_refused_then_saved_on_
     client.force_login(make_user(tree.province_a, "security_officer", username="officer-version"))
     url = f"/plans/plans/{plan.pk}/edit/"
     shown = shown_version(client.get(url))
-    other = _copy(plan)
+    other = stored_copy(plan)
     other.title = "Tên do người khác sửa"
     other.save()
     mine = {"organization": str(tree.province_a.pk), "code": plan.code, "title": "", "kind": plan.kind}
@@ -92,7 +88,7 @@ def test_an_edit_page_opened_before_a_reminder_still_saves(tree, client):
     client.force_login(make_user(tree.province_a, "security_officer", username="officer-reminded"))
     url = f"/plans/assignments/{a.pk}/edit/"
     shown = shown_version(client.get(url))
-    assert services.remind(today=TODAY)["reminded"] == 1 and _copy(a).reminded_on == TODAY
+    assert services.remind(today=TODAY)["reminded"] == 1 and stored_copy(a).reminded_on == TODAY
     response = client.post(url, {"due_date": "2026-12-15", "comment": "Gia hạn", VERSION_FIELD: shown})
     assert response.status_code == 302, response.context and response.context["form"].errors
-    assert _copy(a).due_date == datetime.date(2026, 12, 15)
+    assert stored_copy(a).due_date == datetime.date(2026, 12, 15)

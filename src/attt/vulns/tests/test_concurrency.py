@@ -7,10 +7,10 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from attt.core import scoping
-from attt.core.testing import at_once, build_tree, make_user, postgresql_only
+from attt.core.testing import at_once, build_tree, make_user, postgresql_only, stored_copy
 from attt.registry.tests.factories import make_system
 from attt.vulns import services
-from attt.vulns.models import VulnWarning, WarningStatus
+from attt.vulns.models import WarningStatus
 from attt.vulns.tests.factories import make_warning
 
 
@@ -19,21 +19,17 @@ def owner(tree):
     return make_user(tree.dept_a, "system_owner", username="owner-a")
 
 
-def _copy(warning: VulnWarning) -> VulnWarning:
-    return VulnWarning.objects.get(pk=warning.pk)
-
-
 @pytest.mark.django_db
 def test_a_stale_step_from_a_status_already_left_is_refused(tree, owner):
     warning = make_warning(make_system(tree.dept_a))
-    stale = _copy(warning)  # still "new" on the page
+    stale = stored_copy(warning)  # still "new" on the page
     services.transition(warning, WarningStatus.PATCHED, by=owner)
     with pytest.raises(ValidationError) as refused:
         services.transition(stale, WarningStatus.NOT_AFFECTED, by=owner, reason="Không dùng mô-đun này")
     with pytest.raises(ValidationError) as wrong_step:  # the same refusal as on the current object
         services.transition(warning, WarningStatus.NOT_AFFECTED, by=owner, reason="Không dùng mô-đun này")
     assert refused.value.message_dict == wrong_step.value.message_dict
-    stored = _copy(warning)
+    stored = stored_copy(warning)
     assert (stored.status, stored.reason) == (WarningStatus.PATCHED, "")
     assert stale.status == WarningStatus.PATCHED  # the caller's object shows what is stored
 
@@ -41,13 +37,13 @@ def test_a_stale_step_from_a_status_already_left_is_refused(tree, owner):
 @pytest.mark.django_db
 def test_a_step_on_a_stale_copy_keeps_what_the_nightly_jobs_wrote(tree, owner):
     warning = make_warning(make_system(tree.dept_a), score=0)
-    stale = _copy(warning)
+    stale = stored_copy(warning)
     services.reprioritise({warning.vulnerability_id})  # the CVSS score counts now
     services.rematch_all(notify=False)  # no component matches any more
-    written = _copy(warning)
+    written = stored_copy(warning)
     assert written.score > 0 and written.active is False
     services.transition(stale, WarningStatus.ACKNOWLEDGED, by=owner)
-    stored = _copy(warning)
+    stored = stored_copy(warning)
     assert stored.status == WarningStatus.ACKNOWLEDGED
     assert (stored.score, stored.priority, stored.due_date, stored.active) == (
         written.score,
@@ -67,13 +63,13 @@ def test_an_api_note_sent_while_a_step_is_taken_keeps_the_step(tree, owner, api,
     read_meanwhile(
         monkeypatch,
         lambda: services.transition(
-            _copy(warning), WarningStatus.NOT_AFFECTED, by=owner, reason="Không dùng mô-đun này"
+            stored_copy(warning), WarningStatus.NOT_AFFECTED, by=owner, reason="Không dùng mô-đun này"
         ),
     )
     api.force_authenticate(owner)
     response = api.patch(f"/api/v1/vulns/warnings/{warning.pk}/", {"note": "Đã báo nhà cung cấp"}, format="json")
     assert response.status_code == 200, response.content
-    stored = _copy(warning)
+    stored = stored_copy(warning)
     assert (stored.note, stored.status, stored.reason) == (
         "Đã báo nhà cung cấp",
         WarningStatus.NOT_AFFECTED,
@@ -90,7 +86,7 @@ def test_two_steps_at_once_one_is_refused(monkeypatch):
     tree = build_tree()
     owner = make_user(tree.dept_a, "system_owner", username="owner-a")
     warning = make_warning(make_system(tree.dept_a))
-    first, second = _copy(warning), _copy(warning)
+    first, second = stored_copy(warning), stored_copy(warning)
     outcomes = at_once(
         monkeypatch,
         scoping,
