@@ -138,7 +138,7 @@ def step_actor(dossier: LevelDossier, actor: str, roots: dict | None = None) -> 
     if body.code in OWNER_SIDE or dossier.organization.parent_id is None:
         return permission, dossier.organization
     roots = {} if roots is None else roots
-    root_id = dossier.organization.path.strip("/").split("/")[0]
+    root_id = dossier.organization.lineage_ids[0]
     if root_id not in roots:  # the national authority at the top of the dossier's tree
         roots[root_id] = Organization.objects.get(pk=root_id)
     return permission, roots[root_id]

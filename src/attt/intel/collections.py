@@ -40,8 +40,9 @@ def default_collection(organization) -> Collection:
 def _reaching(org, via: str = "") -> models.Q:
     """The grants that reach `org`: made to it, or with their subtree to it or an organisation above it.
     `via` prefixes the lookups (e.g. "grants__" from a collection)."""
-    above = [uuid.UUID(seg) for seg in org.path.strip("/").split("/") if seg]
-    return models.Q(**{f"{via}grantee": org}) | models.Q(**{f"{via}grantee__in": above, f"{via}include_subtree": True})
+    return models.Q(**{f"{via}grantee": org}) | models.Q(
+        **{f"{via}grantee__in": org.lineage_ids, f"{via}include_subtree": True}
+    )
 
 
 def _grants(user, collection: Collection) -> list[CollectionGrant]:

@@ -952,10 +952,9 @@ def exposure(vulnerability: Vulnerability, user, min_level: int = 3) -> dict:
     system_ids = list(warnings.values_list("system_id", flat=True))
     systems = list(registry.visible_systems(user).filter(pk__in=system_ids))
     approved = compliance.approved_levels([system.pk for system in systems])
-    provinces: dict[str, int] = defaultdict(int)
+    provinces: dict[uuid.UUID, int] = defaultdict(int)
     sectors: dict[str, int] = defaultdict(int)
     total = exposed = internet = 0
-    top = {}
     for system in systems:
         total += 1
         level = approved.get(system.pk) or system.decided_level
@@ -963,14 +962,11 @@ def exposure(vulnerability: Vulnerability, user, min_level: int = 3) -> dict:
             continue
         exposed += 1
         internet += bool(system.internet_facing)
-        parts = system.organization.path.strip("/").split("/")
-        key = parts[1] if len(parts) > 1 else parts[0]
-        top[key] = None
+        lineage = system.organization.lineage_ids
+        key = lineage[1] if len(lineage) > 1 else lineage[0]  # the province (or ministry) under the root
         provinces[key] += 1
         sectors[system.get_priority_sector_display() if system.priority_sector else _("(none)")] += 1
-    names = {
-        o.path.strip("/").split("/")[-1]: o.name for o in Organization.objects.filter(pk__in=[_uuid(k) for k in top])
-    }
+    names = dict(Organization.objects.filter(pk__in=provinces).values_list("pk", "name"))
     return {
         "systems": total,
         "exposed": exposed,
@@ -978,15 +974,6 @@ def exposure(vulnerability: Vulnerability, user, min_level: int = 3) -> dict:
         "by_province": sorted(((names.get(k, k), n) for k, n in provinces.items()), key=lambda i: -i[1]),
         "by_sector": sorted(sectors.items(), key=lambda i: -i[1]),
     }
-
-
-def _uuid(hex_text: str):
-    import uuid
-
-    try:
-        return uuid.UUID(hex_text)
-    except ValueError:
-        return None
 
 
 def affected(identifier: str) -> list[dict]:

@@ -95,9 +95,13 @@ class Organization(models.Model):
     def is_descendant_of(self, other: "Organization") -> bool:
         return self.path.startswith(other.path)
 
+    @property
+    def lineage_ids(self) -> list[uuid.UUID]:
+        """The ids from the top of the tree down to this organisation, read from its path (no query)."""
+        return [uuid.UUID(part) for part in self.path.strip("/").split("/") if part]
+
     def ancestors(self) -> models.QuerySet["Organization"]:
-        ids = [uuid.UUID(part) for part in self.path.strip("/").split("/")[:-1]]
-        return Organization.objects.filter(pk__in=ids).order_by("depth")
+        return Organization.objects.filter(pk__in=self.lineage_ids[:-1]).order_by("depth")
 
     def subtree(self) -> models.QuerySet["Organization"]:
         return Organization.objects.filter(path__startswith=self.path)
