@@ -567,14 +567,20 @@ def set_national_monitoring(system, *, connected: bool, seen: datetime.datetime 
     and otherwise when the last-seen time has moved by `LAYER4_SEEN_STEP`: thousands of systems would else add
     an audit entry each every five minutes."""
     layers = layers_of(system)
-    lock_current(layers)  # a person's edit of the other layers meanwhile must stay
     seen = seen or timezone.now()
-    if (
-        layers.national_monitoring_connected == connected
-        and layers.national_monitoring_source == ProtectionLayers.Layer4Source.MONITORING
-        and layers.national_monitoring_seen is not None
-        and abs(seen - layers.national_monitoring_seen) < LAYER4_SEEN_STEP
-    ):
+
+    def unchanged() -> bool:
+        return (
+            layers.national_monitoring_connected == connected
+            and layers.national_monitoring_source == ProtectionLayers.Layer4Source.MONITORING
+            and layers.national_monitoring_seen is not None
+            and abs(seen - layers.national_monitoring_seen) < LAYER4_SEEN_STEP
+        )
+
+    if unchanged():  # most calls: no lock (the audit chain's among them) for a write that will not happen
+        return
+    lock_current(layers)  # a person's edit of the other layers meanwhile must stay
+    if unchanged():
         return
     layers.national_monitoring_connected = connected
     layers.national_monitoring_source = ProtectionLayers.Layer4Source.MONITORING

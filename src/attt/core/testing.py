@@ -6,6 +6,7 @@ Loaded as a pytest plugin from the repository's conftest.py.
 import contextlib
 import re
 import threading
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -201,6 +202,48 @@ _register_core_factories()
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs two connections writing at once (PostgreSQL)"
 )
+
+
+def crossing(monkeypatch, first, then) -> list:
+    """Run `first` and `then` in threads, each in its own transaction: `first` starts alone and takes whatever
+    locks it takes before the audit chain's; `then` starts half a second later and takes the chain's lock, and
+    only then is `first` let ask for the chain. Against the one lock order (docs/architecture.md) — `first`
+    holding rows `then` goes on to lock — PostgreSQL ends one of them with a deadlock error. Returns what each
+    raised (None when it went through)."""
+    from attt.core import audit
+
+    then_holds_chain, lock_chain, who = threading.Event(), audit.lock_chain, threading.local()
+
+    def ordered_lock_chain():
+        if getattr(who, "name", "") == "first" and not then_holds_chain.is_set():
+            then_holds_chain.wait(5)
+        lock_chain()
+        if getattr(who, "name", "") == "then" and not then_holds_chain.is_set():
+            then_holds_chain.set()
+            time.sleep(0.5)  # `first` now queues on the chain
+
+    monkeypatch.setattr(audit, "lock_chain", ordered_lock_chain)
+    outcomes: dict = {}
+
+    def run(name, call):
+        who.name = name
+        try:
+            with transaction.atomic():
+                call()
+            outcomes[name] = None
+        except Exception as exc:
+            outcomes[name] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=("first", first))]
+    threads[0].start()
+    time.sleep(0.5)
+    threads.append(threading.Thread(target=run, args=("then", then)))
+    threads[1].start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return [outcomes.get("first"), outcomes.get("then")]
 
 
 def at_once(monkeypatch, owner, name: str, *calls) -> list:

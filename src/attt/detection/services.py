@@ -232,6 +232,7 @@ def set_rules_enabled(rules: models.QuerySet[SigmaRule], enabled: bool, *, by: U
     if not can_change_rules(by):
         raise PermissionDenied
     with transaction.atomic():
+        audit.lock_chain()  # before the rows' update, as their audit entries come after
         ids = list(rules.exclude(enabled=enabled).values_list("pk", flat=True))
         SigmaRule.objects.filter(pk__in=ids).update(enabled=enabled, updated_at=timezone.now())
         for rule in SigmaRule.objects.filter(pk__in=ids).only("pk", "rule_id", "title"):

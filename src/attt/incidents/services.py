@@ -498,6 +498,7 @@ def mark_report_sent(incident: Incident, form: str, *, by: User, log_it: bool = 
     """The report a form stands for was sent: every open deadline answered by that form is met now."""
     codes = [d.code for d in regulation.incident_policy(incident.regime).deadlines if d.form == form]
     now = timezone.now()
+    audit.lock_chain()  # before the deadlines' rows: the one lock order (docs/architecture.md)
     open_ = incident.deadlines.filter(code__in=codes, met_at__isnull=True)
     met = open_.filter(due_at__lt=now).update(met_at=now, late=True) + open_.update(met_at=now)
     if log_it:
@@ -858,6 +859,7 @@ def submit_member_report(member: NetworkMember, *, period: str, year: int, by: U
         raise ValidationError({"period": _("The regime sets no such member report.")})
     since = timezone.make_aware(datetime.datetime(year, 1, 1))  # figures of the year so far
     figures = member_statistics(NetworkMember.objects.filter(pk=member.pk), since).get(member.organization_id, {})
+    audit.lock_chain()  # update_or_create locks the row before its audited save
     report, _created = MemberReport.objects.update_or_create(
         member=member,
         period=period,

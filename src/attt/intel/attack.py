@@ -11,6 +11,7 @@ from pathlib import Path
 
 from django.db import transaction
 
+from attt.core import audit
 from attt.intel.models import Tactic, Technique
 
 SOURCES = ("mitre-attack", "mitre-ics-attack", "mitre-mobile-attack")
@@ -61,6 +62,7 @@ def read_bundle(path: Path) -> dict:
 @transaction.atomic
 def load(data: dict) -> tuple[int, int]:
     """Replace the techniques and tactics of the bundle's domain(s); returns (tactics, techniques)."""
+    audit.lock_chain()  # update_or_create locks rows before their audited saves
     objects = [o for o in data["objects"] if isinstance(o, dict) and not o.get("revoked")]
     order: dict[str, int] = {}
     for matrix in (o for o in objects if o.get("type") == "x-mitre-matrix"):

@@ -10,7 +10,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from attt.core import scoping
+from attt.core import audit, scoping
 from attt.core.locks import lock_current
 from attt.intel import stix
 from attt.intel.models import Collection, CollectionGrant, StixObject, TaxiiStatus
@@ -183,6 +183,7 @@ def grant(collection: Collection, grantee, **rights) -> CollectionGrant:
     """Open a collection to another organisation, or change its rights (`include_subtree`, `can_read`,
     `can_write`, `max_tlp`; a new grant takes the model's defaults for those not given, a changed one keeps
     them). The grant is owned by the collection's organisation."""
+    audit.lock_chain()  # update_or_create locks the row before its audited save
     found, _created = CollectionGrant.objects.update_or_create(
         collection=collection, grantee=grantee, defaults={"organization": collection.organization, **rights}
     )

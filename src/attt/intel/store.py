@@ -230,6 +230,7 @@ def upsert(
         for attempt in range(3):
             try:
                 with transaction.atomic():  # a savepoint: a clash with a concurrent import is retried alone
+                    audit.lock_chain()  # before the rows it refreshes, as the audit entry comes after
                     created, updated = _write_chunk(organization, chunk, merged, source, confidence, now)
                 break
             except IntegrityError:

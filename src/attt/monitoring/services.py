@@ -190,7 +190,9 @@ def mark_seen(source: Source) -> None:
     source.last_seen_at = now
     if Source.objects.filter(pk=source.pk, silent_since__isnull=False).update(silent_since=None):
         source.silent_since = None
-        _set_layer4(source, connected=True, seen=now)
+        # After this transaction: it holds the source's row now, and layer 4 takes the audit chain's lock,
+        # which comes first in the one lock order (docs/architecture.md).
+        transaction.on_commit(lambda: _set_layer4(source, connected=True, seen=now))
 
 
 def replay_file(source: Source, path: Path, *, chunk_lines: int = 5000) -> dict:

@@ -53,6 +53,7 @@ def owner_for(parsed: ParsedPlan, owner: Organization | None) -> Organization:
 @transaction.atomic
 def import_plan(path: Path, *, owner: Organization | None = None, parent: Plan | None = None) -> dict:
     """Create or update the plan in `path`; returns the summary (counts per section, unparsed lines)."""
+    audit.lock_chain()  # update_or_create locks rows before their audited saves
     parsed = parse_file(Path(path))
     owner = owner_for(parsed, owner)
     matcher = UnitMatcher()

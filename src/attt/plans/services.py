@@ -182,6 +182,7 @@ def report_progress(
     Given `report`, that report is corrected (its period may change); otherwise the period's report
     is created or replaced."""
     period = check_period(period)
+    audit.lock_chain()  # update_or_create locks the row before its audited save
     if not 0 <= progress <= 100:
         raise ValidationError(_("Progress must be between 0 and 100."))
     if status not in Status.values:
@@ -267,6 +268,7 @@ def record_indicator_value(indicator: Indicator, *, period: str, value: str, not
     """Record (or correct) the value of an indicator for a period, held by the indicator's owner;
     the numeric part ("65%" → 65) feeds the chart."""
     period = check_period(period)
+    audit.lock_chain()  # update_or_create locks the row before its audited save
     value = value.strip()
     if not value:
         raise ValidationError(_("Enter a value."))

@@ -659,6 +659,7 @@ def _apply(hits: dict[tuple, list[tuple]], *, scope_vulns: set | None, notify: b
     today = timezone.localdate()
     created: list[VulnWarning] = []
     with transaction.atomic():
+        audit.lock_chain()  # before the warnings' rows, as the run's audit entry comes after
         if new_pairs:
             systems, vulns = _priority_inputs({s for s, _v in new_pairs}, {v for _s, v in new_pairs})
             for system_id, vuln_id in new_pairs:

@@ -13,6 +13,7 @@ from attt.compliance.models import ChecklistItem, ChecklistStatus, DossierState,
 from attt.compliance.tests.test_workflow import LEVEL3, new
 from attt.compliance.tests.test_workflow import people as people
 from attt.compliance.views.dossiers import DossierEditView
+from attt.core.locks import version_of
 from attt.core.testing import read_meanwhile, stored_copy
 from attt.core.views.generic import CONFLICT_MESSAGE
 from attt.registry.tests.factories import make_system
@@ -191,3 +192,20 @@ def test_a_layers_page_older_than_someone_elses_save_is_refused_then_saved(tree,
     mine[VERSION_FIELD] = shown_version(refused)
     assert client.post(url, mine).status_code == 302
     assert services.layers_of(system).onsite_staff_names == "Tôi ghi"
+
+
+def test_a_checklist_row_saved_twice_in_a_row_is_not_a_conflict_with_itself(tree, client):
+    """The row a save sends back carries the version that save stored, so the person's next save from it goes
+    through."""
+    from attt.core.locks import VERSION_FIELD
+    from attt.core.testing import make_user, shown_version
+
+    system = make_system(tree.province_a, regime="ND331_2026")
+    item = _vuln_item(system)
+    client.force_login(make_user(tree.province_a, "security_officer", username="officer-twice"))
+    prefix, url = str(item.pk), f"/compliance/checklist-items/{item.pk}/"
+    mine = {f"{prefix}-status": "met", f"{prefix}-reason": "Đã vá", f"{prefix}-remediation": ""}
+    first = client.post(url, {**mine, VERSION_FIELD: version_of(item)}, HTTP_HX_REQUEST="true")
+    assert first.context["error"] == "" and shown_version(first) == version_of(stored_copy(item))
+    second = client.post(url, {**mine, f"{prefix}-reason": "Đã vá, kiểm tra lại", VERSION_FIELD: shown_version(first)})
+    assert second.status_code == 302 and stored_copy(item).reason == "Đã vá, kiểm tra lại"

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from attt.compliance import services
 from attt.compliance.models import ChecklistItem, DossierState, LevelDossier, PeriodicCheck
+from attt.core import audit
 from attt.core.models import AuditEvent, Notification
 from attt.core.testing import make_user
 from attt.registry.tests.factories import make_system
@@ -240,7 +241,7 @@ def test_monitoring_sets_layer_four(tree):
     assert layers.national_monitoring_source == "monitoring" and layers.national_monitoring_seen is not None
 
 
-def test_layer_four_reports_write_only_changes_and_hourly_sightings(tree):
+def test_layer_four_reports_write_only_changes_and_hourly_sightings(tree, monkeypatch):
     """Monitoring reports every five minutes: the row and its audit trail change when the status flips, and
     otherwise once the last sighting has moved by an hour."""
     system = make_system(tree.province_a)
@@ -252,9 +253,12 @@ def test_layer_four_reports_write_only_changes_and_hourly_sightings(tree):
 
     services.set_national_monitoring(system, connected=True, seen=start)
     written = updates()
-    for minutes in (5, 10, 55):
-        services.set_national_monitoring(system, connected=True, seen=start + datetime.timedelta(minutes=minutes))
-    assert updates() == written
+    chain_locks = []
+    with monkeypatch.context() as patch:  # a report that changes nothing takes no lock, the audit chain's included
+        patch.setattr(audit, "lock_chain", lambda: chain_locks.append(1))
+        for minutes in (5, 10, 55):
+            services.set_national_monitoring(system, connected=True, seen=start + datetime.timedelta(minutes=minutes))
+    assert updates() == written and chain_locks == []
     services.set_national_monitoring(system, connected=True, seen=start + datetime.timedelta(minutes=61))
     services.set_national_monitoring(system, connected=False, seen=start + datetime.timedelta(minutes=62))
     assert updates() == written + 2
@@ -270,8 +274,11 @@ def test_layer_four_reports_write_only_changes_and_hourly_sightings(tree):
 
 def test_approved_levels_in_bulk(tree, people):
     dossier = new(tree, people, "ND331_2026", **LEVEL3)
-    for step, who, comment in [("submit", "operator", ""), ("accept", "appraiser", ""),
-                               ("appraise", "appraiser", "Đồng ý")]:
+    for step, who, comment in [
+        ("submit", "operator", ""),
+        ("accept", "appraiser", ""),
+        ("appraise", "appraiser", "Đồng ý"),
+    ]:
         dossier = services.transition(dossier, step, by=people[who], comment=comment)
     services.transition(dossier, "approve", by=people["owner"], decision=decision(level=2))
     other = make_system(tree.province_a)

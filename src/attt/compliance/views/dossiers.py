@@ -284,6 +284,7 @@ def checklist_item_update(request, pk):
         fields = {k: form.cleaned_data[k] for k in ChecklistItemForm.Meta.fields}
         try:
             services.update_item(item, read_version=form.read_version, **fields)
+            form.read_version = version_of(item)  # the row sent back is the one just saved
         except ValidationError as exc:
             error = " ".join(exc.messages)
         except EditConflict:  # nothing written; the row comes back with the item's new version

@@ -1,3 +1,4 @@
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
@@ -30,7 +31,9 @@ class BearerTokenAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(_("The user of this token is disabled."))
         now = timezone.now()
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 300:
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+            # After the request's transaction: a row lock held through a write request would come before the
+            # audit chain's lock its writes take, against the one lock order (docs/architecture.md).
+            transaction.on_commit(lambda: ApiToken.objects.filter(pk=token.pk).update(last_used_at=now))
         return token.user, token
 
     def authenticate_header(self, request):

@@ -79,6 +79,7 @@ def move(
     by: User | None = None,
 ) -> Organization:
     """Put `org` and its whole subtree under `new_parent`; one UPDATE rewrites the subtree's paths."""
+    audit.lock_chain()  # before the subtree's rows, as the move's audit entry comes after
     org.refresh_from_db()
     new_parent.refresh_from_db()
     if new_parent.path.startswith(org.path):
@@ -125,6 +126,7 @@ def merge(
     its role assignments end (the target's administrators grant new ones), and the source stays as
     an inactive node under the target so history still resolves. Returns counts per record type.
     """
+    audit.lock_chain()  # before the rows it reassigns, as the audit entries come after
     source.refresh_from_db()
     target.refresh_from_db()
     if source.pk == target.pk or target.path.startswith(source.path):

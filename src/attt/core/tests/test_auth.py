@@ -153,9 +153,13 @@ def token_user(tree):
     return make_user(tree.province_a, "leader", username="lan")
 
 
-def test_bearer_token_authenticates(token_user, client):
+def test_bearer_token_authenticates(token_user, client, django_capture_on_commit_callbacks):
     token, key = ApiToken.issue(token_user)
-    response = client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {key}")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {key}")
+        # a row lock held through the request would come before the audit chain's its writes take
+        assert ApiToken.objects.get(pk=token.pk).last_used_at is None
+    assert ApiToken.objects.get(pk=token.pk).last_used_at is not None
     assert response.status_code == 200
     assert response.json()["user"]["username"] == "lan"
     assert ApiToken.objects.get(pk=token.pk).key_hash != key  # only the hash is stored

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from attt.core import scoping
-from attt.core.testing import at_once, build_tree, make_user, postgresql_only, stored_copy
+from attt.core.testing import at_once, build_tree, crossing, make_user, postgresql_only, stored_copy
 from attt.incidents import services
 from attt.incidents.models import Incident, IncidentTask, State
 from attt.incidents.tests.factories import make_incident, make_member
@@ -171,3 +171,25 @@ def test_a_deadline_moved_while_the_escalation_runs_is_not_escalated(tree, monke
     result = services.remind_deadlines()
     assert Deadline.objects.filter(escalated_at__isnull=False).exclude(due_at=later).count() == result["escalated"]
     assert not Deadline.objects.filter(due_at=later, escalated_at__isnull=False).exists()
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_report_recorded_as_sent_and_the_deadline_job_take_turns(monkeypatch):
+    """ "Recorded as sent" meets the deadlines (their rows) and logs it (the audit chain); the reminder job locks a
+    deadline after the chain. The page must take the chain first too, or the two wait on each other."""
+    from attt.incidents.models import Deadline
+    from attt.regulation import services as regulation
+
+    tree = build_tree()
+    coordinator = make_user(tree.dept_a, "incident_responder", username="coordinator-sent")
+    incident = make_incident(tree.dept_a)
+    deadline = incident.deadlines.filter(met_at__isnull=True).first()
+    form = next(d.form for d in regulation.incident_policy(incident.regime).deadlines if d.code == deadline.code)
+    outcomes = crossing(
+        monkeypatch,
+        lambda: services.mark_report_sent(stored_copy(incident), form, by=coordinator),
+        lambda: services._still_open(Deadline.objects.get(pk=deadline.pk), "reminded_at"),
+    )
+    assert outcomes == [None, None], outcomes
+    assert Deadline.objects.get(pk=deadline.pk).met_at is not None

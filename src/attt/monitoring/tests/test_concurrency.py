@@ -8,7 +8,15 @@ import pytest
 from django.utils import timezone
 
 from attt.core.models import Notification
-from attt.core.testing import make_user, read_meanwhile, shown_version, stored_copy
+from attt.core.testing import (
+    build_tree,
+    crossing,
+    make_user,
+    postgresql_only,
+    read_meanwhile,
+    shown_version,
+    stored_copy,
+)
 from attt.monitoring import services
 from attt.monitoring.models import Source
 from attt.monitoring.tests.factories import make_source
@@ -101,3 +109,28 @@ def test_no_silence_warning_for_a_source_that_spoke_while_the_job_ran(tree, monk
     assert services.check_sources()["warned"] == 0
     assert stored_copy(source).silent_since is None
     assert not Notification.objects.filter(level=Notification.Level.WARNING).exists()
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_first_batch_after_a_silence_and_a_source_edit_take_turns(monkeypatch):
+    """The first batch after a silence clears the source's flag (its row) and reconnects layer 4 (an audited
+    write, the chain); the edit page takes the chain, then the source's row. Layer 4 waits for the batch's
+    commit, so the two never wait on each other."""
+    from attt.compliance import services as compliance
+    from attt.core.locks import lock_current
+    from attt.registry.tests.factories import make_system
+
+    tree = build_tree()
+    source, _token = make_source(tree.dept_a)
+    system = make_system(tree.dept_a)
+    source.systems.add(system)
+    Source.objects.filter(pk=source.pk).update(silent_since=timezone.now())
+    outcomes = crossing(
+        monkeypatch,
+        lambda: services.mark_seen(stored_copy(source)),
+        lambda: lock_current(stored_copy(source)),
+    )
+    assert outcomes == [None, None], outcomes
+    assert stored_copy(source).silent_since is None
+    assert compliance.layers_of(system).national_monitoring_connected is True

@@ -136,7 +136,7 @@ def test_isolation_an_organisation_sees_only_its_sources_and_events(api, tree):
     assert len(services.recent_events(national)) == 2
 
 
-def test_silent_source_warns_its_organisation_once_and_sets_layer_4(tree):
+def test_silent_source_warns_its_organisation_once_and_sets_layer_4(tree, django_capture_on_commit_callbacks):
     officer = make_user(tree.dept_a, "soc_analyst")
     outsider = make_user(tree.dept_b, "soc_analyst")
     system = make_system(tree.dept_a)
@@ -150,7 +150,10 @@ def test_silent_source_warns_its_organisation_once_and_sets_layer_4(tree):
     warnings = Notification.objects.filter(level=Notification.Level.WARNING)
     assert {n.recipient for n in warnings} == {officer}
     assert compliance.layers_of(system).national_monitoring_connected is False
-    services.accept(src, GOOD)  # the source speaks again, through an instance loaded before the silence
+    with django_capture_on_commit_callbacks(execute=True) as after_commit:
+        services.accept(src, GOOD)  # the source speaks again, through an instance loaded before the silence
+        assert compliance.layers_of(system).national_monitoring_connected is False
+    assert len(after_commit) == 1  # layer 4 is set once the batch's transaction has committed
     assert compliance.layers_of(system).national_monitoring_connected is True
     assert services.silent_sources(officer) == []
     assert Source.objects.get(pk=src.pk).silent_since is None

@@ -6,7 +6,15 @@ import datetime
 import pytest
 
 from attt.core.locks import VERSION_FIELD
-from attt.core.testing import make_user, read_meanwhile, shown_version, stored_copy
+from attt.core.testing import (
+    build_tree,
+    crossing,
+    make_user,
+    postgresql_only,
+    read_meanwhile,
+    shown_version,
+    stored_copy,
+)
 from attt.core.views.generic import CONFLICT_MESSAGE
 from attt.plans import services
 from attt.plans.models import Assignment, Plan, Status
@@ -92,3 +100,22 @@ def test_an_edit_page_opened_before_a_reminder_still_saves(tree, client):
     response = client.post(url, {"due_date": "2026-12-15", "comment": "Gia hạn", VERSION_FIELD: shown})
     assert response.status_code == 302, response.context and response.context["form"].errors
     assert stored_copy(a).due_date == datetime.date(2026, 12, 15)
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_indicator_value_form_and_an_api_correction_take_turns(monkeypatch):
+    """`update_or_create` locks the value's row before its audited save; an API PATCH takes the audit chain, then
+    that row. The form's service must take the chain first too, or the two wait on each other."""
+    from attt.core.locks import lock_current
+    from attt.plans.models import IndicatorValue
+    from attt.plans.tests.factories import make_indicator_value
+
+    value = make_indicator_value(build_tree().dept_a)
+    outcomes = crossing(
+        monkeypatch,
+        lambda: services.record_indicator_value(value.indicator, period=value.period, value="70%"),
+        lambda: lock_current(IndicatorValue.objects.get(pk=value.pk)),
+    )
+    assert outcomes == [None, None], outcomes
+    assert IndicatorValue.objects.get(pk=value.pk).value == "70%"
