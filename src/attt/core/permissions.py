@@ -4,6 +4,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 import yaml
+from django.db import transaction
 from django.utils.translation import gettext_noop
 
 ROLES_FILE = Path(__file__).parent / "data" / "roles.yaml"
@@ -43,18 +44,21 @@ def load_role_definitions(path: Path = ROLES_FILE) -> list[dict]:
 
 def sync_built_in_roles(**_: object) -> None:
     """Create or update the built-in roles from the data file (run after every migrate)."""
+    from attt.core import audit
     from attt.core.models import Role
 
     for definition in load_role_definitions():
-        Role.objects.update_or_create(
-            code=definition["code"],
-            defaults={
-                "name": definition["name"],
-                "description": definition.get("description", ""),
-                "permissions": definition["permissions"],
-                "built_in": True,
-            },
-        )
+        with transaction.atomic():
+            audit.lock_chain()  # update_or_create locks the role before its audited save
+            Role.objects.update_or_create(
+                code=definition["code"],
+                defaults={
+                    "name": definition["name"],
+                    "description": definition.get("description", ""),
+                    "permissions": definition["permissions"],
+                    "built_in": True,
+                },
+            )
 
 
 # Role names live in roles.yaml; these markers let `makemessages` keep their Vietnamese translations

@@ -182,6 +182,7 @@ def load_rules(paths: Iterable[Path]) -> RuleLoadReport:
             continue
         parsed[meta["rule_id"]] = {**meta, "path": str(path)[-500:], "text": text}
     with transaction.atomic():
+        audit.lock_chain()  # before the rules' rows, as the reload's audit entry comes after
         existing = {r.rule_id: r for r in SigmaRule.objects.filter(rule_id__in=list(parsed))}
         # Only new or edited texts go through the engine (compiling thousands of rules takes seconds).
         edited = [

@@ -192,7 +192,8 @@ def mark_seen(source: Source) -> None:
         source.silent_since = None
         # After this transaction: it holds the source's row now, and layer 4 takes the audit chain's lock,
         # which comes first in the one lock order (docs/architecture.md).
-        transaction.on_commit(lambda: _set_layer4(source, connected=True, seen=now))
+        # `robust`: a failure is logged, not raised after the batch was stored; the silence job reconnects it.
+        transaction.on_commit(lambda: _set_layer4(source, connected=True, seen=now), robust=True)
 
 
 def replay_file(source: Source, path: Path, *, chunk_lines: int = 5000) -> dict:

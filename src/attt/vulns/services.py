@@ -195,6 +195,7 @@ def import_feed(feed: Feed, *, source: str = "", match: bool = True, notify: boo
     changed against the registry."""
     report = ImportReport(kind=feed.kind, skipped=list(feed.skipped))
     with transaction.atomic():
+        audit.lock_chain()  # before the warnings it re-prioritises, as the import's audit entry comes after
         if feed.kind in ("nvd", "cve5", "csaf"):
             _import_records(feed.records, feed.kind, report)
         elif feed.kind == "kev":

@@ -33,7 +33,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 300:
             # After the request's transaction: a row lock held through a write request would come before the
             # audit chain's lock its writes take, against the one lock order (docs/architecture.md).
-            transaction.on_commit(lambda: ApiToken.objects.filter(pk=token.pk).update(last_used_at=now))
+            transaction.on_commit(lambda: ApiToken.objects.filter(pk=token.pk).update(last_used_at=now), robust=True)
         return token.user, token
 
     def authenticate_header(self, request):

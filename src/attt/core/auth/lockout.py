@@ -25,7 +25,14 @@ def register_failure(username: str, ip: str | None) -> None:
 
 
 def clear_failures(username: str) -> None:
-    LoginAttempt.objects.filter(username=username.lower()).delete()
+    """Forget a person's failed attempts once they got in. The delete locks those rows, and the request goes on
+    to audited writes (a last login, a TAXII push): the audit chain's lock comes first (docs/architecture.md)."""
+    from attt.core import audit
+
+    attempts = LoginAttempt.objects.filter(username=username.lower())
+    if attempts.exists():
+        audit.lock_chain()
+        attempts.delete()
 
 
 def purge_old() -> int:

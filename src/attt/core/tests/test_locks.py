@@ -70,3 +70,23 @@ def test_two_edits_writing_two_rows_in_opposite_order_take_turns_instead_of_dead
     outcomes = at_once(monkeypatch, sys.modules[__name__], "between_locks", edit(a, b, "Một"), edit(b, a, "Hai"))
     assert outcomes == [None, None], outcomes
     assert Organization.objects.get(pk=a).name == Organization.objects.get(pk=b).name
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_role_sync_after_a_migrate_and_a_role_grant_take_turns(monkeypatch):
+    """Each migrate re-writes the built-in roles (`update_or_create` locks a role, then saves it: the chain); a
+    grant made meanwhile takes the chain, then refers to the role's row. The sync takes the chain first."""
+    from attt.core.models import Role, RoleAssignment
+    from attt.core.permissions import load_role_definitions, sync_built_in_roles
+    from attt.core.testing import crossing, make_user
+
+    tree = build_tree()
+    person = make_user(tree.dept_a, None, username="grantee")
+    role = Role.objects.get(code=load_role_definitions()[0]["code"])  # the first the sync writes
+    outcomes = crossing(
+        monkeypatch,
+        sync_built_in_roles,
+        lambda: RoleAssignment.objects.create(user=person, role=role, organization=tree.dept_a),
+    )
+    assert outcomes == [None, None], outcomes

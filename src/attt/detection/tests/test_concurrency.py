@@ -104,3 +104,27 @@ def test_two_escalations_at_once_open_one_incident(monkeypatch):
     assert sorted(type(o).__name__ for o in outcomes) == ["Alert", "WrongState"], outcomes
     assert _incidents().count() == 1
     assert stored_copy(alert).incident_id == _incidents().get().pk
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_rule_reload_and_disabling_a_rule_take_turns(monkeypatch, tmp_path):
+    """A reload writes the edited rules (their rows), then records it (the audit chain); disabling takes the
+    chain, then the rules' rows. The reload takes the chain first too."""
+    from attt.core.testing import crossing
+    from attt.detection.models import SigmaRule
+    from attt.detection.tests.test_rules import RULE, write
+
+    tree = build_tree()
+    admin = make_user(tree.root, "national_admin", username="national-rules")
+    write(tmp_path, "r/whoami.yml", RULE)
+    services.load_rules([tmp_path])
+    rule = SigmaRule.objects.get()
+    write(tmp_path, "r/whoami.yml", RULE.replace("level: high", "level: critical"))
+    outcomes = crossing(
+        monkeypatch,
+        lambda: services.load_rules([tmp_path]),
+        lambda: services.set_rules_enabled(SigmaRule.objects.filter(pk=rule.pk), False, by=admin),
+    )
+    assert outcomes == [None, None], outcomes
+    assert SigmaRule.objects.get(pk=rule.pk).enabled is False

@@ -85,3 +85,37 @@ def test_first_uses_of_the_default_collection_at_once_give_the_same_one(monkeypa
     outcomes = at_once(monkeypatch, Collection.objects, "create", first_use, first_use)
     assert outcomes[0] == outcomes[1] and isinstance(outcomes[0], uuid.UUID), outcomes
     assert Collection.objects.filter(organization=owner, is_default=True).count() == 1
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_taxii_push_with_a_password_and_a_two_step_login_take_turns(monkeypatch):
+    """A TAXII push signed in by password clears the person's failed attempts (their rows), then writes to the
+    collection (the audit chain); the second step of a web login saves the user (the chain), then clears the
+    same attempts. Clearing takes the chain first."""
+    import base64
+
+    from django.test import RequestFactory
+
+    from attt.core.auth import lockout
+    from attt.core.locks import lock_current
+    from attt.core.testing import PASSWORD, crossing, make_user
+    from attt.intel.taxii import views as taxii
+
+    tree = build_tree()
+    user = make_user(tree.dept_a, "incident_responder", username="responder-taxii")
+    collection = collections.default_collection(tree.dept_a)
+    lockout.register_failure(user.username, "192.0.2.1")  # one earlier typo
+    basic = base64.b64encode(f"{user.username}:{PASSWORD}".encode()).decode()
+
+    def taxii_push():  # what `_add_objects` does first: sign in, then the collection's lock
+        taxii._user(RequestFactory().post("/taxii2/", HTTP_AUTHORIZATION=f"Basic {basic}"))
+        lock_current(collection)
+
+    def second_step():  # what login_verify_view does after a right code
+        person = type(user).objects.get(pk=user.pk)
+        person.totp_last_step = 123
+        person.save(update_fields=["totp_last_step"])
+        lockout.clear_failures(person.username)
+
+    assert crossing(monkeypatch, taxii_push, second_step) == [None, None]

@@ -95,3 +95,24 @@ def test_two_steps_at_once_one_is_refused(monkeypatch):
         lambda: services.transition(second, WarningStatus.NOT_AFFECTED, by=owner, reason="Không dùng"),
     )
     assert sorted(type(o).__name__ for o in outcomes) == ["ValidationError", "VulnWarning"], outcomes
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_feed_import_and_a_warning_step_take_turns(monkeypatch):
+    """The daily EPSS import re-prioritises open warnings (their rows) and records the import (the audit chain);
+    a person's step takes the chain, then the warning. The import takes the chain first too."""
+    from attt.core.testing import crossing
+    from attt.vulns.feeds import EPSSScore, Feed
+
+    tree = build_tree()
+    owner = make_user(tree.dept_a, "system_owner", username="owner-feed")
+    warning = make_warning(make_system(tree.dept_a))
+    feed = Feed("epss", [EPSSScore(warning.vulnerability.cve_id, 0.9, 0.99)])
+    outcomes = crossing(
+        monkeypatch,
+        lambda: services.import_feed(feed, match=False, notify=False),
+        lambda: services.transition(stored_copy(warning), WarningStatus.ACKNOWLEDGED, by=owner),
+    )
+    assert outcomes == [None, None], outcomes
+    assert stored_copy(warning).status == WarningStatus.ACKNOWLEDGED
