@@ -13,9 +13,11 @@ from attt.core import audit
 def for_update(queryset: models.QuerySet, **options) -> models.QuerySet:
     """`select_for_update` (with its `options`) after the audit chain's lock (`audit.lock_chain`): every lock a
     writer takes comes after that one, in one order, so two writers never wait on each other. Call it inside the
-    transaction that writes."""
+    transaction that writes. On PostgreSQL the rows are locked `FOR NO KEY UPDATE` (no key is ever changed): a
+    new row that refers to one (an insert's key-share lock: a task's evidence, a system's checklist item) neither
+    waits for the lock nor, holding its key-share before the chain, makes the locker wait."""
     audit.lock_chain()
-    return queryset.select_for_update(**options)
+    return queryset.select_for_update(**{"no_key": True, **options})
 
 
 def lock_current(obj: models.Model) -> None:

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 
 import pytest
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 
 from attt.core.models import Organization, Role, RoleAssignment, User
 from attt.core.permissions import sync_built_in_roles
@@ -139,10 +139,98 @@ def read_meanwhile(monkeypatch, change, view: type | None = None) -> None:
 
     def then_change(self):
         obj = read(self)
-        change()
+        with in_another_transaction():
+            change()
         return obj
 
     monkeypatch.setattr(owner, "get_object", then_change)
+
+
+# --- The one lock order, checked in every test -----------------------------------------------------------
+# docs/architecture.md "One lock order": a transaction that writes or locks rows and then takes the audit chain's
+# lock can deadlock on PostgreSQL against one that took the chain first. Every test's own transactions (a request,
+# a step, a job's atomic block: those opened inside the test) are watched on the test's connection, and the test
+# fails when one updated, deleted or locked a row before it took the chain. Statements outside such a block (a
+# test calling a service that opens none) are not: they are the test's, not one request's. Sessions are left out:
+# a session's row is written by its own requests only, never after the chain by another.
+_SESSION = '"django_session"'
+_elsewhere = threading.local()
+
+
+@contextlib.contextmanager
+def in_another_transaction():
+    """What a test runs inside a request's transaction to stand for another writer (`read_meanwhile`, a job run
+    mid-request) is left out of the lock-order check: it is not that request's."""
+    _elsewhere.depth = getattr(_elsewhere, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _elsewhere.depth -= 1
+
+
+_ROW_WRITE = re.compile(r"^\s*(UPDATE|DELETE)\b|\bFOR (NO KEY )?UPDATE\b", re.IGNORECASE)
+
+
+class LockOrderWatch:
+    """The check, fed by the hook below: statements and chain locks, each at its transaction depth (blocks
+    opened since the test started)."""
+
+    def __init__(self) -> None:
+        self.row, self.chain, self.broken = None, False, []
+
+    def begin(self, depth: int) -> None:
+        if depth == 1:  # a new transaction of the test's
+            self.row, self.chain = None, False
+
+    def statement(self, sql: str, depth: int) -> None:
+        if depth and not self.chain and self.row is None and _ROW_WRITE.search(sql) and _SESSION not in sql:
+            self.row = " ".join(sql.split())[:200]
+
+    def chain_locked(self, depth: int) -> None:
+        if depth and not self.chain and self.row:
+            self.broken.append(self.row)
+        self.chain = True
+
+    def verdict(self) -> None:
+        if self.broken:
+            raise AssertionError(
+                "A transaction wrote or locked a row before the audit chain's lock, then took it (a deadlock on "
+                "PostgreSQL against a writer that took the chain first; call audit.lock_chain() first): "
+                + self.broken[0]
+            )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    from attt.core import audit
+
+    base, watch = len(connection.atomic_blocks), LockOrderWatch()
+    enter, lock_chain = transaction.Atomic.__enter__, audit.lock_chain
+
+    def depth() -> int:
+        return 0 if getattr(_elsewhere, "depth", 0) else len(connection.atomic_blocks) - base
+
+    def entering(self):
+        enter(self)
+        if (self.using or DEFAULT_DB_ALIAS) == DEFAULT_DB_ALIAS:
+            watch.begin(depth())
+
+    def locking_chain():
+        watch.chain_locked(depth())
+        lock_chain()
+
+    def watching(execute, sql, params, many, context):
+        watch.statement(sql, depth())
+        return execute(sql, params, many, context)
+
+    transaction.Atomic.__enter__, audit.lock_chain = entering, locking_chain
+    try:
+        with connection.execute_wrapper(watching):
+            result = yield
+    finally:
+        transaction.Atomic.__enter__, audit.lock_chain = enter, lock_chain
+    watch.verdict()
+    return result
 
 
 # --- The isolation matrix ------------------------------------------------------------------------

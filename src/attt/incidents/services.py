@@ -494,6 +494,7 @@ def take_step(incident: Incident, step: str, *, by: User, note: str = "") -> Inc
     return incident
 
 
+@transaction.atomic
 def mark_report_sent(incident: Incident, form: str, *, by: User, log_it: bool = True) -> int:
     """The report a form stands for was sent: every open deadline answered by that form is met now."""
     codes = [d.code for d in regulation.incident_policy(incident.regime).deadlines if d.form == form]

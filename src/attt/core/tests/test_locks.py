@@ -90,3 +90,30 @@ def test_the_role_sync_after_a_migrate_and_a_role_grant_take_turns(monkeypatch):
         lambda: RoleAssignment.objects.create(user=person, role=role, organization=tree.dept_a),
     )
     assert outcomes == [None, None], outcomes
+
+
+def test_the_lock_order_check_finds_a_row_written_before_the_chain_and_nothing_else():
+    """The check every test runs under (`core.testing.LockOrderWatch`): a transaction that updated, deleted or
+    locked a row and then took the chain is reported; one that took the chain first, a write outside any of the
+    test's transactions, a session's row, or a new transaction after a broken one's end are not."""
+    from attt.core.testing import LockOrderWatch
+
+    update = 'UPDATE "core_organization" SET "name" = %s WHERE "id" = %s'
+    watch = LockOrderWatch()
+    watch.statement(update, 0)  # the test's own statement, outside any transaction of its
+    watch.begin(1)
+    watch.chain_locked(1)
+    watch.statement(update, 1)
+    watch.begin(2)  # a savepoint inside: still the same transaction
+    watch.begin(1)
+    watch.statement('DELETE FROM "django_session" WHERE "session_key" = %s', 1)
+    watch.statement('SELECT * FROM "incidents_deadline" WHERE "id" = %s', 1)
+    watch.chain_locked(2)
+    watch.verdict()
+    for locking in (update, 'DELETE FROM "plans_assignment"', 'SELECT "id" FROM "x" WHERE 1 FOR NO KEY UPDATE'):
+        watch.begin(1)
+        watch.statement(locking, 1)
+        watch.chain_locked(2)
+        with pytest.raises(AssertionError, match="before the audit chain's lock"):
+            watch.verdict()
+        watch.broken.clear()

@@ -11,6 +11,7 @@ from attt.core.models import Notification
 from attt.core.testing import (
     build_tree,
     crossing,
+    in_another_transaction,
     make_user,
     postgresql_only,
     read_meanwhile,
@@ -67,7 +68,8 @@ def test_a_page_edit_keeps_a_silence_warned_while_it_ran(tree, client, monkeypat
     clean, warned = SourceForm.clean, []
 
     def meanwhile(form):  # the silence job runs after the request read the source
-        warned.append(services.check_sources()["warned"])
+        with in_another_transaction():
+            warned.append(services.check_sources()["warned"])
         return clean(form)
 
     monkeypatch.setattr(SourceForm, "clean", meanwhile)
