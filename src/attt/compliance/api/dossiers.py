@@ -317,13 +317,20 @@ class PeriodicCheckSerializer(StrictModelSerializer):
     class Meta:
         model = PeriodicCheck
         fields = ["id", "system", "regime", "kind", "due_date", "done_date", "performer", "result", "updated_at"]
-        read_only_fields = ["regime", "updated_at"]
+        # Recorded only by the `complete` step, which also plans the next check.
+        read_only_fields = ["regime", "done_date", "performer", "result", "updated_at"]
 
     def validate_system(self, system):
         """A check stays with its system: moving it would leave it owned by the old system's organisation."""
         if self.instance is not None and system != self.instance.system:
             raise ValidationError(_("The system of a periodic check cannot change."))
         return system
+
+
+class CompleteCheckSerializer(StrictSerializerMixin, serializers.Serializer):
+    done_date = serializers.DateField()
+    performer = serializers.CharField(max_length=PeriodicCheck._meta.get_field("performer").max_length)
+    result = serializers.CharField()
 
 
 class PeriodicCheckViewSet(ScopedModelViewSet):
@@ -335,6 +342,26 @@ class PeriodicCheckViewSet(ScopedModelViewSet):
         system = serializer.validated_data["system"]
         self._check_target(system.organization)
         serializer.save(organization_id=system.organization_id, regime=system.regime)
+
+    @extend_schema(request=CompleteCheckSerializer, responses=PeriodicCheckSerializer)
+    @action(detail=True, methods=["post"])
+    @scope_action("change")
+    @transaction.atomic
+    def complete(self, request, pk=None):
+        """Record the check as done and plan the next one; a check recorded already is refused (403)."""
+        body = CompleteCheckSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        check = self.get_object()
+        try:
+            services.complete_check(
+                check,
+                done=body.validated_data["done_date"],
+                performer=body.validated_data["performer"],
+                result=body.validated_data["result"],
+            )
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(_("This check was recorded already.")) from exc
+        return Response(self.get_serializer(check).data)
 
 
 def register(router) -> None:

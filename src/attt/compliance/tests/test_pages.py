@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from attt.compliance import services
-from attt.compliance.models import ChecklistItem, DossierState, LevelAssessment, LevelDossier
+from attt.compliance.models import ChecklistItem, DossierState, LevelAssessment, LevelDossier, PeriodicCheck
 from attt.compliance.tests.factories import check_factory
 from attt.core.models import Role, RoleAssignment
 from attt.core.scoping import forget_scope
@@ -202,7 +202,29 @@ def test_api_periodic_check_cannot_move_to_another_organisations_system(api, tre
     assert check.system.organization_id == check.organization_id == tree.dept_a.pk
     same = api.patch(
         f"/api/v1/compliance/periodic-checks/{check.pk}/",
-        {"system": str(check.system_id), "performer": "Tổ kiểm tra"},
+        {"system": str(check.system_id), "due_date": "2027-02-01"},
         format="json",
     )
     assert same.status_code == 200, same.content
+
+
+def test_api_records_a_check_only_through_its_completion_step(api, tree):
+    """The API cannot write a result into a check directly (the next check would not be planned); the
+    `complete` step records it once, plans the next, and refuses a second recording."""
+    officer = make_user(tree.dept_a, "system_owner", username="owner-a1")
+    check = check_factory(tree.dept_a)
+    api.force_authenticate(officer)
+    url = f"/api/v1/compliance/periodic-checks/{check.pk}/"
+    direct = api.patch(url, {"done_date": "2026-11-20", "result": "Đạt"}, format="json")
+    assert direct.status_code == 400 and {"done_date", "result"} <= set(direct.json()["errors"])
+    body = {"done_date": "2026-11-20", "performer": "Tổ kiểm tra", "result": "Đạt"}
+    done = api.post(url + "complete/", body, format="json")
+    assert done.status_code == 200, done.content
+    assert done.json()["done_date"] == "2026-11-20"
+    planned = PeriodicCheck.objects.filter(system=check.system, done_date__isnull=True)
+    assert planned.count() == 1 and planned.get().due_date > datetime.date(2026, 11, 20)
+    again = api.post(url + "complete/", body, format="json")
+    assert again.status_code == 403
+    assert PeriodicCheck.objects.filter(system=check.system).count() == 2
+    missing = api.post(url.replace(str(check.pk), str(planned.get().pk)) + "complete/", {}, format="json")
+    assert missing.status_code == 400 and "performer" in missing.json()["errors"]
