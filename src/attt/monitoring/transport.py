@@ -245,7 +245,8 @@ async def revive_set_aside(servers: list[str] | None = None) -> int:
     js = nc.jetstream()
     revived = 0
     try:
-        subscription = await js.pull_subscribe(SET_ASIDE_SUBJECT, stream=SET_ASIDE_STREAM)
+        # a cluster busy electing or replicating answers the consumer's creation late: ask again
+        subscription = await _retry(lambda: js.pull_subscribe(SET_ASIDE_SUBJECT, stream=SET_ASIDE_STREAM))
         while True:
             try:
                 messages = await subscription.fetch(16, timeout=0.5)

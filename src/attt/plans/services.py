@@ -286,18 +286,23 @@ def record_indicator_value(indicator: Indicator, *, period: str, value: str, not
 
 def check_parent(plan: Plan, parent: Plan | None) -> None:
     """Refuse a link that would make a cycle: the parent may be neither the plan nor one of its
-    sub-plans. Ancestors are walked once each, so a cycle already stored cannot hang the walk."""
+    sub-plans. The parent's ancestors are read as stored now (not from objects a page loaded), each once,
+    so a cycle already stored cannot hang the walk."""
     seen = set()
-    node = parent
-    while node is not None and node.pk not in seen:
-        if node.pk == plan.pk:
+    node_id = parent.pk if parent is not None else None
+    while node_id is not None and node_id not in seen:
+        if node_id == plan.pk:
             raise ValidationError(_("A plan cannot implement itself or one of its own sub-plans."))
-        seen.add(node.pk)
-        node = node.parent
+        seen.add(node_id)
+        node_id = Plan.objects.filter(pk=node_id).values_list("parent_id", flat=True).first()
 
 
+@transaction.atomic
 def set_parent(plan: Plan, parent: Plan | None) -> Plan:
-    """Link a plan under the plan it implements (the only writer of the link); refuses a cycle."""
+    """Link a plan under the plan it implements (the only writer of the link); refuses a cycle. The check
+    runs under the lock every audited writer takes first, so two links made at once (A under B, B under A)
+    cannot both pass it."""
+    lock_current(plan)
     check_parent(plan, parent)
     if plan.parent_id != (parent.pk if parent else None):
         plan.parent = parent

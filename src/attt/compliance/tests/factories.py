@@ -43,7 +43,7 @@ def layers_factory(organization) -> ProtectionLayers:
     return ProtectionLayers.objects.create(organization=organization, system=make_system(organization))
 
 
-@matrix_factory(PeriodicCheck, change_payload={"performer": "changed"})
+@matrix_factory(PeriodicCheck, change_payload={"due_date": "2027-02-01"})
 def check_factory(organization) -> PeriodicCheck:
     return PeriodicCheck.objects.create(
         organization=organization,

@@ -4,9 +4,11 @@ made meanwhile keeps its status and progress."""
 import datetime
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from attt.core.locks import VERSION_FIELD
 from attt.core.testing import (
+    at_once,
     build_tree,
     crossing,
     make_user,
@@ -119,3 +121,31 @@ def test_an_indicator_value_form_and_an_api_correction_take_turns(monkeypatch):
     )
     assert outcomes == [None, None], outcomes
     assert IndicatorValue.objects.get(pk=value.pk).value == "70%"
+
+
+def test_a_link_checked_on_a_stale_parent_cannot_close_a_cycle(tree):
+    """B was put under A after a page loaded B: linking A under that copy of B is refused, as it would be
+    under B as stored (the walk reads each parent's link as stored, not from the objects it was given)."""
+    a, b = make_plan(tree.province_a), make_plan(tree.province_a)
+    page_copy_of_b = stored_copy(b)
+    services.set_parent(b, a)
+    with pytest.raises(ValidationError):
+        services.set_parent(stored_copy(a), page_copy_of_b)
+    assert stored_copy(a).parent_id is None
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_links_made_at_once_cannot_close_a_cycle(monkeypatch):
+    """A under B and B under A, each checked before the other wrote: one goes through, the other is refused."""
+    org = build_tree().province_a
+    a, b = make_plan(org), make_plan(org)
+    outcomes = at_once(
+        monkeypatch,
+        services,
+        "check_parent",
+        lambda: services.set_parent(stored_copy(a), stored_copy(b)),
+        lambda: services.set_parent(stored_copy(b), stored_copy(a)),
+    )
+    assert sorted(type(o).__name__ for o in outcomes) == ["Plan", "ValidationError"], outcomes
+    assert [stored_copy(a).parent_id, stored_copy(b).parent_id].count(None) == 1
