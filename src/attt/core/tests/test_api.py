@@ -36,6 +36,27 @@ def test_openapi_document(client):
         assert path in doc["paths"], path
 
 
+def test_openapi_document_lists_each_operations_errors_as_problems(client):
+    """A client generated from the document knows each error's problem+json shape: a version-checked change
+    lists 412, a lookup 404, a body 400; an error a view describes keeps its words and gains the body."""
+    doc = json.loads(client.get("/api/v1/openapi.json").content)
+    problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
+
+    def errors(path, method):
+        answers = doc["paths"][path][method]["responses"]
+        return {code: answer for code, answer in answers.items() if code >= "400"}
+
+    change = errors("/api/v1/registry/systems/{id}/", "patch")
+    assert set(change) == {"400", "401", "403", "404", "409", "412"}  # no 429: tests turn the user rate off
+    assert all(answer["content"] == {PROBLEM: problem} for answer in change.values())
+    assert set(errors("/api/v1/registry/systems/", "get")) == {"401", "403"}
+    assert "412" not in errors("/api/v1/compliance/periodic-checks/{id}/complete/", "post")
+    ingest = errors("/api/v1/ingest/events", "post")
+    assert ingest["401"]["description"].startswith("Unknown or inactive source token")
+    assert ingest["401"]["content"] == {PROBLEM: problem} and "409" not in ingest and "429" in ingest
+    assert set(doc["components"]["schemas"]["Problem"]["required"]) == {"type", "title", "status", "detail"}
+
+
 def test_docs_page_has_no_inline_script(client):
     response = client.get("/api/v1/docs/")
     assert response.status_code == 200
