@@ -325,7 +325,8 @@ def approved_levels(system_ids) -> dict:
 
 
 def remind_dossiers(today: datetime.date | None = None) -> int:
-    """Daily job: warn the body holding each dossier a few days before its step is due, and when overdue."""
+    """Daily job: warn the body holding each dossier on the reminder days its step's timer sets (`reminders`
+    of the regime's timers.yaml, lead times before the due date), and every day once overdue."""
     today = today or timezone.localdate()
     sent = 0
     active = LevelDossier.objects.filter(step_due__isnull=False).exclude(
@@ -333,7 +334,7 @@ def remind_dossiers(today: datetime.date | None = None) -> int:
     )
     for dossier in active.select_related("organization"):
         days_left = (dossier.step_due - today).days
-        if days_left in (3, 1) or days_left < 0:
+        if days_left < 0 or today in _reminder_days(dossier):
             actor = "approver" if dossier.state == DossierState.APPRAISED else "appraiser"
             title = (_("Overdue: %(t)s") if days_left < 0 else _("Due in %(n)s days: %(t)s")) % {
                 "t": dossier.title,
@@ -347,6 +348,15 @@ def remind_dossiers(today: datetime.date | None = None) -> int:
             )
             sent += 1
     return sent
+
+
+def _reminder_days(dossier: LevelDossier) -> list[datetime.date]:
+    """The reminder days of the timer the dossier's current step runs under (the step that led to its state)."""
+    timer_step = next((t.timer for t in TRANSITIONS.values() if t.target == dossier.state and t.timer), None)
+    policy = regulation.timer(dossier.regime, timer_step, dossier.proposed_level) if timer_step else None
+    if policy is None or dossier.step_started is None:
+        return []
+    return regulation.reminder_dates(dossier.step_started, policy)
 
 
 # --- Attachments -----------------------------------------------------------------------------------

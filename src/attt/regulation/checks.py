@@ -5,11 +5,12 @@ from django.core.checks import Error, register
 
 @register()
 def regulation_data(app_configs=None, **kwargs):
-    from attt.regulation import loader
+    from attt.regulation import incidents, loader
     from attt.regulation.errors import DataError
 
     try:
-        loader.catalogue()
+        for regime in loader.catalogue().regimes:  # incidents.yaml is read apart from the catalogue
+            incidents.policy(regime.code, loader.DATA_DIR)
     except DataError as exc:
         return [Error(str(exc), hint="Fix the file under src/attt/regulation/data/.", id="regulation.E001")]
     return []

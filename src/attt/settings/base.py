@@ -132,6 +132,8 @@ ATTT_LOGIN_MAX_FAILURES_PER_IP = int(os.environ.get("ATTT_LOGIN_MAX_FAILURES_PER
 ATTT_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("ATTT_LOGIN_LOCKOUT_MINUTES", "15"))
 ATTT_API_TOKEN_DAYS = int(os.environ.get("ATTT_API_TOKEN_DAYS", "90"))
 ATTT_TRUST_X_FORWARDED_FOR = env_bool("ATTT_TRUST_X_FORWARDED_FOR")
+# Who answers for the TAXII server (an address or a desk), shown in its discovery document.
+ATTT_TAXII_CONTACT = os.environ.get("ATTT_TAXII_CONTACT", "")
 
 # OIDC single sign-on, off unless ATTT_OIDC_ENABLED is set.
 OIDC_ENABLED = env_bool("ATTT_OIDC_ENABLED")

@@ -159,9 +159,16 @@ def test_overdue_and_reminders(tree, people):
     assert not services.overdue_dossiers(today=dossier.step_due).exists()
     assert list(services.overdue_dossiers(today=dossier.step_due + datetime.timedelta(days=1))) == [dossier]
     Notification.objects.all().delete()
-    assert services.remind_dossiers(today=dossier.step_due - datetime.timedelta(days=3)) == 1
-    assert Notification.objects.filter(recipient=people["appraiser"]).exists()
-    assert services.remind_dossiers(today=dossier.step_due - datetime.timedelta(days=2)) == 0
+    # the completeness check's reminders in timers.yaml: 2 and 1 working days before the due date
+    assert dossier.step_due == datetime.date(2026, 9, 14)  # 5 working days after Monday 7 September
+    reminded = [day for day in _days(start, dossier.step_due) if services.remind_dossiers(today=day)]
+    assert reminded == [datetime.date(2026, 9, 10), datetime.date(2026, 9, 11)]  # Thursday, Friday
+    assert Notification.objects.filter(recipient=people["appraiser"]).count() == 2
+    assert services.remind_dossiers(today=dossier.step_due + datetime.timedelta(days=1)) == 1  # overdue
+
+
+def _days(first: datetime.date, last: datetime.date) -> list[datetime.date]:
+    return [first + datetime.timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 @pytest.mark.parametrize(

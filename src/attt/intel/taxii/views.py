@@ -143,7 +143,7 @@ def discovery(request):
         {
             "title": "attt TAXII 2.1",
             "description": "Threat intelligence shared on the national information-security platform.",
-            "contact": getattr(settings, "ATTT_TAXII_CONTACT", ""),
+            "contact": settings.ATTT_TAXII_CONTACT,
             "default": _root_url(request),
             "api_roots": [_root_url(request)],
         }

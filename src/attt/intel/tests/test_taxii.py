@@ -42,10 +42,11 @@ def _collection(live_server, user, collection) -> TaxiiCollection:
     return TaxiiCollection(url, user=user.username, password=PASSWORD)
 
 
-def test_discovery_and_api_root(live_server, world):
+def test_discovery_and_api_root(live_server, world, settings):
+    settings.ATTT_TAXII_CONTACT = "soc@example.invalid"
     _tree, responder, _outsider, collection = world
     server = Server(f"{live_server.url}/taxii2/", user=responder.username, password=PASSWORD)
-    assert server.title == "attt TAXII 2.1"
+    assert server.title == "attt TAXII 2.1" and server.contact == "soc@example.invalid"
     (root,) = server.api_roots
     assert root.url == f"{live_server.url}/taxii2/national/" and server.default.url == root.url
     assert root.versions == [TAXII] and root.max_content_length > 0

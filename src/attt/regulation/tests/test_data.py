@@ -176,17 +176,24 @@ def test_facts_match_the_contract_in_docs_level_facts():
                 assert f"`{value}`" in line, (name, value)
 
 
-def test_the_system_check_reports_broken_data(monkeypatch, data):
+@pytest.mark.parametrize(
+    ("name", "old", "new", "named"),
+    [
+        ("facts.yaml", "type: bool\n", "type: boolean\n", "facts.yaml: facts["),
+        ("ND331_2026/incidents.yaml", "regime: ND331_2026", "regime: ND85_2016", "ND331_2026/incidents.yaml"),
+    ],
+)
+def test_the_system_check_reports_broken_data(monkeypatch, data, name, old, new, named):
+    """Every file, the incident policies too (read apart from the catalogue, when first used)."""
     from attt.regulation.checks import regulation_data
 
     assert regulation_data() == []
-    data("facts.yaml", "type: bool\n", "type: boolean\n")
-    broken = data.root
+    data(name, old, new)
     loader.catalogue.cache_clear()
-    monkeypatch.setattr(loader, "DATA_DIR", broken)
+    monkeypatch.setattr(loader, "DATA_DIR", data.root)
     try:
         errors = regulation_data()
-        assert errors and errors[0].id == "regulation.E001" and "facts.yaml: facts[" in errors[0].msg
+        assert errors and errors[0].id == "regulation.E001" and named in errors[0].msg
     finally:
         monkeypatch.undo()
         loader.reload()
