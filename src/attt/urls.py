@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
@@ -61,7 +60,6 @@ urlpatterns = [
     path("monitoring/", include("attt.monitoring.urls")),
     path("detection/", include("attt.detection.urls")),
     path("api/v1/", include((api_patterns, "api"))),
-    path("admin/", admin.site.urls),
 ]
 
 if settings.OIDC_ENABLED:

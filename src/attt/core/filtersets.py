@@ -2,16 +2,32 @@
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from attt.core import scoping
 from attt.core.models import AuditEvent, Organization, RoleAssignment, User
 from attt.core.models.organizations import OrganizationKind
 
 
-class SearchFilterSet(django_filters.FilterSet):
+class ScopedChoices:
+    """A FilterSet mixin: a filter that picks a scoped record (`?plan=`, `?system=`: the ForeignKey filters
+    `Meta.fields` or `filterset_fields` generate, or one declared with a plain queryset) accepts only the records
+    the requester may see. An id outside the view scope is then refused exactly like an id that does not exist,
+    instead of answering with an empty list that confirms the record is there."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        user = getattr(self.request, "user", None)
+        for choice in self.filters.values():
+            queryset = getattr(choice, "queryset", None)
+            if isinstance(queryset, QuerySet) and queryset.model in scoping.resources:
+                choice.queryset = scoping.visible(user, queryset)
+
+
+class SearchFilterSet(ScopedChoices, django_filters.FilterSet):
     """Adds `q`, a free-text search over the fields named in `search_fields`."""
 
     search_fields: tuple[str, ...] = ()

@@ -9,10 +9,13 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 
 
 def client_ip(request) -> str | None:
-    if getattr(settings, "ATTT_TRUST_X_FORWARDED_FOR", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
+    """The address the nearest trusted proxy saw (the lock-outs, the public forms' limits and the audit log count
+    by it): the entry that many places from the right of X-Forwarded-For, since a client can write any entries
+    of its own to the left of what the proxies append."""
+    proxies = int(settings.ATTT_TRUST_X_FORWARDED_FOR)
+    forwarded = [entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if entry.strip()]
+    if proxies and forwarded:
+        return forwarded[-min(proxies, len(forwarded))]
     return request.META.get("REMOTE_ADDR") or None
 
 

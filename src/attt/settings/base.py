@@ -40,7 +40,6 @@ INSTALLED_APPS = [
     "attt.incidents",
     "attt.monitoring",
     "attt.detection",
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -131,7 +130,10 @@ ATTT_LOGIN_MAX_FAILURES = int(os.environ.get("ATTT_LOGIN_MAX_FAILURES", "5"))
 ATTT_LOGIN_MAX_FAILURES_PER_IP = int(os.environ.get("ATTT_LOGIN_MAX_FAILURES_PER_IP", "30"))
 ATTT_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("ATTT_LOGIN_LOCKOUT_MINUTES", "15"))
 ATTT_API_TOKEN_DAYS = int(os.environ.get("ATTT_API_TOKEN_DAYS", "90"))
-ATTT_TRUST_X_FORWARDED_FOR = env_bool("ATTT_TRUST_X_FORWARDED_FOR")
+# Reverse proxies in front of the platform, each appending the address it saw to X-Forwarded-For: `true` is one,
+# a number says how many (0/false: none, the header is ignored). Entries left of theirs are the client's own words.
+_proxies = os.environ.get("ATTT_TRUST_X_FORWARDED_FOR", "").strip().lower()
+ATTT_TRUST_X_FORWARDED_FOR = int(_proxies) if _proxies.isdigit() else int(env_bool("ATTT_TRUST_X_FORWARDED_FOR"))
 # Who answers for the TAXII server (an address or a desk), shown in its discovery document.
 ATTT_TAXII_CONTACT = os.environ.get("ATTT_TAXII_CONTACT", "")
 

@@ -5,13 +5,16 @@ from operator import itemgetter
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_filters import rest_framework as drf_filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import serializers, viewsets
+from rest_framework import filters, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, PermissionDenied
 
 from attt.core import exports, scoping
+from attt.core.api.permissions import view_action
+from attt.core.filtersets import ScopedChoices
 from attt.core.locks import lock_current, version_of
 from attt.core.models import Organization
 from attt.core.permissions import model_permission
@@ -90,6 +93,14 @@ IF_MATCH = OpenApiParameter(
 )
 
 
+class ScopedFilterSet(ScopedChoices, drf_filters.FilterSet):
+    """What `filterset_fields` are built on: a ForeignKey filter chooses only among records the requester sees."""
+
+
+class ScopedFilterBackend(drf_filters.DjangoFilterBackend):
+    filterset_base = ScopedFilterSet
+
+
 @extend_schema_view(update=extend_schema(parameters=[IF_MATCH]), partial_update=extend_schema(parameters=[IF_MATCH]))
 class ScopedModelViewSet(viewsets.ModelViewSet):
     """CRUD through the scoping layer: lists and lookups see only the user's subtrees (others are
@@ -102,9 +113,12 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
     # `?ordering=` only on the fields a viewset names, which it backs with an index: left open, DRF would let any
     # request sort every row in the caller's scope by any column (the default order still applies).
     ordering_fields: list[str] = []
+    filter_backends = [ScopedFilterBackend, filters.OrderingFilter]
 
     def get_queryset(self):
-        act = "export" if self.action == "export" else "view"
+        """The rows in the user's view scope; for an action marked `@scope_action("export")` (the CSV `export/`, a
+        STIX bundle, ...), those in the export scope, the permission `ScopedPermission` asks for it too."""
+        act = "export" if view_action(self.request, self) == "export" else "view"
         return scoping.visible(self.request.user, super().get_queryset(), act)
 
     def get_object(self):
@@ -141,8 +155,11 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
             raise PreconditionFailed
 
     def _check_target(self, organization) -> None:
+        """The user must hold the model's `add` permission on the organisation a record is created in or moved
+        to. No organisation (a user account without one) makes the record national: only someone holding the
+        permission at the root may do that (`Scope.allows`)."""
         permission = model_permission(self.queryset.model, "add")
-        if organization is not None and not scoping.can_in(self.request.user, permission, organization):
+        if not scoping.can_in(self.request.user, permission, organization):
             raise PermissionDenied(_("You may not create or move records into this organisation."))
 
     def perform_create(self, serializer):
@@ -151,9 +168,9 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
             serializer.save()
 
     def perform_update(self, serializer):
-        new_org = serializer.validated_data.get("organization")
-        if new_org is not None and new_org != getattr(serializer.instance, "organization", None):
-            self._check_target(new_org)
+        data = serializer.validated_data
+        if "organization" in data and data["organization"] != getattr(serializer.instance, "organization", None):
+            self._check_target(data["organization"])
         with transaction.atomic():  # the row is locked already (`get_object`)
             serializer.save()
 

@@ -86,6 +86,8 @@ class UserSerializer(StrictModelSerializer):
 
     def validate(self, attrs):
         password = attrs.get("password")
+        if self.instance is not None and "password" in attrs:  # as on the page: set once, then by the person
+            raise serializers.ValidationError({"password": [_("A password is set only when the account is made.")]})
         if password:
             try:
                 validate_password(password, User(username=attrs.get("username", "")))
@@ -102,12 +104,6 @@ class UserSerializer(StrictModelSerializer):
             user.set_unusable_password()
         user.save()
         return user
-
-    def update(self, instance, validated_data):
-        password = validated_data.pop("password", None)
-        if password:
-            instance.set_password(password)
-        return super().update(instance, validated_data)
 
 
 class RoleSerializer(serializers.ModelSerializer):

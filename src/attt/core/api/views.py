@@ -78,6 +78,18 @@ class UserViewSet(ScopedModelViewSet):
     filterset_class = UserFilterSet
     ordering_fields = ["username", "last_login", "date_joined"]
 
+    def get_object(self):
+        user = super().get_object()
+        if self.action in ("update", "partial_update", "destroy"):
+            roles.check_manageable(self.request.user, user, "delete" if self.action == "destroy" else "change")
+        return user
+
+    def perform_update(self, serializer):
+        user, data = serializer.instance, serializer.validated_data
+        changed = [name for name, value in data.items() if getattr(user, name, None) != value]
+        roles.check_manageable(self.request.user, user, changed=changed)
+        super().perform_update(serializer)
+
 
 class RoleViewSet(viewsets.ReadOnlyModelViewSet):
     """Roles are data shared by all organisations: readable by anyone logged in."""

@@ -1,3 +1,5 @@
+from collections.abc import Iterable
+
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
@@ -26,6 +28,29 @@ def check_grantable(granter: User, role: Role, organization: Organization) -> No
             _("You cannot grant the role %(role)s here: it includes permissions you do not hold (%(perms)s).")
             % {"role": role.name, "perms": ", ".join(missing[:5])}
         )
+
+
+def check_manageable(manager: User, user: User, action: str = "change", changed: Iterable[str] = ()) -> None:
+    """An account is managed by whoever manages people where its roles are, and only there: a province's
+    administrator cannot change, switch off or delete an account that also holds a role at the national level
+    (nor a superuser's). Its e-mail is its single sign-on identity, so changing it hands the account over: only
+    someone who could grant each of its roles may. A person's own account is theirs to edit."""
+    if manager.is_superuser or manager.pk == user.pk:
+        return
+    if user.is_superuser or user.is_staff:
+        raise PermissionDenied(_("Only a superuser may change or delete a superuser's account."))
+    scope = scoping.get_scope(manager)
+    for assignment in RoleAssignment.objects.filter(user=user).select_related("role", "organization"):
+        if not scope.allows(f"core.user.{action}", assignment.organization):
+            raise PermissionDenied(
+                _("This account also holds a role in %(org)s, where you do not manage people.")
+                % {"org": assignment.organization.name}
+            )
+        if "email" in changed and exceeds_granter(manager, assignment.role, assignment.organization):
+            raise PermissionDenied(
+                _("The e-mail signs this account in: only someone who may grant its role %(role)s may change it.")
+                % {"role": assignment.role.name}
+            )
 
 
 def assign(granter: User, user: User, role: Role, organization: Organization) -> RoleAssignment:

@@ -204,3 +204,36 @@ def test_token_command(token_user, capsys):
     assert timedelta(days=6) < token.expires_at - timezone.now() <= timedelta(days=7)
     with pytest.raises(CommandError, match="No user named"):
         call_command("token", "nobody")
+
+
+def test_django_admin_log_in_is_not_served(tree, client):
+    """Its log-in checked only the password: no second step, no lock-out, no audit entry."""
+    assert client.get("/admin/login/").status_code == 404
+    assert client.post("/admin/login/", {"username": "x", "password": "y"}).status_code in {403, 404}
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "address"),
+    [
+        (0, "198.51.100.9", "10.0.0.2"),  # no proxy trusted: the header is the client's own words
+        (1, "198.51.100.9, 203.0.113.7", "203.0.113.7"),  # what the one proxy saw, not what the client wrote
+        (2, "198.51.100.9, 203.0.113.7, 10.1.1.1", "203.0.113.7"),
+        (2, "203.0.113.7", "203.0.113.7"),
+    ],
+)
+def test_client_address_is_what_the_trusted_proxies_saw(rf, settings, proxies, forwarded, address):
+    from attt.core.middleware import client_ip
+
+    settings.ATTT_TRUST_X_FORWARDED_FOR = proxies
+    request = rf.get("/", HTTP_X_FORWARDED_FOR=forwarded, REMOTE_ADDR="10.0.0.2")
+    assert client_ip(request) == address
+
+
+def test_a_forged_forwarded_address_does_not_escape_the_lock_out(tree, client, settings):
+    settings.ATTT_TRUST_X_FORWARDED_FOR = 1
+    settings.ATTT_LOGIN_MAX_FAILURES_PER_IP = 3
+    make_user(tree.province_a, "leader", username="hoa")
+    for n in range(3):
+        login(client, f"nobody-{n}", "wrong", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, 203.0.113.7")
+    refused = login(client, "hoa", PASSWORD, HTTP_X_FORWARDED_FOR="192.0.2.99, 203.0.113.7")
+    assert refused.status_code == 200  # locked out by the address the proxy saw

@@ -21,7 +21,7 @@ from attt.core.filtersets import (
 from attt.core.forms import MergeForm, MoveForm, OrganizationForm, RoleAssignmentForm, UserForm
 from attt.core.locks import apply_to_current
 from attt.core.models import AuditEvent, Notification, Organization, RoleAssignment, User
-from attt.core.services import notifications, organizations
+from attt.core.services import notifications, organizations, roles
 from attt.core.views.generic import (
     Column,
     ObjectDeleteView,
@@ -226,12 +226,27 @@ class UserDetailView(ObjectDetailView):
         return context
 
 
-class UserEditView(ObjectEditView):
+class ManagedUserMixin:
+    """An account with a role beyond the people the person manages is not theirs to change or delete
+    (`roles.check_manageable`)."""
+
+    def get_object(self):
+        user = super().get_object()
+        roles.check_manageable(self.request.user, user, self.action)
+        return user
+
+
+class UserEditView(ManagedUserMixin, ObjectEditView):
     model = User
     form_class = UserForm
 
+    def save(self, form):
+        if not form.instance._state.adding:
+            roles.check_manageable(self.request.user, form.instance, changed=form.changed_data)
+        return super().save(form)
 
-class UserDeleteView(ObjectDeleteView):
+
+class UserDeleteView(ManagedUserMixin, ObjectDeleteView):
     model = User
 
 

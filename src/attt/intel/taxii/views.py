@@ -88,6 +88,8 @@ def _user(request):
             lockout.register_failure(username, ip)
             raise TaxiiError(401, "Wrong user name or password.")
         lockout.clear_failures(username)
+        if user.has_totp:  # a password alone must not open what the log-in page guards with a second step
+            raise TaxiiError(401, "This account uses two-step verification.", "Use a Bearer API token.")
         return user
     if scheme == "bearer":
         from rest_framework.exceptions import AuthenticationFailed

@@ -214,6 +214,19 @@ def test_lockout_applies_to_basic_auth(live_server, world, settings):
     assert requests.get(url, headers={"Authorization": f"Basic {header}!"}, timeout=10).status_code == 401
 
 
+def test_basic_auth_is_refused_to_an_account_with_two_step_verification(world, client):
+    """A password alone would open collections the log-in page guards with a second step; a token still works."""
+    _tree, responder, _outsider, collection = world
+    responder.totp_secret = "JBSWY3DPEHPK3PXP"
+    responder.save(update_fields=["totp_secret"])
+    url = f"/taxii2/national/collections/{collection.pk}/objects/"
+    credentials = base64.b64encode(f"{responder.username}:{PASSWORD}".encode()).decode()
+    refused = client.get(url, HTTP_ACCEPT=TAXII, HTTP_AUTHORIZATION=f"Basic {credentials}")
+    assert refused.status_code == 401 and refused.json()["description"] == "Use a Bearer API token."
+    _token, key = ApiToken.issue(responder, "taxii")
+    assert client.get(url, HTTP_ACCEPT=TAXII, HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 200
+
+
 def test_bad_content_length_is_a_taxii_error(world, client):
     _tree, responder, _outsider, collection = world
     credentials = base64.b64encode(f"{responder.username}:{PASSWORD}".encode()).decode()
