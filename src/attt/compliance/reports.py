@@ -779,6 +779,8 @@ def render_xlsx(report: StatusReport) -> bytes:
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
+    from attt.core.spreadsheets import append_row
+
     doc_outline = outline(report)
     workbook = Workbook()
     summary = workbook.active
@@ -791,23 +793,23 @@ def render_xlsx(report: StatusReport) -> bytes:
         [],
     ]
     for line in filter(lambda x: x is not None, lines):
-        _xlsx_append(summary, line)
+        append_row(summary, line)
     summary["A1"].font = summary["A2"].font = bold
     sheet_names = {"Tổng hợp"}
     for block in doc_outline.sections:
-        _xlsx_append(summary, [block.heading])
+        append_row(summary, [block.heading])
         summary.cell(row=summary.max_row, column=1).font = bold
         for text in block.paragraphs:
-            _xlsx_append(summary, [text])
+            append_row(summary, [text])
         for table in block.tables:
             name = _sheet_name(block.heading, sheet_names)
             sheet = workbook.create_sheet(name)
-            _xlsx_append(sheet, table.headers)
+            append_row(sheet, table.headers)
             for cell in sheet[1]:
                 cell.font = bold
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
             for row in table.rows:
-                _xlsx_append(sheet, row)
+                append_row(sheet, row)
             for index, width in enumerate(table.widths or [2] * len(table.headers), start=1):
                 sheet.column_dimensions[get_column_letter(index)].width = max(8, width * 10)
             sheet.freeze_panes = "A2"
@@ -815,14 +817,6 @@ def render_xlsx(report: StatusReport) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
-
-
-def _xlsx_append(sheet, values: list) -> None:
-    """Append a row; text is stored as text, so a typed '=…' never becomes a formula."""
-    sheet.append(list(values))
-    for cell in sheet[sheet.max_row]:
-        if isinstance(cell.value, str) and cell.data_type == "f":
-            cell.data_type = "s"
 
 
 def _sheet_name(heading: str, taken: set[str]) -> str:

@@ -16,7 +16,8 @@ class ScopedChoices:
     """A FilterSet mixin: a filter that picks a scoped record (`?plan=`, `?system=`: the ForeignKey filters
     `Meta.fields` or `filterset_fields` generate, or one declared with a plain queryset) accepts only the records
     the requester may see. An id outside the view scope is then refused exactly like an id that does not exist,
-    instead of answering with an empty list that confirms the record is there."""
+    instead of answering with an empty list that confirms the record is there, and a page's drop-down offers only
+    those records."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from attt.core import scoping
+from attt.core.spreadsheets import append_row, printable
 from attt.plans.models import Assignment, IndicatorValue, Plan, ProgressReport, Status
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -35,14 +36,17 @@ class ReportData:
 
 
 def collect(user, plan: Plan, *, period: str, organization=None) -> ReportData:
-    """Rows for every visible assignment of the plan (in `organization`'s subtree when given):
-    one unit's report, or, for the plan's owner, the consolidated report of all units."""
+    """Rows for every assignment of the plan the user may export (in `organization`'s subtree when given): one
+    unit's report, or, for the plan's owner, the consolidated report of all units. A download is an export, so
+    assignments, their reports, indicators and values come from the user's export scope, not the wider view
+    scope a leader's role may give."""
     qs = scoping.visible(
-        user, Assignment.objects.filter(task__plan=plan).select_related("task__section", "organization")
+        user, Assignment.objects.filter(task__plan=plan).select_related("task__section", "organization"), "export"
     )
     if organization is not None:
         qs = qs.filter(organization__path__startswith=organization.path)
-    reports = {r.assignment_id: r for r in ProgressReport.objects.filter(assignment__in=qs, period=period)}
+    progress = scoping.visible(user, ProgressReport.objects.filter(assignment__in=qs, period=period), "export")
+    reports = {r.assignment_id: r for r in progress}
     data = ReportData(plan, period, organization.name if organization else plan.organization.name)
     for a in qs.order_by("task__section__order", "task__order", "organization__name"):
         r = reports.get(a.pk)
@@ -62,11 +66,11 @@ def collect(user, plan: Plan, *, period: str, organization=None) -> ReportData:
             data.difficulties.append(f"{a.organization.name}: {r.difficulties}")
         if r and r.proposals:
             data.proposals.append(f"{a.organization.name}: {r.proposals}")
-    values = scoping.visible(user, IndicatorValue.objects.filter(indicator__plan=plan, period=period[:4]))
+    values = scoping.visible(user, IndicatorValue.objects.filter(indicator__plan=plan, period=period[:4]), "export")
     by_indicator = {}
-    for v in values.select_related("indicator"):
+    for v in values:
         by_indicator.setdefault(v.indicator_id, []).append(v.value)
-    for ind in plan.indicators.all():
+    for ind in scoping.visible(user, plan.indicators.all(), "export"):
         data.indicators.append(
             {
                 "number": ind.number,
@@ -91,7 +95,7 @@ def to_docx(data: ReportData) -> bytes:
     style.font.size = Pt(13)
     head = doc.add_table(rows=1, cols=2)
     left, right = head.rows[0].cells
-    left.text = data.unit.upper()
+    left.text = printable(data.unit.upper())
     right.text = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc"
     for cell in (left, right):
         for p in cell.paragraphs:
@@ -106,7 +110,7 @@ def to_docx(data: ReportData) -> bytes:
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
     run = title.add_run("BÁO CÁO")
     run.bold = True
-    sub = doc.add_paragraph(f"Tình hình thực hiện {data.plan.title} – kỳ báo cáo {data.period}")
+    sub = doc.add_paragraph(printable(f"Tình hình thực hiện {data.plan.title} – kỳ báo cáo {data.period}"))
     sub.alignment = WD_ALIGN_PARAGRAPH.CENTER
     sub.runs[0].bold = True
     doc.add_paragraph("I. KẾT QUẢ THỰC HIỆN NHIỆM VỤ").runs[0].bold = True
@@ -127,7 +131,7 @@ def to_docx(data: ReportData) -> bytes:
             row["result"],
         ]
         for cell, text in zip(cells, values, strict=True):
-            cell.text = str(text)
+            cell.text = printable(str(text))
     doc.add_paragraph("II. KẾT QUẢ THỰC HIỆN CHỈ TIÊU").runs[0].bold = True
     if data.indicators:
         ind = doc.add_table(rows=1, cols=5)
@@ -141,13 +145,13 @@ def to_docx(data: ReportData) -> bytes:
             for cell, text in zip(
                 cells, [str(i["number"]), i["name"], i["baseline"], i["target"], i["value"]], strict=True
             ):
-                cell.text = text
+                cell.text = printable(text)
     doc.add_paragraph("III. KHÓ KHĂN, VƯỚNG MẮC").runs[0].bold = True
     for line in data.difficulties or ["Không có."]:
-        doc.add_paragraph(f"- {line}")
+        doc.add_paragraph(printable(f"- {line}"))
     doc.add_paragraph("IV. ĐỀ XUẤT, KIẾN NGHỊ").runs[0].bold = True
     for line in data.proposals or ["Không có."]:
-        doc.add_paragraph(f"- {line}")
+        doc.add_paragraph(printable(f"- {line}"))
     sign = doc.add_paragraph("THỦ TRƯỞNG ĐƠN VỊ")
     sign.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     sign.runs[0].bold = True
@@ -163,11 +167,12 @@ def to_xlsx(data: ReportData) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "Nhiệm vụ"
-    sheet.append([f"Báo cáo tình hình thực hiện – {data.plan.title[:150]} – {data.period}"])
+    append_row(sheet, [f"Báo cáo tình hình thực hiện – {data.plan.title[:150]} – {data.period}"])
     sheet["A1"].font = Font(bold=True)
-    sheet.append(["Phần", "TT", "Nhiệm vụ", "Đơn vị", "Thời hạn", "Tình trạng", "Tiến độ (%)", "Kết quả"])
+    append_row(sheet, ["Phần", "TT", "Nhiệm vụ", "Đơn vị", "Thời hạn", "Tình trạng", "Tiến độ (%)", "Kết quả"])
     for row in data.rows:
-        sheet.append(
+        append_row(
+            sheet,
             [
                 row["section"],
                 row["number"],
@@ -177,19 +182,19 @@ def to_xlsx(data: ReportData) -> bytes:
                 row["status"],
                 row["progress"],
                 row["result"],
-            ]
+            ],
         )
     ind = book.create_sheet("Chỉ tiêu")
-    ind.append(["TT", "Chỉ tiêu", "Kết quả 2023", "Kế hoạch 2024", "Mục tiêu 2025", "Kết quả kỳ này"])
+    append_row(ind, ["TT", "Chỉ tiêu", "Kết quả 2023", "Kế hoạch 2024", "Mục tiêu 2025", "Kết quả kỳ này"])
     for i in data.indicators:
-        ind.append([i["number"], i["name"], i["baseline"], i["planned"], i["target"], i["value"]])
+        append_row(ind, [i["number"], i["name"], i["baseline"], i["planned"], i["target"], i["value"]])
     other = book.create_sheet("Khó khăn, đề xuất")
-    other.append(["Khó khăn, vướng mắc"])
+    append_row(other, ["Khó khăn, vướng mắc"])
     for line in data.difficulties:
-        other.append([line])
-    other.append(["Đề xuất, kiến nghị"])
+        append_row(other, [line])
+    append_row(other, ["Đề xuất, kiến nghị"])
     for line in data.proposals:
-        other.append([line])
+        append_row(other, [line])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
