@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 
+from attt.core.spreadsheets import printable
+
 MOTTO = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
 
 
@@ -75,7 +77,7 @@ def outline_docx(doc_outline: Outline) -> bytes:
 
     def paragraph(cell_or_doc, text: str, *, bold=False, italic=False, size=None, align=None, space_after=0):
         p = cell_or_doc.add_paragraph()
-        run = p.add_run(text)
+        run = p.add_run(printable(text))  # notes pasted from a word processor may hold control characters
         run.bold, run.italic = bold, italic
         if size:
             run.font.size = Pt(size)
@@ -137,11 +139,11 @@ def _docx_table(document, table: Table, Pt) -> None:
     grid.style = "Table Grid"
     for cell, text in zip(grid.rows[0].cells, table.headers, strict=True):
         cell.text = ""
-        run = cell.paragraphs[0].add_run(str(text))
+        run = cell.paragraphs[0].add_run(printable(str(text)))
         run.bold = True
         run.font.size = Pt(11)
     for values in table.rows:
         cells = grid.add_row().cells
         for cell, value in zip(cells, values, strict=True):
             cell.text = ""
-            cell.paragraphs[0].add_run(cell_text(value)).font.size = Pt(11)
+            cell.paragraphs[0].add_run(printable(cell_text(value))).font.size = Pt(11)

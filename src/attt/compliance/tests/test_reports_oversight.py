@@ -302,6 +302,16 @@ def test_docx_reads_back(annual):
     assert AuditEvent.objects.filter(object_id=str(annual.pk), action=AuditEvent.Action.EXPORT).exists()
 
 
+def test_docx_takes_notes_pasted_with_control_characters(annual):
+    """A vertical tab pasted from a word processor: python-docx refuses it, which failed the whole download."""
+    from docx import Document
+
+    pasted = reports.update_notes(annual, "Khó khăn:\x0bthiếu kinh phí.\x07")
+    content, _type, _name = reports.export(pasted, "docx")
+    text = "\n".join(p.text for p in Document(io.BytesIO(content)).paragraphs)
+    assert "thiếu kinh phí." in text and "\x07" not in text
+
+
 def test_xlsx_reads_back(annual):
     from openpyxl import load_workbook
 
