@@ -4,6 +4,11 @@ sources, chosen by the sender's address (`Routes`). With a certificate it is sys
 (RFC 5425) on TCP only: no plaintext UDP beside it; with a client CA too, senders must present a certificate it
 signed (mutual TLS).
 
+TCP framing is read frame by frame (`Framing`): "LEN SP <" is octet counting, anything else is a line up to its
+LF. A message over MAX_MESSAGE is truncated to it (RFC 5424 §6.1) and the connection goes on; the last message of a
+connection closed without its LF is taken as it came; each such problem is counted and logged with its sender
+(`FramingLog`, rate-limited).
+
 Nothing taken in is dropped: each source's batches are accepted in order, one at a time, and a batch `accept`
 refuses (database busy, the NATS publish timing out) is retried with a growing pause until it is taken, or, when
 the source has a place to park batches, until it has been refused for `park_after` seconds: it is then written
@@ -20,8 +25,10 @@ import collections
 import contextlib
 import ipaddress
 import logging
+import re
 import signal
 import ssl
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -32,6 +39,21 @@ MAX_MESSAGE = 64 * 1024
 Accept = Callable[[bytes], dict]
 Park = Callable[[bytes], object]  # writes a batch somewhere durable (and says where), or raises
 Intake = Accept | tuple[Accept, Park]  # a source's `accept`, with or without a place to park batches
+
+
+class Throttle:
+    """When a repeated warning may be logged again: at once the first time, then once every so many seconds at most,
+    so that a sender failing over and over, or a hostile one, cannot flood the log."""
+
+    def __init__(self) -> None:
+        self._last: float | None = None
+
+    def due(self, every: float) -> bool:
+        now = time.monotonic()
+        if self._last is not None and now - self._last < every:
+            return False
+        self._last = now
+        return True
 
 
 class Batcher:
@@ -62,7 +84,7 @@ class Batcher:
         self._has_batch, self._room = asyncio.Event(), asyncio.Event()
         self._worker: asyncio.Task | None = None
         self._closing = False
-        self._warned_at: float | None = None
+        self._warning = Throttle()
 
     def add(self, line: bytes) -> None:
         """Take one message in; never refused (TCP's senders are held back by `room` instead)."""
@@ -83,9 +105,7 @@ class Batcher:
             self.add(datagram)
             return
         self.dropped += 1
-        now = asyncio.get_running_loop().time()
-        if self._warned_at is None or now - self._warned_at >= self.warn_every:
-            self._warned_at = now
+        if self._warning.due(self.warn_every):
             logger.warning("syslog over UDP: accepting is behind, %d datagrams dropped so far", self.dropped)
 
     def flush(self) -> None:
@@ -192,6 +212,7 @@ class Routes:
         self.default = _batcher(default)
         parsed = [(ipaddress.ip_network(cidr, strict=False), _batcher(intake)) for cidr, intake in networks]
         self.networks = sorted(parsed, key=lambda item: -item[0].prefixlen)
+        self.framing = FramingLog()  # the TCP framing problems of every sender of this listener
 
     def batcher_for(self, address: str | None) -> Batcher:
         if address is not None and self.networks:
@@ -204,6 +225,8 @@ class Routes:
     async def close(self) -> None:
         """Accept what every source's batcher still holds (see `Batcher.close`)."""
         await asyncio.gather(self.default.close(), *(batcher.close() for _, batcher in self.networks))
+        if self.framing.counts:
+            logger.warning("syslog over TCP: framing problems in all: %s", dict(self.framing.counts))
 
 
 def _batcher(intake: Intake) -> Batcher:
@@ -218,27 +241,170 @@ class _Udp(asyncio.DatagramProtocol):
         self.routes.batcher_for(addr[0]).offer(data[:MAX_MESSAGE])
 
 
+class FramingLog:
+    """A listener's TCP framing problems, counted by kind ("truncated", "unterminated", "failed") and logged with
+    the sender, but at most one line every `warn_every` seconds (it says how many went unlogged since the last): a
+    hostile sender cannot flood the log."""
+
+    warn_every = 5.0
+
+    def __init__(self) -> None:
+        self.counts: collections.Counter[str] = collections.Counter()
+        self._warning = Throttle()
+        self._unlogged = 0
+
+    def note(self, peer: str, kind: str, problem: str) -> None:
+        self.counts[kind] += 1
+        if not self._warning.due(self.warn_every):
+            self._unlogged += 1
+            return
+        unlogged, self._unlogged = self._unlogged, 0
+        logger.warning(
+            "syslog over TCP from %s: %s (%d framing problems since the listener started, %d not logged since the "
+            "previous warning)",
+            peer,
+            problem,
+            self.counts.total(),
+            unlogged,
+        )
+
+
+# RFC 6587 §3.4.1 "MSG-LEN SP SYSLOG-MSG", the message starting with its <PRI>: a count has at most 6 digits and no
+# leading zero, so that a line starting with a date or a number ("5 events dropped") is not taken for one.
+_OCTET_COUNT = re.compile(rb"([1-9][0-9]{0,5}) <")
+_MAYBE_OCTET_COUNT = re.compile(rb"[1-9][0-9]{0,5} ?\Z")  # too little read yet to tell
+_START, _LINE, _COUNTED, _SKIPPING = range(4)
+
+
+class Framing:
+    """One TCP connection's bytes cut into messages, frame by frame: "LEN SP <" starts an octet-counted frame,
+    anything else is a line up to its LF. Nothing is dropped silently: a message over MAX_MESSAGE is truncated to
+    it, the rest of its frame skipped, and reading goes on with the next frame; the connection closing in the middle
+    of a message gives what came of it (`end`); each of these is noted in the listener's `FramingLog`. Holds at most
+    MAX_MESSAGE bytes of a message."""
+
+    def __init__(self, peer: str, problems: FramingLog) -> None:
+        self.peer, self.problems = peer, problems
+        self._state = _START
+        self._kept = bytearray()  # the message being read, when it spans reads
+        self._due = 0  # bytes of the octet-counted frame still to come
+        self._head = b""  # a frame's first bytes, too few to tell its framing
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """The messages `data` completes, in order."""
+        if self._head:
+            data, self._head = self._head + data, b""
+        messages: list[bytes] = []
+        pos, end = 0, len(data)
+        while pos < end:
+            if self._state == _START:
+                if data[pos] == 0x3C:  # "<": a line, by far the most common case
+                    self._state = _LINE
+                elif count := _OCTET_COUNT.match(data, pos):
+                    self._state, self._due, pos = _COUNTED, int(count[1]), count.end() - 1
+                    if self._due > MAX_MESSAGE:
+                        self._note(
+                            "truncated",
+                            f"an octet-counted message of {self._due} bytes truncated to its first {MAX_MESSAGE}",
+                        )
+                elif _MAYBE_OCTET_COUNT.match(data, pos):
+                    self._head = data[pos:]
+                    break
+                else:
+                    self._state = _LINE
+            elif self._state == _COUNTED:
+                take = min(self._due, end - pos)
+                self._kept += data[pos : pos + min(take, MAX_MESSAGE - len(self._kept))]
+                pos, self._due = pos + take, self._due - take
+                if not self._due:
+                    messages.append(self._taken())
+            elif self._state == _LINE:
+                lf = data.find(b"\n", pos)
+                stop = end if lf < 0 else lf
+                room = MAX_MESSAGE - len(self._kept)
+                if stop - pos > room:
+                    self._kept += data[pos : pos + room]
+                    messages.append(self._taken())
+                    self._state, pos = _SKIPPING, pos + room
+                    self._note(
+                        "truncated",
+                        f"a message longer than {MAX_MESSAGE} bytes truncated to its first "
+                        f"{MAX_MESSAGE}, the rest up to its LF skipped",
+                    )
+                elif lf < 0:
+                    self._kept += data[pos:]
+                    pos = end
+                else:
+                    if self._kept:
+                        self._kept += data[pos:lf]
+                        messages.append(self._taken())
+                    else:
+                        messages.append(data[pos:lf])
+                        self._state = _START
+                    pos = lf + 1
+            else:  # _SKIPPING the rest of a line too long
+                lf = data.find(b"\n", pos)
+                pos, self._state = (end, _SKIPPING) if lf < 0 else (lf + 1, _START)
+        return messages
+
+    def end(self) -> bytes | None:
+        """The connection is closed: what came of the message it was in the middle of (noted), else None."""
+        partial = self._head or bytes(self._kept)
+        state, due = self._state, self._due
+        self._head, self._kept, self._state, self._due = b"", bytearray(), _START, 0
+        if state == _SKIPPING or not partial.strip():
+            return None
+        if state == _COUNTED:
+            problem = f"closed {due} bytes short of an octet-counted message; the {len(partial)} received are taken"
+        else:
+            problem = f"closed before the LF ending its last message; its {len(partial)} bytes are taken as they are"
+        self._note("unterminated", problem)
+        return partial
+
+    def failed(self, error: OSError) -> None:
+        """The connection broke (reset by the sender, a TLS error): noted like a framing problem."""
+        self._note("failed", f"the connection failed ({error})")
+
+    def _taken(self) -> bytes:
+        message = bytes(self._kept)
+        self._kept.clear()
+        self._state = _START
+        return message
+
+    def _note(self, kind: str, problem: str) -> None:
+        self.problems.note(self.peer, kind, problem)
+
+
+def _peer_name(peer: tuple | None) -> str:
+    if not peer:
+        return "an unknown sender"
+    host, port = peer[0], peer[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 async def _tcp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, routes: Routes) -> None:
     peer = writer.get_extra_info("peername")
     batcher = routes.batcher_for(peer[0] if peer else None)
+    framing = Framing(_peer_name(peer), routes.framing)
     try:
         while True:
             # Not reading while accepting is behind lets the stream's buffer fill, which pauses the transport: TCP
             # flow control then slows the sender instead of memory growing here.
             await batcher.room()
-            head = await reader.read(1)
-            if not head:
+            try:
+                data = await reader.read(MAX_MESSAGE)
+            except OSError as error:
+                framing.failed(error)
+                data = b""
+            if not data:
                 break
-            if head.isdigit():  # octet counting: "LEN SP MSG"
-                digits = head + await reader.readuntil(b" ")
-                length = int(digits[:-1])
-                if length > MAX_MESSAGE:
-                    break
-                batcher.add(await reader.readexactly(length))
-            else:
-                batcher.add(head + (await reader.readuntil(b"\n"))[:MAX_MESSAGE])
-    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, ConnectionError):
-        pass
+            for message in framing.feed(data):
+                await batcher.room()
+                batcher.add(message)
+        last = framing.end()
+        if last is not None:
+            await batcher.room()
+            batcher.add(last)
     finally:
         writer.close()
 
@@ -255,6 +421,11 @@ def tls_context(certificate: Path, key: Path, client_ca: Path | None = None) -> 
     return context
 
 
+class CannotListen(Exception):
+    """The listener cannot bind its address and port (in use, not this machine's, out of range, privileged): the
+    exception's text is a sentence for the operator."""
+
+
 async def run(
     host: str,
     port: int,
@@ -263,14 +434,18 @@ async def run(
     tls: ssl.SSLContext | None = None,
 ) -> None:
     """Listen until cancelled; `accept` is one source's, or `Routes` for several. Cancelled, it stops listening and
-    still accepts what it had taken in (best effort, see `Batcher.close`)."""
+    still accepts what it had taken in (best effort, see `Batcher.close`). Raises `CannotListen` when it cannot
+    bind."""
     loop = asyncio.get_running_loop()
     routes = accept if isinstance(accept, Routes) else Routes(accept)
     udp = None
-    if tls is None:
-        udp, _ = await loop.create_datagram_endpoint(lambda: _Udp(routes), local_addr=(host, port))
     try:
-        server = await asyncio.start_server(lambda r, w: _tcp(r, w, routes), host, port, limit=MAX_MESSAGE, ssl=tls)
+        try:
+            if tls is None:
+                udp, _ = await loop.create_datagram_endpoint(lambda: _Udp(routes), local_addr=(host, port))
+            server = await asyncio.start_server(lambda r, w: _tcp(r, w, routes), host, port, limit=MAX_MESSAGE, ssl=tls)
+        except (OSError, OverflowError) as error:
+            raise CannotListen(_cannot_listen(host, port, error)) from error
         if ready:
             ready()
         async with server:
@@ -281,12 +456,26 @@ async def run(
         await routes.close()
 
 
-def serve(host: str, port: int, accept: Intake | Routes, tls: ssl.SSLContext | None = None) -> None:
+def _cannot_listen(host: str, port: int, error: OSError | OverflowError) -> str:
+    reason = (getattr(error, "strerror", None) or str(error)).rstrip(".")
+    if isinstance(error, PermissionError) and port < 1024:
+        reason += " (a port below 1024 needs root or the CAP_NET_BIND_SERVICE capability)"
+    return f"Cannot listen for syslog on {host} port {port}: {reason}."
+
+
+def serve(
+    host: str,
+    port: int,
+    accept: Intake | Routes,
+    tls: ssl.SSLContext | None = None,
+    ready: Callable[[], None] | None = None,
+) -> None:
     """`run` until Ctrl-C (KeyboardInterrupt, as before) or SIGTERM (how systemd and container runtimes stop a
-    service: a clean return); either way what was taken in is accepted first, as far as it can be."""
+    service: a clean return); either way what was taken in is accepted first, as far as it can be. `ready` is called
+    once listening; `CannotListen` is raised when it cannot."""
 
     async def main() -> None:
-        listening = asyncio.create_task(run(host, port, accept, tls=tls))
+        listening = asyncio.create_task(run(host, port, accept, ready, tls=tls))
         terminated = asyncio.Event()
 
         def terminate() -> None:

@@ -1,16 +1,25 @@
 """`attt ingest syslog --port N --source ID`, `attt ingest file PATH --source ID`, `attt ingest worker`,
 `attt ingest nats-worker`: the non-HTTP gateways and the workers."""
 
+import argparse
 import ipaddress
 import json
+import logging
 import ssl
+import time
 import uuid
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from attt.monitoring import services
-from attt.monitoring.models import Source
+from attt.monitoring.models import LogFormat, Source
+from attt.monitoring.syslog import Throttle
+
+logger = logging.getLogger("attt.monitoring.syslog")  # the listener's: its operators follow one logger
+# The formats `normalise_lines` reads as one syslog message a line: a listener for any other source would reject
+# every message it is sent.
+SYSLOG_FORMATS = (LogFormat.SYSLOG, LogFormat.CEF)
 
 
 def _source(value: str) -> Source:
@@ -39,9 +48,134 @@ def _routes(given: list[str]) -> list[tuple[str, Source]]:
     return routes
 
 
+def _port(value: str) -> int:
+    """`--port`: a number from 1 to 65535 (argparse answers anything else with a sentence and exit code 2)."""
+    try:
+        port = int(value)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number from 1 to 65535")
+    return port
+
+
+def _takes_syslog(sources: list[Source]) -> None:
+    """The listener's sources must be syslog or CEF ones; any other exits 2 with a sentence."""
+    for source in sources:
+        if source.log_format not in SYSLOG_FORMATS:
+            raise CommandError(
+                f"Event source {source} ({source.pk}) expects {source.get_log_format_display()}: the syslog listener "
+                f"takes sources whose format is syslog or CEF.",
+                returncode=2,
+            )
+
+
+def _replay(source: Source, path: Path) -> dict:
+    """`attt ingest file`: the file's acknowledgement; a file that cannot be read, or a replay stopped by the system
+    (disk full), exits 2 with a sentence instead of a traceback."""
+    try:
+        return services.replay_file(source, path)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        if error.filename in (str(path), path):  # reading it, before anything was accepted
+            raise CommandError(f"Cannot read {path}: {reason}.", returncode=2) from None
+        message = f"The replay of {path} stopped: {reason}. The batches accepted before the error are kept."
+        raise CommandError(message, returncode=2) from None
+
+
+class SourceUnavailable(Exception):
+    """A listener's source can no longer take batches: its batches are refused, so retried and then parked."""
+
+
+class _Intake:
+    """The syslog listener's way in for one source. Each batch goes to `services.accept` for the source as it is
+    now (read again when the last read is `fresh_for` seconds old): deactivated, deleted or given a format the
+    listener does not read since it started, the source has its batches refused (retried, then parked: kept, not
+    lost), which is logged once per change. Lines rejected are logged too, at most every `warn_every` seconds."""
+
+    fresh_for = 5.0
+    warn_every = 10.0
+
+    def __init__(self, source: Source) -> None:
+        self.source = source  # as last read; kept when deleted, for parking under its id
+        self._read_at: float | None = None  # read again before the first batch
+        self._gone = False
+        self._refusal: str | None = None
+        self.rejected = 0  # lines rejected since the start
+        self._unlogged = 0  # of which not logged yet
+        self._warning = Throttle()
+
+    def accept(self, data: bytes) -> dict:
+        ack = services.accept(self._current(), data)
+        if ack["rejected"]:
+            self._rejections(ack)
+        return ack
+
+    def park(self, data: bytes) -> Path:
+        return services.park(self.source, data)
+
+    def _current(self) -> Source:
+        now = time.monotonic()
+        if self._read_at is None or now - self._read_at >= self.fresh_for:
+            found = Source.objects.filter(pk=self.source.pk).select_related("organization").first()
+            self._read_at, self._gone = now, found is None
+            self.source = found or self.source
+        refusal = _refusal(self.source, self._gone)
+        if refusal != self._refusal:
+            self._refusal = refusal
+            if refusal:
+                logger.error(
+                    "syslog for event source %s (%s): %s; its batches are refused (retried, then parked)",
+                    self.source,
+                    self.source.pk,
+                    _REFUSALS[refusal],
+                )
+            else:
+                logger.warning("syslog for event source %s (%s): taking batches again", self.source, self.source.pk)
+        if refusal:
+            raise SourceUnavailable(f"event source {self.source.pk}: {_REFUSALS[refusal]}")
+        return self.source
+
+    def _rejections(self, ack: dict) -> None:
+        self.rejected += ack["rejected"]
+        self._unlogged += ack["rejected"]
+        if not self._warning.due(self.warn_every):
+            return
+        first = ack["errors"][0] if ack["errors"] else {"line": "?", "reason": "?"}
+        logger.warning(
+            "syslog for event source %s (%s): %d lines rejected since the last report, %d since the start "
+            "(e.g. line %s of a batch: %r)",
+            self.source,
+            self.source.pk,
+            self._unlogged,
+            self.rejected,
+            first["line"],
+            str(first["reason"])[:200],
+        )
+        self._unlogged = 0
+
+
+_REFUSALS = {
+    "deleted": "it was deleted",
+    "inactive": "it is not active",
+    "format": "its format is no longer syslog or CEF",
+}
+
+
+def _refusal(source: Source, gone: bool) -> str | None:
+    if gone:
+        return "deleted"
+    if not source.is_active:
+        return "inactive"
+    if source.log_format not in SYSLOG_FORMATS:
+        return "format"
+    return None
+
+
 def _intake(source: Source) -> tuple:
     """The syslog listener's way in for a source: `accept`, and where a batch refused for good is parked."""
-    return (lambda data: services.accept(source, data)), (lambda data: services.park(source, data))
+    intake = _Intake(source)
+    return intake.accept, intake.park
 
 
 def _tls(options: dict):
@@ -67,7 +201,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="mode", required=True)
         syslog = sub.add_parser("syslog", help="listen for syslog (RFC 5424/3164, CEF) on TCP and UDP")
-        syslog.add_argument("--port", type=int, required=True)
+        syslog.add_argument("--port", type=_port, required=True, help="TCP and UDP port, 1 to 65535")
         syslog.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
         syslog.add_argument("--source", required=True, help="id of the event source the messages belong to")
         syslog.add_argument(
@@ -94,25 +228,28 @@ class Command(BaseCommand):
             path = Path(options["path"])
             if not path.is_file():
                 raise CommandError(f"{path} is not a readable file.", returncode=2)
-            ack = services.replay_file(_source(options["source"]), path)
-            self.stdout.write(json.dumps(ack, ensure_ascii=False))
+            self.stdout.write(json.dumps(_replay(_source(options["source"]), path), ensure_ascii=False))
         elif mode == "syslog":
-            from attt.monitoring.syslog import Routes, serve
+            from attt.monitoring.syslog import CannotListen, Routes, serve
 
             source = _source(options["source"])
             routes = _routes(options["route"])
             tls = _tls(options)
+            _takes_syslog([source, *(routed for _, routed in routes)])
             transport = "TLS over TCP" if tls else "TCP and UDP"
-            self.stdout.write(
-                f"syslog on {options['host']}:{options['port']} ({transport}) for {source}"
-                + "".join(f"; {cidr} for {routed}" for cidr, routed in routes)
+            listening = f"syslog on {options['host']}:{options['port']} ({transport}) for {source}" + "".join(
+                f"; {cidr} for {routed}" for cidr, routed in routes
             )
-            serve(
-                options["host"],
-                options["port"],
-                Routes(_intake(source), [(cidr, _intake(routed)) for cidr, routed in routes]),
-                tls=tls,
-            )
+            try:
+                serve(
+                    options["host"],
+                    options["port"],
+                    Routes(_intake(source), [(cidr, _intake(routed)) for cidr, routed in routes]),
+                    tls=tls,
+                    ready=lambda: self.stdout.write(listening),
+                )
+            except CannotListen as refused:
+                raise CommandError(str(refused), returncode=2) from None
         elif mode == "worker":
             from attt.monitoring.worker import drain
 
