@@ -21,6 +21,7 @@ from django.db.models import Count, F, Max, Sum
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from attt.core import audit, scoping
 from attt.core.locks import lock_current
@@ -102,8 +103,51 @@ def techniques_of(tags) -> tuple[str, ...]:
     return tuple(str(t).split(".", 1)[1].upper() for t in tags if str(t).lower().startswith("attack.t"))
 
 
+def _is_text(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _is_texts(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _is_mapping(value: object) -> bool:
+    return isinstance(value, dict)
+
+
+TEXT, TEXTS, MAPPING = gettext_lazy("text"), gettext_lazy("a list of texts"), gettext_lazy("a mapping")
+
+# The fields parse_rule and the engine read, with the YAML type the Sigma specification gives them. A field of
+# another type (`tags: 5`, a date where text belongs, `detection: [..]`) refuses the file with a reason, so one
+# odd rule is reported and skipped instead of stopping the whole load or being stored wrong.
+RULE_FIELD_TYPES = {
+    "id": (_is_text, TEXT),
+    "title": (_is_text, TEXT),
+    "description": (_is_text, TEXT),
+    "status": (_is_text, TEXT),
+    "level": (_is_text, TEXT),
+    "author": (lambda value: _is_text(value) or _is_texts(value), gettext_lazy("text or a list of texts")),
+    "tags": (_is_texts, TEXTS),
+    "references": (_is_texts, TEXTS),
+    "falsepositives": (_is_texts, TEXTS),
+    "logsource": (_is_mapping, MAPPING),
+    "detection": (_is_mapping, MAPPING),
+}
+LOGSOURCE_FIELDS = ("product", "category", "service")
+
+
+def _check_types(doc: dict) -> None:
+    fields = [(name, doc.get(name), check, expected) for name, (check, expected) in RULE_FIELD_TYPES.items()]
+    logsource = doc.get("logsource") if _is_mapping(doc.get("logsource")) else {}
+    fields += [(f"logsource.{name}", logsource.get(name), _is_text, TEXT) for name in LOGSOURCE_FIELDS]
+    for name, value, check, expected in fields:
+        if value is not None and not check(value):
+            raise ValueError(_("The rule's %(field)s must be %(expected)s.") % {"field": name, "expected": expected})
+
+
 def parse_rule(text: str) -> dict:
-    """The metadata of one Sigma rule's YAML; ValueError with a sentence when it is not a single rule."""
+    """The metadata of one Sigma rule's YAML; ValueError with a sentence when it is not a single rule or a field
+    it reads has the wrong type."""
     try:
         documents = [d for d in yaml.load_all(text, Loader=SAFE_LOADER) if d is not None]
     except yaml.YAMLError as exc:
@@ -111,28 +155,29 @@ def parse_rule(text: str) -> dict:
     if len(documents) != 1 or not isinstance(documents[0], dict):
         raise ValueError(_("Expected one Sigma rule (a mapping) per file."))
     doc = documents[0]
-    rule_id, title = str(doc.get("id") or "").strip(), str(doc.get("title") or "").strip()
+    _check_types(doc)
+    rule_id, title = (doc.get("id") or "").strip(), (doc.get("title") or "").strip()
     if not rule_id or not title:
         raise ValueError(_("A Sigma rule needs an id and a title."))
     if len(rule_id) > 64:
         raise ValueError(_("The rule id is longer than 64 characters."))
-    tags = [str(t) for t in doc.get("tags") or [] if isinstance(t, str | int)]
-    logsource = doc.get("logsource") if isinstance(doc.get("logsource"), dict) else {}
+    tags = doc.get("tags") or []
+    logsource = doc.get("logsource") or {}
     author = doc.get("author") or ""
     if isinstance(author, list):
-        author = ", ".join(str(a) for a in author)
+        author = ", ".join(author)
     return {
         "rule_id": rule_id,
         "title": title[:255],
-        "description": str(doc.get("description") or ""),
+        "description": doc.get("description") or "",
         "level": severity_for_level(doc.get("level")),
-        "status": str(doc.get("status") or "")[:16],
-        "author": str(author)[:500],
+        "status": (doc.get("status") or "")[:16],
+        "author": author[:500],
         "tags": tags,
         "techniques": " ".join(techniques_of(tags))[:500],
-        "product": str(logsource.get("product") or "")[:64],
-        "category": str(logsource.get("category") or "")[:64],
-        "service": str(logsource.get("service") or "")[:64],
+        "product": (logsource.get("product") or "")[:64],
+        "category": (logsource.get("category") or "")[:64],
+        "service": (logsource.get("service") or "")[:64],
     }
 
 

@@ -9,11 +9,13 @@ and why instead of stopping at the first odd record of a 2 GB national feed.
 from __future__ import annotations
 
 import csv
+import datetime
 import gzip
 import hashlib
 import io
 import json
 import re
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,6 +143,34 @@ def _english(items: Any) -> str:
     return texts[0]["value"][:4000] if texts else ""
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _date_text(value: Any, name: str, limit: int = 10) -> str:
+    """A date as the feeds write it (YYYY-MM-DD, perhaps with a time after it), "" when absent. Anything else
+    is a ValueError, never a guess: 25/8/2025 from a spreadsheet could be day or month first."""
+    if value is None or value == "":
+        return ""
+    text = value.strip() if isinstance(value, str) else ""
+    if _ISO_DATE.match(text) and (len(text) == 10 or text[10] in "T "):
+        try:
+            datetime.date.fromisoformat(text[:10])
+        except ValueError:
+            pass
+        else:
+            return text[:limit]
+    raise ValueError(f"{name} {str(value)[:40]!r} is not a date in the form YYYY-MM-DD")
+
+
+def _noted_date(value: Any, name: str, notes: list[str], limit: int = 10) -> str:
+    """A record's date, or "" with a note saying why it was not taken (the rest of the record is kept)."""
+    try:
+        return _date_text(value, name, limit)
+    except ValueError as exc:
+        notes.append(f"{exc}; left empty")
+        return ""
+
+
 def _float(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
@@ -154,6 +184,18 @@ def _float(value: Any) -> float | None:
 # --- detection ----------------------------------------------------------------------------------------
 
 
+def _gunzip(data: bytes) -> bytes:
+    """The unpacked content, read no further than the size limit: a small file can unpack to gigabytes."""
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as archive:
+            content = archive.read(MAX_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise FeedError(f"bad gzip file: {exc}") from None
+    if len(content) > MAX_BYTES:
+        raise FeedError(f"the gzip file unpacks to more than {MAX_BYTES:,} bytes")
+    return content
+
+
 def load(data: bytes, name: str = "") -> Feed:
     """Parse a feed file of any supported format (detected from its content)."""
     if not isinstance(data, bytes | bytearray):
@@ -161,10 +203,7 @@ def load(data: bytes, name: str = "") -> Feed:
     if len(data) > MAX_BYTES:
         raise FeedError("file too large")
     if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise FeedError(f"bad gzip file: {exc}") from None
+        data = _gunzip(data)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -238,10 +277,10 @@ def _nvd_record(cve: dict) -> tuple[VulnRecord, list[str]]:
     notes: list[str] = []
     record = VulnRecord(cve_id=_cve_id(cve.get("id")), source="nvd")
     record.summary = _english(cve.get("descriptions"))
-    record.published = _text(cve.get("published"), 32)
-    record.modified = _text(cve.get("lastModified"), 32)
-    record.kev_added = _text(cve.get("cisaExploitAdd"), 10)
-    record.kev_due = _text(cve.get("cisaActionDue"), 10)
+    record.published = _noted_date(cve.get("published"), "published", notes, 32)
+    record.modified = _noted_date(cve.get("lastModified"), "lastModified", notes, 32)
+    record.kev_added = _noted_date(cve.get("cisaExploitAdd"), "cisaExploitAdd", notes)
+    record.kev_due = _noted_date(cve.get("cisaActionDue"), "cisaActionDue", notes)
     metrics = cve.get("metrics") if isinstance(cve.get("metrics"), dict) else {}
     for key in ("cvssMetricV40", "cvssMetricV31", "cvssMetricV30", "cvssMetricV2"):
         rows = [m for m in metrics.get(key) or [] if isinstance(m, dict) and isinstance(m.get("cvssData"), dict)]
@@ -356,8 +395,8 @@ def parse_cve5(documents: list) -> Feed:
             if meta.get("state") == "REJECTED":
                 feed.skipped.append((record.cve_id, "rejected CVE"))
                 continue
-            record.published = _text(meta.get("datePublished"), 32)
-            record.modified = _text(meta.get("dateUpdated"), 32)
+            record.published = _noted_date(meta.get("datePublished"), "datePublished", notes, 32)
+            record.modified = _noted_date(meta.get("dateUpdated"), "dateUpdated", notes, 32)
             containers = document["containers"]
             cna = containers.get("cna") or {}
             record.summary = _english(cna.get("descriptions"))
@@ -381,7 +420,7 @@ def parse_cve5(documents: list) -> Feed:
                         and other.get("type") == "kev"
                         and isinstance(other.get("content"), dict)
                     ):
-                        record.kev_added = _text(other["content"].get("dateAdded"), 10)
+                        record.kev_added = _noted_date(other["content"].get("dateAdded"), "KEV dateAdded", notes)
             # CISA's ADP enrichment carries CPEs: prefer it, fall back on the CNA's vendor/product text.
             enriched = [a for adp in adps for a in adp.get("affected") or [] if isinstance(a, dict)]
             for entry in enriched or [a for a in cna.get("affected") or [] if isinstance(a, dict)]:
@@ -461,13 +500,22 @@ def parse_csaf(document: dict) -> Feed:
 
 
 def _kev_entry(row: dict) -> KEVEntry:
+    """One catalogue entry; refused whole when a date is not YYYY-MM-DD (the date added is what marks a CVE
+    as exploited, so an entry is never stored without it)."""
+    cve_id = _cve_id(row.get("cveID"))
+    try:
+        date_added, due_date = _date_text(row.get("dateAdded"), "dateAdded"), _date_text(row.get("dueDate"), "dueDate")
+    except ValueError as exc:
+        raise ValueError(f"{cve_id}: {exc}") from None
+    if not date_added:
+        raise ValueError(f"{cve_id}: no dateAdded")
     return KEVEntry(
-        cve_id=_cve_id(row.get("cveID")),
+        cve_id=cve_id,
         vendor=_text(row.get("vendorProject"), 128),
         product=_text(row.get("product"), 255),
         name=_text(row.get("vulnerabilityName"), 255),
-        date_added=_text(row.get("dateAdded"), 10),
-        due_date=_text(row.get("dueDate"), 10),
+        date_added=date_added,
+        due_date=due_date,
         ransomware=str(row.get("knownRansomwareCampaignUse", "")).lower() == "known",
         required_action=_text(row.get("requiredAction"), 2000),
     )
@@ -479,7 +527,7 @@ def parse_kev(document: dict) -> Feed:
         try:
             feed.records.append(_kev_entry(row))
         except _RECORD_ERRORS as exc:
-            feed.skipped.append((f"#{position}", f"unreadable KEV entry: {str(exc)[:100]}"))
+            feed.skipped.append((f"#{position}", f"unreadable KEV entry: {str(exc)[:160]}"))
     return feed
 
 
@@ -490,7 +538,7 @@ def parse_kev_csv(text: str) -> Feed:
             try:
                 feed.records.append(_kev_entry(row))
             except _RECORD_ERRORS as exc:
-                feed.skipped.append((f"line {position + 2}", f"unreadable KEV row: {str(exc)[:100]}"))
+                feed.skipped.append((f"line {position + 2}", f"unreadable KEV row: {str(exc)[:160]}"))
     except csv.Error as exc:
         raise FeedError(f"bad CSV: {exc}") from None
     return feed

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import hmac
 import ipaddress
 import socket
 import time
@@ -43,7 +42,6 @@ from attt.vulns.matching import ComponentKey, CriteriaIndex, key_of
 from attt.vulns.models import (
     OPEN_STATUSES,
     FeedState,
-    LeakNotice,
     MatchCriterion,
     Priority,
     ProductMapping,
@@ -58,7 +56,6 @@ __all__ = [
     "affected",
     "exposure",
     "import_feed",
-    "import_leak",
     "import_paths",
     "rematch_all",
     "sync_feeds",
@@ -96,10 +93,8 @@ class ImportReport:
 
 
 def _date(text: str) -> datetime.date | None:
-    try:
-        return datetime.date.fromisoformat(text[:10]) if text else None
-    except ValueError:
-        return None
+    """A date of a parsed feed: the parsers pass on only YYYY-MM-DD (perhaps with a time) or nothing."""
+    return datetime.date.fromisoformat(text[:10]) if text else None
 
 
 # --- The in-memory criteria index --------------------------------------------------------------------
@@ -161,21 +156,27 @@ def forget_index() -> None:
 
 
 def import_paths(paths: list[str | Path], *, match: bool = True, notify: bool = True) -> list[ImportReport]:
-    """Import feed files (any supported format; a directory imports its *.json, *.csv, *.gz files)."""
+    """Import feed files (any supported format; a directory imports its *.json, *.csv, *.gz files). A file that
+    cannot be read or is not a feed gets a report of kind "error" (nothing of it is stored); the others import."""
     files: list[Path] = []
+    reports = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix in (".json", ".csv", ".gz") and p.is_file()))
+            found = sorted(p for p in path.rglob("*") if p.suffix in (".json", ".csv", ".gz") and p.is_file())
+            if not found:
+                reports.append(ImportReport(kind="error", skipped=[(str(path), "no *.json, *.csv or *.gz file in it")]))
+            files.extend(found)
         else:
             files.append(path)
     # CVE records before KEV and EPSS, so the latter find what they annotate.
     parsed: list[tuple[Path, Feed]] = []
-    reports = []
     for path in files:
         try:
             parsed.append((path, feeds.load(path.read_bytes(), path.name)))
-        except (OSError, FeedError) as exc:
+        except OSError as exc:
+            reports.append(ImportReport(kind="error", skipped=[(str(path), f"cannot be read: {exc.strerror or exc}")]))
+        except FeedError as exc:
             reports.append(ImportReport(kind="error", skipped=[(str(path), str(exc))]))
     order = {"nvd": 0, "cve5": 0, "csaf": 0, "kev": 1, "epss": 2}
     merged: dict[str, Feed] = {}
@@ -1075,85 +1076,3 @@ LEAK_ADVICE = gettext_lazy(
     "check the logs for log-ins from unknown places since the leak date; tell the affected users; "
     "report an incident if an account was used."
 )
-
-
-def account_hash(identifier: str) -> str:
-    """Keyed hash of an account identifier: comparable within this platform, useless elsewhere."""
-    key = settings.SECRET_KEY.encode()
-    return hmac.new(key, identifier.strip().lower().encode(), hashlib.sha256).hexdigest()
-
-
-@dataclass
-class LeakReport:
-    notices: list[LeakNotice] = field(default_factory=list)
-    unmatched_domains: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-
-
-def import_leak(document: dict, *, notify: bool = True) -> LeakReport:
-    """A leak notice file: {"title", "source", "date", "domains": [...], "records": n,
-    "credentials": ["user@host:password", ...]}. Credentials are reduced to counts and hashes here and
-    never stored; one notice is created per owner organisation whose domains or systems appear."""
-    if not isinstance(document, dict):
-        raise FeedError(_("A leak notice is a JSON object."))
-    report = LeakReport()
-    title = str(document.get("title") or "")[:255]
-    source = str(document.get("source") or "")[:255]
-    published = _date(str(document.get("date") or ""))
-    if not title or not source or published is None:
-        raise FeedError(_("A leak notice needs a title, a source and a date (YYYY-MM-DD)."))
-    domains = {str(d).strip().lower() for d in document.get("domains") or [] if isinstance(d, str) and d.strip()}
-    accounts: dict[str, list[str]] = defaultdict(list)
-    passwords: dict[str, int] = defaultdict(int)
-    for position, line in enumerate(document.get("credentials") or []):
-        if not isinstance(line, str) or "@" not in line:
-            report.skipped.append((f"credential {position}", "not an account identifier"))
-            continue
-        identifier, _sep, password = line.partition(":")
-        domain = identifier.rsplit("@", 1)[1].strip().lower()
-        domains.add(domain)
-        accounts[domain].append(account_hash(identifier))
-        passwords[domain] += bool(password)
-    records = document.get("records")
-    records = records if isinstance(records, int) and not isinstance(records, bool) and records >= 0 else 0
-    del document  # the clear credentials go no further than this function
-    by_org: dict = {}
-    for domain in sorted(domains):
-        systems = list(registry.systems_for_domain(domain))
-        if not systems:
-            report.unmatched_domains.append(domain)
-            continue
-        for system in systems:
-            entry = by_org.setdefault(
-                system.organization_id, {"org": system.organization, "system": system, "domains": set()}
-            )
-            entry["domains"].add(domain)
-    with transaction.atomic():
-        for entry in by_org.values():
-            hashes = sorted({h for d in entry["domains"] for h in accounts.get(d, [])})
-            notice = LeakNotice.objects.create(
-                organization=entry["org"],
-                system=entry["system"],
-                title=title,
-                source=source,
-                published=published,
-                domains=sorted(entry["domains"]),
-                record_count=records,
-                account_count=len(hashes),
-                password_count=sum(passwords.get(d, 0) for d in entry["domains"]),
-                account_hashes=hashes,
-                advice=str(LEAK_ADVICE),
-            )
-            report.notices.append(notice)
-    if notify:
-        for notice in report.notices:
-            notify_permission_holders(
-                "vulns.leaknotice.view",
-                notice.organization,
-                title=_("Data leak concerning %(domains)s") % {"domains": ", ".join(notice.domains)},
-                body=f"{notice.title} ({notice.source}, {notice.published})\n"
-                f"{notice.account_count} accounts, {notice.password_count} passwords.\n\n{notice.advice}",
-                link=notice.get_absolute_url(),
-                level="warning",
-            )
-    return report

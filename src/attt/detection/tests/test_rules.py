@@ -3,14 +3,16 @@ real engine end to end on real SigmaHQ rules."""
 
 import datetime
 import json
+import re
 import uuid
 from io import StringIO
 from pathlib import Path
 
 import pytest
+import yaml
 from django.core.management import CommandError, call_command
-from django.utils import timezone
-from hypothesis import HealthCheck, given, settings
+from django.utils import timezone, translation
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from attt.detection import detector, services
@@ -109,6 +111,119 @@ def test_parse_rule_only_raises_value_error(text):
         assert str(exc)
     else:
         assert meta["rule_id"] and meta["title"] and meta["level"] in services.SEVERITY_ORDER
+
+
+# Any value YAML can hold: JSON's types and the dates YAML reads from `2024-01-01`.
+yaml_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=15) | st.dates(),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=10,
+)
+TEXTS = st.lists(st.text(max_size=15), max_size=3)
+RULE_FIELDS_READ = {
+    "description": st.text(max_size=20),
+    "status": st.sampled_from(["stable", "test", "experimental"]),
+    "level": st.sampled_from(["low", "high", "critical", "unknown"]),
+    "author": st.text(max_size=15) | TEXTS,
+    "tags": TEXTS,
+    "references": TEXTS,
+    "falsepositives": TEXTS,
+    "logsource": st.fixed_dictionaries(
+        {}, optional={"product": st.text(max_size=8), "category": st.text(max_size=8), "service": st.text(max_size=8)}
+    ),
+    "detection": st.just({"selection": {"Image|endswith": "\\whoami.exe"}, "condition": "selection"}),
+}
+
+
+@st.composite
+def sigma_rules(draw):
+    """A rule with an id and a title (so the reader gets past them) whose fields are each of their Sigma type,
+    absent or, one time in six, a random YAML value."""
+    fields = {"id": st.uuids().map(str), "title": st.text(min_size=1, max_size=20), **RULE_FIELDS_READ}
+    rule = {}
+    for name, good in fields.items():
+        choice = draw(st.sampled_from(["good"] * 4 + ["absent", "random"]))
+        if choice != "absent" or name in ("id", "title"):
+            rule[name] = draw(yaml_values if choice == "random" else good)
+    if isinstance(rule.get("logsource"), dict) and draw(st.booleans()):
+        rule["logsource"]["product"] = draw(yaml_values)
+    return rule
+
+
+def _wrongly_typed(rule: dict) -> list[str]:
+    """The fields whose type the Sigma specification does not allow (None counts as absent)."""
+    kinds = {"id": str, "title": str, "description": str, "status": str, "level": str}
+    wrong = [name for name, kind in kinds.items() if rule.get(name) is not None and not isinstance(rule[name], kind)]
+    for name in ("tags", "references", "falsepositives", "author"):
+        value = rule.get(name)
+        if name == "author" and isinstance(value, str):
+            continue
+        if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            wrong.append(name)
+    wrong += [
+        name for name in ("logsource", "detection") if rule.get(name) is not None and not isinstance(rule[name], dict)
+    ]
+    logsource = rule.get("logsource") if isinstance(rule.get("logsource"), dict) else {}
+    wrong += [
+        f"logsource.{name}"
+        for name in ("product", "category", "service")
+        if logsource.get(name) is not None and not isinstance(logsource[name], str)
+    ]
+    return wrong
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sigma_rules())
+def test_parse_rule_refuses_every_wrongly_typed_field_with_its_name(rule):
+    wrong = _wrongly_typed(rule)
+    try:
+        with translation.override("en"):
+            meta = services.parse_rule(yaml.safe_dump(rule, allow_unicode=True))
+    except ValueError as exc:
+        message = str(exc)
+        event("refused: wrongly typed" if wrong else "refused: id or title")
+        assert message.endswith(".")
+        if wrong:
+            assert any(message.startswith(f"The rule's {name} must be ") for name in wrong), (message, wrong)
+        else:  # only the id/title rules may refuse a well-typed rule
+            assert message in (
+                "A Sigma rule needs an id and a title.",
+                "The rule id is longer than 64 characters.",
+            )
+        return
+    event("accepted")
+    assert not wrong, f"{wrong} taken although wrongly typed"
+    assert all(isinstance(meta[k], str) for k in meta if k != "tags")
+    assert isinstance(meta["tags"], list) and all(isinstance(t, str) for t in meta["tags"])
+    assert meta["level"] in services.SEVERITY_ORDER
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("tags", "5", "The rule's tags must be a list of texts."),
+        ("tags", "true", "The rule's tags must be a list of texts."),
+        ("tags", "2024-01-01", "The rule's tags must be a list of texts."),
+        ("tags", "[attack.t1033, 5]", "The rule's tags must be a list of texts."),
+        ("level", "[high]", "The rule's level must be text."),
+        ("status", "2024-01-01", "The rule's status must be text."),
+        ("falsepositives", "{a: b}", "The rule's falsepositives must be a list of texts."),
+        ("references", "7", "The rule's references must be a list of texts."),
+        ("logsource", "windows", "The rule's logsource must be a mapping."),
+        ("logsource", "{product: [windows]}", "The rule's logsource.product must be text."),
+        ("detection", "[selection]", "The rule's detection must be a mapping."),
+    ],
+)
+def test_one_odd_rule_is_reported_and_the_others_load(tmp_path, field, value, reason):
+    write(tmp_path, "good.yml", RULE)
+    odd = RULE.replace("11111111-2222-4333-8444-555555555555", "66666666-2222-4333-8444-555555555555")
+    odd = re.sub(rf"^{field}:.*?(?=^\w|\Z)", "", odd, flags=re.M | re.S) + f"{field}: {value}\n"
+    write(tmp_path, "odd.yml", odd)
+    with translation.override("en"):
+        report = services.load_rules([tmp_path])
+    assert (report.files, report.created) == (2, 1)
+    assert [(Path(path).name, why) for path, why in report.errors] == [("odd.yml", reason)]
+    assert SigmaRule.objects.get().rule_id == "11111111-2222-4333-8444-555555555555"
 
 
 @pytest.mark.skipif(not (SIGMA / "rules-windows").exists(), reason="no shared Sigma rules")

@@ -1,7 +1,13 @@
-"""Feed parsers on the real samples (hand-checked) and fuzzed with random JSON: only FeedError escapes."""
+"""Feed parsers on the real samples (hand-checked) and fuzzed with random JSON: only FeedError escapes; dates
+are YYYY-MM-DD or reported; a gzip file is unpacked no further than the size limit."""
 
 import contextlib
+import csv
+import datetime
+import gzip
+import io
 import json
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -104,7 +110,12 @@ def test_whole_file_refusals():
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20)
+    | st.sampled_from(["CVE-2024-0001", "2024-01-01", "2024-01-01T10:00:00", "25/8/2025", "2024-02-30"]),
     lambda children: (
         st.lists(children, max_size=4)
         | st.dictionaries(
@@ -137,6 +148,17 @@ json_values = st.recursive(
                     "operator",
                     "descriptions",
                     "catalogVersion",
+                    "dateAdded",
+                    "dueDate",
+                    "cisaExploitAdd",
+                    "cisaActionDue",
+                    "published",
+                    "lastModified",
+                    "datePublished",
+                    "dateUpdated",
+                    "other",
+                    "type",
+                    "content",
                 ]
             )
             | st.text(max_size=5),
@@ -148,6 +170,13 @@ json_values = st.recursive(
 )
 
 
+def _is_date_or_empty(text: str) -> bool:
+    if not text:
+        return True
+    datetime.date.fromisoformat(text[:10])  # raises if not
+    return len(text) == 10 or text[10] in "T "
+
+
 @settings(max_examples=300, deadline=None)
 @given(json_values)
 def test_fuzz_json_feeds(document):
@@ -156,6 +185,13 @@ def test_fuzz_json_feeds(document):
     except FeedError:
         return
     assert isinstance(feed.records, list) and isinstance(feed.skipped, list)
+    for record in feed.records:  # what reaches the import is a date or nothing (else it is in `skipped`)
+        if isinstance(record, feeds.KEVEntry):
+            assert record.date_added and _is_date_or_empty(record.date_added) and _is_date_or_empty(record.due_date)
+        elif isinstance(record, feeds.VulnRecord):
+            assert all(
+                _is_date_or_empty(d) for d in (record.published, record.modified, record.kev_added, record.kev_due)
+            )
 
 
 @settings(max_examples=100, deadline=None)
@@ -163,3 +199,215 @@ def test_fuzz_json_feeds(document):
 def test_fuzz_bytes(data):
     with contextlib.suppress(FeedError):
         feeds.load(data)
+
+
+# --- Dates ----------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dates(), st.sampled_from(["%d/%m/%Y", "%m/%d/%Y", "%-d/%-m/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y"]))
+def test_a_date_is_taken_only_as_yyyy_mm_dd(day, spreadsheet_form):
+    iso = f"{day.year:04d}-{day.month:02d}-{day.day:02d}"
+    assert feeds._date_text(iso, "dateAdded") == iso
+    assert feeds._date_text(iso + "T10:00:00.000Z", "published", 32) == iso + "T10:00:00.000Z"
+    with pytest.raises(ValueError, match="not a date in the form YYYY-MM-DD"):
+        feeds._date_text(day.strftime(spreadsheet_form), "dateAdded")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=30)
+    | st.builds(lambda day, tail: f"{day}{tail}", st.dates(), st.text(max_size=6))
+)
+def test_date_text_returns_a_date_or_raises(value):
+    try:
+        text = feeds._date_text(value, "dateAdded", 32)
+    except ValueError as exc:
+        assert str(exc).startswith("dateAdded ")
+    else:  # taken only when the whole value is a date, perhaps with a time
+        if value in (None, ""):
+            assert text == ""
+        else:
+            assert text == value.strip()[:32] and _is_date_or_empty(value.strip())
+
+
+def _kev_csv(rows: list[dict], fields: list[str]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+def _excel_date(iso: str) -> str:
+    """A date as Excel in a Vietnamese locale re-saves it: d/m/yyyy."""
+    day = datetime.date.fromisoformat(iso)
+    return f"{day.day}/{day.month}/{day.year}"
+
+
+@needs_data
+def test_kev_csv_resaved_by_excel_is_reported_not_stored_without_its_date():
+    with (DATA / "kev/known_exploited_vulnerabilities.csv").open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        fields, rows = list(reader.fieldnames or []), [next(reader) for _ in range(3)]
+    rows[0] = {**rows[0], "dateAdded": _excel_date(rows[0]["dateAdded"]), "dueDate": _excel_date(rows[0]["dueDate"])}
+    rows[1] = {**rows[1], "dueDate": "2025-02-30"}  # a good date added, an impossible due date
+    feed = feeds.load(_kev_csv(rows, fields))
+    assert [e.cve_id for e in feed.records] == [rows[2]["cveID"]]
+    assert feed.records[0].date_added == rows[2]["dateAdded"]
+    (first, why_first), (second, why_second) = feed.skipped
+    assert first == "line 2" and rows[0]["cveID"] in why_first
+    assert f"dateAdded {rows[0]['dateAdded']!r} is not a date in the form YYYY-MM-DD" in why_first
+    assert second == "line 3" and "dueDate '2025-02-30'" in why_second
+
+
+def test_kev_json_entry_without_a_date_added_is_reported():
+    feed = feeds.parse_json(
+        {
+            "catalogVersion": "x",
+            "vulnerabilities": [
+                {"cveID": "CVE-2024-0001", "dueDate": "2024-02-01"},
+                {"cveID": "CVE-2024-0002", "dateAdded": 20240101},
+                {"cveID": "CVE-2024-0003", "dateAdded": "2024-01-01", "dueDate": "2024-01-22"},
+            ],
+        }
+    )
+    assert [e.cve_id for e in feed.records] == ["CVE-2024-0003"]
+    assert [why for _, why in feed.skipped] == [
+        "unreadable KEV entry: CVE-2024-0001: no dateAdded",
+        "unreadable KEV entry: CVE-2024-0002: dateAdded '20240101' is not a date in the form YYYY-MM-DD",
+    ]
+
+
+@needs_data
+def test_nvd_and_cve5_records_with_a_bad_date_keep_the_record_and_say_what_was_left_empty():
+    nvd = json.loads((DATA / "nvd/nvd-api-2.0/CVE-2017-5638.json").read_text())
+    nvd["cisaExploitAdd"], nvd["published"] = "3/11/2021", "yesterday"
+    feed = feeds.load(json.dumps(nvd).encode())
+    record = feed.records[0]
+    assert (record.kev_added, record.published, record.kev_due) == ("", "", "2022-05-03")
+    assert record.criteria and record.cvss_score == 9.8  # the rest of the record is kept
+    assert ("CVE-2017-5638", "cisaExploitAdd '3/11/2021' is not a date in the form YYYY-MM-DD; left empty") in (
+        feed.skipped
+    )
+    assert ("CVE-2017-5638", "published 'yesterday' is not a date in the form YYYY-MM-DD; left empty") in feed.skipped
+    cve5 = json.loads((DATA / "nvd/CVE-2011-0611.json").read_text())
+    for adp in cve5["containers"]["adp"]:
+        for metric in adp.get("metrics") or []:
+            if (metric.get("other") or {}).get("type") == "kev":
+                metric["other"]["content"]["dateAdded"] = "3/3/2022"
+    feed = feeds.load(json.dumps(cve5).encode())
+    assert feed.records[0].kev_added == "" and feed.records[0].criteria
+    assert feed.skipped == [
+        ("CVE-2011-0611", "KEV dateAdded '3/3/2022' is not a date in the form YYYY-MM-DD; left empty")
+    ]
+
+
+# --- gzip -----------------------------------------------------------------------------------------------
+
+KEV_JSON = json.dumps(
+    {
+        "catalogVersion": "x",
+        "vulnerabilities": [{"cveID": "CVE-2024-0001", "dateAdded": "2024-01-01", "notes": "Xem hướng dẫn. " * 200}],
+    }
+).encode()
+
+
+def test_gzip_is_unpacked_no_further_than_the_size_limit(monkeypatch):
+    packed = gzip.compress(KEV_JSON)
+    assert feeds.load(packed).records[0].cve_id == "CVE-2024-0001"
+    monkeypatch.setattr(feeds, "MAX_BYTES", len(KEV_JSON) - 1)
+    assert len(packed) < feeds.MAX_BYTES  # the packed file passes the size check, its content would not
+    with pytest.raises(FeedError, match=f"unpacks to more than {len(KEV_JSON) - 1:,} bytes"):
+        feeds.load(packed)
+    monkeypatch.setattr(feeds, "MAX_BYTES", len(KEV_JSON))
+    assert feeds.load(packed).records  # exactly at the limit is taken
+    bomb = gzip.compress(b"[" + b" " * 50_000_000 + b"]")  # 50 MB of spaces in about 50 KB
+    monkeypatch.setattr(feeds, "MAX_BYTES", 1_000_000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(FeedError, match="unpacks to more than"):
+            feeds.load(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10_000_000  # read up to the limit, not unpacked whole
+
+
+def test_broken_gzip_is_refused():
+    packed = gzip.compress(KEV_JSON)
+    corrupt = packed[:10] + bytes(5) + packed[15:]  # the deflate stream damaged: zlib.error underneath
+    for data in [packed[:-4], packed[:12], corrupt, packed + b"junk"]:
+        with pytest.raises(FeedError, match="bad gzip file"):
+            feeds.load(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_fuzz_gzip(tail):
+    with contextlib.suppress(FeedError):
+        feeds.load(b"\x1f\x8b" + tail)
+    with contextlib.suppress(FeedError):
+        feeds.load(gzip.compress(tail)[: 10 + len(tail) // 2] + tail)
+
+
+date_like = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=12)
+    | st.dates().map(str)
+    | st.datetimes().map(datetime.datetime.isoformat)
+    | st.builds(lambda d, form: d.strftime(form), st.dates(), st.sampled_from(["%d/%m/%Y", "%m/%d/%Y", "%Y%m%d"]))
+)
+
+
+def _taken_or_reported(value, taken: str, name: str, feed: feeds.Feed) -> None:
+    """A feed's date is either taken as the date it says or named in `skipped`; never dropped quietly."""
+    if taken:
+        assert _is_date_or_empty(taken) and value.strip().startswith(taken)
+    elif value not in (None, ""):
+        assert any(f"{name} {str(value)[:40]!r} is not a date" in why for _, why in feed.skipped), (value, feed.skipped)
+
+
+@settings(max_examples=200, deadline=None)
+@given(date_like, date_like, date_like, date_like)
+def test_nvd_and_cve5_dates_are_taken_or_reported(published, modified, kev_added, kev_due):
+    cve = {"id": "CVE-2024-0001", "published": published, "lastModified": modified}
+    cve |= {"cisaExploitAdd": kev_added, "cisaActionDue": kev_due}
+    feed = feeds.parse_nvd({"vulnerabilities": [{"cve": cve}]})
+    record = feed.records[0]
+    _taken_or_reported(published, record.published, "published", feed)
+    _taken_or_reported(modified, record.modified, "lastModified", feed)
+    _taken_or_reported(kev_added, record.kev_added, "cisaExploitAdd", feed)
+    _taken_or_reported(kev_due, record.kev_due, "cisaActionDue", feed)
+    kev = {"other": {"type": "kev", "content": {"dateAdded": kev_added}}}
+    document = {
+        "cveMetadata": {"cveId": "CVE-2024-0001", "datePublished": published, "dateUpdated": modified},
+        "containers": {"cna": {}, "adp": [{"metrics": [kev]}]},
+    }
+    feed = feeds.parse_cve5([document])
+    record = feed.records[0]
+    _taken_or_reported(published, record.published, "datePublished", feed)
+    _taken_or_reported(modified, record.modified, "dateUpdated", feed)
+    _taken_or_reported(kev_added, record.kev_added, "KEV dateAdded", feed)
+
+
+@settings(max_examples=200, deadline=None)
+@given(date_like, date_like)
+def test_kev_entry_is_taken_with_its_dates_or_reported(date_added, due_date):
+    feed = feeds.parse_kev(
+        {"vulnerabilities": [{"cveID": "CVE-2024-0001", "dateAdded": date_added, "dueDate": due_date}]}
+    )
+    if feed.records:
+        entry = feed.records[0]
+        assert entry.date_added and not feed.skipped
+        _taken_or_reported(date_added, entry.date_added, "dateAdded", feed)
+        _taken_or_reported(due_date, entry.due_date, "dueDate", feed)
+    else:
+        ((position, why),) = feed.skipped
+        assert position == "#0" and why.startswith("unreadable KEV entry: CVE-2024-0001: ")

@@ -1,14 +1,15 @@
-"""Import (real samples, idempotency), matching against the registry, priority, lifecycle, API, leaks,
-exports and the CLI."""
+"""Import (real samples, idempotency, refused files and dates), matching against the registry, priority, lifecycle,
+API, exports and the CLI."""
 
 import json
+import re
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from attt.core.models import Notification
@@ -16,7 +17,7 @@ from attt.core.testing import make_user
 from attt.registry.models import Component
 from attt.registry.tests.factories import make_system
 from attt.vulns import exports, feeds, services
-from attt.vulns.models import LeakNotice, MatchCriterion, ProductMapping, Vulnerability, VulnWarning, WarningStatus
+from attt.vulns.models import MatchCriterion, ProductMapping, Vulnerability, VulnWarning, WarningStatus
 
 DATA = Path("/work/shared/testdata")
 pytestmark = [pytest.mark.django_db, pytest.mark.skipif(not DATA.exists(), reason="no shared test data")]
@@ -61,6 +62,68 @@ def test_kev_import_and_epss(tmp_path):
     report = services.import_paths([epss], match=False)[0]
     assert report.epss_changed == 1 and report.skipped
     assert Vulnerability.objects.get(cve_id="CVE-2017-5638").epss == 0.97
+
+
+def test_kev_csv_resaved_by_excel_reports_every_row_and_stores_none_without_its_date(tmp_path):
+    lines = (DATA / "kev/known_exploited_vulnerabilities.csv").read_text(encoding="utf-8").splitlines()
+    kev = tmp_path / "kev.csv"
+    # Excel in a Vietnamese locale re-saves every ISO date as d/m/yyyy: 2025-08-25 -> 25/8/2025.
+    kev.write_text(
+        "\n".join([lines[0], *(re.sub(r"(\d{4})-0?(\d+)-0?(\d+)", r"\3/\2/\1", line) for line in lines[1:4])]),
+        encoding="utf-8",
+    )
+    report = services.import_paths([kev], match=False)[0]
+    assert (report.kind, report.created, report.kev_changed) == ("kev", 0, 0)
+    assert [record for record, _ in report.skipped] == ["kev.csv: line 2", "kev.csv: line 3", "kev.csv: line 4"]
+    assert "dateAdded '25/8/2025' is not a date in the form YYYY-MM-DD" in report.skipped[0][1]
+    assert not Vulnerability.objects.exists()
+
+
+def test_nvd_record_with_a_bad_kev_date_is_imported_and_the_date_reported(tmp_path):
+    record = json.loads((DATA / "nvd/nvd-api-2.0/CVE-2017-5638.json").read_text())
+    record["cisaExploitAdd"] = "28/3/2022"
+    path = tmp_path / "nvd.json"
+    path.write_text(json.dumps(record))
+    report = services.import_paths([path], match=False)[0]
+    assert report.created == 1
+    assert report.skipped == [
+        ("nvd.json: CVE-2017-5638", "cisaExploitAdd '28/3/2022' is not a date in the form YYYY-MM-DD; left empty")
+    ]
+    stored = Vulnerability.objects.get(cve_id="CVE-2017-5638")
+    assert stored.kev_added is None and stored.published.isoformat() == "2017-03-11"
+
+
+def test_import_cli_exits_2_when_a_file_is_refused_and_says_which(tmp_path):
+    notes = tmp_path / "notes.csv"
+    notes.write_text("hello,world\n1,2\n")
+    good = DATA / "nvd/nvd-api-2.0/CVE-2024-1709.json"
+    out = StringIO()
+    with pytest.raises(CommandError, match=r"^2 file\(s\) could not be imported") as refused:
+        call_command("vulns", "import", str(notes), str(tmp_path / "missing.json"), str(good), stdout=out)
+    assert refused.value.returncode == 2
+    printed = out.getvalue()
+    assert f"error: {notes}: unknown feed format (notes.csv)" in printed
+    assert f"error: {tmp_path / 'missing.json'}: cannot be read: No such file or directory" in printed
+    assert "nvd: 1 created" in printed and Vulnerability.objects.filter(cve_id="CVE-2024-1709").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(CommandError, match="could not be imported") as nothing:
+        call_command("vulns", "import", str(empty), stdout=StringIO())
+    assert nothing.value.returncode == 2
+    out = StringIO()
+    call_command("vulns", "import", str(good), stdout=out)  # all good: exit 0
+    assert "nvd: 0 created, 0 updated, 1 unchanged" in out.getvalue()
+    with pytest.raises(CommandError) as bad_cpe:
+        call_command("vulns", "affected", "not a cpe", stdout=StringIO())
+    assert bad_cpe.value.returncode == 2
+
+
+def test_sync_cli_exits_2_when_a_feed_fails(settings):
+    settings.VULNS_FEEDS = {"nvd": str(DATA / "nvd/nvd-api-2.0/CVE-2024-1709.json"), "bad": "/nonexistent/feed.json"}
+    out = StringIO()
+    with pytest.raises(CommandError, match=r"^1 feed\(s\) could not be synced") as failed:
+        call_command("vulns", "sync", stdout=out)
+    assert failed.value.returncode == 2 and "error: bad:" in out.getvalue()
 
 
 def test_affected_cli_on_real_samples():
@@ -214,33 +277,6 @@ def test_api_transition_and_stix(tree, api):
     assert types == ["identity", "vulnerability", "indicator", "relationship"]
     stix2 = pytest.importorskip("stix2")
     stix2.parse(bundle, allow_custom=False)
-
-
-def test_leak_import_keeps_no_credentials(tree):
-    from attt.registry.models import Domain
-
-    make_user(tree.dept_a, "system_owner", username="owner-a")
-    system = make_system(tree.dept_a)
-    Domain.objects.create(system=system, name="so-a.gov.vn")
-    report = services.import_leak(
-        {
-            "title": "Combo list 2025",
-            "source": "forum",
-            "date": "2025-08-01",
-            "records": 1000,
-            "credentials": ["an@so-a.gov.vn:Secret123", "binh@mail.so-a.gov.vn:", "x@other.example:pw", 5],
-        }
-    )
-    notice = LeakNotice.objects.get()
-    assert report.notices == [notice] and notice.organization == tree.dept_a
-    assert notice.account_count == 2 and notice.password_count == 1 and notice.record_count == 1000
-    stored = json.dumps(list(LeakNotice.objects.values()), default=str)
-    assert "Secret123" not in stored and "an@so-a.gov.vn" not in stored
-    assert services.account_hash("AN@so-a.gov.vn") in notice.account_hashes
-    assert report.unmatched_domains == ["other.example"]
-    assert Notification.objects.filter(link=notice.get_absolute_url()).exists()
-    with pytest.raises(feeds.FeedError):
-        services.import_leak({"title": "x"})
 
 
 def test_sync_refuses_ssrf_and_reads_local_files(tmp_path, settings):

@@ -25,16 +25,21 @@ class Command(BaseCommand):
         action = options["action"]
         if action == "import":
             reports = services.import_paths(options["paths"], match=not options["no_match"])
-            self._print_reports(reports)
+            self._print_reports(
+                reports, "{n} file(s) could not be imported (the errors above); any other file was imported."
+            )
         elif action == "sync":
-            self._print_reports(services.sync_feeds())
+            self._print_reports(
+                services.sync_feeds(),
+                "{n} feed(s) could not be synced (the errors above); any other feed was imported.",
+            )
         elif action == "rematch":
             self.stdout.write(json.dumps(services.rematch_all()))
         elif action == "affected":
             try:
                 rows = services.affected(options["identifier"])
             except ValueError as exc:
-                raise CommandError(str(exc)) from None
+                raise CommandError(str(exc), returncode=2) from None
             if options["json"]:
                 self.stdout.write(json.dumps(rows, indent=2))
             else:
@@ -44,9 +49,14 @@ class Command(BaseCommand):
                     for criterion in row["criteria"]:
                         self.stdout.write(f"    {criterion}")
 
-    def _print_reports(self, reports):
+    def _print_reports(self, reports, failed: str):
+        """Every report, then exit 2 if a file or feed was refused (what it names was not imported)."""
         for report in reports:
             data = report.as_dict()
+            if report.kind == "error":
+                for item in data["skipped"]:
+                    self.stdout.write(f"error: {item['record']}: {item['reason']}")
+                continue
             self.stdout.write(
                 f"{data['kind']}: {data['created']} created, {data['updated']} updated, {data['unchanged']} unchanged, "
                 f"{data['kev_changed']} KEV changes, {data['epss_changed']} EPSS changes, "
@@ -54,3 +64,6 @@ class Command(BaseCommand):
             )
             for item in data["skipped"][:50]:
                 self.stdout.write(f"  skipped {item['record']}: {item['reason']}")
+        errors = sum(len(report.skipped) for report in reports if report.kind == "error")
+        if errors:
+            raise CommandError(failed.format(n=errors), returncode=2)
