@@ -25,7 +25,14 @@ import zstandard
 from xxhash import xxh3_128_hexdigest
 
 from attt.detection.engine import fields_from_evtx_json
-from attt.monitoring.parsers import ParseError, iter_json_objects, parse_json_line, parse_syslog, split_lines
+from attt.monitoring.parsers import (
+    ParseError,
+    decode_file,
+    iter_json_objects,
+    parse_json_line,
+    parse_syslog,
+    split_lines,
+)
 from attt.monitoring.pipeline import NormalisedEvent
 
 FORMATS = ("ndjson", "evtx_json", "syslog", "cef")
@@ -73,13 +80,17 @@ def parse_time(value) -> dt.datetime:
         tz = stamp.tzinfo
         if tz is None:
             return stamp.replace(tzinfo=dt.UTC)
-        return stamp if tz is dt.UTC else stamp.astimezone(dt.UTC)
+        if tz is dt.UTC:
+            return stamp
+        try:
+            return stamp.astimezone(dt.UTC)
+        except OverflowError:  # year 1 ahead of UTC, year 9999 behind it
+            raise ParseError(f"timestamp {value[:40]!r} out of range") from None
     if isinstance(value, bool) or value is None:
         raise ParseError("timestamp missing or not a time")
     if isinstance(value, int | float):
-        seconds = value / 1000 if value > 1e11 else value
         try:
-            return dt.datetime.fromtimestamp(seconds, dt.UTC)
+            return dt.datetime.fromtimestamp(value / 1000 if value > 1e11 else value, dt.UTC)
         except (OverflowError, OSError, ValueError):
             raise ParseError(f"timestamp {value!r} out of range") from None
     raise ParseError("timestamp must be text or a number")
@@ -264,9 +275,26 @@ def _from_evtx(obj: dict, system: dict, original: bytes, source: SourceRef, rece
         ecs.setdefault("file", {})["hash"] = {
             k.lower(): v.lower() for k, _, v in (p.partition("=") for p in hashes.split(",")) if v
         }
+    if _nested_deeper(ecs, MAX_NESTING):
+        raise ParseError(f"event nested deeper than {MAX_NESTING} levels")
     return _eager(
         eid, ecs, source, stamp, fields_from_evtx_json(obj), original, received, "windows", ecs["host"]["name"]
     )
+
+
+# How deep an EVTX event's document may nest. Its document is kept as JSON (`store`), which orjson refuses to write
+# beyond 254 levels: accepted deeper, the event would fail its whole batch in the store on every retry. Real EVTX
+# data nests a few levels.
+MAX_NESTING = 64
+
+
+def _nested_deeper(value, levels: int) -> bool:
+    """Whether lists and objects nest more than `levels` deep in `value`."""
+    if value.__class__ is dict:
+        value = value.values()
+    elif value.__class__ is not list:
+        return False
+    return levels == 0 or any(_nested_deeper(item, levels - 1) for item in value)
 
 
 def _put(doc: dict, path: tuple[str, ...], value) -> None:
@@ -298,12 +326,12 @@ _CEF_ECS = {
 
 
 def normalise_syslog(line: bytes, source: SourceRef, received: dt.datetime) -> NormalisedEvent:
+    """A syslog message, or a CEF message alone (no `log.syslog` then: there was no syslog header)."""
     record = parse_syslog(line, now=received)
     stamp = event_time(record["timestamp"], received) if record["timestamp"] else received
-    ecs: dict = {
-        "@timestamp": _iso(stamp),
-        "message": record["message"],
-        "log": {
+    ecs: dict = {"@timestamp": _iso(stamp), "message": record["message"]}
+    if record["priority"] is not None:
+        ecs["log"] = {
             "syslog": {
                 "priority": record["priority"],
                 "facility": {"code": record["facility"]},
@@ -314,9 +342,8 @@ def normalise_syslog(line: bytes, source: SourceRef, received: dt.datetime) -> N
                 "msgid": record["msgid"],
                 "structured_data": record.get("structured_data") or {},
             }
-        },
-        "host": {"hostname": record["hostname"]},
-    }
+        }
+    ecs["host"] = {"hostname": record["hostname"]}
     eid = event_id(source.id, line)
     _merge_event(ecs, line, eid, received)
     fields = {
@@ -422,7 +449,10 @@ def _read_fast(line: bytes, source: SourceRef, received: dt.datetime) -> Normali
         doc = _DECODE(line)
         if not line.isascii():
             line.decode()  # msgspec does not check the UTF-8 of strings it skips; orjson refuses invalid UTF-8
-    except (msgspec.MsgspecError, UnicodeDecodeError):
+    except (msgspec.MsgspecError, UnicodeDecodeError, RecursionError):
+        # RecursionError: nested deeper than msgspec goes, which is Python's recursion limit (1000; only hypothesis
+        # raises it, in tests) less the stack in use, so short of orjson's 1024 levels: the general path reads every
+        # line the typed read accepts, and rejects those nested deeper than it reads with a reason.
         return None
     stamp = received
     for value in _time_values(doc):
@@ -698,7 +728,7 @@ def _normalise_each(data, source, received, syslog, events, rejected) -> None:
         for number, line in split_lines(data):
             try:
                 events.append(normalise_syslog(line, source, received))
-            except (AttributeError, TypeError, ValueError) as exc:
+            except _LINE_ERRORS as exc:
                 rejected.append((number, _reason(exc)))
         return
     # `split_lines` spelled out for JSON: CRs looked for once per batch, blank lines only on the general path (the
@@ -715,10 +745,16 @@ def _normalise_each(data, source, received, syslog, events, rejected) -> None:
                 if not line.strip():
                     continue
                 event = _read(line, source, received)
-        except (AttributeError, TypeError, ValueError) as exc:
+        except _LINE_ERRORS as exc:
             rejected.append((number, _reason(exc)))
             continue
         add(event)
+
+
+# What one line's reading may raise, which rejects that line and no other: an unexpected shape (AttributeError,
+# TypeError, ValueError and ParseError), nesting beyond a parser's depth, a time beyond datetime's range. An
+# `except` costs nothing while nothing is raised.
+_LINE_ERRORS = (AttributeError, TypeError, ValueError, RecursionError, OverflowError)
 
 
 def _read(line: bytes, source: SourceRef, received: dt.datetime) -> NormalisedEvent:
@@ -726,18 +762,19 @@ def _read(line: bytes, source: SourceRef, received: dt.datetime) -> NormalisedEv
 
 
 def normalise_file_text(
-    text: str, source: SourceRef, received: dt.datetime | None = None
+    text: str | bytes, source: SourceRef, received: dt.datetime | None = None
 ) -> tuple[list[NormalisedEvent], list[Rejection]]:
-    """A file of one or more JSON objects in a row (EVTX-derived pretty-printed JSON or NDJSON)."""
+    """A file of one or more JSON objects in a row (EVTX-derived pretty-printed JSON or NDJSON), as received (bytes:
+    an object holding bytes that are not UTF-8 is rejected, as its line would be on the NDJSON path) or as text."""
     received = received or dt.datetime.now(dt.UTC)
     events, rejected = [], []
-    for number, obj in iter_json_objects(text):
+    for number, obj in iter_json_objects(decode_file(text) if isinstance(text, bytes) else text):
         if isinstance(obj, ParseError):
             rejected.append((number, str(obj)))
             continue
         try:
             events.append(normalise_object(obj, orjson.dumps(obj), source, received))
-        except (AttributeError, TypeError, ValueError) as exc:
+        except _LINE_ERRORS as exc:
             rejected.append((number, _reason(exc)))
     return events, rejected
 

@@ -132,7 +132,7 @@ def accept(source: Source, data: bytes, *, text_file: bool = False) -> dict:
     rejections. Returns the acknowledgement: counts and a reason per rejected line number."""
     ref = source_ref(source)
     if text_file:
-        events, rejected = normalise_file_text(data.decode("utf-8", "replace"), ref)
+        events, rejected = normalise_file_text(data, ref)  # bytes: an object that is not UTF-8 is rejected
     else:
         events, rejected = normalise_lines(data, ref)
     if events:
@@ -197,7 +197,8 @@ def mark_seen(source: Source) -> None:
 
 
 def replay_file(source: Source, path: Path, *, chunk_lines: int = 5000) -> dict:
-    """`attt ingest file`: an EVTX-JSON file (one or more objects) or NDJSON, in batches."""
+    """`attt ingest file`: an EVTX-JSON file (one or more objects) or NDJSON, in batches. Every object or line ends
+    up accepted or rejected: a bad object is rejected with the lines it spans and the next one is read."""
     data = path.read_bytes()
     if source.log_format == "evtx_json" or path.suffix.lower() == ".json":
         return accept(source, data, text_file=True)

@@ -5,6 +5,7 @@ import contextlib
 import datetime as dt
 import glob
 import json
+import sys
 import uuid
 
 import pytest
@@ -12,7 +13,14 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from attt.monitoring.normalise import SourceRef, normalise_file_text, normalise_lines
-from attt.monitoring.parsers import ParseError, iter_json_objects, parse_cef, parse_json_line, parse_syslog
+from attt.monitoring.parsers import (
+    ParseError,
+    cef_time,
+    iter_json_objects,
+    parse_cef,
+    parse_json_line,
+    parse_syslog,
+)
 
 REGRESSION = "/work/shared/testdata/sigma/regression_data/**/*.json"
 NOW = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
@@ -36,6 +44,65 @@ def test_rfc3164_example_and_year_rollover():
     assert (record["hostname"], record["app"], record["procid"]) == ("mymachine", "su", "42")
     assert record["timestamp"].year == 2025  # October read in March is last year's
     assert record["message"] == "'su root' failed"
+
+
+def test_rfc3164_time_is_the_devices_local_time_across_new_year(settings):
+    """No zone in the header: the device's clock, in the platform's zone (Vietnam, UTC+7), not UTC; the year is the
+    one on the device's calendar, which turns seven hours before UTC's."""
+    settings.TIME_ZONE = "Asia/Ho_Chi_Minh"
+    new_year = dt.datetime(2025, 12, 31, 17, 30, tzinfo=dt.UTC)  # 00:30 on 1 January 2026 in Hà Nội
+    first = parse_syslog(b"<34>Jan  1 00:10:00 fw app: x", now=new_year)["timestamp"]
+    last = parse_syslog(b"<34>Dec 31 23:50:00 fw app: x", now=new_year)["timestamp"]
+    assert (first, last) == (
+        dt.datetime(2025, 12, 31, 17, 10, tzinfo=dt.UTC),
+        dt.datetime(2025, 12, 31, 16, 50, tzinfo=dt.UTC),
+    )
+    settings.TIME_ZONE = "UTC"
+    assert parse_syslog(b"<34>Dec 31 23:50:00 fw app: x", now=new_year)["timestamp"] == dt.datetime(
+        2025, 12, 31, 23, 50, tzinfo=dt.UTC
+    )
+
+
+def test_a_bare_cef_line_is_an_event_timed_by_rt():
+    """CEF without a syslog header (as some devices and collectors send it): read as CEF, its time from `rt`,
+    without one the receive time."""
+    source = SourceRef(uuid.uuid4(), uuid.uuid4(), "cef")
+    lines = [
+        b"CEF:0|Fortinet|FortiGate|7.0|13|deny|5|src=203.0.113.4 dst=10.0.0.1 rt=1767225600000 dvchost=fw1",
+        b"CEF:0|Fortinet|FortiGate|7.0|13|deny|5|src=203.0.113.5",
+        b"CEF:0|Fortinet|FortiGate|7.0|13|deny|5|rt=yesterday",
+    ]
+    events, rejected = normalise_lines(b"\n".join(lines), source, NOW)
+    assert [e.timestamp for e in events] == [dt.datetime(2026, 1, 1, tzinfo=dt.UTC), NOW]
+    assert events[0].ecs["observer"]["vendor"] == "Fortinet" and events[0].ecs["host"]["hostname"] == "fw1"
+    assert "log" not in events[0].ecs and ("ipv4", "203.0.113.4") in events[0].observables
+    assert [line for line, _ in rejected] == [3] and "CEF time 'yesterday'" in rejected[0][1]
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("1767225600000", dt.datetime(2026, 1, 1, tzinfo=dt.UTC)),
+        ("Jan 01 2026 07:00:00", dt.datetime(2026, 1, 1, tzinfo=dt.UTC)),  # the devices' zone (UTC+7)
+        ("Jan 01 2026 00:00:00.250 UTC", dt.datetime(2026, 1, 1, 0, 0, 0, 250000, tzinfo=dt.UTC)),
+        ("Jan 01 2026 07:00:00 ICT", dt.datetime(2026, 1, 1, tzinfo=dt.UTC)),
+        ("Jan 01 2026 08:00:00 GMT+08:00", dt.datetime(2026, 1, 1, tzinfo=dt.UTC)),
+        ("Jan 01 2026 07:00:00 Asia/Ho_Chi_Minh", dt.datetime(2026, 1, 1, tzinfo=dt.UTC)),
+        ("Feb 28 07:00:00", dt.datetime(2026, 2, 28, tzinfo=dt.UTC)),  # no year: this year's
+        ("2026-01-01T00:00:00Z", dt.datetime(2026, 1, 1, tzinfo=dt.UTC)),
+    ],
+)
+def test_cef_time_formats(value, expected, settings):
+    settings.TIME_ZONE = "Asia/Ho_Chi_Minh"
+    assert cef_time(value, NOW) == expected
+
+
+@pytest.mark.parametrize(
+    "value", ["Jan 01 2026 07:00:00 PST", "Feb 30 2026 00:00:00", "Jan 01 0001 00:00:00 ICT", "Jan 01 0000 00:00:00"]
+)
+def test_cef_times_that_are_refused(value):
+    with pytest.raises(ParseError):
+        cef_time(value, NOW)
 
 
 def test_cef_with_escapes_in_header_and_extension():
@@ -118,10 +185,33 @@ safe_text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=3
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=300))
-def test_fuzz_syslog_raises_only_parse_error(data):
+@given(
+    st.one_of(
+        st.binary(max_size=300),
+        st.binary(max_size=300).map(lambda data: b"CEF:" + data),  # a CEF message alone
+        st.builds(lambda data: b"CEF:0|V|P|1|2|n|3|rt=" + data, st.binary(max_size=40)),
+        st.builds(lambda data: b"<13>Feb 29 12:00:00 " + data, st.binary(max_size=40)),
+        st.builds(lambda data: b"<13>1 " + data, st.binary(max_size=60)),
+    ),
+    st.datetimes(timezones=st.just(dt.UTC)),  # any receive time: the year inference at datetime's edges
+)
+def test_fuzz_syslog_raises_only_parse_error(data, now):
     with contextlib.suppress(ParseError):
-        parse_syslog(data, now=NOW)
+        parse_syslog(data, now=now)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=40),
+        st.from_regex(r"[A-Z][a-z]{2} \d{1,2}( \d{4})? \d{2}:\d{2}:\d{2}(\.\d{1,3})?( \S{1,12})?", fullmatch=True),
+        st.integers(0, 10**30).map(str),
+    ),
+    st.datetimes(timezones=st.just(dt.UTC)),
+)
+def test_fuzz_cef_time_raises_only_parse_error(value, now):
+    with contextlib.suppress(ParseError):
+        assert cef_time(value, now).tzinfo is dt.UTC
 
 
 @settings(max_examples=300, deadline=None)
@@ -289,6 +379,15 @@ _GROUP_KEYS = {
 }
 
 
+# Times at datetime's edges, with any offset: some have no UTC time at all.
+EDGE_TIME = st.builds(
+    lambda stamp, sign, minutes: f"{stamp}{sign}{minutes // 60:02d}:{minutes % 60:02d}",
+    st.sampled_from(["0001-01-01T00:00:00", "0001-01-01T13:59:59", "9999-12-31T23:59:59", "9999-12-31 10:00:00"]),
+    st.sampled_from("+-"),
+    st.integers(0, 24 * 60 - 1),
+)
+
+
 @st.composite
 def _ecs_like(draw) -> dict:
     doc: dict = {}
@@ -304,7 +403,12 @@ def _ecs_like(draw) -> dict:
         doc[group] = inner
     for key in draw(st.lists(st.sampled_from(["@timestamp", "timestamp", "time", "ts"]), unique=True, max_size=2)):
         doc[key] = draw(
-            st.one_of(st.sampled_from(["2026-11-20T08:00:00Z", "2026-11-20 08:00:00+07:00", "not a time"]), _SCALAR)
+            st.one_of(
+                st.sampled_from(["2026-11-20T08:00:00Z", "2026-11-20 08:00:00+07:00", "not a time"]),
+                _SCALAR,
+                EDGE_TIME,
+                st.sampled_from([1e300, -1e300, 2**63 - 1]),  # orjson reads no number beyond a double
+            )
         )
     if draw(st.integers(0, 7)) == 0:
         doc[draw(st.sampled_from(["source.ip", "url.original", "dns.question.name", "related.ip"]))] = draw(_OBSERVED)
@@ -315,23 +419,33 @@ def _ecs_like(draw) -> dict:
 
 
 @settings(max_examples=1500, deadline=None)
-@given(doc=_ecs_like())
-@example(doc={"event": {"module": "zeek"}, "host": {"hostname": "pc1", "ip": ["10.0.0.1", "::1"]}})
-@example(doc={"ts": 1_763_625_600_000, "url": {"original": "https://a.vn/x", "domain": "A.vn."}, "file": {"hash": {}}})
-@example(doc={"source": {"ip": "10.1.2.3"}, "destination": {"ip": None, "domain": ""}, "dns": {"question": None}})
-def test_typed_reader_gives_the_general_paths_event(doc: dict) -> None:
-
+@given(doc=_ecs_like(), depth=st.one_of(st.just(0), st.integers(1, 5000), st.integers(900, 1100)))
+@example(doc={"event": {"module": "zeek"}, "host": {"hostname": "pc1", "ip": ["10.0.0.1", "::1"]}}, depth=0)
+@example(
+    doc={"ts": 1_763_625_600_000, "url": {"original": "https://a.vn/x", "domain": "A.vn."}, "file": {"hash": {}}},
+    depth=0,
+)
+@example(
+    doc={"source": {"ip": "10.1.2.3"}, "destination": {"ip": None, "domain": ""}, "dns": {"question": None}}, depth=0
+)
+@example(doc={"@timestamp": "0001-01-01T00:00:00+14:00", "source": {"ip": "10.1.2.3"}}, depth=0)
+@example(doc={"source": {"ip": "10.1.2.3"}}, depth=5000)
+def test_typed_reader_gives_the_general_paths_event(doc: dict, depth: int) -> None:
+    """`depth`: a field nested that deep is added, around the depth where msgspec and orjson give up."""
     from attt.monitoring.normalise import _read, _read_fast
 
     line = json.dumps(doc, ensure_ascii=False).encode()  # integers beyond 64 bits too (orjson cannot write them)
+    if depth:
+        line = line[:-1] + (b", " if doc else b"") + b'"deep": ' + b"[" * depth + b"]" * depth + b"}"
     source = SourceRef(uuid.uuid4(), uuid.uuid4())
-    fast = _read_fast(line, source, NOW)
+    with _default_recursion_limit():
+        fast = _read_fast(line, source, NOW)
     try:
         general = _read(line, source, NOW)
     except (AttributeError, TypeError, ValueError):
         assert fast is None  # only the general path words a rejection
         return
-    if fast is None:
+    if fast is None or depth:  # comparing documents hundreds of levels deep would exceed the recursion limit
         return
     assert (fast.id, fast.timestamp, fast.observables, fast.dataset, fast.host) == (
         general.id,
@@ -341,6 +455,30 @@ def test_typed_reader_gives_the_general_paths_event(doc: dict) -> None:
         general.host,
     )
     assert fast.ecs == general.ecs and dict(fast.fields) == dict(general.fields)  # a key "" flattens too
+
+
+@contextlib.contextmanager
+def _default_recursion_limit():
+    """Python's own recursion limit, which hypothesis raises while it runs a test: how deep msgspec reads depends on
+    it (see `_read_fast`)."""
+    raised = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(raised)
+
+
+@pytest.mark.parametrize("depth", [*range(900, 1100, 10), 1023, 1024, 5000])
+def test_the_typed_reader_accepts_no_line_nested_deeper_than_the_general_path_reads(depth):
+    """An accepted line's document is read back with orjson (`_load_original`), which stops at 1024 levels."""
+    import orjson
+
+    from attt.monitoring.normalise import _read_fast
+
+    line = b'{"source": {"ip": "10.1.2.3"}, "x": ' + b"[" * depth + b"]" * depth + b"}"
+    if _read_fast(line, SourceRef(uuid.uuid4(), uuid.uuid4()), NOW) is not None:
+        orjson.loads(line)
 
 
 @pytest.mark.parametrize(
