@@ -162,15 +162,21 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
         if not scoping.can_in(self.request.user, permission, organization):
             raise PermissionDenied(_("You may not create or move records into this organisation."))
 
+    def target_organization(self, data: dict, instance=None):
+        """The organisation a record is created in or moved to: its own `organization` field, unless a
+        viewset says where its records belong (a system's records belong to the system's owner)."""
+        return data.get("organization", getattr(instance, "organization", None))
+
     def perform_create(self, serializer):
-        self._check_target(serializer.validated_data.get("organization"))
+        self._check_target(self.target_organization(serializer.validated_data))
         with transaction.atomic():
             serializer.save()
 
     def perform_update(self, serializer):
-        data = serializer.validated_data
-        if "organization" in data and data["organization"] != getattr(serializer.instance, "organization", None):
-            self._check_target(data["organization"])
+        instance = serializer.instance
+        target = self.target_organization(serializer.validated_data, instance)
+        if target != self.target_organization({}, instance):
+            self._check_target(target)
         with transaction.atomic():  # the row is locked already (`get_object`)
             serializer.save()
 

@@ -59,21 +59,11 @@ class InformationSystemViewSet(ScopedModelViewSet):
 
 
 class SystemPartViewSet(ScopedModelViewSet):
-    """Records of a system: created where the requester may add them on the system's owner."""
+    """Records of a system: created where the requester may add them on the system's owner (the record
+    type's own permission, such as 'registry.component.add')."""
 
-    def _check_system(self, system) -> None:
-        # The record type's own permission ('registry.component.add'), on the system's owner.
-        self._check_target(system.organization)
-
-    def perform_create(self, serializer):
-        self._check_system(serializer.validated_data["system"])
-        super().perform_create(serializer)
-
-    def perform_update(self, serializer):
-        system = serializer.validated_data.get("system")
-        if system is not None and system != serializer.instance.system:
-            self._check_system(system)
-        super().perform_update(serializer)
+    def target_organization(self, data: dict, instance=None):
+        return (data.get("system") or instance.system).organization
 
 
 class ComponentViewSet(SystemPartViewSet):
