@@ -50,11 +50,19 @@ def owner_for(parsed: ParsedPlan, owner: Organization | None) -> Organization:
     return root
 
 
-@transaction.atomic
 def import_plan(path: Path, *, owner: Organization | None = None, parent: Plan | None = None) -> dict:
-    """Create or update the plan in `path`; returns the summary (counts per section, unparsed lines)."""
-    audit.lock_chain()  # update_or_create locks rows before their audited saves
-    parsed = parse_file(Path(path))
+    """Create or update the plan in `path`; returns the summary (counts per section, unparsed lines).
+    All or nothing: the file is read and checked whole first (ValueError when it is refused), then
+    written in one transaction."""
+    path = Path(path)
+    parsed = parse_file(path)  # before the transaction: reading a large workbook holds no lock
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    with transaction.atomic():
+        audit.lock_chain()  # update_or_create locks rows before their audited saves
+        return _write(parsed, path.name, digest, owner, parent)
+
+
+def _write(parsed: ParsedPlan, source_file: str, digest: str, owner: Organization | None, parent: Plan | None) -> dict:
     owner = owner_for(parsed, owner)
     matcher = UnitMatcher()
     plan, created = Plan.objects.update_or_create(
@@ -66,8 +74,8 @@ def import_plan(path: Path, *, owner: Organization | None = None, parent: Plan |
             "year_start": parsed.year_start,
             "year_end": parsed.year_end,
             "description": parsed.description,
-            "source_file": Path(path).name,
-            "source_sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+            "source_file": source_file,
+            "source_sha256": digest,
         },
     )
     if parent is not None:

@@ -21,7 +21,7 @@ from django.db.models.functions import Lower
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from attt.core import audit, scoping
+from attt.core import audit, scoping, workbooks
 from attt.core.exports import _cell as neutralise
 from attt.core.models import AuditEvent, Organization
 from attt.registry.models import (
@@ -266,6 +266,12 @@ def _too_many_rows() -> str:
     return _("The file has more than %(rows)s rows: split it into several files.") % {"rows": f"{MAX_ROWS:,}"}
 
 
+def _formula_error(formula: str) -> str:
+    return _("A formula without a saved result (%(formula)s): open and save the file in Excel, or paste values.") % {
+        "formula": formula[:60]
+    }
+
+
 def _csv_rows(data: bytes) -> Iterator[list[str]]:
     try:
         text = data.decode("utf-8-sig")
@@ -288,6 +294,8 @@ def _csv_rows(data: bytes) -> Iterator[list[str]]:
 def _xlsx_value(value: object) -> str:
     if value is None:
         return ""
+    if isinstance(value, str):
+        return value  # a FormulaWithoutResult stays one, for the importer to report
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
@@ -297,27 +305,26 @@ def _xlsx_value(value: object) -> str:
     return str(value)
 
 
-def _xlsx_rows(data: bytes) -> Iterator[list[str]]:
+def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
+    """The rows of the first sheet with their numbers; the row limit counts blank rows too (and the header)."""
     try:
-        import openpyxl
-    except ImportError as exc:  # pragma: no cover - openpyxl is a dependency
-        raise ImportFileError(_("XLSX files cannot be read on this server (openpyxl is missing).")) from exc
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds of errors on a damaged or foreign file
-        raise ImportFileError(_("The file is not a readable XLSX workbook.")) from exc
-    try:
-        sheet = workbook.worksheets[0] if workbook.worksheets else None
-        if sheet is None:
-            return
-        for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
-            yield [_xlsx_value(v) for v in row]
-    except ImportFileError:
-        raise
-    except Exception as exc:
-        raise ImportFileError(_("The XLSX workbook is damaged and cannot be read.")) from exc
-    finally:
-        workbook.close()
+        with workbooks.open_workbook(data, max_bytes=MAX_BYTES) as book:
+            if not book.worksheets:
+                return
+            for number, values in workbooks.sheet_rows(
+                book.worksheets[0], max_rows=MAX_ROWS + 1, max_columns=MAX_COLUMNS
+            ):
+                yield number, [_xlsx_value(v) for v in values]
+    except workbooks.TooManyRows as exc:
+        raise ImportFileError(
+            _(
+                "The file has more than %(rows)s rows (blank rows below the table count too): delete them or "
+                "split the file into several files."
+            )
+            % {"rows": f"{MAX_ROWS:,}"}
+        ) from exc
+    except workbooks.WorkbookError as exc:
+        raise ImportFileError(str(exc)) from exc
 
 
 def read_table(data: bytes, fmt: str) -> tuple[int, list[str], list[tuple[int, list[str]]]]:
@@ -325,11 +332,11 @@ def read_table(data: bytes, fmt: str) -> tuple[int, list[str], list[tuple[int, l
     spreadsheet numbers them) of a CSV or XLSX file."""
     if fmt not in FORMATS:
         raise ImportFileError(_("Unknown format '%(format)s': use CSV or XLSX.") % {"format": str(fmt)[:20]})
-    rows = _csv_rows(data) if fmt == "csv" else _xlsx_rows(data)
+    rows = enumerate(_csv_rows(data), start=1) if fmt == "csv" else _xlsx_rows(data)
     header: list[str] | None = None
     header_row = 0
     body: list[tuple[int, list[str]]] = []
-    for number, cells in enumerate(rows, start=1):
+    for number, cells in rows:
         if header is None:
             if any(c.strip() for c in cells):
                 header, header_row = cells[:MAX_COLUMNS], number
@@ -433,7 +440,9 @@ class _Importer:
             values: dict[str, str] = {}
             for index, text in enumerate(cells[:MAX_COLUMNS]):
                 column = columns[index] if index < len(columns) else None
-                if "\x00" in text:  # no database column can keep it (PostgreSQL refuses the whole statement)
+                if column is not None and isinstance(text, workbooks.FormulaWithoutResult):
+                    self.error(number, column.name, _formula_error(text))
+                elif "\x00" in text:  # no database column can keep it (PostgreSQL refuses the whole statement)
                     self.error(number, column.name if column is not None else f"#{index + 1}", _("A NUL character."))
                 elif column is not None:
                     values[column.name] = unneutralise(text.strip())

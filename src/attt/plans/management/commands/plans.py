@@ -9,6 +9,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from attt.core.models import Organization
 
+BAD_INPUT = 2  # the exit status of a refused file or argument (1 stays for failures of the platform)
+
+
+def refuse(message: str) -> CommandError:
+    return CommandError(message, returncode=BAD_INPUT)
+
 
 def find_plan(value: str):
     """A plan by its id (UUID) or its code."""
@@ -53,22 +59,24 @@ class Command(BaseCommand):
         if options.get("owner"):
             owner = Organization.objects.filter(code=options["owner"]).first()
             if owner is None:
-                raise CommandError(f"No organisation with code '{options['owner']}'.")
+                raise refuse(f"No organisation with code '{options['owner']}'.")
         parent = None
         if options.get("parent"):
             parent = find_plan(options["parent"])
             if parent is None:
-                raise CommandError(f"No plan with id or code '{options['parent']}'.")
+                raise refuse(f"No plan with id or code '{options['parent']}'.")
         for name in options["files"]:
             path = Path(name)
             if not path.is_file():
-                raise CommandError(f"{name}: no such file")
+                raise refuse(f"{name}: no such file")
             try:
                 summary = import_plan(path, owner=owner, parent=parent)
-            except ValueError as exc:
-                raise CommandError(str(exc)) from exc
+            except ValueError as exc:  # the file is refused as a whole; nothing was written
+                raise refuse(str(exc)) from exc
             except ValidationError as exc:
-                raise CommandError(" ".join(exc.messages)) from exc
+                raise refuse(" ".join(exc.messages)) from exc
+            except OSError as exc:
+                raise refuse(f"{name}: cannot be read ({exc.strerror or exc})") from exc
             if options.get("json"):
                 self.stdout.write(json.dumps(summary, ensure_ascii=False, default=str))
                 continue
