@@ -44,7 +44,7 @@ from attt.incidents.models import (
     TimelineEntry,
 )
 from attt.intel import services as intel
-from attt.intel.sharing import TLP_LEVELS, SharedObservable, SharedReport
+from attt.intel.sharing import TLP_LEVELS, SharedObservable, SharedReport, strictest
 from attt.registry import services as registry
 from attt.regulation import services as regulation
 
@@ -244,6 +244,9 @@ def report_incident(
         raise ValidationError({"category": _("Unknown incident type %(c)r.") % {"c": category}})
     if not (title or "").strip():
         raise ValidationError({"title": _("An incident needs a title.")})
+    for field, text in (("title", title), ("description", description or "")):
+        if "\x00" in text:  # no text column keeps it (PostgreSQL refuses the whole statement)
+            raise ValidationError({field: _("The text contains a NUL character.")})
     limit = MAX_PUBLIC_OBSERVABLES if source == Source.PUBLIC else MAX_OBSERVABLES
     if len(observables or []) > limit:
         raise ValidationError({"observables": _("At most %(n)s observables.") % {"n": limit}})
@@ -677,7 +680,10 @@ def share(incident: Incident, *, by: User, collection: str | None = None) -> int
 
 @transaction.atomic
 def import_stix(data: dict, *, organization: Organization, by: User, source: str = Source.STIX) -> list[Incident]:
-    """One incident per report in a STIX 2.1 bundle (all or nothing); ValidationError with the parser's sentence."""
+    """One incident per report in a STIX 2.1 bundle (all or nothing); ValidationError with the parser's sentence.
+
+    TLP is never lowered: the incident takes the strictest of its report's marking and its observables' own, and
+    an observable marked stricter than its report is kept but not shareable."""
     if not scoping.can_in(by, "incidents.incident.add", organization):
         raise PermissionDenied
     try:
@@ -696,8 +702,14 @@ def import_stix(data: dict, *, organization: Organization, by: User, source: str
             reporter=by,
             observables=[(o.kind, o.value) for o in report.observables],
         )
-        tlp = report.tlp if report.tlp in TLP_LEVELS else "amber"
+        tlp = strictest(report.tlp, *(o.tlp for o in report.observables)) or "amber"
         Incident.objects.filter(pk=incident.pk).update(tlp=tlp, techniques=list(report.techniques))
+        private = Q()
+        for o in report.observables:
+            if report.tlp_of(o) != report.tlp:
+                private |= Q(kind=o.kind, value=obs.normalise(o.kind, o.value))
+        if private:
+            incident.observables.filter(private).update(shareable=False)
         created.append(incident)
     return created
 

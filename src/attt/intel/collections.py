@@ -14,9 +14,11 @@ from attt.core import audit, scoping
 from attt.core.locks import lock_current
 from attt.intel import stix
 from attt.intel.models import Collection, CollectionGrant, StixObject, TaxiiStatus
-from attt.intel.stix import TLP_ORDER
+from attt.intel.sharing import TLP_ORDER
 
 MAX_OBJECT_BYTES = 1024 * 1024
+MAX_TYPE_LENGTH = 250  # STIX 2.1: a type is 3 to 250 characters
+MAX_ID_LENGTH = MAX_TYPE_LENGTH + 2 + 36  # <type>--<UUID>
 
 
 def default_collection(organization) -> Collection:
@@ -117,8 +119,14 @@ def check_object(obj: object) -> dict:
         raise ValueError("The object is not a JSON object.")
     if not isinstance(obj.get("type"), str) or not isinstance(obj.get("id"), str):
         raise ValueError("The object has no type or id.")
+    if len(obj["type"]) > MAX_TYPE_LENGTH:
+        raise ValueError(f"The object type is longer than {MAX_TYPE_LENGTH} characters (the STIX 2.1 limit).")
+    if len(obj["id"]) > MAX_ID_LENGTH:
+        raise ValueError(f"The object id is longer than {MAX_ID_LENGTH} characters (a type, “--” and a UUID).")
     if len(str(obj)) > MAX_OBJECT_BYTES:
         raise ValueError("The object is larger than 1 MB.")
+    if reason := stix.unstorable(obj):
+        raise ValueError(reason)
     if obj.get("spec_version", "2.1") != "2.1":
         raise ValueError("Only STIX 2.1 objects are accepted.")
     try:
@@ -141,7 +149,9 @@ def add_objects(collection: Collection, objects: list) -> TaxiiStatus:
     now = timezone.now()
     successes, failures, valid = [], [], []
     for position, obj in enumerate(objects):
-        object_id = obj.get("id") if isinstance(obj, dict) and isinstance(obj.get("id"), str) else f"#{position}"
+        object_id = obj.get("id") if isinstance(obj, dict) and isinstance(obj.get("id"), str) else ""
+        if not object_id or stix.unstorable(object_id):
+            object_id = f"#{position}"  # the status names it by its place in the request
         try:
             check_object(obj)
             valid.append((obj, _version(obj, now)))

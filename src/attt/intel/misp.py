@@ -3,10 +3,13 @@
 In: attributes of the event and of its objects whose MISP type maps to an observable kind (composite
 types such as `filename|sha256` or `ip-dst|port` give their observable part); deleted attributes are
 skipped; sightings, galaxies' own content, proposals and shadow attributes are ignored. Tags `tlp:*`
-give the TLP, ATT&CK galaxy tags give the techniques, other event tags become labels.
+give the TLP: the strictest of the event's tags is the event's, and each observable travels at the
+strictest of the event's and its attribute's (an attribute may be marked stricter than its event, never
+looser). ATT&CK galaxy tags give the techniques, other event tags become labels.
 Out: one attribute per observable, `to_ids` from `to_detect`, the description as a `text` attribute
-commented `attt:description` (MISP events have no description field), the TLP as a `tlp:` tag and
-each technique as a `misp-galaxy:mitre-attack-pattern` tag.
+commented `attt:description` (MISP events have no description field), the TLP as a `tlp:` tag (and on
+an attribute whose observable is marked stricter than the report) and each technique as a
+`misp-galaxy:mitre-attack-pattern` tag.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import re
 import uuid
 
 from attt.intel import observables
-from attt.intel.sharing import TLP_LEVELS, SharedObservable, SharedReport
+from attt.intel.sharing import TLP_LEVELS, SharedObservable, SharedReport, strictest
 
 DESCRIPTION_COMMENT = "attt:description"
 
@@ -98,6 +101,8 @@ def to_event(report: SharedReport) -> dict:
             "to_ids": bool(obs.to_detect),
             "comment": obs.comment,
         }
+        if report.tlp_of(obs) != report.tlp:
+            attribute["Tag"] = [{"name": f"tlp:{report.tlp_of(obs)}"}]
         if obs.first_seen:
             attribute["first_seen"] = _iso(obs.first_seen)
         if obs.last_seen:
@@ -136,11 +141,28 @@ def _seen(attribute: dict, key: str) -> datetime.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
 
 
-def _observables(attribute: dict) -> list[SharedObservable]:
+def _tag_names(holder: dict, what: str) -> list[str]:
+    tags = holder.get("Tag", [])
+    if not isinstance(tags, list):
+        raise ValueError(f"The “Tag” of {what} must be a list.")
+    names = [tag.get("name") if isinstance(tag, dict) else None for tag in tags]
+    if not all(isinstance(name, str) for name in names):
+        raise ValueError(f"A tag of {what} has no name.")
+    return names
+
+
+def _tlp(names: list[str]) -> str | None:
+    """The strictest TLP the tags give (None without one): tags [tlp:red, tlp:clear] are TLP:RED."""
+    return strictest(*(_TLP_TAGS.get(name[4:].strip().lower()) for name in names if name.lower().startswith("tlp:")))
+
+
+def _observables(attribute: dict, event_tlp: str) -> list[SharedObservable]:
     if not isinstance(attribute, dict):
         raise ValueError("An attribute of the event is not a JSON object.")
     if attribute.get("deleted") in (True, 1, "1", "true"):
         return []
+    where = f"attribute {str(attribute.get('uuid') or attribute.get('value'))[:80]}"
+    level = strictest(event_tlp, _tlp(_tag_names(attribute, where)))
     misp_type, value = attribute.get("type"), attribute.get("value")
     if not isinstance(misp_type, str) or not isinstance(value, str):
         raise ValueError("An attribute of the event has no type or value.")
@@ -171,6 +193,7 @@ def _observables(attribute: dict) -> list[SharedObservable]:
                 first_seen=_seen(attribute, "first_seen"),
                 last_seen=_seen(attribute, "last_seen"),
                 to_detect=attribute.get("to_ids") in (True, 1, "1", "true"),
+                tlp=level,
             )
         )
     return found
@@ -210,34 +233,30 @@ def parse_event(data: dict) -> SharedReport:
     objects = event.get("Object", [])
     if not isinstance(attributes, list) or not isinstance(objects, list):
         raise ValueError("The event’s “Attribute” and “Object” must be lists.")
+    tags = _tag_names(event, "the event")
+    tlp = _tlp(tags) or "amber"
+    labels, techniques = [], []
+    for name in tags:
+        if name.lower().startswith("tlp:"):
+            continue
+        if name.startswith("misp-galaxy:") and "attack" in name.split("=", 1)[0]:
+            techniques += _TECHNIQUE.findall(name)
+        else:
+            labels.append(name)
     description = ""
     found: list[SharedObservable] = []
     for attribute in attributes:
         if isinstance(attribute, dict) and attribute.get("comment") == DESCRIPTION_COMMENT:
             description = str(attribute.get("value") or "")
             continue
-        found += _observables(attribute)
+        found += _observables(attribute, tlp)
     for obj in objects:
         if not isinstance(obj, dict) or not isinstance(obj.get("Attribute", []), list):
             raise ValueError("An object of the event is not a JSON object with an “Attribute” list.")
         if obj.get("deleted") in (True, 1, "1", "true"):
             continue
         for attribute in obj.get("Attribute", []):
-            found += _observables(attribute)
-    tlp, labels, techniques = "amber", [], []
-    tags = event.get("Tag", [])
-    if not isinstance(tags, list):
-        raise ValueError("The event’s “Tag” must be a list.")
-    for tag in tags:
-        name = tag.get("name") if isinstance(tag, dict) else None
-        if not isinstance(name, str):
-            raise ValueError("A tag of the event has no name.")
-        if name.lower().startswith("tlp:"):
-            tlp = _TLP_TAGS.get(name[4:].strip().lower(), tlp)
-        elif name.startswith("misp-galaxy:") and "attack" in name.split("=", 1)[0]:
-            techniques += _TECHNIQUE.findall(name)
-        else:
-            labels.append(name)
+            found += _observables(attribute, tlp)
     created, modified = _when(event)
     producer = event.get("Orgc") if isinstance(event.get("Orgc"), dict) else {}
     return SharedReport(

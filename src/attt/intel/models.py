@@ -155,8 +155,8 @@ class StixObject(ScopedModel):
     """One version of one STIX object in a collection, as TAXII serves it."""
 
     collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="stix_objects")
-    stix_id = models.CharField(max_length=300)
-    type = models.CharField(max_length=100)
+    stix_id = models.CharField(max_length=300)  # <type>--<UUID>: up to 288 characters
+    type = models.CharField(max_length=250)  # the STIX 2.1 limit
     spec_version = models.CharField(max_length=8, default="2.1")
     version = models.DateTimeField()
     date_added = models.DateTimeField(db_index=True)

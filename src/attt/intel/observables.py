@@ -1,7 +1,11 @@
 """Observable values: recognising their kind and writing them in one canonical form, so the same
-indicator imported from a list, a STIX bundle and a MISP event is stored (and matched) once.
+indicator imported from a list, a STIX bundle and a MISP event is stored (and matched) once. Incidents
+ask for the same form (through `services.normalise_observable`), so an incident's observable, the
+indicator it becomes when shared and a detection match are one value.
 
-Every function raises ValueError with a sentence a user can act on; nothing else escapes.
+Every function raises ValueError with a sentence a user can act on (translated: the public incident
+form shows it); nothing else escapes. A canonical form is at most MAX_VALUE characters, the columns'
+size: checked after normalising, as a URL can grow (an internationalised host, the "/" path added).
 """
 
 from __future__ import annotations
@@ -9,6 +13,8 @@ from __future__ import annotations
 import ipaddress
 import re
 from urllib.parse import urlsplit, urlunsplit
+
+from django.utils.translation import gettext as _
 
 from attt.intel.sharing import OBSERVABLE_KINDS
 
@@ -19,6 +25,11 @@ _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
 _LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$")
 _URL_SCHEMES = ("http", "https", "ftp", "ftps", "sftp", "ws", "wss")
+
+
+def _shown(value: str) -> str:
+    """A value quoted in a message: a 2,000-character URL would bury the sentence."""
+    return value if len(value) <= 100 else value[:100] + "…"
 
 
 def refang(text: str) -> str:
@@ -43,7 +54,8 @@ def _ip(value: str, version: int) -> str:
             raise ValueError
         return str(address)
     except ValueError:
-        raise ValueError(f"“{value}” is not an IPv{version} address or network.") from None
+        message = _("“%(value)s” is not an IPv%(version)s address or network.")
+        raise ValueError(message % {"value": _shown(value), "version": version}) from None
 
 
 def _domain(value: str) -> str:
@@ -51,12 +63,13 @@ def _domain(value: str) -> str:
     try:
         name = name.encode("idna").decode("ascii")
     except UnicodeError:
-        raise ValueError(f"“{value}” is not a valid domain name.") from None
+        raise ValueError(_("“%(value)s” is not a valid domain name.") % {"value": _shown(value)}) from None
     labels = name.split(".")
     if len(name) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
-        raise ValueError(f"“{value}” is not a valid domain name.")
+        raise ValueError(_("“%(value)s” is not a valid domain name.") % {"value": _shown(value)})
     if not _TLD.match(labels[-1]):
-        raise ValueError(f"“{value}” is not a valid domain name (its last label is not a top-level domain).")
+        message = _("“%(value)s” is not a valid domain name (its last label is not a top-level domain).")
+        raise ValueError(message % {"value": _shown(value)})
     return name
 
 
@@ -66,13 +79,15 @@ def _url(value: str) -> str:
         host = parts.hostname
         port = parts.port
     except ValueError:
-        raise ValueError(f"“{value}” is not a valid URL.") from None
+        raise ValueError(_("“%(value)s” is not a valid URL.") % {"value": _shown(value)}) from None
     if parts.scheme.lower() not in _URL_SCHEMES or not host or any(c.isspace() for c in value.strip()):
-        raise ValueError(f"“{value}” is not a valid URL (it needs a scheme such as http:// and a host).")
+        message = _("“%(value)s” is not a valid URL (it needs a scheme such as http:// and a host).")
+        raise ValueError(message % {"value": _shown(value)})
     try:
         host = _ip(host, 6) if ":" in host else _ip(host, 4) if re.fullmatch(r"[\d.]+", host) else _domain(host)
     except ValueError:
-        raise ValueError(f"“{value}” is not a valid URL (its host is not a domain or an IP address).") from None
+        message = _("“%(value)s” is not a valid URL (its host is not a domain or an IP address).")
+        raise ValueError(message % {"value": _shown(value)}) from None
     netloc = f"[{host}]" if ":" in host else host
     if parts.username:
         netloc = f"{parts.username}{':' + parts.password if parts.password else ''}@{netloc}"
@@ -83,12 +98,13 @@ def _url(value: str) -> str:
 
 def _email(value: str) -> str:
     local, sep, domain = value.strip().rpartition("@")
+    message = _("“%(value)s” is not a valid e-mail address.") % {"value": _shown(value)}
     if not sep or not _LOCAL.match(local) or local.startswith(".") or local.endswith("."):
-        raise ValueError(f"“{value}” is not a valid e-mail address.")
+        raise ValueError(message)
     try:
         return f"{local}@{_domain(domain)}"
     except ValueError:
-        raise ValueError(f"“{value}” is not a valid e-mail address.") from None
+        raise ValueError(message) from None
 
 
 def _phone(value: str) -> str:
@@ -98,38 +114,42 @@ def _phone(value: str) -> str:
     elif digits.startswith("0"):
         digits = "+84" + digits[1:]  # Vietnamese national form: 0 + 9 digits
     if not re.fullmatch(r"\+?\d{8,15}", digits):
-        raise ValueError(f"“{value}” is not a telephone number (8 to 15 digits, optionally with a leading +).")
+        message = _("“%(value)s” is not a telephone number (8 to 15 digits, optionally with a leading +).")
+        raise ValueError(message % {"value": _shown(value)})
     return digits if digits.startswith("+") else "+" + digits
 
 
 def _bank_account(value: str) -> str:
     number = re.sub(r"[\s.-]", "", value.strip()).upper()
     if not re.fullmatch(r"[0-9A-Z]{6,34}", number) or not any(c.isdigit() for c in number):
-        raise ValueError(f"“{value}” is not a bank account number (6 to 34 letters and digits).")
+        message = _("“%(value)s” is not a bank account number (6 to 34 letters and digits).")
+        raise ValueError(message % {"value": _shown(value)})
     return number
 
 
 def _hash(kind: str, value: str) -> str:
     text = value.strip().lower()
     if not re.fullmatch(rf"[0-9a-f]{{{_HEX[kind]}}}", text):
-        raise ValueError(f"“{value}” is not an {kind.upper()} hash ({_HEX[kind]} hexadecimal digits).")
+        message = _("“%(value)s” is not an %(kind)s hash (%(digits)s hexadecimal digits).")
+        raise ValueError(message % {"value": _shown(value), "kind": kind.upper(), "digits": _HEX[kind]})
     return text
 
 
 def normalise(kind: str, value: str) -> str:
-    """The canonical form of `value` as an observable of `kind`."""
+    """The canonical form of `value` as an observable of `kind`, at most MAX_VALUE characters."""
     if kind not in OBSERVABLE_KINDS:
-        raise ValueError(f"“{kind}” is not an observable kind; use one of {', '.join(OBSERVABLE_KINDS)}.")
+        message = _("“%(kind)s” is not an observable kind; use one of %(kinds)s.")
+        raise ValueError(message % {"kind": _shown(str(kind)), "kinds": ", ".join(OBSERVABLE_KINDS)})
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"The {kind} value is empty.")
+        raise ValueError(_("The %(kind)s value is empty.") % {"kind": kind})
     if len(value) > MAX_VALUE:
-        raise ValueError(f"The {kind} value is longer than {MAX_VALUE} characters.")
+        raise ValueError(_("The %(kind)s value is longer than %(n)s characters.") % {"kind": kind, "n": MAX_VALUE})
     if "\x00" in value:
-        raise ValueError(f"The {kind} value contains a NUL character.")
+        raise ValueError(_("The %(kind)s value contains a NUL character.") % {"kind": kind})
     value = refang(value)
     if kind in _HEX:
         return _hash(kind, value)
-    return {
+    canonical = {
         "ipv4": lambda v: _ip(v, 4),
         "ipv6": lambda v: _ip(v, 6),
         "domain": _domain,
@@ -138,13 +158,17 @@ def normalise(kind: str, value: str) -> str:
         "phone": _phone,
         "bank_account": _bank_account,
     }[kind](value.strip())
+    if len(canonical) > MAX_VALUE:
+        message = _("The %(kind)s value is longer than %(n)s characters once written in its canonical form.")
+        raise ValueError(message % {"kind": kind, "n": MAX_VALUE})
+    return canonical
 
 
 def detect(value: str) -> str:
     """The kind of a bare value from a plain list. Bank account numbers look like telephone numbers, so
     they are never guessed: give the kind explicitly for them."""
     if not isinstance(value, str) or not value.strip():
-        raise ValueError("The value is empty.")
+        raise ValueError(_("The value is empty."))
     text = refang(value)
     lowered = text.lower()
     for kind, length in _HEX.items():
@@ -162,7 +186,8 @@ def detect(value: str) -> str:
         return "phone"
     if "." in text:
         return "domain"
-    raise ValueError(f"Cannot tell what kind of indicator “{value[:100]}” is; give the kind explicitly.")
+    message = _("Cannot tell what kind of indicator “%(value)s” is; give the kind explicitly.")
+    raise ValueError(message % {"value": _shown(value)})
 
 
 def parse(value: str, kind: str | None = None) -> tuple[str, str]:

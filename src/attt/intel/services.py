@@ -1,5 +1,6 @@
 """What other modules may ask of threat intelligence: the indicators detection matches against, the
-ATT&CK table, and the conversions of a shared report to and from STIX 2.1 and MISP."""
+ATT&CK table, the canonical form of an observable, and the conversions of a shared report to and from
+STIX 2.1 and MISP."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from attt.intel import collections, misp, stix, store
+from attt.intel import collections, misp, observables, stix, store
 from attt.intel.models import Indicator, Source, Technique
 from attt.intel.sharing import SharedReport
 
@@ -23,6 +24,12 @@ def active_indicators() -> Iterator[tuple[str, str, uuid.UUID]]:
     current = Indicator.objects.filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now), active=True)
     rows = current.order_by().values_list("kind", "value", "id")
     return rows.iterator(chunk_size=STREAM_CHUNK)
+
+
+def normalise_observable(kind: str, value: str) -> str:
+    """The canonical form of an observable of `kind` (one of OBSERVABLE_KINDS): the one every module stores and
+    matches, at most 2048 characters. ValueError with a sentence a user can act on otherwise."""
+    return observables.normalise(kind, value)
 
 
 def to_stix_bundle(report: SharedReport) -> dict:
@@ -57,7 +64,7 @@ def publish(report: SharedReport, *, organization, collection: str | None = None
     status = collections.add_objects(target, bundle["objects"])
     if status.failures:
         raise ValueError(f"The report could not be shared: {status.failures[0]['message']}")
-    items = [(obs, report.tlp, str(report.id)) for obs in report.observables if obs.to_detect]
+    items = [(obs, report.tlp_of(obs), str(report.id)) for obs in report.observables if obs.to_detect]
     result = store.upsert(organization, items, source=Source.INCIDENT, label=report.title[:100])
     return result.created + result.updated
 

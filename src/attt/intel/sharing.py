@@ -10,6 +10,14 @@ from dataclasses import dataclass, field
 # Observable kinds understood across the platform (incidents, intel, detection).
 OBSERVABLE_KINDS = ("ipv4", "ipv6", "domain", "url", "md5", "sha1", "sha256", "email", "phone", "bank_account")
 TLP_LEVELS = ("clear", "green", "amber", "amber+strict", "red")
+TLP_ORDER = {level: rank for rank, level in enumerate(TLP_LEVELS)}  # higher: shared with fewer
+
+
+def strictest(*levels: str | None) -> str | None:
+    """The most restrictive of the TLP levels given (None and unknown levels are left out): what two markings of
+    the same thing add up to. A bug here would share a TLP:RED item as CLEAR, so nothing else decides it."""
+    known = [level for level in levels if level in TLP_ORDER]
+    return max(known, key=TLP_ORDER.__getitem__) if known else None
 
 
 @dataclass(slots=True)
@@ -20,6 +28,9 @@ class SharedObservable:
     first_seen: datetime.datetime | None = None
     last_seen: datetime.datetime | None = None
     to_detect: bool = True  # usable as a detection indicator (MISP to_ids)
+    # Its own TLP when the source marked it (a MISP attribute's tag, a STIX object's marking); what it may be
+    # shared at is the stricter of this and its report's TLP (`SharedReport.tlp_of`).
+    tlp: str | None = None
 
 
 @dataclass(slots=True)
@@ -34,3 +45,7 @@ class SharedReport:
     techniques: list[str] = field(default_factory=list)  # ATT&CK external ids, e.g. "T0883"
     observables: list[SharedObservable] = field(default_factory=list)
     producer: str = ""  # name of the sharing organisation
+
+    def tlp_of(self, observable: SharedObservable) -> str:
+        """The TLP one of the report's observables travels at: never lower than the report's."""
+        return strictest(self.tlp, observable.tlp) or "amber"

@@ -13,11 +13,12 @@ Consumers that do not know them ignore them; the rest of the bundle stays valid 
 from __future__ import annotations
 
 import datetime
+import math
 import re
 import uuid
 
 from attt.intel import observables
-from attt.intel.sharing import TLP_LEVELS, SharedObservable, SharedReport
+from attt.intel.sharing import TLP_LEVELS, SharedObservable, SharedReport, strictest
 
 NAMESPACE = uuid.UUID("0c3f4a9e-5b7d-4e61-9f0a-7d1c2b3a4e5f")
 
@@ -38,7 +39,7 @@ TLP1_MARKING_IDS = {
     "red": "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed",
 }
 TLP_BY_MARKING = {v: k for k, v in TLP1_MARKING_IDS.items()} | {v: k for k, v in TLP2_MARKING_IDS.items()}
-TLP_ORDER = {level: rank for rank, level in enumerate(TLP_LEVELS)}
+TECHNIQUE_ID = re.compile(r"T\d{4}(?:\.\d{3})?")
 
 # kind → (SCO type, property path in a pattern)
 _PATTERN_PATHS = {
@@ -110,8 +111,25 @@ def _list(value) -> list:
 def tlp_of(obj: dict) -> str | None:
     """The strictest TLP level among an object's marking references, None when unmarked."""
     refs = _list(obj.get("object_marking_refs"))
-    levels = [TLP_BY_MARKING[ref] for ref in refs if isinstance(ref, str) and ref in TLP_BY_MARKING]
-    return max(levels, key=TLP_ORDER.__getitem__) if levels else None
+    return strictest(*(TLP_BY_MARKING[ref] for ref in refs if isinstance(ref, str) and ref in TLP_BY_MARKING))
+
+
+def unstorable(value) -> str | None:
+    """Why a JSON value cannot be stored as it is, or None. PostgreSQL refuses a NUL character in text and in
+    jsonb, and NaN or Infinity in jsonb; SQLite takes them, so without this only production would fail."""
+    pending = [value]
+    while pending:  # iterative: a deeply nested object must not exhaust the stack
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str) and "\x00" in item:
+            return "It contains a NUL character."
+        elif isinstance(item, float) and not math.isfinite(item):
+            return "It contains a number that is not finite (NaN or Infinity)."
+    return None
 
 
 def _quote(text: str) -> str:
@@ -181,6 +199,9 @@ def to_bundle(report: SharedReport) -> dict:
         if (obs.kind, value) in seen:
             continue
         seen.add((obs.kind, value))
+        level = report.tlp_of(obs)  # an observable marked stricter than its report keeps its own marking
+        if level != report.tlp and not any(o["id"] == TLP2_MARKING_IDS[level] for o in objects):
+            objects.append(tlp_marking(level))
         if obs.to_detect:
             first = timestamp(obs.first_seen) if obs.first_seen else created
             indicator = {
@@ -195,6 +216,7 @@ def to_bundle(report: SharedReport) -> dict:
                 "pattern_version": "2.1",
                 "valid_from": first,
                 **common,
+                "object_marking_refs": [TLP2_MARKING_IDS[level]],
             }
             if obs.comment:
                 indicator["description"] = obs.comment
@@ -204,11 +226,11 @@ def to_bundle(report: SharedReport) -> dict:
             refs.append(indicator["id"])
         else:
             sco = _sco(obs.kind, value, _id(_PATTERN_PATHS[obs.kind][0], report, obs.kind, value))
-            sco["object_marking_refs"] = [marking]
+            sco["object_marking_refs"] = [TLP2_MARKING_IDS[level]]
             objects.append(sco)
             refs.append(sco["id"])
     for technique in dict.fromkeys(report.techniques):
-        if not re.fullmatch(r"T\d{4}(\.\d{3})?", technique):
+        if not TECHNIQUE_ID.fullmatch(technique):
             raise ValueError(f"“{technique}” is not an ATT&CK technique id (like T0883 or T1059.001).")
         source = technique_source(technique)
         path = technique.replace(".", "/")
@@ -244,8 +266,17 @@ def to_bundle(report: SharedReport) -> dict:
 
 
 def observables_of(obj: dict) -> list[SharedObservable]:
-    """The observables one indicator or SCO carries (none for other types)."""
+    """The observables one indicator or SCO carries (none for other types), each with the object's TLP."""
+    found = _observables_of(obj)
+    for obs in found:
+        obs.tlp = tlp_of(obj)
+    return found
+
+
+def _observables_of(obj: dict) -> list[SharedObservable]:
     kind_type = obj.get("type")
+    if not isinstance(kind_type, str):
+        return []
     if kind_type == "indicator":
         if obj.get("pattern_type", "stix") != "stix" or not isinstance(obj.get("pattern"), str):
             return []
@@ -271,6 +302,7 @@ def observables_of(obj: dict) -> list[SharedObservable]:
 
 
 def _techniques(obj: dict) -> list[str]:
+    """The ATT&CK ids an attack-pattern names (anything else under a MITRE source name is not a technique)."""
     if obj.get("type") != "attack-pattern":
         return []
     return [
@@ -279,6 +311,7 @@ def _techniques(obj: dict) -> list[str]:
         if isinstance(ref, dict)
         and ref.get("source_name") in ("mitre-attack", "mitre-ics-attack", "mitre-mobile-attack")
         and isinstance(ref.get("external_id"), str)
+        and TECHNIQUE_ID.fullmatch(ref["external_id"])
     ]
 
 
@@ -344,8 +377,6 @@ def parse_bundle(data: dict) -> list[SharedReport]:
         )
     loose = [(oid, found) for oid, found in carried.items() if oid not in referenced]
     if loose:
-        levels = [tlp_of(by_id[oid]) for oid, _found in loose]
-        known = [level for level in levels if level]
         reports.append(
             SharedReport(
                 id=uuid.uuid5(NAMESPACE, "loose:" + ",".join(sorted(oid for oid, _f in loose))),
@@ -353,7 +384,7 @@ def parse_bundle(data: dict) -> list[SharedReport]:
                 description="",
                 created=now,
                 modified=now,
-                tlp=max(known, key=TLP_ORDER.__getitem__) if known else "amber",
+                tlp=strictest(*(tlp_of(by_id[oid]) for oid, _found in loose)) or "amber",
                 observables=[o for _oid, found in loose for o in found],
             )
         )

@@ -19,7 +19,7 @@ from attt.core import audit
 from attt.core.models import AuditEvent
 from attt.intel import misp, observables, signals, stix
 from attt.intel.models import Indicator, Source
-from attt.intel.sharing import OBSERVABLE_KINDS, TLP_LEVELS, SharedObservable, SharedReport
+from attt.intel.sharing import OBSERVABLE_KINDS, TLP_LEVELS, TLP_ORDER, SharedObservable, SharedReport, strictest
 
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
 MAX_ERRORS = 1000
@@ -134,6 +134,8 @@ def load_json(data: bytes) -> object:
         return json.loads(decode(data))
     except json.JSONDecodeError as exc:
         raise ValueError(f"The file is not valid JSON (line {exc.lineno}, column {exc.colno}).") from None
+    except RecursionError:
+        raise ValueError("The file nests its JSON too deeply.") from None
 
 
 def guess_format(name: str, data: bytes) -> str:
@@ -193,8 +195,9 @@ def read_misp_feed(directory: Path) -> list[SharedReport]:
 
 
 def _observables_of(reports: list[SharedReport], *, detect_only: bool) -> list[tuple[SharedObservable, str, str]]:
+    """(observable, TLP, reference) items: each observable at its own TLP when marked stricter than its report."""
     return [
-        (obs, report.tlp, str(report.id))
+        (obs, report.tlp_of(obs), str(report.id))
         for report in reports
         for obs in report.observables
         if obs.to_detect or not detect_only
@@ -220,8 +223,10 @@ def upsert(
         if tlp not in TLP_LEVELS:
             raise ValueError(f"“{tlp}” is not a TLP level; use one of {', '.join(TLP_LEVELS)}.")
         key = (obs.kind, observables.normalise(obs.kind, obs.value))
+        if "\x00" in obs.comment:
+            raise ValueError(f"The comment of {key[0]} {key[1][:100]} contains a NUL character.")
         old = merged.get(key)
-        if old is None or stix.TLP_ORDER[tlp] > stix.TLP_ORDER[old[1]]:
+        if old is None or TLP_ORDER[tlp] > TLP_ORDER[old[1]]:
             merged[key] = (obs, tlp, reference)
     result = ImportResult()
     keys = list(merged)
@@ -287,7 +292,7 @@ def _write_chunk(organization, chunk, merged, source, confidence, now) -> tuple[
             )
             continue
         last_seen = max(filter(None, [ind.last_seen, seen]))
-        stricter = tlp if stix.TLP_ORDER[tlp] > stix.TLP_ORDER[ind.tlp] else ind.tlp
+        stricter = strictest(tlp, ind.tlp)
         refresh.setdefault((last_seen, stricter), []).append(ind.pk)
     Indicator.objects.bulk_create(new, batch_size=500)
     for (last_seen, tlp), pks in refresh.items():
@@ -338,8 +343,7 @@ def import_objects(organization, objects: list[dict], *, source: str = Source.TA
             found = stix.observables_of(obj)
         except ValueError:
             continue
-        level = stix.tlp_of(obj) or "amber"
-        items += [(obs, level, obj["id"]) for obs in found if obs.to_detect]
+        items += [(obs, obs.tlp or "amber", obj["id"]) for obs in found if obs.to_detect]
     if not items:
         return 0
     result = upsert(organization, items, source=source, label="TAXII")

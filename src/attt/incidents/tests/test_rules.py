@@ -96,7 +96,7 @@ def test_policies_cite_their_articles():
         ("ipv4", " 203.0.113.7 ", "203.0.113.7"),
         ("ipv6", "2001:DB8::0:1", "2001:db8::1"),
         ("domain", "Ví-Dụ.VN.", "xn--v-d-rma6749a.vn"),
-        ("url", "HTTP://Example.VN/a?b=1#frag", "http://example.vn/a?b=1"),
+        ("url", "HTTP://Example.VN/a?b=1#frag", "http://example.vn/a?b=1#frag"),  # intel's form, fragment kept
         (
             "sha256",
             "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08",

@@ -8,6 +8,7 @@ from unittest import mock
 
 import pytest
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -74,6 +75,23 @@ def test_public_form_goes_to_the_coordinator(client, tree):
 def test_public_form_abuse_guard(client, tree, extra):
     response = _public(client, **extra)
     assert response.status_code == 400
+    assert not Incident.objects.exists()
+
+
+LONG_URL = "http://a.vn?" + "q" * (2048 - len("http://a.vn?"))  # 2048 characters, 2049 once canonical
+
+
+@pytest.mark.parametrize("url", [LONG_URL, "http://bộ-công-an.vn/" + "p" * (2048 - len("http://bộ-công-an.vn/"))])
+def test_public_form_refuses_a_url_too_long_once_canonical(client, tree, url):
+    """It fit the form and the parser, not the 2048-character column: a DataError (500) on PostgreSQL."""
+    response = _public(client, observables=f"domain:gia-mao.example\nurl:{url}")
+    assert response.status_code == 400 and not Incident.objects.exists()
+    (error,) = response.context["form"].errors["observables"]
+    assert error.startswith(("Line 2:", "Dòng 2:")) and "2048" in error
+    with pytest.raises(ValidationError, match="2048"):
+        services.report_incident(
+            organization=tree.root, title="Lừa đảo", description="", source="public", observables=[("url", url)]
+        )
     assert not Incident.objects.exists()
 
 
@@ -304,8 +322,6 @@ def test_api_member_contact_change_is_stamped(api, tree, coordinator):
 def test_observables_per_incident_are_bounded_on_every_intake(api, tree, coordinator, monkeypatch):
     """A report names at most MAX_OBSERVABLES observables (the public form 20): checked by the service whatever
     the channel, and by the API's serializer before it (the service is not reached)."""
-    from django.core.exceptions import ValidationError
-
     many = [("domain", f"a{n}.example") for n in range(services.MAX_OBSERVABLES + 1)]
     with pytest.raises(ValidationError):
         services.report_incident(

@@ -328,16 +328,15 @@ def _add_objects(request, root, pk):
         raise TaxiiError(413, "Too large.", f"The API root accepts at most {MAX_CONTENT_LENGTH} bytes.")
     try:
         envelope = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested deeper than Python reads
         raise TaxiiError(400, "Bad envelope.", "The body is not JSON.") from None
     if not isinstance(envelope, dict) or not isinstance(envelope.get("objects"), list):
         raise TaxiiError(400, "Bad envelope.", "The body must be an envelope with an “objects” list.")
     with transaction.atomic():  # the stored objects and the indicators they give, together or not at all
         status = collections.add_objects(collection, envelope["objects"])
         added = {entry["id"] for entry in status.successes}
-        store.import_objects(
-            collection.organization, [o for o in envelope["objects"] if isinstance(o, dict) and o.get("id") in added]
-        )
+        stored = [o for o in envelope["objects"] if isinstance(o, dict) and isinstance(o.get("id"), str)]
+        store.import_objects(collection.organization, [o for o in stored if o["id"] in added])
     return _response(_status_info(status), status=202)
 
 

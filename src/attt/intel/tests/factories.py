@@ -42,6 +42,22 @@ def make_report(**fields) -> SharedReport:
     return SharedReport(**{**base, **fields})
 
 
+def tagged_event(event_tags, attribute_tags=(), value="203.0.113.7") -> dict:
+    """A MISP event with TLP (or other) tags on the event and on its first attribute; its second is untagged."""
+    return {
+        "Event": {
+            "info": "Chiến dịch lừa đảo",
+            "date": "2025-06-01",
+            "uuid": "5f0e9b5a-0000-4000-8000-00000000abcd",
+            "Tag": [{"name": t} for t in event_tags],
+            "Attribute": [
+                {"type": "ip-dst", "value": value, "to_ids": True, "Tag": [{"name": t} for t in attribute_tags]},
+                {"type": "domain", "value": "plain.example.vn", "to_ids": True},
+            ],
+        }
+    }
+
+
 @matrix_factory(Indicator, change_payload={"comment": "changed"})
 def indicator_factory(organization) -> Indicator:
     n = next(_serial)

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.utils import translation
 
 from attt.core.testing import make_user, query_plan
 from attt.intel import services, store
@@ -80,12 +81,14 @@ def test_import_endpoint(api, responder, tree):
     assert ok.status_code == 200 and ok.json()["created"] == 2, ok.content.decode()
     bad = SimpleUploadedFile("list.txt", b"192.0.2.1\nnot-an-ioc\n")
     refused = api.post(
-        "/api/v1/intel/indicators/import/", {"organization": str(tree.province_a.pk), "file": bad}, format="multipart"
+        "/api/v1/intel/indicators/import/",
+        {"organization": str(tree.province_a.pk), "file": bad},
+        format="multipart",
     )
     assert refused.status_code == 400
-    assert refused.json()["errors"]["file"] == [
-        "line 2: Cannot tell what kind of indicator “not-an-ioc” is; give the kind explicitly."
-    ]
+    with translation.override(refused.wsgi_request.LANGUAGE_CODE):
+        expected = translation.gettext("Cannot tell what kind of indicator “%(value)s” is; give the kind explicitly.")
+    assert refused.json()["errors"]["file"] == ["line 2: " + expected % {"value": "not-an-ioc"}]
     assert Indicator.objects.count() == 2
     elsewhere = SimpleUploadedFile("list.txt", b"192.0.2.9\n")
     denied = api.post(

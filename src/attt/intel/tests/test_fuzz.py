@@ -3,6 +3,7 @@ parses or raises ValueError with a sentence; nothing else escapes."""
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -98,3 +99,9 @@ def test_list_parser_reports_each_bad_line(lines):
 def test_json_round_trip_through_text():
     bundle = json.loads(json.dumps(to_stix_bundle(make_report())))
     assert len(parse_stix_bundle(bundle)[0].observables) == 10
+
+
+@pytest.mark.parametrize("fmt", ["stix", "misp"])
+def test_json_nested_deeper_than_python_reads_is_refused(fmt):
+    with pytest.raises(ValueError, match="too deeply"):
+        store.parse_file(b"[" * 100_000, fmt)

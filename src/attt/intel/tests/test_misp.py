@@ -5,7 +5,7 @@ import pytest
 from pymisp import MISPEvent
 
 from attt.intel.services import parse_misp_event, to_misp_event
-from attt.intel.tests.factories import make_report
+from attt.intel.tests.factories import make_report, tagged_event
 
 MISP = Path(__file__).resolve().parents[5] / "shared" / "testdata" / "misp"
 # PyMISP's test events → how many observables each holds (file names, text and patterns are not observables).
@@ -104,7 +104,7 @@ def test_our_report_round_trip():
         ({"foo": 1}, "not a MISP event"),
         ({"info": "x", "Attribute": {}}, "must be lists"),
         ({"info": "x", "Attribute": [{"type": "ip-dst"}]}, "no type or value"),
-        ({"info": "x", "Attribute": [{"type": "ip-dst", "value": "10.0.0"}]}, "not an IPv4"),
+        ({"info": "x", "Attribute": [{"type": "ip-dst", "value": "10.0.0"}]}, "“10.0.0”"),
         ({"info": "x", "uuid": "nope"}, "not a UUID"),
         ({"info": "x", "date": "yesterday"}, "not a date"),
     ],
@@ -112,3 +112,57 @@ def test_our_report_round_trip():
 def test_bad_events_raise_a_sentence(data, message):
     with pytest.raises(ValueError, match=message):
         parse_misp_event(data)
+
+
+@pytest.mark.parametrize(
+    "tags, level",
+    [
+        (["tlp:red", "tlp:clear"], "red"),  # the last tag used to win: TLP:RED stored as CLEAR
+        (["tlp:clear", "tlp:red"], "red"),
+        (["tlp:amber+strict", "tlp:white", "tlp:green"], "amber+strict"),
+        (["TLP:GREEN", "tlp:unknown"], "green"),
+        ([], "amber"),
+    ],
+)
+def test_the_strictest_event_tlp_tag_wins(tags, level):
+    report = parse_misp_event(tagged_event(tags))
+    assert report.tlp == level
+    assert {report.tlp_of(o) for o in report.observables} == {level}
+
+
+@pytest.mark.parametrize(
+    "event_tags, attribute_tags, level",
+    [
+        (["tlp:green"], ["tlp:red"], "red"),  # an attribute marked stricter than its event keeps its marking
+        (["tlp:red"], ["tlp:clear"], "red"),  # never looser than the event
+        (["tlp:clear"], ["tlp:amber", "tlp:green"], "amber"),
+        ([], ["tlp:amber+strict"], "amber+strict"),
+    ],
+)
+def test_each_observable_carries_the_strictest_of_event_and_attribute(event_tags, attribute_tags, level):
+    report = parse_misp_event(tagged_event(event_tags, attribute_tags))
+    tagged, plain = report.observables
+    assert report.tlp_of(tagged) == level
+    assert report.tlp_of(plain) == report.tlp
+
+
+def test_attribute_tlp_survives_export_and_pymisp():
+    report = parse_misp_event(tagged_event(["tlp:green"], ["tlp:red"]))
+    exported = to_misp_event(report)
+    tags = {a["value"]: [t["name"] for t in a.get("Tag", [])] for a in exported["Event"]["Attribute"]}
+    assert tags == {"203.0.113.7": ["tlp:red"], "plain.example.vn": []}
+    event = MISPEvent()
+    event.from_dict(**exported)
+    again = parse_misp_event(json.loads(event.to_json()))
+    assert {o.value: again.tlp_of(o) for o in again.observables} == {
+        "203.0.113.7": "red",
+        "plain.example.vn": "green",
+    }
+
+
+@pytest.mark.parametrize("tag", [{"Tag": {}}, {"Tag": [{"name": 5}]}, {"Tag": ["tlp:red"]}])
+def test_bad_attribute_tags_raise_a_sentence(tag):
+    event = tagged_event(["tlp:green"])
+    event["Event"]["Attribute"][0].update(tag)
+    with pytest.raises(ValueError, match="attribute"):
+        parse_misp_event(event)

@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -129,3 +130,34 @@ def test_detect_never_crashes(value):
         assert str(exc)
     else:
         assert kind in observables.OBSERVABLE_KINDS and canonical
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "http://a.vn?" + "q" * (2048 - len("http://a.vn?")),  # 2048 in, 2049 out: the "/" path is added
+        "http://bộ-công-an.vn/" + "p" * (2048 - len("http://bộ-công-an.vn/")),  # the host grows in IDNA form
+    ],
+)
+def test_a_canonical_form_longer_than_the_column_is_refused(raw):
+    assert len(raw) == observables.MAX_VALUE
+    with pytest.raises(ValueError, match="2048"):
+        observables.normalise("url", raw)
+    with translation.override("en"), pytest.raises(ValueError, match="once written in its canonical form"):
+        observables.normalise("url", raw)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["http://a.vn", "HTTP://A.VN:80", "http://bộ-công-an.vn", "hxxp://example[.]com", "ftp://[::1]"]),
+    st.sampled_from(["", "/", "?", "#", "/p?"]),
+    st.integers(min_value=1900, max_value=2060),
+)
+def test_canonical_forms_fit_the_column(host, separator, length):
+    raw = (host + separator + "x" * length)[:length]
+    try:
+        canonical = observables.normalise("url", raw)
+    except ValueError as exc:
+        assert str(exc).endswith(".")
+    else:
+        assert len(canonical) <= observables.MAX_VALUE

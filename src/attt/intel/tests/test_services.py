@@ -136,3 +136,25 @@ def test_check_indicator_by_hand(tree):
     assert store.check_indicator(tree.province_a, "domain", "evil.example.com", None, pk=known.pk)[1] == {}
     assert store.check_indicator(tree.province_b, "domain", "evil.example.com", 100) == ("evil.example.com", {})
     assert set(store.check_indicator(tree.province_a, "ipv4", "999.1.1.1", 101)[1]) == {"value", "confidence"}
+
+
+@pytest.mark.parametrize(
+    "fmt, data",
+    [
+        ("csv", "value,comment\n192.0.2.1,máy chủ\x00C2\n"),
+        (
+            "misp",
+            json.dumps(
+                {
+                    "info": "x",
+                    "Attribute": [{"type": "ip-dst", "value": "192.0.2.1", "comment": "a\x00", "to_ids": True}],
+                }
+            ),
+        ),
+    ],
+)
+def test_a_comment_the_database_cannot_keep_refuses_the_import(tree, fmt, data):
+    """PostgreSQL refuses a NUL character in text (SQLite keeps it): a sentence, and nothing imported."""
+    with pytest.raises(ValueError, match="NUL"):
+        store.import_data(tree.dept_a, data.encode(), fmt=fmt, name="x")
+    assert not Indicator.objects.exists()

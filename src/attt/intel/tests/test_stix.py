@@ -103,7 +103,7 @@ def test_attack_bundle_has_no_indicators():
                 "type": "bundle",
                 "objects": [{"type": "indicator", "id": "indicator--1", "pattern": "[ipv4-addr:value = '999.1.1.1']"}],
             },
-            "not an IPv4",
+            "999.1.1.1",
         ),
     ],
 )
@@ -115,3 +115,17 @@ def test_bad_bundles_raise_a_sentence(data, message):
 def test_unknown_tlp_refused():
     with pytest.raises(ValueError, match="not a TLP level"):
         to_stix_bundle(make_report(tlp="purple"))
+
+
+def test_only_attack_ids_are_read_as_techniques():
+    """A partner's attack-pattern may name anything under a MITRE source; only ATT&CK ids become techniques (an
+    incident imported with "hello" as a technique could not be exported again)."""
+    bundle = to_stix_bundle(make_report())
+    pattern = next(o for o in bundle["objects"] if o["type"] == "attack-pattern")
+    pattern["external_references"] = [
+        {"source_name": "mitre-attack", "external_id": "hello"},
+        {"source_name": "mitre-attack", "external_id": "T1059.001"},
+    ]
+    (back,) = parse_stix_bundle(bundle)
+    assert "hello" not in back.techniques and "T1059.001" in back.techniques
+    to_stix_bundle(back)  # exports again
