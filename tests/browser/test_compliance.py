@@ -13,8 +13,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 
 @pytest.fixture
 def system(tree):
-    return make_system(tree.dept_a, name="Cổng dịch vụ công tỉnh A", regime="ND331_2026",
-                       system_type="citizen_service", resolves_administrative_procedures=True)
+    return make_system(
+        tree.dept_a,
+        name="Cổng dịch vụ công tỉnh A",
+        regime="ND331_2026",
+        system_type="citizen_service",
+        resolves_administrative_procedures=True,
+    )
 
 
 @pytest.fixture

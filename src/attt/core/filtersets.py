@@ -1,5 +1,7 @@
 """Filters shared by the UI lists and the API."""
 
+import uuid
+
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
@@ -115,12 +117,20 @@ class UserFilterSet(SearchFilterSet):
 class RoleAssignmentFilterSet(SearchFilterSet):
     search_fields = ("user__username", "organization__name", "role__name")
     role = django_filters.CharFilter(field_name="role__code", label=_("Role"))
-    user = django_filters.UUIDFilter(field_name="user_id", label=_("User"))
+    user = django_filters.CharFilter(method="filter_user", label=_("User"), help_text=_("User name or account id"))
     organization = django_filters.ModelChoiceFilter(queryset=visible_organizations, label=_("Organisation"))
 
     class Meta:
         model = RoleAssignment
         fields = ["role", "user", "organization"]
+
+    def filter_user(self, queryset, name, value):
+        """The account's id (as links from a user's page give it) or its user name, as a person types it."""
+        value = value.strip()
+        try:
+            return queryset.filter(user_id=uuid.UUID(value))
+        except ValueError:
+            return queryset.filter(user__username__iexact=value)
 
 
 class AuditEventFilterSet(SearchFilterSet):

@@ -58,5 +58,8 @@ def register_object_link(model_label: str, link: ObjectLink) -> None:
 
 
 def links_for(obj, scope) -> list[tuple[str, str]]:
-    return [(link.label, reverse(link.url_name, args=[obj.pk]))
-            for link in object_links.get(obj._meta.label_lower, []) if scope.has_anywhere(link.permission)]
+    return [
+        (link.label, reverse(link.url_name, args=[obj.pk]))
+        for link in object_links.get(obj._meta.label_lower, [])
+        if scope.has_anywhere(link.permission)
+    ]

@@ -36,6 +36,13 @@ class QueryPlan:
         return f" {index}" in self.text
 
 
+def save_page_form(page) -> None:
+    """In a browser test, submit the page's edit form and wait for the next page (a list page's search form
+    has role=search and is left alone)."""
+    with page.expect_navigation():
+        page.locator("main form:not([role=search]) button[type=submit]").first.click()
+
+
 def query_plan(queryset) -> QueryPlan:
     """SQLite's EXPLAIN QUERY PLAN, or PostgreSQL's EXPLAIN with sequential scans, bitmap scans and sorts priced
     out: a test's tables are tiny, and PostgreSQL would read them whole and sort them whatever the indexes, so the

@@ -46,8 +46,7 @@ class DashboardView(ScopedMixin, TemplateView):
             "within": within,
             **self.figures(within),
             "live_url": reverse("detection:dashboard_live") + query,
-            # monitoring's live card, for those who may see event sources (its page refuses the others)
-            "monitoring_url": reverse("monitoring:live_stats") + query if _sees_sources(self.request.user) else "",
+            **_monitoring_card(self.request.user, within, query),
             "poll_seconds": conf.poll_seconds(),
             "organizations": scoping.organizations_where(self.request.user, self.permission("view"))
             .filter(depth__lte=2)
@@ -98,10 +97,22 @@ class DashboardView(ScopedMixin, TemplateView):
         }
 
 
-def _sees_sources(user) -> bool:
+def _monitoring_card(user, within, query: str) -> dict:
+    """Monitoring's live card, for those who may see event sources there (its page refuses the others): its
+    figures come with the page, so it shows without script, and HTMX refreshes them from its address."""
     from attt.monitoring import services as monitoring
 
-    return monitoring.sees_sources(user)
+    if not monitoring.sees_sources(user):
+        return {}
+    sources_within = None
+    if within is not None:
+        sources_within = monitoring.organization_in_scope(user, within.pk)
+        if sources_within is None:
+            return {}
+    return {
+        "monitoring_url": reverse("monitoring:live_stats") + query,
+        "monitoring_figures": monitoring.throughput(user, sources_within),
+    }
 
 
 class DashboardLiveView(DashboardView):

@@ -38,8 +38,7 @@ class IncidentFilterSet(SearchFilterSet):
     source = django_filters.ChoiceFilter(choices=Source.choices, label=_("Source"))
     tlp = django_filters.ChoiceFilter(choices=[(v, v) for v in TLP_LEVELS], label=_("TLP"))
     category = django_filters.CharFilter(field_name="category", lookup_expr="startswith", label=_("Type"))
-    organization = subtree_filter(_("Organisation")
-    )
+    organization = subtree_filter(_("Organisation"))
 
     class Meta:
         model = Incident
@@ -56,7 +55,6 @@ class IncidentFilterSet(SearchFilterSet):
             # which let other organisations' incidents crowd the user's own out of a common value).
             return queryset.filter(pk__in=Observable.objects.filter(value__in=forms).values("incident_id"))
         return queryset.filter(Q(number__iexact=value) | Q(title__icontains=value))
-
 
 
 class IncidentTaskFilterSet(SearchFilterSet):

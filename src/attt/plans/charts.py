@@ -5,6 +5,8 @@ import re
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 
 def _num(value: str) -> float | None:
@@ -33,12 +35,12 @@ def indicator_chart(indicator, values) -> SafeString:
             f'<text x="{x + (bar - 8) / 2:.1f}" y="{height - 10}" font-size="10" '
             f'text-anchor="middle">{escape(period)}</text>'
         )
-    for label, value, colour in (("baseline", base, "#6c757d"), ("target", target, "#198754")):
+    for label, value, colour in ((_("Baseline"), base, "#6c757d"), (_("Target"), target, "#198754")):
         if value is not None:
             y = height - pad - (height - 2 * pad) * value / top
             parts.append(
                 f'<line x1="{pad}" x2="{width - pad}" y1="{y:.1f}" y2="{y:.1f}" stroke="{colour}" '
-                f'stroke-dasharray="4 3"><title>{label}: {value:g}</title></line>'
+                f'stroke-dasharray="4 3"><title>{escape(label)}: {value:g}</title></line>'
             )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 (every value is escaped above)
@@ -56,7 +58,7 @@ def gantt(tasks, today: datetime.date) -> SafeString:
     scale = (width - left - 10) / span
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" class="w-100">',
-        "<title>Timeline</title>",
+        f"<title>{escape(pgettext('plan schedule', 'Timeline'))}</title>",
     ]
     colours = {"done": "#198754", "overdue": "#dc3545", "blocked": "#fd7e14", "in_progress": "#0d6efd"}
     for i, (task, start) in enumerate(zip(tasks, starts, strict=True)):

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from attt.core.models import Organization, ScopedModel
 
@@ -93,8 +94,8 @@ class DeadlineKind(models.TextChoices):
 
 class Status(models.TextChoices):
     NOT_STARTED = "not_started", _("Not started")
-    IN_PROGRESS = "in_progress", _("In progress")
-    DONE = "done", _("Done")
+    IN_PROGRESS = "in_progress", pgettext_lazy("plan status", "In progress")
+    DONE = "done", pgettext_lazy("plan status", "Done")
     OVERDUE = "overdue", _("Overdue")
     BLOCKED = "blocked", _("Blocked")
 
@@ -253,7 +254,7 @@ class LegalDocument(ScopedModel):
     date = models.DateField(_("date"), null=True, blank=True)
     issuer = models.CharField(_("issuer"), max_length=200, blank=True)
     title = models.TextField(_("title"))
-    key = models.CharField(max_length=200, unique=True)
+    key = models.CharField(_("document key"), max_length=200, unique=True, editable=False)
 
     class Meta:
         ordering = ["date", "number"]
@@ -262,6 +263,19 @@ class LegalDocument(ScopedModel):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.number}".strip()[:200]
+
+    @staticmethod
+    def key_for(kind: str, number: str, date, title: str) -> str:
+        """What keeps a document once in the library, however often plans cite it: kind, number, date and
+        the title without case or accents."""
+        from attt.plans.parsing import fold
+
+        return f"{kind}|{number}|{date}|{fold(title)[:120]}"[:200]
+
+    def save(self, *args, **kwargs):
+        if not self.key:  # a document added by hand or through the API
+            self.key = self.key_for(self.kind, self.number, self.date, self.title)
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("plans:legaldocument_detail", args=[self.pk])

@@ -5,12 +5,19 @@ from attt.plans import views as v
 
 app_name = "plans"
 
+
+def crud_without_add(prefix: str, name: str, *views) -> list:
+    """Tasks come with their imported plan and assignments from `task_assign`: no blank add page for either
+    (the list pages then show no Add button)."""
+    return [p for p in crud(prefix, name, *views) if p.name != f"{name}_add"]
+
+
 urlpatterns = [
     *crud("plans", "plan", v.PlanListView, v.PlanDetailView, v.PlanEditView, v.PlanDeleteView),
     path("plans/<uuid:pk>/report.<str:fmt>", v.plan_report, name="plan_report"),
-    *crud("tasks", "task", v.TaskListView, v.TaskDetailView, v.TaskEditView, v.TaskDeleteView),
+    *crud_without_add("tasks", "task", v.TaskListView, v.TaskDetailView, v.TaskEditView, v.TaskDeleteView),
     path("tasks/<uuid:pk>/assign/", v.task_assign, name="task_assign"),
-    *crud(
+    *crud_without_add(
         "assignments",
         "assignment",
         v.AssignmentListView,

@@ -2,17 +2,20 @@
 indicator charts, legal library, unit review, and the report downloads."""
 
 import datetime
+import uuid
 
 import django_filters
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Max
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from attt.core import audit, scoping, uploads
 from attt.core.filtersets import SearchFilterSet
@@ -87,15 +90,41 @@ class PlanForm(forms.ModelForm):
 
 
 class LegalDocumentForm(forms.ModelForm):
+    """The key that keeps a document once in the library is made from what the form records, never typed
+    (`LegalDocumentEditView.save`); `documents` are those the user sees, where a copy is refused."""
+
+    documents = LegalDocument.objects.none()
+
     class Meta:
         model = LegalDocument
-        fields = ["organization", "category", "kind", "number", "date", "issuer", "title", "key"]
+        fields = ["organization", "category", "kind", "number", "date", "issuer", "title"]
+
+    def clean(self):
+        data = super().clean()
+        if self.instance._state.adding and not self.errors:
+            key = LegalDocument.key_for(data["kind"], data["number"], data["date"], data["title"])
+            if self.documents.filter(key=key).exists():
+                raise ValidationError(_("This document is already in the library."))
+        return data
 
 
 class IndicatorForm(forms.ModelForm):
+    """A new indicator belongs to a plan the view offers (within the user's scope) and to that plan's owner;
+    its number is the next free one unless given. Plan and number stay as they are afterwards: tasks refer to
+    the indicator by them."""
+
     class Meta:
         model = Indicator
-        fields = ["name", "baseline", "planned", "target"]
+        fields = ["plan", "number", "name", "baseline", "planned", "target"]
+        help_texts = {"number": gettext_lazy("Left empty: the next free number of the plan.")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance._state.adding:
+            self.fields["plan"].queryset = Plan.objects.none()
+            self.fields["number"].required = False
+        else:
+            del self.fields["plan"], self.fields["number"]
 
 
 class ProgressForm(forms.Form):
@@ -368,8 +397,9 @@ def overdue(request):
         raise PermissionDenied
     rows = services.overdue_assignments(
         scoping.visible(request.user, Assignment.objects.select_related("task", "organization"))
-    ).order_by("due_date")
-    return render(request, "plans/overdue.html", {"rows": rows, "title": _("Overdue assignments")})
+    ).order_by("due_date", "pk")
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(request, "plans/overdue.html", {"page": page, "title": _("Overdue assignments")})
 
 
 @login_required
@@ -385,7 +415,7 @@ def timeline(request):
         except ValidationError:
             tasks = tasks.none()
     svg = charts.gantt(list(tasks.order_by("start_date", "due_date")[:200]), today=timezone.localdate())
-    return render(request, "plans/timeline.html", {"svg": svg, "title": _("Timeline")})
+    return render(request, "plans/timeline.html", {"svg": svg, "title": pgettext("plan schedule", "Timeline")})
 
 
 # --- indicators and the legal library -------------------------------------------------------------
@@ -446,6 +476,24 @@ class IndicatorEditView(ObjectEditView):
     model = Indicator
     form_class = IndicatorForm
 
+    def get_form(self):
+        form = super().get_form()
+        if "plan" in form.fields:
+            owners = scoping.organizations_where(self.request.user, self.permission("add"))
+            plans = Plan.objects.filter(organization__in=owners)
+            form.fields["plan"].queryset = scoping.visible(self.request.user, plans)
+        return form
+
+    def save(self, form):
+        indicator = form.instance
+        if indicator._state.adding:
+            audit.lock_chain()  # writes take turns from here, so the next free number stays free
+            indicator.organization_id = indicator.plan.organization_id
+            if indicator.number is None:
+                taken = Indicator.objects.filter(plan=indicator.plan).aggregate(n=Max("number"))["n"]
+                indicator.number = (taken or 0) + 1
+        return super().save(form)
+
 
 class IndicatorDeleteView(ObjectDeleteView):
     model = Indicator
@@ -472,6 +520,20 @@ class LegalDocumentDetailView(ObjectDetailView):
 class LegalDocumentEditView(ObjectEditView):
     model = LegalDocument
     form_class = LegalDocumentForm
+
+    def get_form(self):
+        form = super().get_form()
+        form.documents = scoping.visible(self.request.user, LegalDocument.objects.all())
+        return form
+
+    def save(self, form):
+        document = form.instance
+        if document._state.adding:
+            audit.lock_chain()  # writes take turns from here, so the key stays free
+            key = LegalDocument.key_for(document.kind, document.number, document.date, document.title)
+            # the same document held by a unit the user does not see: this copy is kept apart, unannounced
+            document.key = f"{key[:167]}|{uuid.uuid4().hex}" if LegalDocument.objects.filter(key=key).exists() else key
+        return super().save(form)
 
 
 class LegalDocumentDeleteView(ObjectDeleteView):

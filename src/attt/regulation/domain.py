@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import pgettext_lazy
+
 from attt.regulation.conditions import Condition
 from attt.regulation.facts import pick
 
@@ -408,6 +410,16 @@ class Category(Bilingual):
     label_en: str
 
 
+# Where a configuration requirement applies (`area` of requirements.yaml): a fixed list, so the labels are
+# translated here rather than carried in both languages by every row.
+AREAS = {
+    "network": pgettext_lazy("requirement area", "Network"),
+    "server": pgettext_lazy("requirement area", "Server"),
+    "application": pgettext_lazy("requirement area", "Application"),
+    "data": pgettext_lazy("requirement area", "Data"),
+}
+
+
 @dataclass(frozen=True, eq=False)
 class Requirement(Bilingual):
     """One row of the requirement catalogue. Rows replaced at a higher level end at `max_level`;
@@ -436,6 +448,9 @@ class Requirement(Bilingual):
 
     def applies_to(self, level: int) -> bool:
         return self.min_level <= level <= self.max_level
+
+    def area_label(self) -> str:
+        return str(AREAS.get(self.area, self.area or ""))
 
     def citation(self, lang: str | None = None) -> str:
         return cite_all(self.source, lang)

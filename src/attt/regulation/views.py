@@ -78,7 +78,11 @@ class AssessView(LoginRequiredMixin, TemplateView):
     template_name = "regulation/assess.html"
 
     def get_context_data(self, **kwargs):
-        form = AssessForm(self.request.GET or None)
+        query = self.request.GET
+        if set(query) <= {"regime"}:  # opened (from a regime's page) on one regime: nothing answered yet
+            form = AssessForm(initial={"regime": query.get("regime", "")})
+        else:
+            form = AssessForm(query)
         result = facts_json = None
         if form.is_bound and form.is_valid():
             facts = form.facts_document()

@@ -159,9 +159,14 @@ class VulnWarning(ScopedModel):
         _("still matched"), default=True, help_text=_("False once no component matches any more.")
     )
     handled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("handled by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
-    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
 
     class Meta:
         ordering = ["priority", "due_date", "-created_at"]

@@ -230,7 +230,10 @@ class InspectionSerializer(StrictModelSerializer):
         )
         if probe.organization_id is None:
             return attrs
-        targets = attrs["targets"] if "targets" in attrs else (list(instance.targets.all()) if instance.pk else [])
+        if "targets" in attrs:
+            targets = attrs["targets"]
+        else:
+            targets = [] if instance._state.adding else list(instance.targets.all())
         inspections.validate_inspection(probe, targets)
         return attrs
 

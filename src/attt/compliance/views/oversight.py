@@ -514,8 +514,8 @@ class InspectionForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["regime"].choices = regime_choices()
-        if not self.instance.pk:
-            self.initial.setdefault("year", timezone.localdate().year)
+        if self.instance._state.adding and self.initial.get("year") is None:  # a new record has its UUID already
+            self.initial["year"] = timezone.localdate().year
 
     def clean(self):
         data = super().clean()

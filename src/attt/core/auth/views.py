@@ -114,8 +114,9 @@ def login_verify_view(request):
         if lockout.is_locked(user.username, client_ip(request)):
             _fail(request, user.username, "locked")
             form.add_error(None, _locked_message())
-        elif (step := totp.matching_step(user.totp_secret, form.cleaned_data["code"],
-                                         after=user.totp_last_step)) is not None:
+        elif (
+            step := totp.matching_step(user.totp_secret, form.cleaned_data["code"], after=user.totp_last_step)
+        ) is not None:
             user.totp_last_step = step
             user.save(update_fields=["totp_last_step"])
             request.session.pop(PENDING_KEY, None)

@@ -25,31 +25,38 @@ class AuditEvent(models.Model):
         LOGIN_FAILED = "login_failed", _("Failed log-in")
         EXPORT = "export", _("Exported")
 
-    seq = models.BigAutoField(primary_key=True)
-    timestamp = models.DateTimeField(db_index=True)
+    seq = models.BigAutoField(_("sequence number"), primary_key=True)
+    timestamp = models.DateTimeField(_("time"), db_index=True)
     # DO_NOTHING and no constraint: deleting a user or an organisation must never rewrite history
     # (a SET_NULL would change recorded events and break the chain).
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
         null=True,
         blank=True,
         on_delete=models.DO_NOTHING,
         related_name="+",
         db_constraint=False,
     )
-    actor_name = models.CharField(max_length=150, blank=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    request_id = models.CharField(max_length=36, blank=True)
-    action = models.CharField(max_length=16, choices=Action.choices, db_index=True)
-    object_type = models.CharField(max_length=100, db_index=True)
-    object_id = models.CharField(max_length=64, blank=True, db_index=True)
-    object_repr = models.CharField(max_length=255, blank=True)
+    actor_name = models.CharField(_("user name"), max_length=150, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    request_id = models.CharField(_("request ID"), max_length=36, blank=True)
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices, db_index=True)
+    object_type = models.CharField(_("object type"), max_length=100, db_index=True)
+    object_id = models.CharField(_("object ID"), max_length=64, blank=True, db_index=True)
+    object_repr = models.CharField(_("object"), max_length=255, blank=True)
     organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+        Organization,
+        verbose_name=_("organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
     )
-    changes = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    changes = models.JSONField(_("changes"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    prev_hash = models.CharField(_("previous hash"), max_length=64)
+    hash = models.CharField(_("hash"), max_length=64, unique=True)
 
     class Meta:
         ordering = ["-seq"]

@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .organizations import Organization
@@ -70,7 +71,8 @@ class Role(models.Model):
         verbose_name_plural = _("roles")
 
     def __str__(self) -> str:
-        return self.name
+        # built-in names are translated (`permissions.ROLE_NAMES_FOR_TRANSLATION`); a role added as data keeps its own
+        return gettext(self.name) if self.built_in else self.name
 
 
 class RoleAssignment(models.Model):

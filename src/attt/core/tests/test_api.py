@@ -190,6 +190,15 @@ def test_role_grant_cannot_exceed_the_granter(api, tree):
     assert granted.status_code == 201, granted.content
 
 
+def test_role_assignments_filter_by_account_id_or_user_name(admin_api, tree):
+    leader = make_user(tree.dept_a, "leader", username="Lanh-Dao")
+    make_user(tree.dept_a, "leader", username="someone-else")
+    for value in (str(leader.pk), "lanh-dao", " Lanh-Dao "):
+        rows = admin_api.get("/api/v1/role-assignments/", {"user": value}).json()["results"]
+        assert [row["user"] for row in rows] == [str(leader.pk)], value
+    assert admin_api.get("/api/v1/role-assignments/", {"user": "nobody"}).json()["results"] == []
+
+
 def test_users_api_never_returns_password_hash(admin_api, tree):
     make_user(tree.dept_a, username="someone")
     rows = admin_api.get("/api/v1/users/").json()["results"]

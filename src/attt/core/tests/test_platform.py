@@ -39,8 +39,11 @@ def test_language_switch_to_english_and_back(client, db):
 def _catalogues() -> list[Path]:
     from django.apps import apps
 
-    return [Path(app.path) / "locale" / "vi" / "LC_MESSAGES" / "django.po"
-            for app in apps.get_app_configs() if app.name.startswith("attt.")]
+    return [
+        Path(app.path) / "locale" / "vi" / "LC_MESSAGES" / "django.po"
+        for app in apps.get_app_configs()
+        if app.name.startswith("attt.")
+    ]
 
 
 @pytest.mark.parametrize("po_file", _catalogues(), ids=lambda p: p.parts[-5])
@@ -258,11 +261,17 @@ def test_ui_create_user_and_grant_role(client, tree):
 
 
 def test_oidc_single_sign_on_is_wired_when_enabled(tmp_path):
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "attt.settings.test", "ATTT_OIDC_ENABLED": "true",
-           "ATTT_OIDC_CLIENT_ID": "attt", "ATTT_OIDC_CLIENT_SECRET": "s3cret",
-           "ATTT_OIDC_AUTHORIZATION_ENDPOINT": "https://sso.example.invalid/auth",
-           "ATTT_OIDC_TOKEN_ENDPOINT": "https://sso.example.invalid/token",
-           "ATTT_OIDC_USER_ENDPOINT": "https://sso.example.invalid/userinfo", "ATTT_DATA_DIR": str(tmp_path)}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "attt.settings.test",
+        "ATTT_OIDC_ENABLED": "true",
+        "ATTT_OIDC_CLIENT_ID": "attt",
+        "ATTT_OIDC_CLIENT_SECRET": "s3cret",
+        "ATTT_OIDC_AUTHORIZATION_ENDPOINT": "https://sso.example.invalid/auth",
+        "ATTT_OIDC_TOKEN_ENDPOINT": "https://sso.example.invalid/token",
+        "ATTT_OIDC_USER_ENDPOINT": "https://sso.example.invalid/userinfo",
+        "ATTT_DATA_DIR": str(tmp_path),
+    }
     script = (
         "import django; django.setup();"
         "from django.conf import settings; from django.urls import reverse;"

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count
 from django.shortcuts import redirect, render
@@ -256,7 +257,7 @@ class RoleAssignmentListView(ObjectListView):
     filterset_class = RoleAssignmentFilterSet
     columns = [
         Column(gettext_lazy("User"), "user__username", link=True),
-        Column(gettext_lazy("Role"), "role__name"),
+        Column(gettext_lazy("Role"), "role"),
         Column(gettext_lazy("Organisation"), "organization__name"),
         Column(gettext_lazy("Since"), "created_at"),
     ]
@@ -334,8 +335,9 @@ class AuditEventDetailView(ObjectDetailView):
 
 @login_required
 def notification_list(request):
-    items = Notification.objects.filter(recipient=request.user)[:200]
-    return render(request, "core/notification_list.html", {"items": items, "title": _("Notifications")})
+    mine = Notification.objects.filter(recipient=request.user).order_by("-created_at", "-pk")
+    page = Paginator(mine, 50).get_page(request.GET.get("page"))
+    return render(request, "core/notification_list.html", {"page": page, "title": _("Notifications")})
 
 
 @login_required
