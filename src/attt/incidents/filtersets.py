@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from attt.core.filtersets import SearchFilterSet, subtree_filter
 from attt.incidents import observables
 from attt.incidents.models import (
+    TLP,
     Incident,
     IncidentTask,
     NetworkMember,
@@ -16,7 +17,6 @@ from attt.incidents.models import (
     Source,
     State,
 )
-from attt.intel.sharing import TLP_LEVELS
 
 
 def observable_forms(text: str) -> set[str]:
@@ -36,7 +36,7 @@ class IncidentFilterSet(SearchFilterSet):
     state = django_filters.ChoiceFilter(choices=State.choices, label=_("State"))
     severity = django_filters.ChoiceFilter(choices=Severity.choices, label=_("Severity"))
     source = django_filters.ChoiceFilter(choices=Source.choices, label=_("Source"))
-    tlp = django_filters.ChoiceFilter(choices=[(v, v) for v in TLP_LEVELS], label=_("TLP"))
+    tlp = django_filters.ChoiceFilter(choices=TLP.choices, label=_("TLP"))
     category = django_filters.CharFilter(field_name="category", lookup_expr="startswith", label=_("Type"))
     organization = subtree_filter(_("Organisation"))
 

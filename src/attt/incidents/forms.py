@@ -8,8 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from attt.core.forms import DateInput
 from attt.incidents import observables, services
-from attt.incidents.models import MEMBER_FIELDS, IncidentTask, NetworkMember, ObservableKind, Severity, Source
-from attt.intel.sharing import TLP_LEVELS
+from attt.incidents.models import MEMBER_FIELDS, TLP, IncidentTask, NetworkMember, ObservableKind, Severity, Source
 
 IMPACT_CHOICES = [
     ("service_interruption", _("Service interruption")),
@@ -18,7 +17,6 @@ IMPACT_CHOICES = [
     ("loss_of_control", _("Loss of control of the system")),
     ("wide_spread", _("Likely wide spread or cascading damage to other level-4/5 systems")),
 ]
-TLP_CHOICES = [(v, f"TLP:{v.upper()}") for v in TLP_LEVELS]
 OBSERVABLES_HELP = _("One per line as kind:value, e.g. ipv4:203.0.113.7 or domain:example.vn. Kinds: %(k)s.") % {
     "k": ", ".join(ObservableKind.values)
 }
@@ -124,7 +122,7 @@ class PublicReportForm(forms.Form):
 
 class ClassifyForm(forms.Form):
     category = forms.ChoiceField(label=_("Type (RSIT)"))
-    tlp = forms.ChoiceField(label=_("TLP"), choices=TLP_CHOICES, initial="amber")
+    tlp = forms.ChoiceField(label=_("TLP"), choices=TLP.choices, initial="amber")
     impacts = forms.MultipleChoiceField(
         label=_("Impacts"), choices=IMPACT_CHOICES, required=False, widget=forms.CheckboxSelectMultiple
     )

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from attt.core.models import ScopedModel
-from attt.intel.sharing import OBSERVABLE_KINDS, TLP_LEVELS
+from attt.intel.sharing import OBSERVABLE_KIND_LABELS, TLP_LABELS
 from attt.registry.services import PrioritySector
 
 
@@ -43,8 +43,10 @@ class Severity(models.TextChoices):
     SERIOUS = "serious", _("Serious")
 
 
-TLP = models.TextChoices("TLP", [(v.upper().replace("+", "_"), v) for v in TLP_LEVELS])
-ObservableKind = models.TextChoices("ObservableKind", [(v.upper(), v) for v in OBSERVABLE_KINDS])
+TLP = models.TextChoices("TLP", [(v.upper().replace("+", "_"), (v, label)) for v, label in TLP_LABELS.items()])
+ObservableKind = models.TextChoices(
+    "ObservableKind", [(k.upper(), (k, label)) for k, label in OBSERVABLE_KIND_LABELS.items()]
+)
 
 
 class Incident(ScopedModel):

@@ -8,27 +8,11 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from attt.core.models import Organization, ScopedModel
+from attt.intel.sharing import OBSERVABLE_KIND_LABELS, TLP_LABELS
 
-
-class Kind(models.TextChoices):
-    IPV4 = "ipv4", _("IPv4 address")
-    IPV6 = "ipv6", _("IPv6 address")
-    DOMAIN = "domain", _("Domain name")
-    URL = "url", _("URL")
-    MD5 = "md5", _("MD5 hash")
-    SHA1 = "sha1", _("SHA-1 hash")
-    SHA256 = "sha256", _("SHA-256 hash")
-    EMAIL = "email", _("E-mail address")
-    PHONE = "phone", _("Telephone number")
-    BANK_ACCOUNT = "bank_account", _("Bank account")
-
-
-class Tlp(models.TextChoices):
-    CLEAR = "clear", "TLP:CLEAR"
-    GREEN = "green", "TLP:GREEN"
-    AMBER = "amber", "TLP:AMBER"
-    AMBER_STRICT = "amber+strict", "TLP:AMBER+STRICT"
-    RED = "red", "TLP:RED"
+# One member per observable kind: IPV4 = "ipv4", "IPv4 address", ...
+Kind = models.TextChoices("Kind", [(k.upper(), (k, label)) for k, label in OBSERVABLE_KIND_LABELS.items()])
+Tlp = models.TextChoices("Tlp", [(v.upper().replace("+", "_"), (v, label)) for v, label in TLP_LABELS.items()])
 
 
 class Source(models.TextChoices):

@@ -7,9 +7,24 @@ import datetime
 import uuid
 from dataclasses import dataclass, field
 
-# Observable kinds understood across the platform (incidents, intel, detection).
-OBSERVABLE_KINDS = ("ipv4", "ipv6", "domain", "url", "md5", "sha1", "sha256", "email", "phone", "bank_account")
+from django.utils.translation import gettext_lazy as _
+
+# Observable kinds understood across the platform (incidents, intel, detection), with their names for people.
+OBSERVABLE_KIND_LABELS = {
+    "ipv4": _("IPv4 address"),
+    "ipv6": _("IPv6 address"),
+    "domain": _("Domain name"),
+    "url": _("URL"),
+    "md5": _("MD5 hash"),
+    "sha1": _("SHA-1 hash"),
+    "sha256": _("SHA-256 hash"),
+    "email": _("E-mail address"),
+    "phone": _("Telephone number"),
+    "bank_account": _("Bank account"),
+}
+OBSERVABLE_KINDS = tuple(OBSERVABLE_KIND_LABELS)
 TLP_LEVELS = ("clear", "green", "amber", "amber+strict", "red")
+TLP_LABELS = {level: f"TLP:{level.upper()}" for level in TLP_LEVELS}
 TLP_ORDER = {level: rank for rank, level in enumerate(TLP_LEVELS)}  # higher: shared with fewer
 
 

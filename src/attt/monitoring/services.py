@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from attt.core import scoping
 from attt.core.models import Notification
-from attt.core.services import notifications
+from attt.core.services import jobs, notifications
 from attt.monitoring import conf
 from attt.monitoring.enrich import EnrichmentIndex, SystemInfo
 from attt.monitoring.models import Source, hash_token
@@ -230,13 +230,16 @@ def parked_count() -> int:
     return sum(1 for _ in folder.glob("*/*.log")) if folder.is_dir() else 0
 
 
-def drain_spool() -> int:
-    """Process batches left in the spool by a crashed process (a scheduled job and `attt ingest worker`)."""
-    return drain(spool(), store(), enrichment_index())
+def drain_spool(*, follow: bool = False) -> int:
+    """Process batches left in the spool by a crashed process (a scheduled job; `attt ingest worker`, which
+    follows the spool with `follow`)."""
+    return drain(spool(), store(), enrichment_index, follow=follow, before_batch=jobs.between_units_of_work)
 
 
 def consume_nats(events: list[NormalisedEvent], frame: bytes | None) -> None:
-    """A JetStream worker's step: the same processing as the embedded path."""
+    """A JetStream worker's step: the same processing as the embedded path (the worker thread's database
+    connection checked first: it may have been lost since the thread's last batch)."""
+    jobs.between_units_of_work()
     process(events, store(), enrichment_index(), hand_over, frame)
 
 

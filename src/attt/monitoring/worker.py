@@ -46,14 +46,17 @@ PASS_S = 60.0  # a following worker starts a new pass (retrying failed batches w
 def drain(
     spool: Spool,
     store: SQLiteEventStore,
-    index: EnrichmentIndex | None = None,
+    index: EnrichmentIndex | Callable[[], EnrichmentIndex] | None = None,
     *,
     deliver: Callable[[list[NormalisedEvent]], None] = hand_over,
     follow: bool = False,
     idle_sleep: float = 0.2,
     on_batch: Callable[[int, int], None] | None = None,
+    before_batch: Callable[[], None] | None = None,
 ) -> int:
-    """Process spooled batches until the spool is empty (or forever with `follow`). Returns events processed."""
+    """Process spooled batches until the spool is empty (or forever with `follow`). Returns events processed.
+    `index` may be a function giving the index as it is now (a worker that follows the spool for days sees the
+    registry's changes); `before_batch` runs before each batch (a Django process checks its connection there)."""
     processed = 0
     after, pass_started = 0, time.monotonic()  # a pass takes batches in id order, each once
     while True:
@@ -69,8 +72,11 @@ def drain(
         for batch_id, _source, payload in claimed:
             after = max(after, batch_id)
             try:
+                if before_batch:
+                    before_batch()
+                current = index() if callable(index) else index
                 with gc_paused():  # the batch's objects are freed before collection resumes: nothing to scan
-                    count, added = _process_payload(payload, store, index, deliver)
+                    count, added = _process_payload(payload, store, current, deliver)
             except Exception as exc:  # this batch waits for another attempt; the ones behind it go on
                 logger.exception("spool batch %s failed; it will be tried again later", batch_id)
                 spool.release(batch_id, f"{type(exc).__name__}: {exc}")

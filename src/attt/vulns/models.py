@@ -190,10 +190,8 @@ class VulnWarning(ScopedModel):
 
 
 class LeakNotice(ScopedModel):
-    """A data-leak notice concerning an organisation's domains or systems.
-
-    Credentials are never stored: an import keeps counts and keyed hashes (HMAC-SHA-256) of the
-    account identifiers only, so an owner can check whether an account is in the leak."""
+    """A data-leak notice concerning an organisation's domains or systems: what leaked is described by counts
+    (records, accounts, passwords), never by the leaked data itself, so the platform holds no credentials."""
 
     class Status(models.TextChoices):
         NEW = "new", _("New")
@@ -214,7 +212,6 @@ class LeakNotice(ScopedModel):
     record_count = models.PositiveIntegerField(_("records"), default=0)
     account_count = models.PositiveIntegerField(_("accounts"), default=0)
     password_count = models.PositiveIntegerField(_("passwords"), default=0)
-    account_hashes = models.JSONField(default=list, blank=True, editable=False)
     advice = models.TextField(_("what to do"), blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.NEW)
 

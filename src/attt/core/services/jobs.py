@@ -5,6 +5,7 @@ The same code runs with the embedded SQLite default (one worker cluster) and wit
 each other's functions.
 """
 
+from django.db import close_old_connections, connection
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
@@ -12,6 +13,15 @@ from django_q.tasks import async_task
 def enqueue(func: str, *args, **kwargs) -> str:
     """Run `func` (dotted path) in a worker; returns the task id."""
     return async_task(func, *args, **kwargs)
+
+
+def between_units_of_work() -> None:
+    """For a long-running process (the syslog listener, an ingest worker), before each batch: drop a database
+    connection that failed (the server restarted, the network cut it) or outlived CONN_MAX_AGE, as Django does
+    between requests; the next query opens a new one. Without it one lost connection fails every batch until
+    the process is restarted. Left alone inside a transaction (never the case in those loops; a test's)."""
+    if not connection.in_atomic_block:
+        close_old_connections()
 
 
 def ensure_schedule(

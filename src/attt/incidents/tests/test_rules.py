@@ -6,6 +6,7 @@ import zoneinfo
 from dataclasses import replace
 
 import pytest
+from django.utils import translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -154,3 +155,16 @@ def test_observable_lines_are_all_accepted_or_every_bad_line_reported(pairs):
         assert exc.messages and all(m.startswith(("Line", "Dòng")) for m in exc.messages)
         return
     assert all(kind in OBSERVABLE_KINDS for kind, _value in parsed)
+
+
+def test_tlp_markings_and_observable_kinds_read_as_people_name_them():
+    """The list filter, the forms and the observables table show "TLP:AMBER+STRICT" and "Tài khoản ngân hàng",
+    not the stored codes."""
+    from attt.incidents.filtersets import IncidentFilterSet, ObservableFilterSet
+    from attt.incidents.models import ObservableKind
+
+    with translation.override("vi"):
+        tlp = dict(IncidentFilterSet().filters["tlp"].extra["choices"])
+        kinds = {value: str(label) for value, label in ObservableFilterSet().filters["kind"].extra["choices"]}
+        assert tlp["amber+strict"] == "TLP:AMBER+STRICT"
+        assert kinds["bank_account"] == "Tài khoản ngân hàng" == str(ObservableKind("bank_account").label)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from attt.core.services import jobs
 from attt.monitoring import services
 from attt.monitoring.models import LogFormat, Source
 from attt.monitoring.syslog import Throttle
@@ -106,6 +107,7 @@ class _Intake:
         self._warning = Throttle()
 
     def accept(self, data: bytes) -> dict:
+        jobs.between_units_of_work()
         ack = services.accept(self._current(), data)
         if ack["rejected"]:
             self._rejections(ack)
@@ -251,9 +253,7 @@ class Command(BaseCommand):
             except CannotListen as refused:
                 raise CommandError(str(refused), returncode=2) from None
         elif mode == "worker":
-            from attt.monitoring.worker import drain
-
-            total = drain(services.spool(), services.store(), services.enrichment_index(), follow=options["follow"])
+            total = services.drain_spool(follow=options["follow"])
             self.stdout.write(f"{total} events processed")
         elif mode == "set-aside":
             self._set_aside(retry=options["retry"])
