@@ -184,6 +184,7 @@ def test_api_token_shown_once_then_revoked(page, live_server, login, tree):
     expect(tokens.locator("h2")).to_have_text("Mã truy cập API")
     tokens.locator("#token-name").fill("Đồng bộ danh mục hệ thống")
     tokens.locator("#token-days").fill("30")
+    tokens.locator("#token-password").fill(PASSWORD)
     with page.expect_navigation():
         tokens.locator("form[action='/profile/tokens/'] button[type=submit]").click()
     key = page.get_by_test_id("new-token").inner_text().strip()

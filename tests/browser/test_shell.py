@@ -194,6 +194,7 @@ def test_two_step_verification(page, live_server, login, province_admin):
     assert re.fullmatch(r"[A-Z2-7]{16,}", secret)
 
     page.fill("#id_code", pyotp.TOTP(secret).now())
+    page.fill("#id_password", PASSWORD)  # asked again: a session left open cannot enrol an authenticator
     with page.expect_navigation():
         page.locator("main form button[type=submit]").click()
     expect(page).to_have_url(url_re(live_server, "/profile/"))

@@ -1,5 +1,7 @@
 """Request-wide context: who is acting (for the audit log), and one transaction per write request."""
 
+import ipaddress
+
 from django.conf import settings
 from django.db import transaction
 
@@ -11,12 +13,25 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 def client_ip(request) -> str | None:
     """The address the nearest trusted proxy saw (the lock-outs, the public forms' limits and the audit log count
     by it): the entry that many places from the right of X-Forwarded-For, since a client can write any entries
-    of its own to the left of what the proxies append."""
+    of its own to the left of what the proxies append. An entry that is no address (more proxies trusted than there
+    are) is not taken: it would fail PostgreSQL's address columns and be a fresh 'address' at every request."""
     proxies = int(settings.ATTT_TRUST_X_FORWARDED_FOR)
     forwarded = [entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if entry.strip()]
-    if proxies and forwarded:
-        return forwarded[-min(proxies, len(forwarded))]
+    if proxies and forwarded and (address := _address(forwarded[-min(proxies, len(forwarded))])):
+        return address
     return request.META.get("REMOTE_ADDR") or None
+
+
+def _address(entry: str) -> str | None:
+    """The IP address in a forwarded entry, which some proxies write with the port ("203.0.113.7:51234",
+    "[2001:db8::1]:443"); None if there is none."""
+    host, colon, port = entry.rpartition(":")
+    for candidate in (entry, host.strip("[]") if colon and port.isdigit() else None):
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            continue
+    return None
 
 
 class RequestContextMiddleware:

@@ -31,6 +31,20 @@ def matching_step(secret: str, code: str, *, after: int = -1) -> int | None:
     return None
 
 
+def consume(user, code: str) -> bool:
+    """Accept the user's code once. The step is claimed by a conditional update, so of two requests racing with
+    one code only one wins (each would otherwise read the last used step before the other wrote it)."""
+    from attt.core import audit
+
+    step = matching_step(user.totp_secret, code, after=user.totp_last_step)
+    if step is None:
+        return False
+    audit.lock_chain()  # before the row lock: the log-in that follows is audited (docs/architecture.md)
+    claimed = type(user).objects.filter(pk=user.pk, totp_last_step__lt=step).update(totp_last_step=step)
+    user.totp_last_step = step
+    return claimed == 1
+
+
 def verify(secret: str, code: str) -> bool:
     return matching_step(secret, code) is not None
 

@@ -1,12 +1,15 @@
 """Log-in (password, then TOTP when the user has it), log-out, profile, second factor and tokens."""
 
+import copy
 import time
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import authenticate, get_user_model, login, logout
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.views import PasswordChangeView
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -51,8 +54,11 @@ def _safe_next(request) -> str:
     return reverse("home")
 
 
-def _fail(request, username: str, reason: str) -> None:
-    lockout.register_failure(username, client_ip(request))
+def _fail(request, username: str, reason: str, *, counted: bool = True) -> None:
+    """Audit a refused log-in; count it toward the lock-out unless it was refused for being locked (those would
+    keep the lock-out going past its window for as long as anyone, the person too, keeps trying)."""
+    if counted:
+        lockout.register_failure(username, client_ip(request))
     audit.record(
         AuditEvent.Action.LOGIN_FAILED,
         object_type="core.user",
@@ -78,7 +84,7 @@ def login_view(request):
         username = form.cleaned_data["username"].strip()
         ip = client_ip(request)
         if lockout.is_locked(username, ip):
-            _fail(request, username, "locked")
+            _fail(request, username, "locked", counted=False)
             form.add_error(None, _locked_message())
         else:
             user = authenticate(request, username=username, password=form.cleaned_data["password"])
@@ -86,6 +92,7 @@ def login_view(request):
                 _fail(request, username, "bad credentials")
                 form.add_error(None, _("Wrong user name or password."))
             elif user.has_totp:
+                request.session.cycle_key()  # a session key planted beforehand must not carry the half log-in
                 request.session[PENDING_KEY] = {
                     "user": str(user.pk),
                     "at": time.time(),
@@ -112,13 +119,9 @@ def login_verify_view(request):
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if lockout.is_locked(user.username, client_ip(request)):
-            _fail(request, user.username, "locked")
+            _fail(request, user.username, "locked", counted=False)
             form.add_error(None, _locked_message())
-        elif (
-            step := totp.matching_step(user.totp_secret, form.cleaned_data["code"], after=user.totp_last_step)
-        ) is not None:
-            user.totp_last_step = step
-            user.save(update_fields=["totp_last_step"])
+        elif totp.consume(user, form.cleaned_data["code"]):
             request.session.pop(PENDING_KEY, None)
             lockout.clear_failures(user.username)
             login(request, user, backend=pending["backend"])
@@ -152,10 +155,12 @@ def totp_setup_view(request):
         return redirect("profile")
     secret = request.session.get("attt_totp_setup") or totp.new_secret()
     request.session["attt_totp_setup"] = secret
-    form = CodeForm(request.POST or None)
+    form = _with_current_password(CodeForm(request.POST or None), request)
     if request.method == "POST" and form.is_valid():
         step = totp.matching_step(secret, form.cleaned_data["code"])
-        if step is not None:
+        if (error := _current_password_error(request, form)) is not None:
+            form.add_error("password", error)
+        elif step is not None:
             request.user.totp_secret = secret
             request.user.totp_last_step = step
             request.user.save(update_fields=["totp_secret", "totp_last_step"])
@@ -171,16 +176,42 @@ class PasswordConfirmForm(forms.Form):
     password = forms.CharField(label=gettext_lazy("Current password"), widget=forms.PasswordInput)
 
 
+def _with_current_password(form: forms.Form, request) -> forms.Form:
+    """`form` asking for the current password too, when the account has one: an authenticator enrolled or an API
+    token made from a session left open would outlive it (and a password change). An account made for single
+    sign-on has no password to ask for."""
+    if request.user.has_usable_password():
+        form.fields["password"] = copy.deepcopy(PasswordConfirmForm.base_fields["password"])
+    return form
+
+
+def _current_password_error(request, form: forms.Form) -> str | None:
+    return _password_error(request, form.cleaned_data["password"]) if "password" in form.fields else None
+
+
+def _password_error(request, password: str) -> str | None:
+    """Why the current password, asked again on a profile page, is refused (None: it is right). Wrong ones count
+    toward the log-in lock-out: a session left open is no way to guess the password without limit."""
+    username = request.user.get_username()
+    if lockout.is_locked(username, client_ip(request)):
+        _fail(request, username, "locked", counted=False)
+        return _locked_message()
+    if not request.user.check_password(password):
+        _fail(request, username, "wrong current password")
+        return _("The password is not correct.")
+    return None
+
+
 @login_required
 def totp_disable_view(request):
     form = PasswordConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if request.user.check_password(form.cleaned_data["password"]):
+        if (error := _password_error(request, form.cleaned_data["password"])) is None:
             request.user.totp_secret = ""
             request.user.save(update_fields=["totp_secret"])
             messages.success(request, _("Two-step verification is off."))
             return redirect("profile")
-        form.add_error("password", _("The password is not correct."))
+        form.add_error("password", error)
     return render(request, "core/confirm_password.html", {"form": form, "title": _("Turn off two-step verification")})
 
 
@@ -192,12 +223,14 @@ class TokenForm(forms.Form):
 @login_required
 @require_POST
 def token_create_view(request):
-    form = TokenForm(request.POST)
-    if form.is_valid():
+    form = _with_current_password(TokenForm(request.POST), request)
+    if not form.is_valid():
+        messages.error(request, _("The token could not be created: check the name and the number of days."))
+    elif (error := _current_password_error(request, form)) is not None:
+        messages.error(request, _("The token could not be created: %(reason)s") % {"reason": error})
+    else:
         _token, key = ApiToken.issue(request.user, form.cleaned_data["name"], form.cleaned_data["days"])
         request.session["attt_new_token"] = key
-    else:
-        messages.error(request, _("The token could not be created: check the name and the number of days."))
     return redirect("profile")
 
 
@@ -211,9 +244,26 @@ def token_revoke_view(request, pk):
     return redirect("profile")
 
 
+class CountedPasswordChangeForm(PasswordChangeForm):
+    """Django's form, with wrong current passwords counted toward the lock-out (`_password_error`)."""
+
+    def __init__(self, user, *args, request, **kwargs):
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self):
+        if error := _password_error(self.request, self.cleaned_data["old_password"]):
+            raise ValidationError(error, code="password_incorrect")
+        return self.cleaned_data["old_password"]
+
+
 class AtttPasswordChangeView(PasswordChangeView):
+    form_class = CountedPasswordChangeForm
     template_name = "core/form.html"
     success_url = reverse_lazy("profile")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
 
     def get_context_data(self, **kwargs):
         return {**super().get_context_data(**kwargs), "title": _("Change password")}

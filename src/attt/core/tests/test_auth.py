@@ -44,7 +44,8 @@ def test_lockout_after_repeated_failures_even_with_the_right_password(tree, clie
     response = login(client, "lan", PASSWORD)
     assert response.status_code == 200  # still on the form
     assert "_auth_user_id" not in client.session
-    assert LoginAttempt.objects.filter(username="lan").count() == 4
+    # the try refused while locked is audited, not counted
+    assert LoginAttempt.objects.filter(username="lan").count() == 3
 
 
 @override_settings(ATTT_LOGIN_MAX_FAILURES=3)
@@ -108,12 +109,42 @@ def test_totp_setup_requires_a_valid_code(tree, client):
     client.force_login(user)
     client.get("/profile/2fa/")
     secret = client.session["attt_totp_setup"]
-    assert client.post("/profile/2fa/", {"code": "123456"}).status_code == 200
+    assert client.post("/profile/2fa/", {"code": "123456", "password": PASSWORD}).status_code == 200
     user.refresh_from_db()
     assert not user.has_totp
-    assert client.post("/profile/2fa/", {"code": pyotp.TOTP(secret).now()}).status_code == 302
+    assert client.post("/profile/2fa/", {"code": pyotp.TOTP(secret).now(), "password": PASSWORD}).status_code == 302
     user.refresh_from_db()
     assert user.totp_secret == secret
+
+
+def test_an_open_session_alone_cannot_enrol_an_authenticator_or_make_a_token(tree, client):
+    """Whoever finds a session left open must not lock its owner out with an authenticator of their own, nor take
+    away an API token that outlives the session and a password change: both ask for the current password."""
+    user = make_user(tree.province_a, "leader", username="lan")
+    client.force_login(user)
+    client.get("/profile/2fa/")
+    code = pyotp.TOTP(client.session["attt_totp_setup"]).now()
+    for password in ("", "not-the-password"):
+        response = client.post("/profile/2fa/", {"code": code, "password": password})
+        assert response.status_code == 200 and "password" in response.context["form"].errors
+        client.post("/profile/tokens/", {"name": "x", "days": 30, "password": password})
+    user.refresh_from_db()
+    assert not user.has_totp and not ApiToken.objects.filter(user=user).exists()
+    assert LoginAttempt.objects.filter(username="lan").count() == 2  # each wrong one counts toward the lock-out
+    client.post("/profile/tokens/", {"name": "x", "days": 30, "password": PASSWORD})
+    assert ApiToken.objects.filter(user=user).count() == 1
+
+
+def test_an_account_made_for_single_sign_on_has_no_password_to_ask(tree, client):
+    user = make_user(tree.province_a, "leader", username="sso-lan")
+    user.set_unusable_password()
+    user.save()
+    client.force_login(user)
+    client.get("/profile/2fa/")
+    code = pyotp.TOTP(client.session["attt_totp_setup"]).now()
+    assert client.post("/profile/2fa/", {"code": code}).status_code == 302
+    client.post("/profile/tokens/", {"name": "x", "days": 30})
+    assert ApiToken.objects.filter(user=user).count() == 1
 
 
 def test_open_redirect_after_login_is_refused(tree, client):
