@@ -149,6 +149,13 @@ def finding_actions(user: User, finding: Finding) -> list[str]:
     return steps
 
 
+def may_edit_finding(user: User, finding: Finding, action: str) -> bool:
+    """What a finding says (and whether it stands) is the inspecting body's: `action` ("add", "change", "delete")
+    is held on the inspection's organisation. The inspected organisation, which sees the finding and may hold
+    `change` where it lies, answers it only through the steps (acknowledge, remediate)."""
+    return scoping.can_in(user, f"compliance.finding.{action}", finding.inspection.organization)
+
+
 def record_membership(inspection: Inspection, before: dict[str, list[str]]) -> None:
     """Many-to-many changes are not audited by the signals: record the team and targets ourselves."""
     after = {

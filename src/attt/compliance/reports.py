@@ -111,7 +111,12 @@ def _period(kind: str, year: int, month: int | None, regime: str | None) -> Repo
     policy_kind = POLICY_KIND[kind]
     if regime is None:  # the regime in force at the end of the period (both regimes end the year on 14 Dec)
         last = datetime.date(year, month, calendar.monthrange(year, month)[1]) if month else datetime.date(year, 12, 14)
-        regime = regulation.regime_in_force(last).code
+        try:
+            regime = regulation.regime_in_force(last).code
+        except RegulationLookupError as exc:
+            raise ValidationError(
+                {"year": _("No legal regime of the platform's data was in force at the end of this period.")}
+            ) from exc
     policy = _policy(regime, kind)
     start, end = regulation.report_period(regime, policy_kind, year, month)
     to_owner = to_authority = None

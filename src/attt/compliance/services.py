@@ -33,6 +33,7 @@ from attt.core.models import AuditEvent, Organization, User
 from attt.core.services.notifications import notify_permission_holders
 from attt.registry import services as registry
 from attt.regulation import services as regulation
+from attt.regulation.errors import RegulationLookupError
 
 # Authority codes of the regulation data that mean "someone inside the owner organisation".
 OWNER_SIDE = {"owner", "specialised_unit", "operating_unit", "independent_appraiser"}
@@ -259,12 +260,30 @@ def _apply_decision(dossier: LevelDossier, decision: DecisionInput) -> None:
         errors["approved_by_name"] = _("Name the person who signed the decision.")
     if decision.approved_level is not None and not 1 <= decision.approved_level <= 5:
         errors["approved_level"] = _("A level is between 1 and 5.")
+    elif decision.approved_level is not None and not _within_path(dossier, decision.approved_level):
+        errors["approved_level"] = _(
+            "Level %(level)s is appraised or approved by other bodies than level %(proposed)s under this regime: "
+            "return the dossier so that it is proposed at that level."
+        ) % {"level": decision.approved_level, "proposed": dossier.proposed_level}
     if errors:
         raise ValidationError(errors)
     dossier.decision_number = decision.decision_number.strip()
     dossier.decision_date = decision.decision_date
     dossier.approved_by_name = decision.approved_by_name.strip()
     dossier.approved_level = decision.approved_level or dossier.proposed_level
+
+
+def _within_path(dossier: LevelDossier, level: int) -> bool:
+    """Whether the bodies that appraised and now approve the dossier may decide `level` (regime data). A lower
+    level is theirs to decide (each level's bodies are at least those of the levels below); a higher one whose
+    bodies differ would skip those the law gives it (a level-5 decision without the Prime Minister, a level-4 one
+    without the national authority's appraisal)."""
+    if level <= dossier.proposed_level:
+        return True
+    result = dossier.assessment.result if dossier.assessment_id else None
+    bodies = [_authority(dossier.regime, n, result) for n in (dossier.proposed_level, level)]
+    proposed, approved = ((_actor(a.appraises).code, _actor(a.approves).code) for a in bodies)
+    return proposed == approved
 
 
 def _due(dossier: LevelDossier, timer_step: str | None, start: datetime.date) -> datetime.date | None:
@@ -621,7 +640,10 @@ def complete_check(check: PeriodicCheck, *, done: datetime.date, performer: str,
         raise PermissionDenied
     check.done_date, check.performer, check.result = done, performer, result
     check.save(update_fields=["done_date", "performer", "result", "updated_at"])
-    months = regulation.check_interval_months(check.regime, approved_level(check.system) or 1, check.kind)
+    try:
+        months = regulation.check_interval_months(check.regime, approved_level(check.system) or 1, check.kind)
+    except RegulationLookupError:  # a kind the regime sets no frequency for (risk assessment under Decree 85)
+        months = None
     if months:
         PeriodicCheck.objects.create(
             organization_id=check.organization_id,

@@ -31,6 +31,8 @@ from attt.core.api.base import (
     StrictSerializerMixin,
     scope_action,
 )
+from attt.regulation import services as regulation
+from attt.regulation.errors import RegulationLookupError
 
 
 def system_field(**kwargs) -> ScopedRelatedField:
@@ -50,6 +52,12 @@ class AssessmentSerializer(StrictModelSerializer):
         model = LevelAssessment
         fields = ["id", "system", "regime", "facts", "level", "deciding_criterion", "result", "created_at"]
         read_only_fields = ["level", "deciding_criterion", "result", "created_at"]
+
+    def validate_regime(self, value: str) -> str:
+        try:
+            return regulation.get_regime(value).code
+        except RegulationLookupError as exc:
+            raise ValidationError(_("Unknown legal regime.")) from exc
 
 
 class AssessmentViewSet(ScopedModelViewSet):

@@ -331,9 +331,24 @@ class FindingViewSet(ScopedModelViewSet):
         "acknowledged_at",
     ]
 
+    def _check_inspecting_body(self, finding: Finding, action: str) -> None:
+        if not inspections.may_edit_finding(self.request.user, finding, action):
+            raise exceptions.PermissionDenied(_("Only the inspecting body records and changes its findings."))
+
     def perform_create(self, serializer):
+        self._check_inspecting_body(Finding(inspection=serializer.validated_data["inspection"]), "add")
         super().perform_create(serializer)
         inspections.notify_new_finding(serializer.instance)
+
+    def perform_update(self, serializer):
+        self._check_inspecting_body(serializer.instance, "change")
+        if "inspection" in serializer.validated_data:  # moved to another inspection: that body's finding too
+            self._check_inspecting_body(Finding(inspection=serializer.validated_data["inspection"]), "change")
+        super().perform_update(serializer)
+
+    def perform_destroy(self, instance):
+        self._check_inspecting_body(instance, "delete")
+        super().perform_destroy(instance)
 
     def _respond(self, finding: Finding) -> Response:
         return Response(FindingSerializer(finding, context=self.get_serializer_context()).data)

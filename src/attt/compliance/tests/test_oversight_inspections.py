@@ -9,7 +9,8 @@ from django.urls import reverse
 from attt.compliance import inspections
 from attt.compliance.models import Finding, Inspection
 from attt.compliance.tests.factories_oversight import make_finding, make_inspection
-from attt.core.models import AuditEvent, Notification, Role
+from attt.core.models import AuditEvent, Notification, Role, RoleAssignment
+from attt.core.scoping import forget_scope
 from attt.core.testing import make_user
 from attt.registry.tests.factories import make_system
 
@@ -135,6 +136,42 @@ def test_finding_flow_in_the_ui(client, tree, inspector, national_inspection, re
     finding.refresh_from_db()
     assert finding.state == Finding.State.VERIFIED
     assert client.get(reverse("compliance:finding_edit", args=[finding.pk])).status_code == 403
+
+
+def test_the_inspected_organisation_cannot_rewrite_or_add_findings(client, api, tree, inspector, national_inspection):
+    """The inspected province's security officer (who holds `change` on its own records, and here sees the whole
+    tree as a leader) turned a high finding against it into a low one due in 2030, on the page and through the
+    API, and could file findings into the national inspection."""
+    finding = make_finding(
+        tree.dept_a, inspection=national_inspection, severity="high", due_date=datetime.date(2027, 1, 31)
+    )
+    officer = make_user(tree.province_a, "security_officer", username="officer-inspected")
+    RoleAssignment.objects.create(user=officer, role=Role.objects.get(code="leader"), organization=tree.root)
+    forget_scope(officer)
+    url = reverse("api:finding-detail", args=[finding.pk])
+    api.force_authenticate(officer)
+    assert api.get(url).json()["actions"] == ["acknowledge", "remediate"]
+    assert api.patch(url, {"severity": "low", "due_date": "2030-01-01"}, format="json").status_code == 403
+    added = api.post(
+        reverse("api:finding-list"),
+        {"inspection": str(national_inspection.pk), "organization": str(tree.dept_a.pk), "description": "Tự ghi"},
+        format="json",
+    )
+    assert added.status_code == 403
+    client.force_login(officer)
+    assert client.get(reverse("compliance:finding_edit", args=[finding.pk])).status_code == 403
+    assert (
+        reverse("compliance:finding_edit", args=[finding.pk])
+        not in client.get(url.replace("/api/v1", "")).content.decode()
+    )
+    form = client.get(reverse("compliance:finding_add")).context["form"]
+    assert national_inspection not in form.fields["inspection"].queryset
+    finding.refresh_from_db()
+    assert (finding.severity, finding.due_date) == ("high", datetime.date(2027, 1, 31))
+    assert Finding.objects.count() == 1
+    assert api.post(reverse("api:finding-acknowledge", args=[finding.pk])).status_code == 200
+    api.force_authenticate(inspector)
+    assert api.patch(url, {"due_date": "2027-03-31"}, format="json").status_code == 200
 
 
 def test_workflow_functions_check_permissions(tree, national_inspection, responder_role):

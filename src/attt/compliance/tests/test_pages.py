@@ -228,3 +228,47 @@ def test_api_records_a_check_only_through_its_completion_step(api, tree):
     assert PeriodicCheck.objects.filter(system=check.system).count() == 2
     missing = api.post(url.replace(str(check.pk), str(planned.get().pk)) + "complete/", {}, format="json")
     assert missing.status_code == 400 and "performer" in missing.json()["errors"]
+
+
+def test_api_assessment_under_an_unknown_regime_is_a_bad_field(api, officer, system):
+    """An assessment asked under a regime the data does not have answered 500 (Server Error) instead of saying
+    which field is wrong."""
+    api.force_authenticate(officer)
+    api.cookies["attt_language"] = "en"
+    bad = api.post("/api/v1/compliance/assessments/", {"system": str(system.pk), "regime": "ND99_2030"}, format="json")
+    assert bad.status_code == 400 and bad.json()["errors"]["regime"] == ["Unknown legal regime."]
+    assert not LevelAssessment.objects.filter(system=system).exists()
+
+
+def test_proposing_a_dossier_of_an_unknown_kind_is_refused(client, officer, system):
+    """A proposal posted with a made-up kind was stored as a dossier of that kind (or, longer than the column, a
+    Server Error on PostgreSQL)."""
+    assessment = services.assess_system(system, by=officer)
+    client.force_login(officer)
+    client.cookies["attt_language"] = "en"
+    response = client.post(f"/compliance/assessments/{assessment.pk}/propose/", {"kind": "x" * 40}, follow=True)
+    assert response.status_code == 200 and "Unknown kind of dossier." in response.content.decode()
+    assert not LevelDossier.objects.exists()
+    client.post(f"/compliance/assessments/{assessment.pk}/propose/", {"kind": "reclassification"})
+    assert LevelDossier.objects.get().kind == LevelDossier.Kind.RECLASSIFICATION
+
+
+@pytest.mark.parametrize("regime", ["ND85_2016", "ND331_2026"])
+def test_a_check_of_a_kind_without_a_frequency_is_recorded(client, api, tree, regime):
+    """Recording a risk assessment (a kind the regime sets no frequency for) answered 500 (Server Error) on the
+    page and the API, and nothing was recorded."""
+    owner = make_user(tree.dept_a, "system_owner", username="owner-a1")
+    check = check_factory(tree.dept_a)
+    PeriodicCheck.objects.filter(pk=check.pk).update(regime=regime, kind=PeriodicCheck.Kind.RISK_ASSESSMENT)
+    api.force_authenticate(owner)
+    body = {"done_date": "2026-11-20", "performer": "Tổ đánh giá", "result": "Rủi ro trung bình"}
+    done = api.post(f"/api/v1/compliance/periodic-checks/{check.pk}/complete/", body, format="json")
+    assert done.status_code == 200, done.content
+    assert PeriodicCheck.objects.filter(system=check.system).count() == 1  # no frequency: nothing planned
+    second = check_factory(tree.dept_a)
+    PeriodicCheck.objects.filter(pk=second.pk).update(regime=regime, kind=PeriodicCheck.Kind.RISK_ASSESSMENT)
+    client.force_login(owner)
+    page = client.post(second.get_absolute_url(), body)
+    assert page.status_code == 302
+    second.refresh_from_db()
+    assert second.done_date == datetime.date(2026, 11, 20)

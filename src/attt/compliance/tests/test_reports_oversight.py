@@ -77,6 +77,21 @@ def test_bad_periods_are_refused():
         reports.period_for("weekly", 2026)
 
 
+def test_a_month_before_any_regime_is_refused_with_a_sentence(api, client, tree, national_admin):
+    """A monthly report for March 2016 (the generate form and the API take years from 2016; Decree 85 came into
+    force on 1 July 2016) answered 500 (Server Error) instead of saying what is wrong."""
+    body = {"organization": str(tree.province_a.pk), "kind": "monthly", "year": 2016, "month": 3}
+    api.force_authenticate(national_admin)
+    api.cookies["attt_language"] = "en"
+    refused = api.post(reverse("api:statusreport-generate"), body, format="json")
+    assert refused.status_code == 400 and "No legal regime" in refused.json()["errors"]["year"][0]
+    client.force_login(national_admin)
+    page = client.post(reverse("compliance:statusreport_add"), body)
+    assert page.status_code == 200 and page.context["form"].errors["year"]
+    assert not StatusReport.objects.exists()
+    assert reports.monthly_period(2016, 7).regime == "ND85_2016"
+
+
 def test_lateness(tree):
     report = make_report(tree.province_a, due_date=datetime.date(2026, 12, 20))
     assert not reports.is_late(report, datetime.date(2026, 12, 19))

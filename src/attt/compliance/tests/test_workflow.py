@@ -46,6 +46,17 @@ def new(tree, people, regime, **facts):
     return ready(services.new_dossier(system, by=people["operator"]))
 
 
+def appraised(dossier: LevelDossier, people) -> LevelDossier:
+    """The dossier submitted, accepted and appraised favourably: ready for the decision."""
+    for step, who, comment in [
+        ("submit", "operator", ""),
+        ("accept", "appraiser", ""),
+        ("appraise", "appraiser", "Đồng ý"),
+    ]:
+        dossier = services.transition(dossier, step, by=people[who], comment=comment)
+    return dossier
+
+
 def decision(level=None):
     return services.DecisionInput("12/QĐ-UBND", datetime.date(2026, 9, 1), "Chủ tịch UBND tỉnh A", level)
 
@@ -140,16 +151,36 @@ def test_incomplete_dossier_cannot_be_submitted(tree, people):
 
 def test_approval_needs_the_decision(tree, people):
     dossier = new(tree, people, "ND331_2026", **LEVEL3)
-    for step, who, comment in [
-        ("submit", "operator", ""),
-        ("accept", "appraiser", ""),
-        ("appraise", "appraiser", "Đồng ý"),
-    ]:
-        dossier = services.transition(dossier, step, by=people[who], comment=comment)
+    dossier = appraised(dossier, people)
     with pytest.raises(ValidationError) as info:
         services.transition(dossier, "approve", by=people["owner"], decision=services.DecisionInput())
     assert set(info.value.message_dict) == {"decision_number", "decision_date", "approved_by_name"}
     assert LevelDossier.objects.get(pk=dossier.pk).state == DossierState.APPRAISED
+
+
+@pytest.mark.parametrize("level", [4, 5])
+def test_approval_at_a_higher_level_of_other_bodies_is_refused(tree, people, level):
+    """The owner approved a level-3 dossier appraised by its own security unit as level 5 (or 4): the system
+    stood at a level the Prime Minister and the national authority never saw, with no appraisal by the bodies
+    the regime gives that level."""
+    dossier = new(tree, people, "ND331_2026", **LEVEL3)
+    dossier = appraised(dossier, people)
+    with pytest.raises(ValidationError) as info:
+        services.transition(dossier, "approve", by=people["owner"], decision=decision(level))
+    assert set(info.value.message_dict) == {"approved_level"}
+    assert "return the dossier" in info.value.message_dict["approved_level"][0]
+    assert LevelDossier.objects.get(pk=dossier.pk).state == DossierState.APPRAISED
+    dossier = services.transition(dossier, "approve", by=people["owner"], decision=decision(3))
+    assert dossier.approved_level == 3
+
+
+def test_approval_at_a_higher_level_of_the_same_bodies_is_taken(tree, people):
+    """Levels 1 and 2 go through the same bodies: a level-1 dossier may be decided at level 2."""
+    dossier = new(tree, people, "ND331_2026", system_type="internal")
+    assert dossier.proposed_level == 1
+    dossier = appraised(dossier, people)
+    dossier = services.transition(dossier, "approve", by=people["appraiser"], decision=decision(2))
+    assert dossier.approved_level == 2
 
 
 def test_overdue_and_reminders(tree, people):
@@ -223,12 +254,7 @@ def test_checklist_rules_and_progress(tree, people):
 
 def test_old_regime_systems_see_their_deadline_and_gap(tree, people):
     dossier = new(tree, people, "ND85_2016", **LEVEL3)
-    for step, who, comment in [
-        ("submit", "operator", ""),
-        ("accept", "appraiser", ""),
-        ("appraise", "appraiser", "Đồng ý"),
-    ]:
-        dossier = services.transition(dossier, step, by=people[who], comment=comment)
+    dossier = appraised(dossier, people)
     services.transition(dossier, "approve", by=people["owner"], decision=decision())
     gap = services.transition_gap(dossier.system, 3, today=datetime.date(2026, 12, 1))
     assert gap.deadline == datetime.date(2027, 7, 1)
@@ -281,12 +307,7 @@ def test_layer_four_reports_write_only_changes_and_hourly_sightings(tree, monkey
 
 def test_approved_levels_in_bulk(tree, people):
     dossier = new(tree, people, "ND331_2026", **LEVEL3)
-    for step, who, comment in [
-        ("submit", "operator", ""),
-        ("accept", "appraiser", ""),
-        ("appraise", "appraiser", "Đồng ý"),
-    ]:
-        dossier = services.transition(dossier, step, by=people[who], comment=comment)
+    dossier = appraised(dossier, people)
     services.transition(dossier, "approve", by=people["owner"], decision=decision(level=2))
     other = make_system(tree.province_a)
     assert services.approved_levels([dossier.system_id, other.pk]) == {dossier.system_id: 2}

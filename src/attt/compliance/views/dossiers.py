@@ -124,13 +124,12 @@ def dossier_create(request, pk):
     assessment = _scoped(request, LevelAssessment, pk)
     if not scoping.can_in(request.user, "compliance.leveldossier.add", assessment.organization):
         raise PermissionDenied
+    kind = request.POST.get("kind") or LevelDossier.Kind.INITIAL
+    if kind not in LevelDossier.Kind.values:
+        messages.error(request, _("Unknown kind of dossier."))
+        return redirect(assessment.get_absolute_url())
     with transaction.atomic():
-        dossier = services.new_dossier(
-            assessment.system,
-            by=request.user,
-            assessment=assessment,
-            kind=request.POST.get("kind", LevelDossier.Kind.INITIAL),
-        )
+        dossier = services.new_dossier(assessment.system, by=request.user, assessment=assessment, kind=kind)
     messages.success(request, _("The dossier was created as a draft: complete it, then submit it."))
     return redirect("compliance:leveldossier_edit", pk=dossier.pk)
 

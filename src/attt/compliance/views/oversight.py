@@ -29,6 +29,7 @@ from attt.compliance.inspections import (
     OPEN_FINDING_STATES,
     acknowledge_finding,
     finding_actions,
+    may_edit_finding,
     membership,
     notify_new_finding,
     record_membership,
@@ -697,7 +698,10 @@ class FindingDetailView(FindingMixin, ObjectDetailView):
             overdue=finding.state in OPEN_FINDING_STATES
             and finding.due_date is not None
             and finding.due_date < timezone.localdate(),
-            can_change=context["can_change"] and finding.state != Finding.State.VERIFIED,
+            can_change=context["can_change"]
+            and finding.state != Finding.State.VERIFIED
+            and may_edit_finding(user, finding, "change"),
+            can_delete=context["can_delete"] and may_edit_finding(user, finding, "delete"),
         )
         return context
 
@@ -708,7 +712,9 @@ class FindingEditView(FindingMixin, ObjectEditView):
     def get_form(self):
         form = super().get_form()
         user = self.request.user
-        inspections = scoping.visible(user, Inspection.objects.exclude(state=Inspection.State.CLOSED))
+        inspections = scoping.visible(user, Inspection.objects.exclude(state=Inspection.State.CLOSED)).filter(
+            organization__in=scoping.organizations_where(user, self.permission(self.action))
+        )
         form.fields["inspection"].queryset = inspections
         inspection = form.instance.inspection if form.instance.inspection_id else None
         wanted = self.request.POST.get("inspection") or self.request.GET.get("inspection")
@@ -733,6 +739,8 @@ class FindingEditView(FindingMixin, ObjectEditView):
         finding = super().get_object()
         if finding.state == Finding.State.VERIFIED:
             raise PermissionDenied(_("A verified finding is closed."))
+        if not may_edit_finding(self.request.user, finding, "change"):
+            raise PermissionDenied
         return finding
 
     def save(self, form):
@@ -745,7 +753,11 @@ class FindingEditView(FindingMixin, ObjectEditView):
 
 
 class FindingDeleteView(FindingMixin, ObjectDeleteView):
-    pass
+    def get_object(self):
+        finding = super().get_object()
+        if not may_edit_finding(self.request.user, finding, "delete"):
+            raise PermissionDenied
+        return finding
 
 
 class RemediateForm(forms.Form):
