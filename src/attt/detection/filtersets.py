@@ -10,9 +10,14 @@ from attt.core.filtersets import ChoicesFilter, SearchFilterSet, subtree_filter
 from attt.detection.models import Alert, Severity, SigmaRule
 
 
-def _day_start(day: datetime.date) -> datetime.datetime:
-    """Midnight of a local date, as a bound on last_seen that keeps the index usable (no date() around it)."""
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+def _day_start(day: datetime.date, days: int = 0) -> datetime.datetime | None:
+    """Midnight of a local date (`days` later), as a bound on last_seen that keeps the index usable (no date()
+    around it); None at the calendar's ends (01/01/0001, the day after 31/12/9999), which bound nothing."""
+    try:
+        midnight = datetime.datetime.combine(day + datetime.timedelta(days=days), datetime.time.min)
+        return timezone.make_aware(midnight).astimezone(datetime.UTC)
+    except OverflowError:
+        return None
 
 
 class AlertFilterSet(SearchFilterSet):
@@ -35,10 +40,12 @@ class AlertFilterSet(SearchFilterSet):
         fields = ["q", "since", "until", "severity", "status", "kind", "rule", "within", "system", "source"]
 
     def filter_since(self, queryset, name, value):
-        return queryset.filter(last_seen__gte=_day_start(value))
+        start = _day_start(value)
+        return queryset if start is None else queryset.filter(last_seen__gte=start)
 
     def filter_until(self, queryset, name, value):
-        return queryset.filter(last_seen__lt=_day_start(value + datetime.timedelta(days=1)))
+        end = _day_start(value, days=1)
+        return queryset if end is None else queryset.filter(last_seen__lt=end)
 
 
 class SigmaRuleFilterSet(SearchFilterSet):

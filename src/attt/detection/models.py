@@ -125,7 +125,8 @@ class Alert(ScopedModel):
     techniques = models.JSONField(_("ATT&CK techniques"), default=list, blank=True)
     indicator_id = models.UUIDField(_("indicator"), null=True, blank=True)
     indicator_kind = models.CharField(_("indicator kind"), max_length=16, blank=True)
-    indicator_value = models.CharField(_("indicator value"), max_length=500, blank=True)
+    # as long as intel keeps an indicator (a URL may be 2,048 characters): an escalation passes it on whole
+    indicator_value = models.CharField(_("indicator value"), max_length=2048, blank=True)
     severity = models.CharField(_("severity"), max_length=16, choices=Severity.choices)
     window_start = models.DateTimeField(_("window start"), editable=False)
     first_seen = models.DateTimeField(_("first seen"))

@@ -324,6 +324,12 @@ def window_start(moment: datetime.datetime, minutes: int | None = None) -> datet
     return datetime.datetime.fromtimestamp(epoch - epoch % seconds, tz=datetime.UTC)
 
 
+def local_time(moment: datetime.datetime) -> str:
+    """A moment in a text people read (a notification, an incident's description): the platform's local time,
+    day first, not Python's UTC form with microseconds."""
+    return timezone.localtime(moment).strftime("%d/%m/%Y %H:%M")
+
+
 RECENT_IDS = 512  # how many of an alert's latest event ids are kept to recognise a redelivered batch
 
 
@@ -389,7 +395,7 @@ def _apply(groups: dict[tuple, list[Hit]]) -> list[Alert]:
                         techniques=list(hit.techniques),
                         indicator_id=hit.indicator_id,
                         indicator_kind=hit.indicator_kind,
-                        indicator_value=hit.indicator_value[:500],
+                        indicator_value=hit.indicator_value,
                         severity=hit.severity,
                         window_start=key[2],
                         first_seen=first,
@@ -442,7 +448,7 @@ def _notify(alerts: list[Alert]) -> None:
             recipients[alert.organization_id],
             title=_("%(severity)s alert: %(title)s") % {"severity": alert.get_severity_display(), "title": alert.title},
             body=_("Organisation: %(org)s. First seen %(at)s.")
-            % {"org": orgs[alert.organization_id].name, "at": alert.first_seen},
+            % {"org": orgs[alert.organization_id].name, "at": local_time(alert.first_seen)},
             link=alert.get_absolute_url(),
             level="danger" if alert.severity == Severity.CRITICAL else "warning",
         )
@@ -537,6 +543,8 @@ def close(alert: Alert, *, by: User, reason: str) -> Alert:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Say why the alert is closed (false positive, handled, …).")})
+    if "\x00" in reason:  # no text column keeps it (PostgreSQL refuses the whole statement)
+        raise ValidationError({"reason": _("The text contains a NUL character.")})
     return _step(alert, Alert.Status.CLOSED, by=by, action="change", reason=reason)
 
 
@@ -544,7 +552,8 @@ def incident_description(alert: Alert) -> str:
     lines = [
         _("Escalated from a detection alert."),
         _("Severity: %(s)s.") % {"s": alert.get_severity_display()},
-        _("Events: %(n)d between %(a)s and %(b)s.") % {"n": alert.count, "a": alert.first_seen, "b": alert.last_seen},
+        _("Events: %(n)d between %(a)s and %(b)s.")
+        % {"n": alert.count, "a": local_time(alert.first_seen), "b": local_time(alert.last_seen)},
     ]
     if alert.kind == Alert.Kind.SIGMA:
         lines.append(_("Rule: %(t)s (%(id)s).") % {"t": alert.title, "id": alert.rule_id})
@@ -643,7 +652,7 @@ def dashboard(user, within: Organization | None = None, *, now: datetime.datetim
         per_system[key] += n
         events_of[key] += events or 0
     depth = (within.depth + 1) if within is not None else 1
-    branches = _branches(per_org, depth, within)
+    branches = _branches(per_org, depth, within, scoping.get_scope(user))
     # The systems' sectors through a sub-select, not a list of thousands of ids to bind.
     sectors, systems = _sectors_and_systems(per_system, events_of, recent.values("system_id"))
     # By (signature, kind): the pair no index orders, so the month is read from the covering index instead of
@@ -699,17 +708,25 @@ def _visible_alerts(user, within: Organization | None) -> models.QuerySet[Alert]
     return Alert.objects.filter(organization__in=organizations.values("pk"))
 
 
-def _branches(per_org: dict, depth: int, within: Organization | None) -> list[dict]:
+def _branches(per_org: dict, depth: int, within: Organization | None, scope) -> list[dict]:
     """Alerts per ancestor at `depth` (the level below the viewed one) of each alert's organisation; alerts of
-    the viewed organisation itself count under its own name."""
+    the viewed organisation itself count under its own name. `openable`: the user may narrow the dashboard to
+    the branch (a department's analyst sees its province's row, but not the province's dashboard)."""
     paths = dict(Organization.objects.filter(pk__in=list(per_org)).values_list("pk", "path"))
     per_branch: dict = defaultdict(int)
     for org_id, n in per_org.items():
         segment = paths.get(org_id, "")[1 + SEGMENT * depth : SEGMENT * (depth + 1)]
         per_branch[uuid.UUID(segment) if len(segment) == 32 else None] += n
-    names = dict(Organization.objects.filter(pk__in=[k for k in per_branch if k]).values_list("pk", "name"))
+    names, openable = {}, set()
+    for org in Organization.objects.filter(pk__in=[k for k in per_branch if k]).only("name", "path", "is_active"):
+        names[org.pk] = org.name
+        if org.is_active and scope.allows("detection.alert.view", org):
+            openable.add(org.pk)
     fallback = within.name if within is not None else _("National")
-    branches = [{"id": key, "name": names.get(key) or fallback, "n": n} for key, n in per_branch.items()]
+    branches = [
+        {"id": key, "name": names.get(key) or fallback, "n": n, "openable": key in openable}
+        for key, n in per_branch.items()
+    ]
     return sorted(branches, key=lambda b: (-b["n"], str(b["name"])))
 
 

@@ -62,7 +62,10 @@ class DashboardView(ScopedMixin, TemplateView):
                 f["branch_label"],
                 "by-branch",
                 "col-lg-6",
-                [{"label": b["name"], "n": b["n"], "url": f"?org={b['id']}" if b["id"] else ""} for b in f["branches"]],
+                [
+                    {"label": b["name"], "n": b["n"], "url": f"?org={b['id']}" if b["openable"] else ""}
+                    for b in f["branches"]
+                ],
             ),
             (
                 _("By priority sector"),
@@ -265,7 +268,8 @@ class SigmaRuleToggleView(LoginRequiredMixin, View):
         if not services.can_change_rules(request.user):
             raise PermissionDenied
         enabled = request.POST.get("enabled") == "1"
-        ids = [i for i in request.POST.getlist("rule") if i.isdigit()][:1000]
+        # ASCII digits that fit in 64 bits only: "²" is a digit to Python, a longer number overflows the database
+        ids = [i for i in request.POST.getlist("rule") if i.isascii() and i.isdigit() and len(i) < 19][:1000]
         if not ids:
             messages.error(request, _("Tick at least one rule."))
         else:
