@@ -500,6 +500,11 @@ class Component(SystemPart):
     def __str__(self) -> str:
         return " ".join(part for part in (self.vendor, self.product, self.version) if part)
 
+    def save(self, *args, **kwargs) -> None:
+        # CPE names are case-insensitive and NVD writes them in lower case: a new CVE's lookup by name finds it so
+        self.cpe23 = self.cpe23.lower()
+        super().save(*args, **kwargs)
+
 
 class Server(SystemPart):
     system = models.ForeignKey(

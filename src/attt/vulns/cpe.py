@@ -60,6 +60,11 @@ def _unquote(text: str) -> str:
     return "".join(out)
 
 
+def quote(value: str) -> str:
+    """A value as a formatted string writes it: a backslash before every sign but '-', '.' and '_' (NVD's form)."""
+    return "".join(ch if ch.isalnum() or ch in "-._" else "\\" + ch for ch in value)
+
+
 @dataclass(frozen=True)
 class CPE:
     part: str

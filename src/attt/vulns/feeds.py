@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from attt.vulns.cpe import ANY, CPEError, normalise_text, parse_cpe, parse_purl
+from attt.vulns.versions import version_key
 
 MAX_BYTES = 2 * 1024**3
 
@@ -349,15 +350,19 @@ def _cve5_criteria(affected: dict, notes: list[str]) -> list[Criterion]:
         keys = {("*", normalise_text(vendor), normalise_text(product))}
     default = affected.get("defaultStatus", "unknown")
     ranges: list[dict] = []
+    unaffected: list[tuple] = []
     for version in affected.get("versions") or []:
-        if not isinstance(version, dict) or version.get("status") != "affected":
+        if not isinstance(version, dict) or version.get("status") not in ("affected", "unaffected"):
             continue
         if version.get("versionType") == "git":
             notes.append("git commit ranges are not matched")
             continue
         start = _text(version.get("version"), 64)
         lt, le = _text(version.get("lessThan"), 64), _text(version.get("lessThanOrEqual"), 64)
-        if lt in ("*",) or le in ("*",):
+        if version["status"] == "unaffected":
+            if lt or le or start not in ("*", "n/a", "unspecified", ""):
+                unaffected.append(_cve5_interval(start, lt, le))
+        elif lt in ("*",) or le in ("*",):
             ranges.append({"start_including": "" if start in ("0", "*", "") else start})
         elif lt or le:
             ranges.append(
@@ -369,8 +374,8 @@ def _cve5_criteria(affected: dict, notes: list[str]) -> list[Criterion]:
             )
         elif start and start not in ("*", "n/a", "unspecified"):
             ranges.append({"version": start})
-    if not ranges and default == "affected":
-        ranges.append({})
+    if not ranges and default == "affected":  # every version that no unaffected entry names
+        ranges = _complement(unaffected)
     if not ranges:
         raise ValueError("no affected version")
     out = []
@@ -383,6 +388,38 @@ def _cve5_criteria(affected: dict, notes: list[str]) -> list[Criterion]:
                 Criterion(cpe=base, part=part, vendor=vendor, product=product, version=version.lower(), **bounds)
             )
     return out
+
+
+def _cve5_interval(start: str, lt: str, le: str) -> tuple:
+    """An unaffected entry as (low, high, high included); None is open, an entry without bounds one version."""
+    low = None if start in ("0", "*", "") else start
+    if lt == "*" or le == "*":
+        return low, None, False
+    if lt or le:
+        return low, lt or le, not lt
+    return low, start, True
+
+
+def _complement(unaffected: list[tuple]) -> list[dict]:
+    """The ranges between the unaffected intervals (defaultStatus "affected"): everything when there are none."""
+    ranges: list[dict] = []
+    cursor = ("", True)  # where the next affected range starts ("" = from the lowest version)
+    for low, high, high_included in sorted(unaffected, key=lambda i: () if i[0] is None else version_key(i[0])):
+        start, start_included = cursor
+        if low is not None and (not start or version_key(start) < version_key(low)):
+            gap = {"start_including" if start_included else "start_excluding": start, "end_excluding": low}
+            ranges.append({k: v for k, v in gap.items() if v})
+        if high is None:
+            return ranges
+        if (
+            not start
+            or version_key(high) > version_key(start)
+            or (high_included and version_key(high) == version_key(start))
+        ):
+            cursor = (high, not high_included)
+    start, start_included = cursor
+    ranges.append({"start_including" if start_included else "start_excluding": start} if start else {})
+    return ranges
 
 
 def parse_cve5(documents: list) -> Feed:

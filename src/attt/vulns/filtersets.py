@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from attt.core.filtersets import SearchFilterSet, visible_organizations
-from attt.vulns.models import LeakNotice, Priority, Vulnerability, VulnWarning, WarningStatus
+from attt.vulns.models import OPEN_STATUSES, LeakNotice, Priority, Vulnerability, VulnWarning, WarningStatus
 
 
 class VulnWarningFilterSet(SearchFilterSet):
@@ -24,7 +24,8 @@ class VulnWarningFilterSet(SearchFilterSet):
         if value is None:
             return queryset
         today = timezone.localdate()
-        open_ = queryset.filter(status__in=["new", "acknowledged"], due_date__lt=today)
+        # As the reminders and the checklist count: open, still matched, past the due date.
+        open_ = queryset.filter(status__in=OPEN_STATUSES, active=True, due_date__lt=today)
         return open_ if value else queryset.exclude(pk__in=open_.values("pk"))
 
 

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import CharField, Count, Q
+from django.db.models import CharField, Count, OuterRef, Q, Subquery
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,7 +36,7 @@ from attt.core.models import AuditEvent, Organization, User
 from attt.core.services.notifications import notify_permission_holders
 from attt.registry import services as registry
 from attt.vulns import feeds
-from attt.vulns.cpe import KNOWN_PURLS
+from attt.vulns.cpe import KNOWN_PURLS, quote
 from attt.vulns.feeds import Criterion, EPSSScore, Feed, FeedError, KEVEntry, VulnRecord
 from attt.vulns.matching import ComponentKey, CriteriaIndex, key_of
 from attt.vulns.models import (
@@ -324,7 +324,7 @@ def _import_kev(entries: list[KEVEntry], report: ImportReport) -> None:
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         existing = {v.cve_id: v for v in Vulnerability.objects.filter(cve_id__in=chunk)}
-        create, update = [], []
+        create, update, entered = [], [], set()
         for cve_id in chunk:
             entry = by_id[cve_id]
             vuln = existing.get(cve_id)
@@ -337,6 +337,8 @@ def _import_kev(entries: list[KEVEntry], report: ImportReport) -> None:
                 continue
             else:
                 update.append(vuln)
+                if vuln.kev_added is None:
+                    entered.add(vuln.pk)
             vuln.kev_added, vuln.kev_due, vuln.kev_ransomware, vuln.kev_action = values
             report.kev_changed += 1
         Vulnerability.objects.bulk_create(create, batch_size=BATCH)
@@ -345,7 +347,8 @@ def _import_kev(entries: list[KEVEntry], report: ImportReport) -> None:
         )
         report.created += len(create)
         report.updated += len(update)
-        reprioritise({v.pk for v in update}, notify_kev=True)
+        reprioritise({v.pk for v in update} - entered)
+        reprioritise(entered, notify_kev=True)  # announced once, when the CVE enters the catalogue
 
 
 def _import_epss(scores: list[EPSSScore], report: ImportReport) -> None:
@@ -501,8 +504,10 @@ def _components_for_keys(keys: set[tuple[str, str]]):
 def _components_for_batch(keys: set[tuple[str, str]]):
     condition = Q()
     for vendor, product in keys:
-        for part in "aoh":
-            condition |= _prefix_q(f"cpe:2.3:{part}:{vendor}:{product}:")
+        # As typed, and quoted as NVD writes a sign (notepad\+\+): the registry holds either.
+        for name in {f"{vendor}:{product}:", f"{quote(vendor)}:{quote(product)}:"}:
+            for part in "aoh":
+                condition |= _prefix_q(f"cpe:2.3:{part}:{name}")
     mapped = ProductMapping.objects.filter(reviewed=True)
     wanted = [m for m in mapped if (m.vendor, m.product) in keys]
     for m in wanted:
@@ -693,7 +698,8 @@ def _apply(hits: dict[tuple, list[tuple]], *, scope_vulns: set | None, notify: b
         VulnWarning.objects.bulk_update(changed, ["active", "matches", "fingerprint", "updated_at"], batch_size=BATCH)
         for start in range(0, len(gone), BATCH):
             VulnWarning.objects.filter(pk__in=gone[start : start + BATCH]).update(active=False, updated_at=now)
-        if created or changed or gone:
+        moved = _follow_owners() if scope_vulns is None else 0
+        if created or changed or gone or moved:
             audit.record(
                 AuditEvent.Action.WORKFLOW,
                 object_type="vulns.match",
@@ -705,12 +711,24 @@ def _apply(hits: dict[tuple, list[tuple]], *, scope_vulns: set | None, notify: b
                         "reactivated": reactivated,
                         "matches_changed": len(changed) - reactivated,
                         "no_longer_matched": len(gone),
+                        "moved_to_new_owner": moved,
                     },
                 },
             )
     if notify and created:
         notify_new_warnings(created)
     return created
+
+
+def _follow_owners() -> int:
+    """Warnings go with their system when it changes owner (an edit of the system, not a merger, which moves
+    both): the former owner no longer sees them, the new one does. One statement, as part of the full rematch."""
+    owner = (
+        registry.visible_systems(registry.system_actor()).filter(pk=OuterRef("system_id")).values("organization_id")[:1]
+    )
+    return VulnWarning.objects.exclude(organization_id=Subquery(owner)).update(
+        organization_id=Subquery(owner), updated_at=timezone.now()
+    )
 
 
 def reprioritise(vuln_ids: set, *, notify_kev: bool = False) -> int:
@@ -1076,3 +1094,14 @@ LEAK_ADVICE = gettext_lazy(
     "check the logs for log-ins from unknown places since the leak date; tell the affected users; "
     "report an incident if an account was used."
 )
+
+
+def leak_domains(names) -> list[str]:
+    """The affected domains of a notice as stored: lower case, without blanks or repeats, sorted."""
+    return sorted({name.strip().lower() for name in names if name.strip()})
+
+
+def check_leak_system(organization: Organization | None, system) -> None:
+    """A notice names only a system of its organisation (or of its units): the notice's readers would see it."""
+    if organization is not None and system is not None and not system.organization.path.startswith(organization.path):
+        raise ValidationError({"system": _("Choose a system of the notice's organisation or of its units.")})

@@ -4,8 +4,9 @@ Vendors do not use semver: NVD ranges hold versions like 12.1-55.300, 10.0.19045
 1.1.1k or 2.0.0-rc1. A version is split into numeric and alphabetic runs (separators only delimit),
 numbers compare as integers, pre-release words (alpha, beta, rc, dev, …) sort before the release and
 other words (patch letters, sp, update) after it. Trailing zero components are not significant
-(1.0 == 1.0.0). `version_key` returns a plain tuple, so the order is total by construction
-(antisymmetric and transitive), which the matcher relies on for sorting and bisecting.
+(1.0 == 1.0.0), and a leading "v" (a tag, v2.4.1) is dropped. `version_key` returns a plain tuple, so the
+order is total by construction (antisymmetric and transitive), which the matcher relies on for sorting and
+bisecting.
 """
 
 import re
@@ -28,6 +29,8 @@ _ZERO = (4, 0, "")
 def version_key(version: str) -> tuple:
     """A sort key for `version`; equal keys mean equal versions."""
     raw = _TOKEN.findall(version.lower())
+    if raw[:1] == ["v"] and len(raw) > 1 and raw[1].isdigit():
+        raw = raw[1:]  # a tag (v2.4.1) is the release itself
     tokens: list[tuple] = []
     for index, part in enumerate(raw):
         if part.isdigit():

@@ -175,8 +175,16 @@ class LeakNoticeForm(forms.ModelForm):
         if not self.instance.advice:
             self.initial["advice"] = str(services.LEAK_ADVICE)
 
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            services.check_leak_system(cleaned.get("organization"), cleaned.get("system"))
+        except ValidationError as exc:
+            self.add_error(None, exc)
+        return cleaned
+
     def save(self, commit=True):
-        self.instance.domains = sorted({d.strip().lower() for d in self.cleaned_data["domains_text"].split() if d})
+        self.instance.domains = services.leak_domains(self.cleaned_data["domains_text"].split())
         return super().save(commit)
 
 

@@ -147,6 +147,7 @@ class LeakNoticeSerializer(StrictModelSerializer):
     system = ScopedRelatedField(
         queryset=services.registry.visible_systems(services.registry.system_actor()), required=False, allow_null=True
     )
+    domains = serializers.ListField(child=serializers.CharField(max_length=253), required=False, max_length=500)
 
     class Meta:
         model = LeakNotice
@@ -166,6 +167,19 @@ class LeakNoticeSerializer(StrictModelSerializer):
             "created_at",
         ]
         read_only_fields = ["id", "created_at"]
+
+    def validate_domains(self, value: list[str]) -> list[str]:
+        return services.leak_domains(value)
+
+    def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
+        organization = attrs.get("organization", getattr(self.instance, "organization", None))
+        system = attrs.get("system", getattr(self.instance, "system", None))
+        try:
+            services.check_leak_system(organization, system)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from None
+        return attrs
 
 
 class LeakNoticeViewSet(ScopedModelViewSet):

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from attt.vulns import feeds
 from attt.vulns.feeds import FeedError
+from attt.vulns.matching import ANY, ComponentKey, CriteriaIndex
 
 DATA = Path("/work/shared/testdata")
 needs_data = pytest.mark.skipif(not DATA.exists(), reason="shared test data not present")
@@ -58,6 +59,38 @@ def test_cve5_cna_text_and_cisa_cpes():
     player = next(c for c in flash.criteria if c.product == "flash_player")
     assert player.start_including == "" and player.end_excluding == "10.2.154.27"
     assert flash.kev_added == "2022-03-03"
+
+
+@needs_data
+def test_cve5_default_affected_leaves_out_the_unaffected_ranges():
+    """CISA's record of Jenkins CVE-2024-23897 says every version is affected except the fixed lines (before
+    1.606, LTS 2.426.3+, 2.440.1+, 2.442 and later): every Jenkins got the warning, the fixed ones too."""
+    record = _load("nvd/CVE-2024-23897.json").records[0]
+    index = CriteriaIndex()
+    for criterion in record.criteria:
+        index.add(record.cve_id, criterion)
+    versions = ["1.500", "1.606", "2.426.2", "2.426.3", "2.426.4", "2.430", "2.440", "2.440.1", "2.441", "2.442"]
+    hit = [
+        v for v in [*versions, "2.450"] if index.lookup(ComponentKey("a", "jenkins", "jenkins", v, (ANY,) * 7, "cpe"))
+    ]
+    assert hit == ["1.606", "2.426.2", "2.430", "2.440", "2.441"]
+
+
+def test_cve5_default_affected_without_affected_entries_is_every_version_not_named_unaffected():
+    """A record saying only "defaultStatus: affected" concerns every version; an unaffected exact version is
+    left out, and listed affected ranges are taken as they are (most CNAs list them under that default)."""
+    entry = {"vendor": "Acme", "product": "Gate", "defaultStatus": "affected", "versions": []}
+    (everything,) = feeds._cve5_criteria(entry, [])
+    assert (everything.version, everything.start_including, everything.end_excluding) == (ANY, "", "")
+    entry["versions"] = [{"version": "2.0", "status": "unaffected"}]
+    below, above = feeds._cve5_criteria(entry, [])
+    assert (below.end_excluding, above.start_excluding) == ("2.0", "2.0")
+    entry["versions"].append({"version": "1.0", "lessThan": "1.5", "status": "affected"})
+    (listed,) = feeds._cve5_criteria(entry, [])
+    assert (listed.start_including, listed.end_excluding) == ("1.0", "1.5")
+    entry["versions"] = [{"version": "0", "lessThan": "*", "status": "unaffected"}]
+    with pytest.raises(ValueError, match="no affected version"):
+        feeds._cve5_criteria(entry, [])
 
 
 @needs_data

@@ -17,7 +17,7 @@ from attt.core.testing import make_user
 from attt.registry.models import Component
 from attt.registry.tests.factories import make_system
 from attt.vulns import exports, feeds, services
-from attt.vulns.models import MatchCriterion, ProductMapping, Vulnerability, VulnWarning, WarningStatus
+from attt.vulns.models import LeakNotice, MatchCriterion, ProductMapping, Vulnerability, VulnWarning, WarningStatus
 
 DATA = Path("/work/shared/testdata")
 pytestmark = [pytest.mark.django_db, pytest.mark.skipif(not DATA.exists(), reason="no shared test data")]
@@ -387,3 +387,125 @@ def test_warnings_feed_the_vulnerability_management_checklist_item(tree):
     assert services.update_checklists([system]) == 0
     item.refresh_from_db()
     assert item.status == "not_applicable"
+
+
+def _nvd_file(tmp_path, cve_id: str, *matches: dict, name: str = "nvd.json", summary: str = "x") -> Path:
+    """A minimal NVD API 2.0 response with one record whose one configuration holds `matches`."""
+    record = {
+        "id": cve_id,
+        "descriptions": [{"lang": "en", "value": summary}],
+        "configurations": [{"nodes": [{"operator": "OR", "cpeMatch": list(matches)}]}],
+    }
+    path = tmp_path / name
+    path.write_text(json.dumps({"vulnerabilities": [{"cve": record}]}))
+    return path
+
+
+def test_a_new_cve_warns_components_whose_cpe_quotes_a_sign(tree, tmp_path):
+    """NVD writes Notepad++ as `notepad\\+\\+`: a system registered with that CPE got no warning when the CVE was
+    imported (only from the nightly rematch), and the next import of the CVE retired the warning again."""
+    system = make_system(tree.dept_a)
+    component(system, cpe23=r"cpe:2.3:a:notepad-plus-plus:notepad\+\+:8.4:*:*:*:*:*:*:*", product="Notepad++")
+    typed = make_system(tree.dept_a)
+    component(typed, cpe23="cpe:2.3:a:notepad-plus-plus:notepad++:8.4:*:*:*:*:*:*:*", product="Notepad++")
+    match = {"vulnerable": True, "criteria": r"cpe:2.3:a:notepad-plus-plus:notepad\+\+:*:*:*:*:*:*:*:*"}
+    services.import_paths([_nvd_file(tmp_path, "CVE-2099-0001", {**match, "versionEndExcluding": "8.5"})])
+    assert set(VulnWarning.objects.filter(active=True).values_list("system", flat=True)) == {system.pk, typed.pk}
+    services.import_paths([_nvd_file(tmp_path, "CVE-2099-0001", {**match, "versionEndExcluding": "8.6"})])
+    assert VulnWarning.objects.filter(active=True).count() == 2
+
+
+def test_a_new_cve_warns_a_component_whose_cpe_was_typed_with_capitals(tree, tmp_path):
+    """The registry accepted `cpe:2.3:a:Apache:…` as typed, and a new CVE's lookup by NVD's lower-case name missed
+    it until the nightly rematch: names are kept in lower case."""
+    system = make_system(tree.dept_a)
+    component(system, cpe23="cpe:2.3:a:Apache:HTTP_Server:2.4.49:*:*:*:*:*:*:*", product="HTTP Server")
+    match = {"vulnerable": True, "criteria": "cpe:2.3:a:apache:http_server:2.4.49:*:*:*:*:*:*:*"}
+    services.import_paths([_nvd_file(tmp_path, "CVE-2099-0002", match)])
+    assert VulnWarning.objects.filter(active=True, system=system).count() == 1
+
+
+def test_api_leak_notice_domains_are_a_list_of_names(tree, api):
+    """`domains` took any JSON through the API (a number, an object, one string): the notice was stored and its
+    edit page then failed with a server error."""
+    api.force_authenticate(make_user(tree.dept_a, "org_admin", username="admin-a"))
+    url = reverse("api:leaknotice-list")
+    base = {"organization": str(tree.dept_a.pk), "title": "Rò rỉ", "source": "diễn đàn", "published": "2026-11-01"}
+    for bad in [[1, {"a": 2}], "example.vn", {"x": "y"}, ["a" * 300]]:
+        response = api.post(url, {**base, "domains": bad}, format="json")
+        assert response.status_code == 400, bad
+        assert "domains" in response.json()["errors"], bad
+    created = api.post(url, {**base, "domains": [" Mail.Example.VN ", "mail.example.vn"]}, format="json")
+    assert created.status_code == 201 and created.json()["domains"] == ["mail.example.vn"]
+
+
+def test_leak_notice_names_only_a_system_of_its_organisation(tree, api, client):
+    """A user who sees two provinces could file a notice of province B naming a system of province A: B's staff
+    then saw A's system on B's notice."""
+    admin = make_user(tree.root, "national_admin", username="nat")
+    other = make_system(tree.dept_a)
+    own = make_system(tree.dept_b)
+    api.force_authenticate(admin)
+    base = {"organization": str(tree.province_b.pk), "title": "Rò rỉ", "source": "x", "published": "2026-11-01"}
+    response = api.post(reverse("api:leaknotice-list"), {**base, "system": str(other.pk)}, format="json")
+    assert response.status_code == 400 and "system" in response.json()["errors"]
+    assert api.post(reverse("api:leaknotice-list"), {**base, "system": str(own.pk)}, format="json").status_code == 201
+    client.force_login(admin)
+    form = {**base, "system": str(other.pk), "record_count": 0, "account_count": 0, "password_count": 0}
+    page = client.post(reverse("vulns:leaknotice_add"), {**form, "status": "new", "advice": "x"})
+    assert page.status_code == 200 and LeakNotice.objects.count() == 1  # the form is shown again with the error
+
+
+def test_kev_notice_only_when_a_cve_enters_the_catalogue(tree, tmp_path):
+    """Every KEV import that changed an entry's text or due date (CISA edits them) sent the owners "Known exploited
+    vulnerability affects …" again for a CVE that had been in the catalogue for years."""
+    make_user(tree.dept_b, "system_owner", username="owner-b")
+    system = make_system(tree.dept_b)
+    component(system, cpe23="cpe:2.3:a:adobe:reader:9.3:*:*:*:*:*:*:*", product="Reader")
+    services.import_paths([DATA / "nvd/CVE-2011-0611.json"])
+    assert VulnWarning.objects.get().vulnerability.in_kev
+    entry = {"cveID": "CVE-2011-0611", "dateAdded": "2022-03-03", "dueDate": "2022-03-24", "requiredAction": "a"}
+    kev = tmp_path / "kev.json"
+    for action in ("Apply updates.", "Apply updates per vendor instructions."):
+        Notification.objects.all().delete()
+        kev.write_text(json.dumps({"catalogVersion": "x", "vulnerabilities": [{**entry, "requiredAction": action}]}))
+        assert services.import_paths([kev])[0].kev_changed == 1
+        assert not Notification.objects.exists()
+
+
+def test_warnings_follow_their_system_to_its_new_owner(tree, api):
+    """A system handed to another organisation kept its warnings in the former owner's list (who still saw the
+    system's software and could close them) while the new owner saw none of them, rematch after rematch."""
+    from attt.registry.models import InformationSystem
+
+    system = make_system(tree.dept_a)
+    component(system, cpe23="cpe:2.3:a:apache:struts:2.3.31:*:*:*:*:*:*:*", product="Struts")
+    services.import_paths(SAMPLES, notify=False)
+    warning = VulnWarning.objects.get()
+    InformationSystem.objects.filter(pk=system.pk).update(organization=tree.dept_b)  # as the system's edit page does
+    services.rematch_all(notify=False)
+    warning.refresh_from_db()
+    assert warning.organization == tree.dept_b
+    api.force_authenticate(make_user(tree.dept_a, "system_owner", username="owner-a"))
+    assert api.get(reverse("api:vulnwarning-detail", args=[warning.pk])).status_code == 404
+    api.force_authenticate(make_user(tree.dept_b, "system_owner", username="owner-b"))
+    assert api.get(reverse("api:vulnwarning-detail", args=[warning.pk])).status_code == 200
+
+
+def test_overdue_list_counts_what_the_reminder_counts(tree, api):
+    """The reminder "1 vulnerability warnings are overdue" linked to a list (?overdue=1) that also showed the
+    overdue warnings no component matches any more (retired by the rematch), so the list and the reminder
+    disagreed."""
+    import datetime
+
+    from attt.vulns.tests.factories import make_warning
+
+    system = make_system(tree.dept_a)
+    owner = make_user(tree.dept_a, "system_owner", username="owner-a")
+    current = make_warning(system, due_in=-3)
+    make_warning(system, due_in=-3, active=False)
+    assert services.remind_overdue(datetime.date.today()) == 1
+    assert "1" in Notification.objects.get(recipient=owner).title
+    api.force_authenticate(owner)
+    listed = api.get(reverse("api:vulnwarning-list"), {"overdue": "true"}).json()["results"]
+    assert [w["id"] for w in listed] == [str(current.pk)]

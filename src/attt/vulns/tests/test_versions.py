@@ -174,3 +174,12 @@ def test_transitivity(a, b, c):
 @given(st.text(max_size=40))
 def test_any_text_has_a_key(text):
     assert isinstance(version_key(text), tuple)
+
+
+def test_a_version_written_as_a_tag_is_the_release():
+    """A component registered as "v2.4.1" (a Git tag) sorted before every release: the range >= 2.0, < 2.5 missed
+    it and "< 1.0" matched it, so the system got the warnings of the oldest versions instead of its own."""
+    assert compare("v2.4.1", "2.4.1") == 0 and compare("V3.1", "3.1.0") == 0
+    assert in_range("v2.4.1", start_including="2.0", end_excluding="2.5")
+    assert not in_range("v2.4.1", end_excluding="1.0")
+    assert compare("dev1", "1") == -1 and compare("rev2", "2") != 0  # only a lone leading "v" is a tag prefix
