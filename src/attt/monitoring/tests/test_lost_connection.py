@@ -16,7 +16,7 @@ from attt.monitoring.tests.factories import make_source
 LINE = b"<134>1 2026-11-24T08:00:00Z fw01 app - - - %s"
 GOOD = b'{"@timestamp": "2026-11-24T08:00:00Z", "source": {"ip": "198.51.100.7"}, "message": "login"}'
 
-pytestmark = [postgresql_only, pytest.mark.django_db(transaction=True)]
+pytestmark = [postgresql_only, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def lose_the_connection() -> None:
