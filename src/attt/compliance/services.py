@@ -578,7 +578,12 @@ def transition_gap(system, level: int, today: datetime.date | None = None) -> Tr
 # --- 4 layers and periodic checks --------------------------------------------------------------------
 
 
-def layers_of(system) -> ProtectionLayers:
+def layers_of(system, *, create: bool = True) -> ProtectionLayers:
+    """The system's 4-layer record, made with the defaults when it has none yet; without `create` (a page that
+    only shows it) nothing is written and the defaults come unsaved."""
+    if not create:
+        stored = ProtectionLayers.objects.filter(system=system).first()
+        return stored or ProtectionLayers(system=system, organization_id=system.organization_id)
     layers, _created = ProtectionLayers.objects.get_or_create(
         system=system, defaults={"organization_id": system.organization_id}
     )

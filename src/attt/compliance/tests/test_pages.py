@@ -272,3 +272,17 @@ def test_a_check_of_a_kind_without_a_frequency_is_recorded(client, api, tree, re
     assert page.status_code == 302
     second.refresh_from_db()
     assert second.done_date == datetime.date(2026, 11, 20)
+
+
+def test_the_system_overview_writes_nothing(client, officer, system):
+    """Opening a system's compliance page (a GET, by anyone who may see the system) created its 4-layer record
+    and an audit entry for it; the page shows the defaults and leaves the record to the first save."""
+    from attt.compliance.models import ProtectionLayers
+    from attt.core.models import AuditEvent
+
+    client.force_login(officer)
+    events = AuditEvent.objects.count()
+    response = client.get(f"/compliance/systems/{system.pk}/")
+    assert response.status_code == 200 and 'id="s-layers"' in response.content.decode()
+    assert not ProtectionLayers.objects.filter(system=system).exists()
+    assert AuditEvent.objects.count() == events

@@ -405,3 +405,28 @@ def test_the_api_document_offers_generate_not_a_plain_create(client):
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     assert "post" not in paths["/api/v1/compliance/status-reports/"]
     assert "post" in paths["/api/v1/compliance/status-reports/generate/"]
+
+
+def test_a_report_submitted_while_its_figures_are_refreshed_stays_as_sent(
+    client, sample, tree, national_admin, monkeypatch
+):
+    """Someone submits the draft between the page being read and "refresh figures" being pressed: the refresh
+    answered with a server error; it now says the report is locked, and the report stays as submitted."""
+    from attt.compliance.views.oversight import StatusReportRegenerateView
+    from attt.core.testing import in_another_transaction
+
+    report = reports.generate(tree.province_a, StatusReport.Kind.MONTHLY, year=2026, month=10, by=national_admin)
+    read = StatusReportRegenerateView.report
+
+    def then_submitted(self, request, pk, action):
+        found = read(self, request, pk, action)
+        with in_another_transaction():
+            reports.submit(StatusReport.objects.get(pk=pk), by=national_admin)
+        return found
+
+    monkeypatch.setattr(StatusReportRegenerateView, "report", then_submitted)
+    client.force_login(national_admin)
+    response = client.post(reverse("compliance:statusreport_regenerate", args=[report.pk]), follow=True)
+    assert response.status_code == 200 and "đã khóa" in " ".join(str(m) for m in response.context["messages"])
+    report.refresh_from_db()
+    assert report.state == StatusReport.State.SUBMITTED

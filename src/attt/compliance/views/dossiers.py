@@ -68,7 +68,7 @@ def system_overview(request, pk):
         "assessment": LevelAssessment.objects.filter(system=system).order_by("-created_at").first(),
         "dossiers": scoping.visible(user, LevelDossier.objects.filter(system=system)).order_by("-updated_at"),
         "progress": services.checklist_progress(system, regime),
-        "layers": services.layers_of(system) if scoping.can(user, "view", system) else None,
+        "layers": services.layers_of(system, create=False) if scoping.can(user, "view", system) else None,
         "checks": scoping.visible(user, PeriodicCheck.objects.filter(system=system)).order_by("done_date", "due_date")[
             :10
         ],

@@ -468,14 +468,18 @@ class StatusReportRegenerateView(StatusReportActionView):
     def post(self, request, pk):
         report = self.report(request, pk, "add")
         self.refuse_if_locked(report)
-        reports.generate(
-            report.organization,
-            report.kind,
-            year=report.period_end.year,
-            month=report.period_end.month,
-            by=request.user,
-        )
-        messages.success(request, _("The figures were refreshed from the current data."))
+        try:
+            reports.generate(
+                report.organization,
+                report.kind,
+                year=report.period_end.year,
+                month=report.period_end.month,
+                by=request.user,
+            )
+        except ValidationError as exc:  # submitted meanwhile (after the page was read): locked now
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("The figures were refreshed from the current data."))
         return redirect(report.get_absolute_url())
 
 
