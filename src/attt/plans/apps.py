@@ -8,6 +8,7 @@ def _schedules(sender, **kwargs) -> None:
         return
     from attt.core.services.jobs import ensure_schedule
 
+    ensure_schedule("plans.occurrences", "attt.plans.services.ensure_occurrences")
     ensure_schedule("plans.reminders", "attt.plans.services.remind")
 
 

@@ -163,6 +163,15 @@ class Assignment(ScopedModel):
     def __str__(self) -> str:
         return f"{self.task.number}. {self.task.content[:80]} — {self.organization}"
 
+    def delete(self, *args, **kwargs):
+        """The task is rolled up without the removed unit (the page and the API both delete through here; a task's
+        own deletion takes its assignments with it)."""
+        from attt.plans.services import roll_up
+
+        deleted = super().delete(*args, **kwargs)
+        roll_up(self.task)
+        return deleted
+
     def get_absolute_url(self) -> str:
         return reverse("plans:assignment_detail", args=[self.pk])
 

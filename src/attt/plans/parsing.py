@@ -56,6 +56,7 @@ def indicator_refs(text: str) -> list[int]:
 # --- deadlines ----------------------------------------------------------------------------------
 
 ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4}
+_DASH = re.compile("[\u2010-\u2015\u2212]")
 
 
 @dataclass(frozen=True)
@@ -81,13 +82,15 @@ def _month_end(year: int, month: int) -> datetime.date:
 def parse_deadline(text: str, default_year: int | None = None) -> Deadline:
     """Normalise the deadline column. Never raises: what it cannot read is kind "unknown"."""
     raw = clean_cell(text or "").replace("\n", " ").strip()
-    key = fold(raw)
+    key = _DASH.sub("-", fold(raw))  # office files write ranges with en dashes
     if not key:
         return Deadline("unknown", raw)
-    m = re.search(r"thang (\d{1,2})\s*/\s*(\d{4})", key)
-    if m and 1 <= int(m.group(1)) <= 12 and 1900 < int(m.group(2)) < 2200:
-        year, month = int(m.group(2)), int(m.group(1))
-        return Deadline("date", raw, datetime.date(year, month, 1), _month_end(year, month))
+    found = re.findall(r"thang (\d{1,2})\s*/\s*(\d{4})", key)
+    months = [(int(y), int(m)) for m, y in found if 1 <= int(m) <= 12 and 1900 < int(y) < 2200]
+    if months:  # "Tháng 9/2024 - Tháng 12/2024": milestones, the task runs to the last one
+        (y1, m1), (y2, m2) = min(months), max(months)
+        kind = "date" if len(set(months)) == 1 else "range"
+        return Deadline(kind, raw, datetime.date(y1, m1, 1), _month_end(y2, m2))
     m = re.search(r"quy ([ivx]+)(?:\s*-\s*([ivx]+))?\s*/\s*(\d{4})", key)
     if m and m.group(1).upper() in ROMAN and (m.group(2) is None or m.group(2).upper() in ROMAN):
         q1 = ROMAN[m.group(1).upper()]
@@ -95,13 +98,19 @@ def parse_deadline(text: str, default_year: int | None = None) -> Deadline:
         year = int(m.group(3))
         if q1 <= q2 and 1900 < year < 2200:
             return Deadline("range", raw, datetime.date(year, 3 * q1 - 2, 1), _month_end(year, 3 * q2))
-    m = re.fullmatch(r"(?:nam )?(\d{4})\s*-\s*(\d{4})", key)
+    m = re.fullmatch(r"(?:giai doan |nam |trong nam )?(\d{4})\s*-\s*(\d{4})", key)
     if m and 1900 < int(m.group(1)) <= int(m.group(2)) < 2200:
         return Deadline("range", raw, datetime.date(int(m.group(1)), 1, 1), datetime.date(int(m.group(2)), 12, 31))
-    m = re.fullmatch(r"(?:nam )?(\d{4})", key)
+    m = re.fullmatch(r"(?:nam |trong nam )?(\d{4})", key)
     if m and 1900 < int(m.group(1)) < 2200:
         year = int(m.group(1))
         return Deadline("date", raw, datetime.date(year, 1, 1), datetime.date(year, 12, 31))
+    m = re.fullmatch(r"truoc (?:ngay )?(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*(\d{4})", key)
+    if m and 1900 < int(m.group(3)) < 2200:
+        try:
+            return Deadline("date", raw, due=datetime.date(int(m.group(3)), int(m.group(2)), int(m.group(1))))
+        except ValueError:  # 31/02: no such day
+            return Deadline("unknown", raw)
     m = re.search(r"truoc ngay (\d{1,2}) cua thang cuoi quy", key)
     if m and 1 <= int(m.group(1)) <= 31:
         return Deadline("quarterly", raw, day=int(m.group(1)))

@@ -44,6 +44,7 @@ def assign(task: Task, organizations: list[Organization], *, parent: Assignment 
             task=task, organization=org, defaults={"parent": parent, "due_date": task.due_date}
         )
         out.append(assignment)
+    roll_up(task)  # a unit just given a finished task has not finished it
     audit.record(
         "workflow",
         obj=task,
@@ -54,14 +55,6 @@ def assign(task: Task, organizations: list[Organization], *, parent: Assignment 
         },
     )
     return out
-
-
-def rolled_progress(assignment: Assignment) -> int:
-    """An assignment with sub-assignments progresses as the mean of its children (recursively)."""
-    children = list(assignment.children.all())
-    if not children:
-        return assignment.progress
-    return round(sum(rolled_progress(c) for c in children) / len(children))
 
 
 def rolled_status(statuses: list[str]) -> str:
@@ -79,19 +72,21 @@ def rolled_status(statuses: list[str]) -> str:
 
 
 def roll_up(task: Task) -> Task:
-    """Recompute the task's progress and status from its top-level assignments (and theirs). The task is locked
-    first: two reports rolling up at once take turns, so the second reads the first's assignments."""
+    """Recompute the task's progress and status from its top-level assignments: an assignment handed further down
+    takes the mean progress and the rolled status of its children, the deepest first (a child's unit is below its
+    parent's), so each level reads the one below as just rolled up. The task is locked first: two reports rolling
+    up at once take turns, so the second reads the first's assignments."""
     lock_current(task)
-    tops = list(task.assignments.filter(parent__isnull=True))
-    for a in task.assignments.filter(children__isnull=False).distinct():
+    handed_down = task.assignments.filter(children__isnull=False).distinct().order_by("-organization__depth")
+    for a in handed_down:
         kids = list(a.children.all())
-        a.progress = rolled_progress(a)
+        a.progress = round(sum(k.progress for k in kids) / len(kids))
         a.status = rolled_status([k.status for k in kids])
         a.save(update_fields=["progress", "status", "updated_at"])
-    if tops:
-        task.progress = round(sum(rolled_progress(a) for a in tops) / len(tops))
-        task.status = rolled_status([Assignment.objects.get(pk=a.pk).status for a in tops])
-        task.save(update_fields=["progress", "status", "updated_at"])
+    tops = list(task.assignments.filter(parent__isnull=True))
+    task.progress = round(sum(a.progress for a in tops) / len(tops)) if tops else 0
+    task.status = rolled_status([a.status for a in tops])
+    task.save(update_fields=["progress", "status", "updated_at"])
     return task
 
 
@@ -144,14 +139,25 @@ def period_end(label: str) -> datetime.date:
     return datetime.date(int(label), *YEARLY_REPORT_DAY)
 
 
+RECURRING = ("monthly", "quarterly", "yearly", "continuous")
+
+
 def create_occurrences(year: int, tasks=None) -> int:
-    """Create the empty periodic reports of every assignment of recurring tasks for a year."""
+    """Create the empty periodic reports of every assignment of recurring tasks for a year; existing ones are kept
+    (read in one query, so the daily job that calls this finds nothing to do quickly)."""
     made = 0
-    qs = Assignment.objects.select_related("task")
+    qs = Assignment.objects.select_related("task").filter(task__deadline_kind__in=RECURRING)
     if tasks is not None:
         qs = qs.filter(task__in=tasks)
-    for a in qs.filter(task__deadline_kind__in=["monthly", "quarterly", "yearly", "continuous"]):
+    existing = set(
+        ProgressReport.objects.filter(assignment__in=qs, period__startswith=str(year)).values_list(
+            "assignment_id", "period"
+        )
+    )
+    for a in qs:
         for label, due in occurrences(a.task, year):
+            if (a.pk, label) in existing:
+                continue
             _, created = ProgressReport.objects.get_or_create(
                 assignment=a,
                 period=label,
@@ -217,8 +223,10 @@ def report_progress(
                 report.save(update_fields=["assignment", "period", *fields, "updated_at"])
         except IntegrityError:
             raise clash from None
-    if assignment.reports.order_by("-period_end", "-submitted_at").first() == report:
-        # the assignment shows its latest period: correcting an older report leaves it as it is
+    latest = assignment.reports.filter(submitted_at__isnull=False).order_by("-period_end", "-submitted_at").first()
+    if latest == report:
+        # the assignment shows its latest reported period (the year's empty occurrences do not count): correcting
+        # an older report leaves it as it is
         assignment.status, assignment.progress = status, progress
         if comment:
             assignment.comment = comment
@@ -335,6 +343,14 @@ def reminder_due(assignment: Assignment, today: datetime.date) -> str | None:
     return None
 
 
+def ensure_occurrences(today: datetime.date | None = None) -> int:
+    """Daily job: the year's periodic reports of recurring assignments that are missing (a new year, a unit assigned
+    since), and from December the next year's, so each period's reminders reach every unit without anyone running
+    `attt plans occurrences`. Returns how many reports it created."""
+    today = today or timezone.localdate()
+    return sum(create_occurrences(year) for year in [today.year, *([today.year + 1] if today.month == 12 else [])])
+
+
 def remind(today: datetime.date | None = None) -> dict:
     """Daily job: mark overdue assignments, remind assignees before deadlines, and escalate each
     overdue assignment once to the organisation above it (the parent node of the cascade)."""
@@ -349,6 +365,17 @@ def remind(today: datetime.date | None = None) -> dict:
     for a in due.iterator(chunk_size=500):
         with transaction.atomic():
             _remind_one(a, today, counts)
+    periodic = (  # recurring tasks have no due date: each period's report (`create_occurrences`) has one
+        ProgressReport.objects.filter(
+            submitted_at__isnull=True, period_end__in=[today + datetime.timedelta(days=d) for d in REMIND_DAYS]
+        )
+        .exclude(assignment__status=Status.DONE)
+        .exclude(assignment__reminded_on=today)
+        .select_related("assignment__task", "assignment__organization")
+    )
+    for report in periodic.iterator(chunk_size=500):
+        with transaction.atomic():
+            _remind_report(report, today, counts)
     for task in Task.objects.filter(assignments__status=Status.OVERDUE).distinct():
         with transaction.atomic():
             roll_up(task)
@@ -360,6 +387,26 @@ def remind(today: datetime.date | None = None) -> dict:
             changes={"step": "plans.reminders", **counts},
         )
     return counts
+
+
+def _remind_report(report: ProgressReport, today: datetime.date, counts: dict) -> None:
+    """A recurring task's period report coming due: its unit is reminded once that day (the assignment keeps the
+    day, as for a dated task)."""
+    a = report.assignment
+    lock_current(a)
+    if a.reminded_on == today:
+        return
+    notify_permission_holders(
+        "plans.assignment.change",
+        a.organization,
+        link=a.get_absolute_url(),
+        level="warning",
+        title=_("Due in %(n)s days: %(t)s")
+        % {"n": (report.period_end - today).days, "t": f"{report.period} — {a.task.content[:110]}"},
+    )
+    counts["reminded"] += 1
+    a.reminded_on = today
+    a.save(update_fields=["reminded_on"])
 
 
 def _remind_one(a: Assignment, today: datetime.date, counts: dict) -> None:
@@ -386,13 +433,13 @@ def _remind_one(a: Assignment, today: datetime.date, counts: dict) -> None:
             a.status = Status.OVERDUE
             changed += ["status", "updated_at"]  # a page showing the old status must not write it back
             counts["overdue"] += 1
-        notify_permission_holders(
-            "plans.assignment.change",
-            a.organization,
-            link=link,
-            level="danger",
-            title=_("Overdue: %(t)s") % {"t": a.task.content[:120]},
-        )
+            notify_permission_holders(  # once, when it turns overdue: not every morning it stays so
+                "plans.assignment.change",
+                a.organization,
+                link=link,
+                level="danger",
+                title=_("Overdue: %(t)s") % {"t": a.task.content[:120]},
+            )
         if a.escalated_at is None:
             above = a.parent.organization if a.parent else a.organization.parent
             if above is not None:

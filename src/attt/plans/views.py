@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Max
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -298,7 +298,10 @@ def task_assign(request, pk):
     form.fields["organizations"].queryset = scoping.organizations_where(request.user, "plans.assignment.add")
     if form.is_valid():
         parent_id = request.POST.get("parent")
-        parent = get_scoped_or_404(request.user, task.assignments.all(), pk=parent_id) if parent_id else None
+        try:
+            parent = get_scoped_or_404(request.user, task.assignments.all(), pk=parent_id) if parent_id else None
+        except ValidationError:  # not an id: no such assignment
+            raise Http404 from None
         try:
             services.assign(task, list(form.cleaned_data["organizations"]), parent=parent)
             messages.success(request, _("Assigned."))
@@ -557,7 +560,10 @@ def unit_review(request):
     orgs = scoping.organizations_where(request.user, "plans.task.change")
     if request.method == "POST":
         name = request.POST.get("name", "")
-        org = orgs.filter(pk=request.POST.get("organization") or None).first()
+        try:
+            org = orgs.filter(pk=request.POST.get("organization") or None).first()
+        except ValidationError:  # not an id: no organisation chosen
+            org = None
         if not name or org is None:
             messages.error(request, _("Choose a name and an organisation."))
             return redirect("plans:unit_review")
@@ -602,6 +608,8 @@ def unit_review(request):
 def plan_report(request, pk, fmt):
     """The yearly implementation report of the user's unit, or the owner's consolidated report."""
     plan = get_scoped_or_404(request.user, Plan.objects.all(), pk=pk)
+    if fmt not in {"docx", "xlsx"}:
+        raise Http404
     if not scoping.get_scope(request.user).has_anywhere("plans.assignment.export"):
         raise PermissionDenied
     try:
@@ -611,7 +619,10 @@ def plan_report(request, pk, fmt):
         year, period = timezone.localdate().year, str(timezone.localdate().year)
     org = None
     if request.GET.get("organization"):
-        org = get_scoped_or_404(request.user, Organization.objects.all(), pk=request.GET["organization"])
+        try:
+            org = get_scoped_or_404(request.user, Organization.objects.all(), pk=request.GET["organization"])
+        except ValidationError:  # not an id at all: no such organisation either
+            raise Http404 from None
     data = reports.collect(request.user, plan, period=period, organization=org)
     if fmt == "docx":
         body, ctype = reports.to_docx(data), reports.DOCX

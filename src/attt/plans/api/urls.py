@@ -210,6 +210,10 @@ class AssignmentViewSet(ScopedModelViewSet):
     serializer_class = AssignmentSerializer
     filterset_fields = ["task", "status"]
 
+    def perform_create(self, serializer):
+        super().perform_create(serializer)
+        services.roll_up(serializer.instance.task)
+
     def perform_update(self, serializer):
         super().perform_update(serializer)
         services.roll_up(serializer.instance.task)
