@@ -164,7 +164,7 @@ def add_objects(collection: Collection, objects: list) -> TaxiiStatus:
             # SCOs and markings carry no version: the same content again is the same object.
             same = StixObject.objects.filter(collection=collection, stix_id=obj["id"], data=obj).first()
             if same:
-                successes.append({"id": obj["id"], "version": stix.timestamp(same.version)})
+                successes.append({"id": obj["id"], "version": stix.timestamp(same.version, exact=True)})
                 continue
         StixObject.objects.get_or_create(
             collection=collection,
@@ -179,7 +179,7 @@ def add_objects(collection: Collection, objects: list) -> TaxiiStatus:
                 "data": obj,
             },
         )
-        successes.append({"id": obj["id"], "version": stix.timestamp(version)})
+        successes.append({"id": obj["id"], "version": stix.timestamp(version, exact=True)})
     return TaxiiStatus.objects.create(
         organization_id=collection.organization_id,
         collection=collection,

@@ -132,13 +132,13 @@ def _seen(attribute: dict, key: str) -> datetime.datetime | None:
     text = attribute.get(key)
     if not text:
         return None
-    try:
+    try:  # in UTC: a date past the calendar's ends once there is refused here, not by the database
         value = datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
+        return (value if value.tzinfo else value.replace(tzinfo=datetime.UTC)).astimezone(datetime.UTC)
+    except (ValueError, OverflowError):
         raise ValueError(
             f"The {key} “{str(text)[:40]}” of attribute “{attribute.get('value')}” is not a date."
         ) from None
-    return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
 
 
 def _tag_names(holder: dict, what: str) -> list[str]:
@@ -178,8 +178,8 @@ def _observables(attribute: dict, event_tlp: str) -> list[SharedObservable]:
     for part_type, part_value in parts:
         if part_type == "ip":
             part_type = "ip-dst"
-        if part_type not in _KINDS:
-            continue
+        if part_type not in _KINDS or (part_type == "uri" and "://" not in part_value):
+            continue  # a MISP uri is often a path alone ("/admin.php"), which is no observable of ours
         kind = _KINDS[part_type] or ("ipv6" if ":" in part_value else "ipv4")
         try:
             canonical = observables.normalise(kind, part_value)

@@ -46,6 +46,7 @@ class SharedObservable:
     # Its own TLP when the source marked it (a MISP attribute's tag, a STIX object's marking); what it may be
     # shared at is the stricter of this and its report's TLP (`SharedReport.tlp_of`).
     tlp: str | None = None
+    valid_until: datetime.datetime | None = None  # the end of its validity, when the source gives one (STIX)
 
 
 @dataclass(slots=True)

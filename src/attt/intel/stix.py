@@ -39,6 +39,7 @@ TLP1_MARKING_IDS = {
     "red": "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed",
 }
 TLP_BY_MARKING = {v: k for k, v in TLP1_MARKING_IDS.items()} | {v: k for k, v in TLP2_MARKING_IDS.items()}
+_UNVERSIONED = datetime.datetime.min.replace(tzinfo=datetime.UTC)  # an object without `modified`: oldest
 TECHNIQUE_ID = re.compile(r"T\d{4}(?:\.\d{3})?")
 
 # kind → (SCO type, property path in a pattern)
@@ -74,21 +75,24 @@ _KIND_BY_PATH = {
 _COMPARISON = re.compile(r"([a-z0-9-]+):([A-Za-z0-9_.'\-]+)\s*=\s*'((?:[^'\\]|\\.)*)'")
 
 
-def timestamp(value: datetime.datetime) -> str:
-    """STIX timestamp, UTC with milliseconds (what stix2-validator and most consumers expect)."""
+def timestamp(value: datetime.datetime, *, exact: bool = False) -> str:
+    """STIX timestamp, UTC with milliseconds (what stix2-validator and most consumers expect). `exact` keeps the
+    microseconds a value has: a TAXII version is asked for again as it was named, so it must not be rounded."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=datetime.UTC)
-    return value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    text = value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return (text if exact and value.microsecond % 1000 else text[:-3]) + "Z"
 
 
 def parse_timestamp(text, what: str = "timestamp") -> datetime.datetime:
+    """A timestamp in UTC; one that is not a date, or falls outside years 1 to 9999 in UTC, is a ValueError."""
     if not isinstance(text, str):
         raise ValueError(f"The {what} is missing or not a text.")
     try:
         value = datetime.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
+        return (value if value.tzinfo else value.replace(tzinfo=datetime.UTC)).astimezone(datetime.UTC)
+    except (ValueError, OverflowError):
         raise ValueError(f"“{text[:60]}” is not a valid {what}.") from None
-    return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
 
 
 def tlp_marking(level: str) -> dict:
@@ -109,8 +113,10 @@ def _list(value) -> list:
 
 
 def tlp_of(obj: dict) -> str | None:
-    """The strictest TLP level among an object's marking references, None when unmarked."""
+    """The strictest TLP level among an object's marking references, None when unmarked. A granular marking
+    counts for the whole object: it is served or not as one, so a part marked red makes it red."""
     refs = _list(obj.get("object_marking_refs"))
+    refs += [m.get("marking_ref") for m in _list(obj.get("granular_markings")) if isinstance(m, dict)]
     return strictest(*(TLP_BY_MARKING[ref] for ref in refs if isinstance(ref, str) and ref in TLP_BY_MARKING))
 
 
@@ -266,8 +272,9 @@ def to_bundle(report: SharedReport) -> dict:
 
 
 def observables_of(obj: dict) -> list[SharedObservable]:
-    """The observables one indicator or SCO carries (none for other types), each with the object's TLP."""
-    found = _observables_of(obj)
+    """The observables one indicator or SCO carries (none for other types, nor for a revoked object: its
+    producer withdrew it), each with the object's TLP."""
+    found = [] if obj.get("revoked") is True else _observables_of(obj)
     for obs in found:
         obs.tlp = tlp_of(obj)
     return found
@@ -284,7 +291,9 @@ def _observables_of(obj: dict) -> list[SharedObservable]:
         last = parse_timestamp(obj["valid_until"], "valid_until") if obj.get("valid_until") else None
         comment = obj.get("description") or ""
         return [
-            SharedObservable(kind, value, comment=str(comment), first_seen=first, last_seen=last, to_detect=True)
+            SharedObservable(
+                kind, value, comment=str(comment), first_seen=first, last_seen=last, to_detect=True, valid_until=last
+            )
             for kind, value in observables_in_pattern(obj["pattern"])
         ]
     if kind_type == "file":
@@ -317,16 +326,20 @@ def _techniques(obj: dict) -> list[str]:
 
 def latest_objects(objects: list) -> dict[str, dict]:
     """Objects by id, keeping the newest version of each (bundles and TAXII pages may carry several)."""
-    latest: dict[str, dict] = {}
+    latest: dict[str, tuple[datetime.datetime, dict]] = {}
     for number, obj in enumerate(objects, 1):
         if not isinstance(obj, dict) or not isinstance(obj.get("type"), str) or not isinstance(obj.get("id"), str):
             raise ValueError(f"Object {number} of the bundle has no type or id.")
         if not obj["id"].startswith(obj["type"] + "--"):
             raise ValueError(f"Object {number} of the bundle has an id (“{obj['id'][:80]}”) not of its type.")
+        try:  # compared as times: as text, "…00Z" would sort after "…00.500Z"
+            version = parse_timestamp(obj["modified"], "modification time") if obj.get("modified") else _UNVERSIONED
+        except ValueError as exc:
+            raise ValueError(f"Object {number} of the bundle: {exc}") from None
         old = latest.get(obj["id"])
-        if old is None or str(obj.get("modified", "")) >= str(old.get("modified", "")):
-            latest[obj["id"]] = obj
-    return latest
+        if old is None or version >= old[0]:
+            latest[obj["id"]] = (version, obj)
+    return {object_id: obj for object_id, (_version, obj) in latest.items()}
 
 
 def parse_bundle(data: dict) -> list[SharedReport]:

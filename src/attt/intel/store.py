@@ -262,10 +262,10 @@ def _write_chunk(organization, chunk, merged, source, confidence, now) -> tuple[
     for kind in {k for k, _v in chunk}:
         values = [v for k, v in chunk if k == kind]
         found = Indicator.objects.filter(organization=organization, kind=kind, value__in=values)
-        for ind in found.only("pk", "kind", "value", "tlp", "last_seen"):
+        for ind in found.only("pk", "kind", "value", "tlp", "last_seen", "valid_until"):
             existing[(ind.kind, ind.value)] = ind
     new = []
-    # Known indicators are refreshed with one UPDATE per (last seen, TLP) group: a re-import of a
+    # Known indicators are refreshed with one UPDATE per (last seen, TLP, valid until) group: a re-import of a
     # 10,000-line list is a handful of statements, not 10,000.
     refresh: dict[tuple, list] = {}
     for key in chunk:
@@ -284,6 +284,7 @@ def _write_chunk(organization, chunk, merged, source, confidence, now) -> tuple[
                     confidence=confidence,
                     comment=obs.comment[:4000],
                     valid_from=obs.first_seen or now,
+                    valid_until=obs.valid_until,
                     first_seen=obs.first_seen or now,
                     last_seen=seen,
                     created_at=now,
@@ -293,10 +294,14 @@ def _write_chunk(organization, chunk, merged, source, confidence, now) -> tuple[
             continue
         last_seen = max(filter(None, [ind.last_seen, seen]))
         stricter = strictest(tlp, ind.tlp)
-        refresh.setdefault((last_seen, stricter), []).append(ind.pk)
+        # a validity is extended, never shortened; none (for ever) stays none
+        until = ind.valid_until and obs.valid_until and max(ind.valid_until, obs.valid_until)
+        refresh.setdefault((last_seen, stricter, until or ind.valid_until), []).append(ind.pk)
     Indicator.objects.bulk_create(new, batch_size=500)
-    for (last_seen, tlp), pks in refresh.items():
-        Indicator.objects.filter(pk__in=pks).update(last_seen=last_seen, tlp=tlp, active=True, updated_at=now)
+    for (last_seen, tlp, until), pks in refresh.items():
+        Indicator.objects.filter(pk__in=pks).update(
+            last_seen=last_seen, tlp=tlp, valid_until=until, active=True, updated_at=now
+        )
     changed = [pk for pks in refresh.values() for pk in pks]
     return len(new), len(changed)
 
@@ -336,7 +341,12 @@ def import_reports(organization, reports: list[SharedReport], *, source: str, la
 def import_objects(organization, objects: list[dict], *, source: str = Source.TAXII) -> int:
     """The detection observables of STIX objects a partner pushed into a collection, into the collection
     owner's store with each object's own TLP. Objects whose values do not parse stay in the collection
-    (they are valid STIX) but give no indicator. Returns how many indicators were created or refreshed."""
+    (they are valid STIX) but give no indicator; a revoked object retires the indicator it gave. Returns how many
+    indicators were created or refreshed."""
+    revoked = [obj["id"] for obj in objects if obj.get("revoked") is True]
+    retired = Indicator.objects.filter(organization=organization, source=source, source_reference__in=revoked)
+    if revoked and retired.filter(active=True).update(active=False, updated_at=timezone.now()):
+        signals.announce()
     items = []
     for obj in objects:
         try:

@@ -269,8 +269,8 @@ def _page(request, objects, field: str = "date_added") -> tuple[list[StixObject]
         try:
             text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
             added, _sep, pk = text.partition("|")
-            after, after_pk = datetime.datetime.fromisoformat(added), uuid.UUID(pk)
-        except (ValueError, binascii.Error, UnicodeDecodeError):
+            after, after_pk = datetime.datetime.fromisoformat(added).astimezone(datetime.UTC), uuid.UUID(pk)
+        except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
             raise TaxiiError(400, "Bad next.", "The next token is not one this server issued.") from None
         objects = objects.filter(Q(**{f"{field}__gt": after}) | Q(**{field: after, "pk__gt": after_pk}))
     limit = _limit(request)
@@ -383,7 +383,7 @@ def object_versions(request, root, pk, object_id):
     if request.GET.get("added_after"):
         found = found.filter(date_added__gt=_timestamp(request.GET["added_after"], "added_after"))
     rows, more, token = _page(request, found, "version")
-    data = _envelope(rows, more, token, "versions", lambda r: stix.timestamp(r.version))
+    data = _envelope(rows, more, token, "versions", lambda r: stix.timestamp(r.version, exact=True))
     return _response(data, headers=_date_headers(rows))
 
 
@@ -397,7 +397,7 @@ def manifest(request, root, pk):
         return {
             "id": row.stix_id,
             "date_added": _added(row.date_added),
-            "version": stix.timestamp(row.version),
+            "version": stix.timestamp(row.version, exact=True),
             "media_type": STIX_MEDIA,
         }
 

@@ -166,3 +166,19 @@ def test_bad_attribute_tags_raise_a_sentence(tag):
     event["Event"]["Attribute"][0].update(tag)
     with pytest.raises(ValueError, match="attribute"):
         parse_misp_event(event)
+
+
+def test_a_uri_that_is_a_path_is_not_an_observable():
+    """MISP's `uri` type often holds a path alone (“/wp-admin/x.php”): read as a URL it refused the whole event,
+    so the analyst could import none of its addresses. A full URL in a `uri` attribute is still read."""
+    event = tagged_event(["tlp:green"])
+    event["Event"]["Attribute"] += [
+        {"type": "uri", "value": "/wp-admin/x.php", "to_ids": True},
+        {"type": "uri", "value": "http://c2.example.com/gate.php", "to_ids": True},
+    ]
+    found = {(o.kind, o.value) for o in parse_misp_event(event).observables}
+    assert found == {
+        ("ipv4", "203.0.113.7"),
+        ("domain", "plain.example.vn"),
+        ("url", "http://c2.example.com/gate.php"),
+    }

@@ -1,3 +1,4 @@
+import datetime
 import json
 from pathlib import Path
 
@@ -158,3 +159,71 @@ def test_a_comment_the_database_cannot_keep_refuses_the_import(tree, fmt, data):
     with pytest.raises(ValueError, match="NUL"):
         store.import_data(tree.dept_a, data.encode(), fmt=fmt, name="x")
     assert not Indicator.objects.exists()
+
+
+def _dated_event(first_seen: str) -> str:
+    attribute = {"type": "ip-dst", "value": "192.0.2.1", "to_ids": True, "first_seen": first_seen}
+    return json.dumps({"info": "x", "Attribute": [attribute]})
+
+
+def _dated_bundle(valid_from: str) -> str:
+    indicator = {"type": "indicator", "id": "indicator--1", "pattern": "[ipv4-addr:value = '192.0.2.1']"}
+    return json.dumps({"type": "bundle", "objects": [{**indicator, "valid_from": valid_from}]})
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+@pytest.mark.parametrize("fmt, make", [("misp", _dated_event), ("stix", _dated_bundle)])
+def test_a_date_outside_the_calendar_in_utc_refuses_the_import(tree, fmt, make, when):
+    """A first-seen or valid-from date that is ISO 8601 but before year 1 or after 9999 once in UTC passed the
+    parser and broke the database write: the import page answered with a server error."""
+    with pytest.raises(ValueError, match=r"not a date|not a valid valid_from"):
+        store.import_data(tree.dept_a, make(when).encode(), fmt=fmt, name="x")
+    assert not Indicator.objects.exists()
+
+
+def _indicator(value: str, **fields) -> dict:
+    stamp = "2026-01-01T00:00:00.000Z"
+    return {
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": "indicator--0b7a1c3e-5d2f-4e6a-9b8c-1d2e3f4a5b6c",
+        "created": stamp,
+        "modified": stamp,
+        "pattern": f"[domain-name:value = '{value}']",
+        "pattern_type": "stix",
+        "valid_from": stamp,
+        **fields,
+    }
+
+
+def test_a_revoked_indicator_is_not_served(tree):
+    """A partner revoked an indicator (a false positive) and pushed the revoked version: the store kept the value
+    of the first version active, refreshed it as if seen again, and detection went on alerting on it; a bundle
+    holding only the revoked version imported it as well."""
+    first = _indicator("false-positive.example.com")
+    assert store.import_objects(tree.dept_a, [first]) == 1
+    revoked = {**first, "modified": "2026-02-01T00:00:00.000Z", "revoked": True}
+    assert store.import_objects(tree.dept_a, [revoked]) == 0
+    assert Indicator.objects.get().active is False
+    assert list(services.active_indicators()) == []
+    other = _indicator("still-bad.example.com", id="indicator--9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a")
+    bundle = {"type": "bundle", "objects": [{**revoked, "pattern": "[domain-name:value = 'x.example.com']"}, other]}
+    store.import_data(tree.dept_b, json.dumps(bundle).encode(), fmt="stix", name="b.json")
+    assert list(Indicator.objects.filter(organization=tree.dept_b).values_list("value", flat=True)) == [
+        "still-bad.example.com"
+    ]
+
+
+def test_an_indicator_past_its_valid_until_is_not_served(tree):
+    """An indicator whose STIX `valid_until` had passed was imported without an end of validity, so detection
+    matched against it for ever; a later version valid for longer extends it, never shortens it."""
+    stale = _indicator("old-c2.example.com", valid_until="2026-01-02T00:00:00.000Z")
+    bundle = {"type": "bundle", "objects": [stale]}
+    store.import_data(tree.dept_a, json.dumps(bundle).encode(), fmt="stix", name="b.json")
+    assert Indicator.objects.get().valid_until == datetime.datetime(2026, 1, 2, tzinfo=datetime.UTC)
+    assert list(services.active_indicators()) == []
+    later = {**stale, "modified": "2026-01-03T00:00:00.000Z", "valid_until": "2099-01-01T00:00:00.000Z"}
+    store.import_objects(tree.dept_a, [later])
+    store.import_objects(tree.dept_a, [stale])  # an older, shorter validity does not cut it back
+    assert Indicator.objects.get().valid_until == datetime.datetime(2099, 1, 1, tzinfo=datetime.UTC)
+    assert [v for _k, v, _id in services.active_indicators()] == ["old-c2.example.com"]

@@ -129,3 +129,25 @@ def test_only_attack_ids_are_read_as_techniques():
     (back,) = parse_stix_bundle(bundle)
     assert "hello" not in back.techniques and "T1059.001" in back.techniques
     to_stix_bundle(back)  # exports again
+
+
+@pytest.mark.parametrize(
+    "older, newer",
+    [
+        ("2026-01-01T00:00:00Z", "2026-01-01T00:00:00.500Z"),
+        ("2026-01-01T00:00:00.5Z", "2026-01-01T00:00:00.51Z"),
+        ("2026-01-01T07:00:00+07:00", "2026-01-01T00:00:00.001Z"),
+    ],
+)
+def test_the_newest_version_wins_whatever_its_precision(older, newer):
+    """Versions were compared as text: a `modified` without fractional seconds sorted after one with them
+    (“Z” > “.”), so a bundle carrying both kept the older indicator and imported its outdated value."""
+    stamps = {older: "http://old.example.com/", newer: "http://new.example.com/"}
+    object_id = "indicator--6d5c5a4e-3a2b-4c1d-8e9f-0a1b2c3d4e5f"
+    objects = [
+        {"type": "indicator", "id": object_id, "modified": stamp, "pattern": f"[url:value = '{url}']"}
+        for stamp, url in stamps.items()
+    ]
+    for order in (objects, objects[::-1]):
+        (loose,) = parse_stix_bundle({"type": "bundle", "objects": order})
+        assert [o.value for o in loose.observables] == ["http://new.example.com/"]

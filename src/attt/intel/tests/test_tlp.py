@@ -4,11 +4,12 @@ what a partner reading that collection at a lower TLP receives."""
 
 import base64
 import json
+import uuid
 
 import pytest
 
 from attt.core.testing import PASSWORD, make_user
-from attt.intel import collections, services, store
+from attt.intel import collections, services, stix, store
 from attt.intel.models import CollectionGrant, Indicator, StixObject
 from attt.intel.tests.factories import make_report, tagged_event
 
@@ -79,3 +80,53 @@ def test_an_observable_is_never_exported_below_its_report():
     event = services.to_misp_event(report)
     assert all("Tag" not in a for a in event["Event"]["Attribute"])
     assert services.parse_misp_event(event).tlp == "red"
+
+
+def _granular_red(pattern: str) -> dict:
+    """A green indicator whose pattern alone is marked TLP:RED (a granular marking, STIX 2.1 section 7.2.3)."""
+    stamp = "2026-01-01T00:00:00.000Z"
+    return {
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": f"indicator--{uuid.uuid4()}",
+        "created": stamp,
+        "modified": stamp,
+        "pattern": pattern,
+        "pattern_type": "stix",
+        "valid_from": stamp,
+        "object_marking_refs": [stix.TLP2_MARKING_IDS["green"]],
+        "granular_markings": [{"marking_ref": stix.TLP2_MARKING_IDS["red"], "selectors": ["pattern"]}],
+    }
+
+
+def test_a_granular_marking_makes_the_object_as_strict_as_its_marked_part(tree, client):
+    """A partner marks an indicator's pattern TLP:RED with a granular marking: the object was stored unmarked at
+    the top level only, so a reader granted up to TLP:GREEN received the red pattern, and the owner's store
+    kept the value at TLP:GREEN."""
+    collection = collections.default_collection(tree.province_a)
+    CollectionGrant.objects.create(
+        organization=tree.province_a, collection=collection, grantee=tree.province_b, max_tlp="green"
+    )
+    make_user(tree.province_a, "incident_responder", username="resp-a")
+    make_user(tree.province_b, "incident_responder", username="resp-b")
+    url = f"/taxii2/national/collections/{collection.pk}/objects/"
+    red = _granular_red(f"[ipv4-addr:value = '{RED_IP}']")
+    pushed = client.post(
+        url,
+        data=json.dumps({"objects": [red]}),
+        content_type=TAXII,
+        HTTP_ACCEPT=TAXII,
+        HTTP_AUTHORIZATION="Basic " + base64.b64encode(f"resp-a:{PASSWORD}".encode()).decode(),
+    )
+    assert pushed.json()["success_count"] == 1
+    assert StixObject.objects.get(stix_id=red["id"]).tlp == "red"
+    assert _stored(tree.province_a) == {RED_IP: "red"}
+    auth = "Basic " + base64.b64encode(f"resp-b:{PASSWORD}".encode()).decode()
+    assert client.get(url, HTTP_ACCEPT=TAXII, HTTP_AUTHORIZATION=auth).json() == {}
+    bundle = {
+        "type": "bundle",
+        "id": f"bundle--{uuid.uuid4()}",
+        "objects": [_granular_red("[domain-name:value = 'x.example.vn']")],
+    }
+    store.import_data(tree.dept_a, json.dumps(bundle).encode(), fmt="stix", name="b.json")
+    assert _stored(tree.dept_a) == {"x.example.vn": "red"}
