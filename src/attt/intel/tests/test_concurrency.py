@@ -35,7 +35,7 @@ def test_same_sco_pushed_twice_at_once_is_stored_once(monkeypatch, collection):
     )
     assert all(isinstance(o, TaxiiStatus) and not o.failures for o in outcomes), outcomes
     (stored,) = StixObject.objects.filter(collection=collection, stix_id=sco["id"])
-    assert {o.successes[0]["version"] for o in outcomes} == {stix.timestamp(stored.version)}
+    assert {o.successes[0]["version"] for o in outcomes} == {stix.timestamp(stored.version, exact=True)}
 
 
 def test_same_list_imported_twice_at_once(monkeypatch, collection):
