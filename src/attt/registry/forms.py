@@ -4,6 +4,7 @@ from django import forms
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from attt.registry import validators as v
 from attt.registry.models import (
     LEVEL_FACT_FIELDS,
     SYSTEM_FIELDS,
@@ -97,11 +98,19 @@ class DomainForm(forms.ModelForm):
         model = Domain
         fields = ["system", "name"]
 
+    def clean_name(self) -> str:
+        # as `save` writes it, so the once-per-system check compares like with like
+        return v.normalise_domain(self.cleaned_data["name"])
+
 
 class IPRangeForm(forms.ModelForm):
     class Meta:
         model = IPRange
         fields = ["system", "cidr", "description"]
+
+    def clean_cidr(self) -> str:
+        # as `save` writes it, so the once-per-system check compares like with like
+        return v.normalise_cidr(self.cleaned_data["cidr"])
 
 
 class ContactForm(forms.ModelForm):

@@ -549,7 +549,7 @@ class Domain(SystemPart):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
-        self.name = self.name.strip().rstrip(".").lower()
+        self.name = v.normalise_domain(self.name)
         self.ascii_name = v.to_ascii_hostname(self.name)
         super().save(*args, **kwargs)
 

@@ -7,6 +7,7 @@ goes through the scoping layer, so a caller never sees more than that user may.
 
 import ipaddress
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
@@ -62,14 +63,24 @@ def level_facts(system: InformationSystem) -> dict[str, Any]:
     with each assessment, so it holds exactly the documented keys (plus `components`).
     """
 
-    def facts(node: InformationSystem, seen: frozenset) -> dict[str, Any]:
+    parts: dict[uuid.UUID, list[InformationSystem]] = defaultdict(list)
+    seen, level = {system.pk}, [system.pk]
+    while level:  # one query per level of composition, not per component system
+        found = [
+            p for p in InformationSystem.objects.filter(parent_system__in=level).order_by("code") if p.pk not in seen
+        ]
+        for part in found:
+            parts[part.parent_system_id].append(part)
+        seen.update(p.pk for p in found)
+        level = [p.pk for p in found]
+
+    def facts(node: InformationSystem) -> dict[str, Any]:
         document = {name: getattr(node, name) for name in LEVEL_FACT_FIELDS}
         document["information_classes"] = list(node.information_classes or ["public"])
-        children = [c for c in node.subsystems.all().order_by("code") if c.pk not in seen]
-        document["components"] = [facts(child, seen | {child.pk}) for child in children]
+        document["components"] = [facts(part) for part in parts[node.pk]]
         return document
 
-    return facts(system, frozenset({system.pk}))
+    return facts(system)
 
 
 def visible_systems(user, action: str = "view") -> QuerySet[InformationSystem]:

@@ -44,6 +44,7 @@ MAX_ROWS = 50_000
 MAX_COLUMNS = 200
 FORMATS = ("csv", "xlsx")
 IMPORT_PERMISSION = "registry.informationsystem.import"
+VIEW_PERMISSION = "registry.informationsystem.view"
 
 
 class ImportFileError(ValueError):
@@ -233,9 +234,18 @@ def _choice_list(text: str, choices: type[models.TextChoices]) -> list[str]:
     return codes
 
 
+def guard(value: object) -> str:
+    """core's formula guard (a quote before a leading '=', '+', '-', '@', tab, CR), applied past the text's own
+    leading quotes: "'=x" is written "''=x", so `unneutralise` gives every text back whole."""
+    text = "" if value is None else str(value)
+    quotes = len(text) - len(text.lstrip("'"))
+    return text[:quotes] + neutralise(text[quotes:])
+
+
 def unneutralise(text: str) -> str:
     """Undo the quote an export puts before a leading '=', '+', '-', '@' (spreadsheet formula guard)."""
-    if len(text) > 1 and text[0] == "'" and text[1] in "=+-@\t\r":
+    rest = text.lstrip("'")
+    if rest != text and neutralise(rest) != rest:
         return text[1:]
     return text
 
@@ -418,9 +428,14 @@ class _Importer:
         self.orgs = {o.code_lower: o for o in named.select_related("merged_into")}
         self.visible_orgs = set(scoping.visible(self.user, named).values_list("pk", flat=True))
 
-    def organisation(self, code: str) -> Organization:
+    def organisation(self, code: str, permission: str = "") -> Organization:
+        """The organisation `code` in the importer's scope (and where they hold `permission`, if given)."""
         org = self.orgs.get(code)
-        if org is None or org.pk not in self.visible_orgs:
+        if (
+            org is None
+            or org.pk not in self.visible_orgs
+            or (permission and not scoping.can_in(self.user, permission, org))
+        ):
             raise ValueError(_("No organisation with code '%(code)s' in your scope.") % {"code": code[:64]})
         if not org.is_active:
             raise ValueError(
@@ -459,7 +474,7 @@ class _Importer:
         self.existing = {
             (s.organization_id, s.code): s
             for s in InformationSystem.objects.filter(organization__in=owners, code__in=system_codes).select_related(
-                "organization"
+                "organization", "operator"
             )
         }
         planned: list[_Row] = []
@@ -480,7 +495,9 @@ class _Importer:
             self.error(number, "owner", _("Required."))
         else:
             try:
-                owner = self.organisation(owner_code)
+                # an owner whose systems one may not see answers as one outside the scope: the answers to
+                # its rows ("unchanged", "may not add") would tell its systems' codes and values
+                owner = self.organisation(owner_code, VIEW_PERMISSION)
             except ValueError as exc:
                 self.error(number, "owner", exc)
         if not code:
@@ -544,6 +561,9 @@ class _Importer:
             raise ValueError(_("The value contains a NUL character."))
         model_field = system._meta.get_field(column.field)
         if column.kind == "org":
+            current = getattr(system, column.field)
+            if current is not None and normalise_code(text) == current.code.lower():
+                return  # the system's own operator stays, even one outside the importer's scope or dissolved since
             setattr(system, column.field, self.organisation(normalise_code(text)) if text else None)
         elif column.kind == "bool":
             setattr(system, column.field, _bool(text))
@@ -701,7 +721,7 @@ def _write_csv(header: list[str], rows: Iterable[list[object]]) -> bytes:
     writer = csv.writer(buffer)
     writer.writerow(header)
     for row in rows:
-        writer.writerow([neutralise(value) for value in row])
+        writer.writerow([guard(value) for value in row])
     return buffer.getvalue().encode("utf-8")
 
 
@@ -714,7 +734,7 @@ def _write_xlsx(header: list[str], rows: Iterable[list[object]]) -> bytes:
     sheet.append(header)
     for row in rows:
         sheet.append(
-            [value if isinstance(value, int) else ILLEGAL_CHARACTERS_RE.sub("", neutralise(value)) for value in row]
+            [value if isinstance(value, int) else ILLEGAL_CHARACTERS_RE.sub("", guard(value)) for value in row]
         )
     buffer = io.BytesIO()
     workbook.save(buffer)

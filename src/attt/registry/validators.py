@@ -178,6 +178,11 @@ def validate_domain(value: str) -> None:
     validate_hostname(value, require_dot=True)
 
 
+def normalise_domain(value: str) -> str:
+    """A domain name as stored: lower case, without a trailing dot (so 'A.gov.vn.' and 'a.gov.vn' are one)."""
+    return value.strip().rstrip(".").lower()
+
+
 # --- Networks ----------------------------------------------------------------------------------------------
 
 
@@ -205,6 +210,11 @@ def parse_network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
 def validate_cidr(value: str) -> None:
     if value:
         parse_network(value)
+
+
+def normalise_cidr(value: str) -> str:
+    """A network as stored: the `ipaddress` notation ('2001:DB8:0::/32' is '2001:db8::/32')."""
+    return str(parse_network(value))
 
 
 _PHONE = re.compile(r"\+?[0-9(][0-9 ().\-]{4,30}")

@@ -2,11 +2,13 @@
 resolvable only inside the requester's scope."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from attt.core.api.base import OrganizationField, ScopedRelatedField, StrictModelSerializer, StrictSerializerMixin
+from attt.core.models import Organization
 from attt.registry.models import (
     SYSTEM_FIELDS,
     Component,
@@ -17,7 +19,9 @@ from attt.registry.models import (
     IPRange,
     NetworkZone,
     Server,
+    default_information_classes,
 )
+from attt.registry.validators import normalise_cidr, normalise_domain
 
 COUNTED = ("components", "servers", "domains", "ip_ranges", "contacts", "subsystems")
 
@@ -38,9 +42,23 @@ def inline_enum(choices, *, blank: bool = False) -> type[serializers.ChoiceField
 ZoneField = inline_enum(NetworkZone.choices, blank=True)
 
 
+class OperatorField(ScopedRelatedField):
+    """An organisation in the requester's scope, or the system's own operator (which may be outside it: a system
+    read and sent back keeps it)."""
+
+    def get_queryset(self):
+        current = getattr(self.parent.instance, "operator_id", None)
+        return Organization.objects.filter(Q(pk__in=super().get_queryset().values("pk")) | Q(pk=current))
+
+
 class InformationSystemSerializer(StrictModelSerializer):
     organization = OrganizationField(help_text=_("The owner (chủ quản)."))
-    operator = OrganizationField(required=False, allow_null=True, help_text=_("The operating unit (đơn vị vận hành)."))
+    operator = OperatorField(
+        queryset=Organization.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text=_("The operating unit (đơn vị vận hành)."),
+    )
     parent_system = ScopedRelatedField(queryset=InformationSystem.objects.all(), required=False, allow_null=True)
     information_classes = serializers.ListField(
         child=serializers.ChoiceField(choices=InformationClass.choices), required=False, max_length=4
@@ -53,6 +71,9 @@ class InformationSystemSerializer(StrictModelSerializer):
         model = InformationSystem
         fields = ["id", *SYSTEM_FIELDS, "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
+
+    def validate_information_classes(self, value: list[str]) -> list[str]:
+        return value or default_information_classes()  # none ticked is public, as in the form and the import
 
     def validate(self, attrs):
         """The model's own rules (same owner as the composite, no cycle), on the would-be state."""
@@ -119,6 +140,9 @@ class DomainSerializer(SystemPartSerializer):
         fields = [*PART_FIELDS, "name", "ascii_name", *TIMES]
         read_only_fields = ["ascii_name", *TIMES]
 
+    def validate_name(self, value: str) -> str:
+        return normalise_domain(value)
+
 
 class IPRangeSerializer(SystemPartSerializer):
     class Meta:
@@ -127,9 +151,7 @@ class IPRangeSerializer(SystemPartSerializer):
         read_only_fields = TIMES
 
     def validate_cidr(self, value: str) -> str:
-        from attt.registry.validators import parse_network
-
-        return str(parse_network(value))
+        return normalise_cidr(value)
 
 
 class ContactSerializer(SystemPartSerializer):

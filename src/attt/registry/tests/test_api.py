@@ -344,3 +344,45 @@ def test_the_lists_read_their_index_in_order(tree, model, index):
     user = make_user(tree.province_a, "system_owner", username="owner-plan")
     plan = query_plan(scoping.visible(user, model.objects.all())[:50])
     assert plan.uses(index) and not plan.sorts, plan.text
+
+
+def test_a_domain_already_there_in_other_letters_is_a_field_error(owner_api, tree):
+    """Posting 'WWW.Example.gov.vn.' to a system that has www.example.gov.vn answered a 409 'clashes with a
+    record' without saying which field (the check compared the typed text, the save wrote it lower case)."""
+    system = make_system(tree.dept_a)
+    Domain.objects.create(system=system, name="www.example.gov.vn")
+    response = owner_api.post(
+        "/api/v1/registry/domains/", {"system": str(system.pk), "name": "WWW.Example.gov.vn."}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert "unique" in str(response.json()["errors"])
+    created = owner_api.post(
+        "/api/v1/registry/domains/", {"system": str(system.pk), "name": "Dichvucong.Example.gov.vn"}, format="json"
+    )
+    assert created.status_code == 201 and created.json()["name"] == "dichvucong.example.gov.vn"
+
+
+def test_no_information_classes_means_public(owner_api, tree, national_admin):
+    """A system posted with `information_classes: []` was stored so, unlike the form and the import (public): the
+    level facts read it as public, and re-importing its export counted it as changed."""
+    from attt.registry import services
+
+    created = owner_api.post(SYSTEMS, new_system(tree, information_classes=[]), format="json")
+    assert created.status_code == 201 and created.json()["information_classes"] == ["public"]
+    data = services.export_systems(InformationSystem.objects.all(), "csv")
+    report = services.import_systems(data, "csv", national_admin, dry_run=True)
+    assert (report.updated, report.unchanged) == (0, 1)
+
+
+def test_a_system_read_and_sent_back_keeps_an_operator_outside_ones_scope(owner_api, tree):
+    """A system operated by a unit outside the owner's scope (set by the national authority) could not be sent
+    back as read (GET then PUT): 'object does not exist' on `operator`, so a client had to drop the field."""
+    system = make_system(tree.dept_a, operator=tree.ministry)
+    url = f"{SYSTEMS}{system.pk}/"
+    body = {k: v for k, v in owner_api.get(url).json().items() if k not in {"id", "created_at", "updated_at", "counts"}}
+    response = owner_api.put(url, {**body, "name": "Đổi tên"}, format="json")
+    assert response.status_code == 200, response.content
+    system.refresh_from_db()
+    assert system.name == "Đổi tên" and system.operator == tree.ministry
+    response = owner_api.patch(url, {"operator": str(tree.dept_b.pk)}, format="json")
+    assert response.status_code == 400 and "operator" in response.json()["errors"]

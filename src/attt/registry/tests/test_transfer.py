@@ -338,3 +338,51 @@ def test_detect_format(national_admin):
     assert transfer.detect_format("upload", b"owner") == "csv"
     with pytest.raises(transfer.ImportFileError):
         services.import_systems(b"", "ods", national_admin)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_text_starting_with_a_quote_before_a_sign_survives_the_round_trip(tree, national_admin, fmt):
+    """A description such as "'-' nghĩa là không có" lost its quote when the export was imported back (the import
+    took it for the quote the export puts before a formula sign), so re-importing an export changed the system."""
+    system = make_system(tree.dept_a, description="'-' nghĩa là không có", hosting_provider="''=x", name="'@ A")
+    data = services.export_systems(InformationSystem.objects.all(), fmt)
+    report = services.import_systems(data, fmt, national_admin)
+    assert (report.updated, report.unchanged) == (0, 1)
+    system.refresh_from_db()
+    assert (system.description, system.hosting_provider, system.name) == ("'-' nghĩa là không có", "''=x", "'@ A")
+    typed = services.import_systems(
+        csv_bytes(f"owner,code,description\nso-a,{system.code},'=SUM(A1)\n"), "csv", national_admin
+    )
+    system.refresh_from_db()
+    assert typed.updated == 1 and system.description == "=SUM(A1)"
+
+
+def test_an_operator_outside_the_scope_is_kept_on_reimport(tree, owner):
+    """A system operated by a unit outside the importer's scope (set by the national authority) could not be
+    re-imported from its own export: 'No organisation with code … in your scope' on every such row."""
+    make_system(tree.dept_a, code="a", name="A", operator=tree.ministry)
+    data = services.export_systems(InformationSystem.objects.all(), "csv")
+    report = services.import_systems(data, "csv", owner)
+    assert report.ok, report.errors
+    assert report.unchanged == 1
+    changed = services.import_systems(csv_bytes(f"owner,code,operator\nso-a,a,{tree.dept_b.code}\n"), "csv", owner)
+    assert [e.column for e in changed.errors] == ["operator"]
+
+
+def test_import_tells_nothing_about_systems_one_may_not_view(tree):
+    """A system owner who also watches another province (a role that sees its organisations, not its systems)
+    could learn that province's system codes and their values from the import's answers ('unchanged' versus
+    'You may not add systems'), even on a dry run."""
+    from attt.core.models import Role, RoleAssignment
+
+    make_system(tree.dept_b, code="bi-mat", name="Hệ thống B", internet_facing=True)
+    user = make_user(tree.dept_a, "system_owner", username="owner-and-analyst")
+    RoleAssignment.objects.create(user=user, role=Role.objects.get(code="soc_analyst"), organization=tree.province_b)
+    answers = [
+        services.import_systems(
+            csv_bytes(f"owner,code,name\n{tree.dept_b.code},{code},Hệ thống B\n"), "csv", user, dry_run=True
+        )
+        for code in ("bi-mat", "khong-co")
+    ]
+    assert answers[0].as_dict() == answers[1].as_dict()
+    assert answers[0].errors[0].message == f"No organisation with code '{tree.dept_b.code}' in your scope."

@@ -5,6 +5,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from attt.core.testing import make_user
@@ -87,6 +89,17 @@ def test_list_filters_and_columns(owner_client, system, tree):
     assert "Hệ thống tỉnh B" not in owner_client.get(reverse("registry:system_list")).content.decode()
 
 
+# The system form's level facts of a system holding nothing sensitive and offering no online service.
+NO_SENSITIVE_FACTS = {
+    "state_secret_grade": "none",
+    "security_harm": "none",
+    "users_with_private_data": "0",
+    "data_subjects_basic": "0",
+    "data_subjects_sensitive": "0",
+    "online_public_service_level": "0",
+}
+
+
 def test_create_form_groups_the_level_facts(owner_client, tree):
     page = owner_client.get(reverse("registry:system_add")).content.decode()
     assert page.count("<fieldset") == 4
@@ -102,12 +115,7 @@ def test_create_form_groups_the_level_facts(owner_client, tree):
             "user_count": "120",
             "system_type": "internal",
             "information_classes": ["public", "private"],
-            "state_secret_grade": "none",
-            "security_harm": "none",
-            "users_with_private_data": "0",
-            "data_subjects_basic": "0",
-            "data_subjects_sensitive": "0",
-            "online_public_service_level": "0",
+            **NO_SENSITIVE_FACTS,
             "infrastructure_scope": "one_organisation",
             "construction_grade": "none",
             "network_zones": ["internal", "dmz"],
@@ -239,3 +247,68 @@ def test_detail_page_queries_do_not_grow_with_records(owner_client, system, djan
         Component.objects.create(system=system, product=f"lib{n}")
     with django_assert_max_num_queries(30):
         assert owner_client.get(reverse("registry:system_detail", args=[system.pk])).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("name", "model", "field", "stored", "typed"),
+    [
+        ("domain", Domain, "name", "www.example.gov.vn", "WWW.Example.gov.vn."),
+        ("iprange", IPRange, "cidr", "2001:db8::/32", "2001:DB8:0::/32"),
+    ],
+)
+def test_a_record_written_differently_but_already_there_is_a_form_error(
+    owner_client, system, name, model, field, stored, typed
+):
+    """Adding a domain or a network the system already has, typed in other letters or another notation, gave a
+    500 page (the check compared the text as typed; the save wrote it normalised and hit the unique index)."""
+    model.objects.create(system=system, **{field: stored})
+    response = owner_client.post(reverse(f"registry:{name}_add"), {"system": str(system.pk), field: typed})
+    assert response.status_code == 200
+    assert "already exists" in response.content.decode()
+    assert model.objects.filter(system=system, **{field: stored}).count() == 1
+
+
+def test_the_edit_form_keeps_an_operator_outside_ones_scope(owner_client, tree):
+    """A system operated by a unit the owner's officer cannot see (set by the national authority) lost its
+    operating unit when the officer saved any change: the drop-down did not offer it, so the browser sent none."""
+    system = make_system(tree.dept_a, operator=tree.ministry)
+    page = owner_client.get(reverse("registry:system_edit", args=[system.pk])).content.decode()
+    assert f'value="{tree.ministry.pk}" selected' in page
+    data = {
+        "organization": str(tree.dept_a.pk),
+        "code": system.code,
+        "name": "Đổi tên",
+        "operator": str(tree.ministry.pk),
+        "lifecycle_status": "operating",
+        "regime": system.regime,
+        "user_count": "0",
+        "system_type": "internal",
+        "information_classes": ["public"],
+        **NO_SENSITIVE_FACTS,
+        "infrastructure_scope": "none",
+        "construction_grade": "none",
+    }
+    response = owner_client.post(reverse("registry:system_edit", args=[system.pk]), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    system.refresh_from_db()
+    assert system.name == "Đổi tên" and system.operator == tree.ministry
+    # another unit outside the scope is still not on offer
+    response = owner_client.post(
+        reverse("registry:system_edit", args=[system.pk]), {**data, "operator": tree.dept_b.pk}
+    )
+    assert response.status_code == 200 and "valid choice" in response.content.decode()
+
+
+def test_the_system_page_reads_component_systems_level_by_level(owner_client, tree, django_assert_max_num_queries):
+    """The system page ran one query per component system for its level facts (a composite of hundreds of parts
+    took hundreds of queries); now one per level of composition."""
+    composite = make_system(tree.dept_a)
+    url = reverse("registry:system_detail", args=[composite.pk])
+    part = make_system(tree.dept_a, parent_system=composite)
+    make_system(tree.dept_a, parent_system=part)
+    with CaptureQueriesContext(connection) as few:
+        assert owner_client.get(url).status_code == 200
+    for _n in range(10):
+        make_system(tree.dept_a, parent_system=make_system(tree.dept_a, parent_system=composite))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert owner_client.get(url).status_code == 200
