@@ -80,10 +80,12 @@ _FILE = Obj(
                     "month": Int(min=1, max=12),
                     "day": Int(min=1, max=31),
                     "legal_basis": LEGAL_REFS,
-                }
+                },
+                optional={"before": Bool()},
             )
         ),
         "contact_update_hours": Int(min=1, max=720),
+        "contact_update_legal_basis": LEGAL_REFS,
     }
 )
 
@@ -146,12 +148,15 @@ class MemberReportDate:
     month: int
     day: int
     legal_basis: tuple[d.LegalRef, ...]
+    before: bool = False
 
     def label(self, lang: str | None = None) -> str:
         return pick(self.label_vi, self.label_en, lang)
 
     def due(self, year: int) -> dt.date:
-        return dt.date(year, self.month, self.day)
+        """The last day allowed: "trước ngày 20 tháng 6" (`before`) gives 19 June."""
+        day = dt.date(year, self.month, self.day)
+        return day - dt.timedelta(days=1) if self.before else day
 
 
 @dataclass(frozen=True)
@@ -164,6 +169,7 @@ class IncidentPolicy:
     forms: dict[str, IncidentForm]
     member_reports: tuple[MemberReportDate, ...]
     contact_update_hours: int
+    contact_update_legal_basis: tuple[d.LegalRef, ...] = ()
 
     def coordinator(self, lang: str | None = None) -> str:
         return pick(self.coordinator_vi, self.coordinator_en, lang)
@@ -244,10 +250,14 @@ def load_policy(path: Path, name: str) -> IncidentPolicy:
                 m["month"],
                 m["day"],
                 _refs(file, m["legal_basis"], f"member_reports[{i}].legal_basis", instruments),
+                m.get("before", False),
             )
             for i, m in enumerate(data["member_reports"])
         ),
         contact_update_hours=data["contact_update_hours"],
+        contact_update_legal_basis=_refs(
+            file, data["contact_update_legal_basis"], "contact_update_legal_basis", instruments
+        ),
     )
 
 

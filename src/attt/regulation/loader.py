@@ -1027,7 +1027,7 @@ def _checks(file: _File, regime: str, refs) -> tuple[d.CheckPolicy, ...]:
                     legal_basis=basis,
                     note_vi=value.get("note_vi", raw.get("note_vi", "")),
                     note_en=value.get("note_en", raw.get("note_en", "")),
-                    unverified=raw.get("unverified", False),
+                    unverified=raw.get("unverified", False) or any(r.unverified for r in basis),
                 )
             )
     if "periodic_check" not in kinds:
