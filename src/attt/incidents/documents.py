@@ -106,7 +106,7 @@ def member_report_docx(report: MemberReport) -> tuple[bytes, str]:
     doc_outline = Outline(
         **_header(report.member.organization, form, regime),
         title=form.title_vi,
-        subtitle=f"Kỳ báo cáo: {report.period} năm {report.year}",
+        subtitle=f"Kỳ báo cáo: {services.period_label(report, 'vi')} năm {report.year}",
         sections=[
             Section(
                 "1. Thông tin đầu mối",

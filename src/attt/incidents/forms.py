@@ -135,8 +135,9 @@ class ClassifyForm(forms.Form):
     )
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, instance=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.instance = instance  # the incident: its version goes back with the form (`version_input`)
         self.fields["category"].choices = services.category_choices()
 
 

@@ -26,7 +26,8 @@ from django.utils.translation import gettext as _
 
 from attt.compliance import services as compliance
 from attt.core import audit, scoping
-from attt.core.locks import for_update, lock_current
+from attt.core.auth import lockout
+from attt.core.locks import EditConflict, for_update, lock_current, lock_unchanged
 from attt.core.models import Organization, User
 from attt.core.services.notifications import notify_permission_holders
 from attt.incidents import observables as obs
@@ -47,10 +48,12 @@ from attt.intel import services as intel
 from attt.intel.sharing import TLP_LEVELS, SharedObservable, SharedReport, strictest
 from attt.registry import services as registry
 from attt.regulation import services as regulation
+from attt.regulation.errors import NoRegimeInForce
 
 DATA = Path(__file__).resolve().parent / "data"
 NAMESPACE = uuid.UUID("5b0f6d1e-3c55-4a4e-9d0a-1f6c2a9e7c11")  # stable STIX/MISP ids per incident
 DUPLICATE_WINDOW = datetime.timedelta(hours=72)
+CLOCK_SKEW = datetime.timedelta(minutes=5)  # how far ahead of ours a sender's clock may run
 RECIPIENT_TLP = ("clear", "green", "amber", "amber+strict")  # what an assignee may see of the incident
 
 
@@ -266,13 +269,14 @@ def report_incident(
         if missing := [str(s) for s in system_ids if s not in found]:
             raise ValidationError({"systems": _("Unknown systems: %(ids)s.") % {"ids": ", ".join(missing)}})
     discovered = occurred_at or timezone.now()
+    regime = _regime_of_discovery(discovered)
     with transaction.atomic():
         incident = _create_numbered(
             organization=organization,
             title=title.strip()[:255],
             description=description or "",
             source=source,
-            regime=regulation.regime_in_force(timezone.localtime(discovered).date()).code,
+            regime=regime,
             category=category or "",
             reporter=reporter if getattr(reporter, "pk", None) else None,
             discovered_at=discovered,
@@ -293,6 +297,20 @@ def report_incident(
     return incident
 
 
+def _regime_of_discovery(discovered: datetime.datetime) -> str:
+    """The regime the deadlines of an incident discovered then run under. A discovery after now would move every
+    deadline out of reach (a sender's clock may run a little ahead), and one before any regime has none."""
+    if discovered > timezone.now() + CLOCK_SKEW:
+        raise ValidationError({"discovered_at": _("The discovery time lies in the future.")})
+    day = timezone.localtime(discovered).date()
+    try:
+        return regulation.regime_in_force(day).code
+    except NoRegimeInForce:
+        raise ValidationError(
+            {"discovered_at": _("No legal regime in the data was in force on %(d)s.") % {"d": f"{day:%d/%m/%Y}"}}
+        ) from None
+
+
 def _notify_received(incident: Incident) -> None:
     notify_permission_holders(
         "incidents.incident.classify",
@@ -310,13 +328,16 @@ MAX_PUBLIC_OBSERVABLES = 20  # per public report: an anonymous sender must not f
 
 def public_reports_from(address: str | None, since: datetime.datetime) -> int:
     """How many public reports came from this address since `since` (counted in the database, so the limit
-    holds across server processes)."""
-    return Incident.objects.filter(source=Source.PUBLIC, reporter_address=address, received_at__gte=since).count()
+    holds across server processes): an IPv4 address, or the /64 of an IPv6 one, as the log-in lock-out counts."""
+    return Incident.objects.filter(
+        source=Source.PUBLIC, reporter_address=lockout.address_source(address), received_at__gte=since
+    ).count()
 
 
 def report_public(*, title: str, description: str, name: str, contact: str, address: str | None, observables=()):
     """A report from the public web form: to the national coordinator, TLP:AMBER until verified. The reporter's
-    details are written in the same transaction: the hourly limit counts by address."""
+    details are written in the same transaction: the hourly limit counts by address (kept as it counts them; the
+    audit log has the full one)."""
     with transaction.atomic():
         incident = report_incident(
             organization=national_coordinator(),
@@ -325,7 +346,11 @@ def report_public(*, title: str, description: str, name: str, contact: str, addr
             source=Source.PUBLIC,
             observables=list(observables),
         )
-        reporter = {"reporter_name": name, "reporter_contact": contact, "reporter_address": address}
+        reporter = {
+            "reporter_name": name,
+            "reporter_contact": contact,
+            "reporter_address": lockout.address_source(address),
+        }
         Incident.objects.filter(pk=incident.pk).update(**reporter)
         for field, value in reporter.items():
             setattr(incident, field, value)
@@ -391,9 +416,15 @@ def allowed_steps(user: User, incident: Incident) -> list[str]:
     ]
 
 
-def _step(incident: Incident, step: str, by: User) -> None:
-    """Refuse a step the incident's current state does not allow (a stale copy gets the same refusal)."""
-    lock_current(incident)
+def _step(incident: Incident, step: str, by: User, read_version: str = "") -> None:
+    """Refuse a step the incident's current state does not allow (a stale copy gets the same refusal), or one sent
+    from a page showing another version of it (`read_version`, see `core.locks.lock_unchanged`)."""
+    try:
+        lock_unchanged(incident, read_version)
+    except EditConflict:
+        raise ValidationError(
+            _("Someone else changed this incident after you opened the page; nothing was saved. Check it again.")
+        ) from None
     sources, _to, action = STEPS[step]
     if incident.state not in sources:
         raise ValidationError(
@@ -427,10 +458,12 @@ def classify(
     national_security: bool = False,
     severity: str | None = None,
     note: str = "",
+    read_version: str = "",
 ) -> Incident:
     """Verify and classify: type, impacts, TLP; the severity is computed from the rule and may be confirmed or
-    overridden by the coordinator (`severity`). Re-classifying later recomputes the deadlines."""
-    _step(incident, "classify", by)
+    overridden by the coordinator (`severity`). Re-classifying later recomputes the deadlines; `read_version` is
+    the incident's version the coordinator's page showed (a re-classification would else undo another's unseen)."""
+    _step(incident, "classify", by, read_version)
     if category not in taxonomy():
         raise ValidationError({"category": _("Unknown incident type.")})
     if tlp not in TLP_LEVELS:
@@ -821,6 +854,12 @@ def member_report_dates(year: int) -> list[tuple[str, str, datetime.date]]:
             if regime.in_force(m.due(year)):
                 found.append((m.code, m.label(), m.due(year)))
     return sorted(found, key=lambda x: x[2])
+
+
+def period_label(report: MemberReport, lang: str | None = None) -> str:
+    """The name of a member report's period ("Báo cáo 6 tháng") in the regime in force on its due date."""
+    policy = regulation.incident_policy(on=report.due_date)
+    return next((m.label(lang) for m in policy.member_reports if m.code == report.period), report.period)
 
 
 MEMBER_REPORT_LEADS = (10, 3, 1, -1)  # days before the due date (-1: the day after, when still missing)

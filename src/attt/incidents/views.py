@@ -21,7 +21,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from attt.core import scoping
-from attt.core.locks import apply_to_current, lock_current
+from attt.core.locks import VERSION_FIELD, apply_to_current, lock_current
 from attt.core.middleware import client_ip
 from attt.core.models import Organization
 from attt.core.uploads import check_upload, download_response
@@ -164,6 +164,8 @@ class IncidentDetailView(ObjectDetailView):
         "responded_at",
         "closed_at",
         "duplicate_of__number",
+        "reporter_name",
+        "reporter_contact",
     ]
 
     def get_context_data(self, **kwargs):
@@ -192,13 +194,14 @@ class IncidentDetailView(ObjectDetailView):
                 "can": can,
                 "can_classify": "classify" in steps,
                 "classify_form": forms.ClassifyForm(
+                    instance=incident,
                     initial={
                         "category": incident.category,
                         "tlp": incident.tlp,
                         "impacts": incident.impacts,
                         "beyond_capacity": incident.beyond_capacity,
                         "national_security": incident.national_security,
-                    }
+                    },
                 ),
                 "task_form": forms.TaskForm(assignees=Organization.objects.none()),
                 "assignee_choices": services.assignable_organizations(incident)[:500] if can["coordinate"] else [],
@@ -240,7 +243,9 @@ class ClassifyView(IncidentActionView):
         form = forms.ClassifyForm(request.POST)
         if not form.is_valid():
             raise ValidationError([e for errs in form.errors.values() for e in errs])
-        services.classify(incident, by=request.user, **form.cleaned_data)
+        services.classify(
+            incident, by=request.user, read_version=request.POST.get(VERSION_FIELD, ""), **form.cleaned_data
+        )
         messages.success(request, _("Classified."))
 
 
@@ -340,17 +345,22 @@ class AttachmentDownloadView(LoginRequiredMixin, View):
 class FormDownloadView(LoginRequiredMixin, View):
     """The regime's forms for an incident as DOCX; POST records the report as sent (meets its deadlines)."""
 
-    def get(self, request, pk, code):
-        incident = get_object_or_404(scoping.visible(request.user, Incident.objects.all()), pk=pk)
+    def incident(self, pk, code) -> Incident:
+        """The visible incident, if its regime gives incidents the form `code` (404 otherwise)."""
+        incident = get_object_or_404(scoping.visible(self.request.user, Incident.objects.all()), pk=pk)
         if code not in regulation.incident_policy(incident.regime).forms or code == "member_report":
             raise Http404
+        return incident
+
+    def get(self, request, pk, code):
+        incident = self.incident(pk, code)
         content, name = documents.incident_form(incident, code)
         response = HttpResponse(content, content_type=documents.DOCX)
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
     def post(self, request, pk, code):
-        incident = get_object_or_404(scoping.visible(request.user, Incident.objects.all()), pk=pk)
+        incident = self.incident(pk, code)
         if not scoping.can(request.user, "change", incident):
             raise PermissionDenied
         with transaction.atomic():
@@ -552,7 +562,7 @@ class NetworkMemberDetailView(ObjectDetailView):
             member.organization_id, {}
         )
         context["report_dates"] = services.member_report_dates(year)
-        context["reports"] = member.reports.all()
+        context["reports"] = [(r, services.period_label(r)) for r in member.reports.all()]
         context["year"] = year
         return context
 

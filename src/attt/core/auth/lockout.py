@@ -13,7 +13,7 @@ def _window_start():
     return timezone.now() - timedelta(minutes=settings.ATTT_LOGIN_LOCKOUT_MINUTES)
 
 
-def _source(ip: str | None) -> str | None:
+def address_source(ip: str | None) -> str | None:
     """What the per-address limit counts: an IPv4 address, or the /64 of an IPv6 one (one subscriber's share:
     counted one by one, a single attacker would have 2^64 fresh addresses)."""
     try:
@@ -32,12 +32,12 @@ def is_locked(username: str, ip: str | None) -> bool:
     recent = LoginAttempt.objects.filter(created_at__gte=since)
     if recent.filter(username=username.lower()).count() >= settings.ATTT_LOGIN_MAX_FAILURES:
         return True
-    source = _source(ip)
+    source = address_source(ip)
     return bool(source) and recent.filter(ip_address=source).count() >= settings.ATTT_LOGIN_MAX_FAILURES_PER_IP
 
 
 def register_failure(username: str, ip: str | None) -> None:
-    LoginAttempt.objects.create(username=username.lower()[:150], ip_address=_source(ip))
+    LoginAttempt.objects.create(username=username.lower()[:150], ip_address=address_source(ip))
 
 
 def clear_failures(username: str) -> None:

@@ -78,11 +78,12 @@ class IncidentSerializer(StrictModelSerializer):
         fields = [
             "id", "number", "organization", "title", "description", "source", "state", "regime", "category",
             "severity", "severity_computed", "tlp", "impacts", "beyond_capacity", "national_security", "systems",
-            "techniques", "discovered_at", "received_at", "responded_at", "closed_at", "observables",
+            "techniques", "discovered_at", "received_at", "responded_at", "closed_at", "observables", "reporter",
+            "reporter_name", "reporter_contact",
         ]  # fmt: skip
         read_only_fields = [
             "id", "number", "regime", "impacts", "beyond_capacity", "national_security", "techniques",
-            "received_at", "responded_at", "closed_at",
+            "received_at", "responded_at", "closed_at", "reporter", "reporter_name", "reporter_contact",
         ]  # fmt: skip
         extra_kwargs = {"discovered_at": {"required": False}}
 

@@ -6,6 +6,7 @@ import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from attt.core import scoping
@@ -193,3 +194,26 @@ def test_a_report_recorded_as_sent_and_the_deadline_job_take_turns(monkeypatch):
     )
     assert outcomes == [None, None], outcomes
     assert Deadline.objects.get(pk=deadline.pk).met_at is not None
+
+
+@pytest.mark.django_db
+def test_a_classification_from_a_page_opened_before_another_is_refused(client, tree, coordinator):
+    """Two coordinators opened a new report; one classified it TLP:RED, then the other, still on the page showing
+    it unclassified, classified it TLP:GREEN: accepted, so the incident's TLP went down to GREEN (shareable, shown
+    to assignees) without that coordinator ever seeing the first one's decision."""
+    from attt.core.locks import VERSION_FIELD
+    from attt.core.testing import shown_version
+
+    incident = make_incident(tree.dept_a)
+    client.force_login(make_user(tree.root, "incident_responder", username="coordinator-2"))
+    shown = shown_version(client.get(incident.get_absolute_url()))
+    services.classify(incident, by=coordinator, category="intrusions/system-compromise", tlp="red")
+    url = reverse("incidents:incident_classify", args=[incident.pk])
+    mine = {"category": "fraud/phishing", "tlp": "green", VERSION_FIELD: shown}
+    refused = client.post(url, mine, follow=True)
+    incident.refresh_from_db()
+    assert (incident.tlp, incident.category) == ("red", "intrusions/system-compromise")
+    assert [m.level_tag for m in refused.context["messages"]] == ["error"]
+    again = client.post(url, {**mine, VERSION_FIELD: shown_version(refused)})  # seen it: may now decide
+    incident.refresh_from_db()
+    assert again.status_code == 302 and (incident.tlp, incident.category) == ("green", "fraud/phishing")

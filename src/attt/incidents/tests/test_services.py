@@ -6,7 +6,7 @@ import io
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from attt.core.models import Notification
 from attt.core.testing import make_user
@@ -109,7 +109,8 @@ def test_only_coordinators_classify(tree):
 
 def test_lifecycle_to_closure(tree, coordinator, fake_intel):
     incident = make_incident(tree.dept_a, occurred_at=timezone.make_aware(datetime.datetime(2026, 3, 2, 9)))
-    services.classify(incident, by=coordinator, category="fraud/phishing", tlp="green")
+    # the closure report is owed when the incident may exceed the operator (TT 20 Art 9.2.b)
+    services.classify(incident, by=coordinator, category="fraud/phishing", tlp="green", beyond_capacity=True)
     member_org = tree.province_b
     task = services.add_task(
         incident, by=coordinator, assignee=member_org, title="Chặn tên miền", due_date=timezone.localdate()
@@ -286,7 +287,7 @@ def test_member_reports_and_statistics(tree, coordinator):
     with pytest.raises(ValidationError):
         services.submit_member_report(member, period="annual", year=2026, by=responder_b)
     report = services.submit_member_report(member, period="half_year", year=2026, by=responder_b)
-    assert report.figures["handled"] == 1 and report.due_date == datetime.date(2026, 6, 20)
+    assert report.figures["handled"] == 1 and report.due_date == datetime.date(2026, 6, 19)
     content, _name = documents.member_report_docx(report)
     assert content[:2] == b"PK"
 
@@ -308,7 +309,42 @@ def test_member_report_reminders(tree, coordinator):
     responder_b = make_user(tree.province_b, "incident_responder", username="resp-b3")
     make_member(tree.root, name="Foreign CERT", kind="external", country="XA")
     assert services.remind_member_reports(datetime.date(2026, 6, 5)) == 0  # 15 days before: not a reminder day
-    assert services.remind_member_reports(datetime.date(2026, 6, 10)) == 1  # external CERTs do not report
+    assert services.remind_member_reports(datetime.date(2026, 6, 9)) == 1  # external CERTs do not report
     assert Notification.objects.filter(recipient=responder_b, level="warning").exists()
     services.submit_member_report(member, period="half_year", year=2026, by=responder_b)
     assert services.remind_member_reports(datetime.date(2026, 6, 17)) == 0
+
+
+@pytest.mark.parametrize(
+    ("discovered", "message"),
+    [
+        (datetime.datetime(2099, 1, 1, 9), "future"),  # every deadline pushed beyond the breach list's reach
+        (datetime.datetime(1990, 1, 1, 9), "regime"),  # a 500: no regime in the data was in force then
+    ],
+)
+def test_a_discovery_time_no_regime_can_judge_is_refused(tree, discovered, message):
+    """A reporter who typed 2099 got an incident whose deadlines fell in 2099 (never in the missed-deadline list);
+    one who typed 1990 got a server error."""
+    with translation.override("en"), pytest.raises(ValidationError, match=message) as refused:
+        make_incident(tree.dept_a, occurred_at=timezone.make_aware(discovered))
+    assert "discovered_at" in refused.value.message_dict
+    assert not Incident.objects.exists()
+    soon = timezone.now() + datetime.timedelta(minutes=1)  # a sender's clock a little ahead is not refused
+    assert make_incident(tree.dept_a, occurred_at=soon).discovered_at == soon
+
+
+def test_member_report_docx_and_page_name_its_period(client, tree, coordinator):
+    """The DOCX said "Kỳ báo cáo: half_year năm 2026", and the member's page listed "half_year 2026": the
+    period's code, not its Vietnamese name."""
+    from docx import Document
+
+    member = NetworkMember.objects.get(organization=tree.province_b)
+    responder = make_user(tree.province_b, "incident_responder", username="b4")
+    report = services.submit_member_report(member, period="half_year", year=2026, by=responder)
+    client.force_login(responder)
+    with translation.override("vi"):
+        page = client.get(member.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="vi").content.decode()
+    assert ">Báo cáo 6 tháng 2026</a>" in page and ">half_year 2026</a>" not in page
+    content, _name = documents.member_report_docx(report)
+    text = "\n".join(p.text for p in Document(io.BytesIO(content)).paragraphs)
+    assert "Kỳ báo cáo: Báo cáo 6 tháng năm 2026" in text and "half_year" not in text

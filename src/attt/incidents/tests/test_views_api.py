@@ -46,8 +46,9 @@ def _public(client, **extra):
         "issued": _issued(30),
         "website": "",
     }
+    address = extra.pop("REMOTE_ADDR", "198.51.100.99")
     data.update(extra)
-    return client.post(reverse("incidents:public_report"), data, REMOTE_ADDR="198.51.100.99")
+    return client.post(reverse("incidents:public_report"), data, REMOTE_ADDR=address)
 
 
 def test_public_form_goes_to_the_coordinator(client, tree):
@@ -101,6 +102,16 @@ def test_public_form_rate_limit_per_address(client, tree):
     response = _public(client)
     assert response.status_code == 429 and response["Retry-After"] == "3600"
     assert Incident.objects.count() == services.PUBLIC_LIMIT_PER_HOUR
+
+
+def test_public_form_rate_limit_counts_an_ipv6_subscriber_once(client, tree):
+    """From one IPv6 /64 (one subscriber's share), a sender changing the last bits of its address for every
+    report sent as many reports as it liked: the hourly limit counted each address apart."""
+    for n in range(services.PUBLIC_LIMIT_PER_HOUR):
+        assert _public(client, REMOTE_ADDR=f"2001:db8:7:9::{n + 1:x}").status_code == 200
+    assert _public(client, REMOTE_ADDR="2001:db8:7:9:ffff::1").status_code == 429
+    assert _public(client, REMOTE_ADDR="2001:db8:7:a::1").status_code == 200  # the next /64 is someone else
+    assert _public(client, REMOTE_ADDR="::ffff:198.51.100.7").status_code == 200  # an IPv4 address, counted as one
 
 
 def test_authenticated_intake_and_incident_page(client, tree, coordinator):
@@ -392,3 +403,63 @@ def test_the_observable_list_reads_its_index_in_order(tree):
     user = make_user(tree.province_a, "incident_responder", username="resp-plan")
     plan = query_plan(scoping.visible(user, Observable.objects.all())[:50])
     assert plan.uses("incidents_observable_list") and not plan.sorts, plan.text
+
+
+def test_the_coordinator_sees_how_to_reach_a_public_reporter(client, api, tree, coordinator):
+    """The public form asks for "E-mail or phone to reach you", but the incident's page and the API showed neither
+    it nor the reporter's name: the coordinator verifying the report had no way to call back."""
+    _public(client, name="Trần Thị B", contact="0912 555 111")
+    incident = Incident.objects.get()
+    client.force_login(coordinator)
+    page = client.get(incident.get_absolute_url()).content.decode()
+    assert "Trần Thị B" in page and "0912 555 111" in page
+    api.force_authenticate(coordinator)
+    body = api.get(f"/api/v1/incidents/incidents/{incident.pk}/").json()
+    assert (body["reporter_name"], body["reporter_contact"]) == ("Trần Thị B", "0912 555 111")
+    mine = make_incident(tree.dept_a, reporter=coordinator)
+    assert api.get(f"/api/v1/incidents/incidents/{mine.pk}/").json()["reporter"] == str(coordinator.pk)
+    assert "coordinator" in client.get(mine.get_absolute_url()).content.decode()
+
+
+@pytest.mark.parametrize("code", ["member_report", "no-such-form"])
+def test_marking_a_form_the_incident_has_not_as_sent_is_404(client, tree, coordinator, code):
+    """Marking as sent a form the regime does not give incidents answered "Recorded as sent." and wrote a
+    "Report sent" line on the timeline, while the download of the same form was 404."""
+    incident = make_incident(tree.dept_a)
+    client.force_login(coordinator)
+    assert client.get(reverse("incidents:incident_form", args=[incident.pk, code])).status_code == 404
+    assert client.post(reverse("incidents:incident_form", args=[incident.pk, code])).status_code == 404
+    assert not incident.timeline.filter(action="report_sent").exists()
+
+
+@pytest.mark.parametrize("discovered", ["1990-01-01T09:00:00+07:00", "2099-01-01T09:00:00+07:00"])
+def test_api_and_form_refuse_a_discovery_time_no_regime_can_judge(client, api, tree, coordinator, discovered):
+    """The API answered a discovery in 1990 with a server error (500) and took one in 2099 with its deadlines
+    there; the form did the same."""
+    api.force_authenticate(coordinator)
+    body = {"organization": str(tree.dept_a.pk), "title": "Tấn công", "source": "soc", "discovered_at": discovered}
+    refused = api.post("/api/v1/incidents/incidents/", body, format="json")
+    assert refused.status_code == 400 and refused["Content-Type"].startswith("application/problem+json")
+    assert "discovered_at" in json.dumps(refused.json())
+    client.force_login(coordinator)
+    page = client.post(
+        reverse("incidents:incident_add"),
+        {
+            "organization": tree.dept_a.pk,
+            "source": "operator",
+            "title": "Tấn công",
+            "description": "x",
+            "discovered_at": discovered[:16],
+        },
+    )
+    assert page.status_code == 200 and [m.level_tag for m in page.context["messages"]] == ["error"]
+    assert not Incident.objects.exists()
+
+
+def test_the_incident_page_names_observable_kinds(client, tree, coordinator):
+    """The incident's observables table showed the kinds' codes ("ipv4", "bank_account") where the observable list
+    shows their names ("Địa chỉ IPv4")."""
+    incident = make_incident(tree.dept_a, observables=[("ipv4", "192.0.2.61")])
+    client.force_login(coordinator)
+    rows = client.get(incident.get_absolute_url()).content.decode()
+    assert "<td>Địa chỉ IPv4</td>" in rows and "<td>ipv4</td>" not in rows
