@@ -582,7 +582,7 @@ def escalate(alert: Alert, *, by: User) -> Alert:
         reporter=by,
         systems=[alert.system_id] if alert.system_id else [],
         observables=observables,
-        occurred_at=alert.first_seen,
+        occurred_at=min(alert.first_seen, timezone.now()),  # a device clock running fast
     )
     return _record_step(alert, Alert.Status.ESCALATED, by=by, incident_id=incident.pk)
 

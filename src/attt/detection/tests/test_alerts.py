@@ -244,6 +244,19 @@ def test_escalation_with_the_real_incidents_module(tree, analyst):
     assert (incident.source, incident.title, incident.organization) == ("soc", alert.title, tree.dept_a)
 
 
+def test_an_alert_from_a_device_whose_clock_runs_fast_is_escalated_as_of_now(tree, analyst):
+    """A sensor's clock an hour ahead put the alert's first sighting in the future; incidents refuse a discovery
+    time ahead of the server's clock, so the escalation failed. The incident is opened as discovered now."""
+    from attt.incidents.models import Incident
+
+    alert = make_alert(tree.dept_a, title="Quét cổng từ máy có đồng hồ chạy nhanh")
+    type(alert).objects.filter(pk=alert.pk).update(first_seen=timezone.now() + datetime.timedelta(hours=1))
+    alert.refresh_from_db()
+    services.escalate(alert, by=analyst)
+    alert.refresh_from_db()
+    assert Incident.objects.get(pk=alert.incident_id).discovered_at <= timezone.now()
+
+
 # --- Detector with a fake engine --------------------------------------------------------------------------
 
 
