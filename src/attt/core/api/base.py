@@ -125,9 +125,12 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
         """For a change, the row is locked and re-read as stored now before anything else (a write request is one
         transaction, `AtomicWritesMiddleware`), so the change is validated and written over the current row, a
         step or a job that changed other fields meanwhile keeps them, and `If-Match` is checked against it:
-        whatever a viewset's `perform_update` does next."""
+        whatever a viewset's `perform_update` does next. A workflow step (a POST on a record: classify, submit,
+        close, ...) sent with `If-Match` is checked the same way, so a client acting on what it last read is refused
+        (412) when someone changed the record since."""
         self._object = super().get_object()
-        if self.action in ("update", "partial_update"):
+        step_with_version = self.request.method == "POST" and self.detail and self.request.headers.get("If-Match")
+        if self.action in ("update", "partial_update") or step_with_version:
             lock_current(self._object)
             self._check_version(self._object)
         return self._object

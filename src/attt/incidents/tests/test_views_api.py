@@ -463,3 +463,23 @@ def test_the_incident_page_names_observable_kinds(client, tree, coordinator):
     client.force_login(coordinator)
     rows = client.get(incident.get_absolute_url()).content.decode()
     assert "<td>Địa chỉ IPv4</td>" in rows and "<td>ipv4</td>" not in rows
+
+
+def test_an_api_step_sent_for_a_version_changed_since_is_refused(api, tree, coordinator, fake_intel):
+    """A client classifying from what it last read overrode a classification made meanwhile (TLP:RED lowered to
+    CLEAR). Sent with the `If-Match` of its read, the step is refused with 412 and nothing changes; with the
+    current version it goes through; without `If-Match` it goes onto the record as stored now."""
+    incident = make_incident(tree.dept_a)
+    api.force_authenticate(coordinator)
+    url = f"/api/v1/incidents/incidents/{incident.pk}/"
+    read = api.get(url)["ETag"]
+    services.classify(incident, by=coordinator, category="availability/ddos", tlp="red")  # meanwhile, by someone else
+    body = {"category": "availability/ddos", "tlp": "clear"}
+    stale = api.post(url + "classify/", body, format="json", HTTP_IF_MATCH=read)
+    assert stale.status_code == 412 and stale["Content-Type"] == "application/problem+json"
+    assert Incident.objects.get(pk=incident.pk).tlp == "red"
+    current = api.get(url)["ETag"]
+    assert (
+        api.post(url + "classify/", {**body, "tlp": "amber"}, format="json", HTTP_IF_MATCH=current).status_code == 200
+    )
+    assert Incident.objects.get(pk=incident.pk).tlp == "amber"
