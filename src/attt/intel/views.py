@@ -216,8 +216,10 @@ class CollectionDetailView(ObjectDetailView):
         collection = context["object"]
         form = GrantForm()
         form.fields["grantee"].queryset = Organization.objects.filter(is_active=True).order_by("depth", "name")
-        per_tlp = collection.stix_objects.order_by("tlp").values_list("tlp").annotate(n=Count("pk"))
         read, write, ceiling = collections.rights(self.request.user, collection)
+        # counted up to what the viewer may receive: how many TLP:RED objects exist is the owner's to know
+        served = collections.tlp_allowed(collection.stix_objects.all(), ceiling)
+        per_tlp = served.order_by("tlp").values_list("tlp").annotate(n=Count("pk"))
         context.update(
             grants=collection.grants.select_related("grantee"),
             grant_form=form,

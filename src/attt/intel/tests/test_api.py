@@ -9,8 +9,8 @@ from django.utils import translation
 
 from attt.core.testing import make_user, query_plan
 from attt.intel import services, store
-from attt.intel.models import Collection, CollectionGrant, Indicator
-from attt.intel.tests.factories import indicator_factory, make_report
+from attt.intel.models import Collection, CollectionGrant, Indicator, StixObject
+from attt.intel.tests.factories import indicator_factory, make_report, stix_object_factory
 
 ATTACK = Path(__file__).resolve().parents[5] / "shared" / "testdata" / "attack" / "ics-attack.json"
 
@@ -249,3 +249,17 @@ def test_the_indicator_list_reads_its_index_in_order(tree, responder):
 
     plan = query_plan(scoping.visible(responder, Indicator.objects.all())[:50])
     assert plan.uses("intel_indicator_list") and not plan.sorts, plan.text
+
+
+def test_a_collection_page_counts_only_what_its_viewer_may_receive(client, responder, tree):
+    """A province's responder opening a department's collection saw how many TLP:RED objects it holds: red is served
+    to the owning organisation alone, and so is its count."""
+    collection = Collection.objects.create(organization=tree.dept_a, title="Sở A")
+    for tlp in ("red", "red", "amber", ""):
+        obj = stix_object_factory(tree.dept_a)
+        StixObject.objects.filter(pk=obj.pk).update(collection=collection, tlp=tlp)
+    client.force_login(responder)  # province A: sees the department's collection, up to TLP:AMBER+STRICT
+    detail = client.get(collection.get_absolute_url())
+    assert dict(detail.context["tlp_counts"]) == {"amber": 1, "—": 1}
+    client.force_login(make_user(tree.dept_a, "incident_responder", username="resp-dept-a"))
+    assert dict(client.get(collection.get_absolute_url()).context["tlp_counts"]) == {"amber": 1, "red": 2, "—": 1}
