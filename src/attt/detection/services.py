@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from attt.core import audit, scoping
+from attt.core.formats import local_time
 from attt.core.locks import lock_current
 from attt.core.models import AuditEvent, Organization, User
 from attt.core.services import notifications
@@ -322,12 +323,6 @@ def window_start(moment: datetime.datetime, minutes: int | None = None) -> datet
     seconds = minutes * 60
     epoch = int(moment.timestamp())
     return datetime.datetime.fromtimestamp(epoch - epoch % seconds, tz=datetime.UTC)
-
-
-def local_time(moment: datetime.datetime) -> str:
-    """A moment in a text people read (a notification, an incident's description): the platform's local time,
-    day first, not Python's UTC form with microseconds."""
-    return timezone.localtime(moment).strftime("%d/%m/%Y %H:%M")
 
 
 RECENT_IDS = 512  # how many of an alert's latest event ids are kept to recognise a redelivered batch

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from attt.compliance import services as compliance
 from attt.core import audit, scoping
 from attt.core.auth import lockout
+from attt.core.formats import local_time
 from attt.core.locks import EditConflict, for_update, lock_current, lock_unchanged
 from attt.core.models import Organization, User
 from attt.core.services.notifications import notify_permission_holders
@@ -796,7 +797,7 @@ def remind_deadlines(now: datetime.datetime | None = None) -> dict:
                 deadline.organization,
                 title=_("Due %(when)s: %(d)s for incident %(n)s")
                 % {
-                    "when": timezone.localtime(deadline.due_at).strftime("%d/%m/%Y %H:%M"),
+                    "when": local_time(deadline.due_at),
                     "d": rule.label(),
                     "n": deadline.incident.number,
                 },

@@ -4,6 +4,7 @@ at what expected rhythm. Events themselves live in the event store (store.py), n
 import hashlib
 import secrets
 
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -48,6 +49,7 @@ class Source(ScopedModel):
     expected_interval_minutes = models.PositiveIntegerField(
         _("expected interval (minutes)"),
         default=15,
+        validators=[MinValueValidator(1)],  # 0 would make every source silent a moment after each batch
         help_text=_("A source silent for longer than this raises a warning to its organisation."),
     )
     expected_events_per_minute = models.PositiveIntegerField(_("expected events per minute"), default=0)

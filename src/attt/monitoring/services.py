@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from attt.core import scoping
+from attt.core.formats import local_time
 from attt.core.models import Notification
 from attt.core.services import jobs, notifications
 from attt.monitoring import conf
@@ -340,34 +341,57 @@ def recent_events(user, organization=None, limit: int = 50, source: Source | Non
 
 def check_sources() -> dict:
     """Warn each organisation about its sources silent beyond their interval (once per silence) and set the
-    'connected to national monitoring' layer-4 status of the systems each source covers."""
+    'connected to national monitoring' layer-4 status of the systems sources cover: connected while any active
+    source covering the system receives, else disconnected (a source still in its first interval decides
+    nothing)."""
+    from attt.compliance import services as compliance
+
     now = timezone.now()
-    warned = connected = 0
-    for source in Source.objects.filter(is_active=True).select_related("organization").prefetch_related("systems"):
-        if is_silent(source, now):
-            if source.silent_since is None:
-                with transaction.atomic():
-                    # Only while the source is as read: a batch seen or another run's warning since then wins.
-                    unchanged = Source.objects.filter(
-                        pk=source.pk, silent_since__isnull=True, last_seen_at=source.last_seen_at
-                    )
-                    if not unchanged.update(silent_since=now):
-                        continue
-                    notifications.notify_permission_holders(
-                        "monitoring.source.change",
-                        source.organization,
-                        title=_("Event source silent: %(name)s") % {"name": source.name},
-                        body=_("No events since %(when)s (expected at least every %(minutes)s minutes).")
-                        % {"when": source.last_seen_at or _("never"), "minutes": source.expected_interval_minutes},
-                        link=source.get_absolute_url(),
-                        level=Notification.Level.WARNING,
-                    )
-                warned += 1
-            _set_layer4(source, connected=False, seen=source.last_seen_at)
-        elif source.last_seen_at is not None:
-            _set_layer4(source, connected=True, seen=source.last_seen_at)
+    warned = 0
+    covering: dict = {}  # system id → (system, [(source, silent)])
+    for source in Source.objects.select_related("organization").prefetch_related("systems"):
+        silent = is_silent(source, now)
+        if silent and source.silent_since is None:
+            with transaction.atomic():
+                # Only while the source is as read: a batch seen or another run's warning since then wins.
+                unchanged = Source.objects.filter(
+                    pk=source.pk, silent_since__isnull=True, last_seen_at=source.last_seen_at
+                )
+                if not unchanged.update(silent_since=now):
+                    continue
+                notifications.notify_permission_holders(
+                    "monitoring.source.change",
+                    source.organization,
+                    title=_("Event source silent: %(name)s") % {"name": source.name},
+                    body=_silence_text(source),
+                    link=source.get_absolute_url(),
+                    level=Notification.Level.WARNING,
+                )
+            warned += 1
+        for system in source.systems.all():
+            covering.setdefault(system.pk, (system, []))[1].append((source, silent))
+    connected = 0
+    for system, sources in covering.values():
+        receiving = [s.last_seen_at for s, silent in sources if s.is_active and not silent and s.last_seen_at]
+        if receiving:
+            compliance.set_national_monitoring(system, connected=True, seen=max(receiving))
             connected += 1
+        elif any(silent or not s.is_active for s, silent in sources):
+            seen = max((s.last_seen_at for s, _silent in sources if s.last_seen_at), default=None)
+            compliance.set_national_monitoring(system, connected=False, seen=seen)
     return {"warned": warned, "connected": connected}
+
+
+def _silence_text(source: Source) -> str:
+    """The warning's body, with times in the platform's zone as people read them."""
+    if source.last_seen_at is None:
+        text = _(
+            "No events received since it was registered on %(when)s (expected at least every %(minutes)s minutes)."
+        )
+    else:
+        text = _("No events since %(when)s (expected at least every %(minutes)s minutes).")
+    when = source.last_seen_at or source.created_at
+    return text % {"when": local_time(when), "minutes": source.expected_interval_minutes}
 
 
 def _set_layer4(source: Source, *, connected: bool, seen) -> None:

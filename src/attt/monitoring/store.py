@@ -68,12 +68,15 @@ CREATE TABLE IF NOT EXISTS rejection (
     organization_id TEXT NOT NULL,
     at INTEGER NOT NULL,
     line INTEGER NOT NULL,
-    reason TEXT NOT NULL
+    reason TEXT NOT NULL,
+    lines INTEGER NOT NULL DEFAULT 1  -- rejected lines the row stands for (see `_recorded`)
 );
 CREATE INDEX IF NOT EXISTS rejection_source_at ON rejection (source_id, at);
-CREATE INDEX IF NOT EXISTS rejection_at ON rejection (at, source_id);
 """
+# After `lines` exists (a file of an earlier layout gets it on open): covers the live figures' sum.
+REJECTION_INDEX = "CREATE INDEX IF NOT EXISTS rejection_at_lines ON rejection (at, source_id, lines)"
 
+REJECTIONS_KEPT = 100  # rejected lines of a batch recorded with their reason; one more row counts the rest
 CHUNK_EVENTS = 20_000  # events a chunk holds at most (label positions are at most uint16)
 _LABEL_OF = {"system_id": "system", "dataset": "dataset", "host": "host"}  # count's group_by → label
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -113,6 +116,12 @@ class SQLiteEventStore:
         self._db.executescript(SCHEMA)
         if self._has_event_table():
             self._migrate()
+        if not self._rejection_has_lines():
+            with self._lock, self._write():
+                if not self._rejection_has_lines():  # another process added it meanwhile
+                    self._db.execute("ALTER TABLE rejection ADD COLUMN lines INTEGER NOT NULL DEFAULT 1")
+                    self._db.execute("DROP INDEX IF EXISTS rejection_at")
+        self._db.execute(REJECTION_INDEX)
 
     def close(self) -> None:
         self._db.close()
@@ -223,8 +232,8 @@ class SQLiteEventStore:
             at = now_ms()
             with self._lock, self._write():
                 self._db.executemany(
-                    "INSERT INTO rejection VALUES (?, ?, ?, ?, ?)",
-                    ((str(source_id), str(organization_id), at, line, reason[:500]) for line, reason in rejections),
+                    "INSERT INTO rejection VALUES (?, ?, ?, ?, ?, ?)",
+                    ((str(source_id), str(organization_id), at, *row) for row in _recorded(rejections)),
                 )
 
     def per_source(self, since_ms: int) -> dict[str, dict]:
@@ -238,7 +247,8 @@ class SQLiteEventStore:
         ):
             stats[source] = {"events": n, "last_ingested": last, "last_event": last_event, "rejected": 0}
         for source, n in self._db.execute(
-            "SELECT source_id, count(*) FROM rejection INDEXED BY rejection_at WHERE at >= ? GROUP BY source_id",
+            "SELECT source_id, sum(lines) FROM rejection INDEXED BY rejection_at_lines WHERE at >= ? "
+            "GROUP BY source_id",
             (since_ms,),
         ):
             stats.setdefault(source, {"events": 0, "last_ingested": None, "last_event": None})["rejected"] = n
@@ -380,6 +390,9 @@ class SQLiteEventStore:
     # A file of the previous layout (table `event`, one row per event, `original` apart from the document since
     # some version) is moved into chunks when opened.
 
+    def _rejection_has_lines(self) -> bool:
+        return "lines" in {row[1] for row in self._db.execute("PRAGMA table_info(rejection)")}
+
     def _has_event_table(self) -> bool:
         found = self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'event'").fetchone()
         return found is not None
@@ -475,6 +488,16 @@ class _Batch:
 
 
 SPAN_GAP_MS = 3_600_000
+
+
+def _recorded(rejections: list[tuple[int, str]]) -> list[tuple[int, str, int]]:
+    """(line, reason, lines) rows of a batch's rejections: the first `REJECTIONS_KEPT` with their reasons, then one
+    row counting the rest (the sender's answer names each). A row per line let a batch of a million bad lines (a
+    few KB gzipped) hold the store's write lock for seconds and take ~300 MB."""
+    rows = [(line, reason[:500], 1) for line, reason in rejections[:REJECTIONS_KEPT]]
+    if (rest := len(rejections) - REJECTIONS_KEPT) > 0:
+        rows.append((rejections[REJECTIONS_KEPT][0], f"{rest} lines rejected from this line on (not listed)", rest))
+    return rows
 
 
 def _time_spans(times: list[int], low: int, high: int) -> list[tuple[int, int]]:
@@ -697,8 +720,10 @@ class ClickHouseEventStore:
         )
         self.x.command(
             f"CREATE TABLE IF NOT EXISTS {self.rejections} (source_id String, organization_id String, "
-            "at DateTime64(3, 'UTC'), line UInt32, reason String) ENGINE = MergeTree ORDER BY (source_id, at)"
+            "at DateTime64(3, 'UTC'), line UInt32, reason String, lines UInt32 DEFAULT 1) "
+            "ENGINE = MergeTree ORDER BY (source_id, at)"
         )
+        self.x.command(f"ALTER TABLE {self.rejections} ADD COLUMN IF NOT EXISTS lines UInt32 DEFAULT 1")
 
     def close(self) -> None:
         """Nothing held open beyond the executor."""
@@ -760,9 +785,9 @@ class ClickHouseEventStore:
             body = b"\n".join(
                 orjson.dumps(
                     {"source_id": str(source_id), "organization_id": str(organization_id), "at": at, "line": line,
-                     "reason": reason[:500]}
+                     "reason": reason, "lines": lines}
                 )
-                for line, reason in rejections
+                for line, reason, lines in _recorded(rejections)
             )  # fmt: skip
             self.x.insert_json(self.rejections, body)
 
@@ -780,7 +805,7 @@ class ClickHouseEventStore:
                 "rejected": 0,
             }
         for r in self.x.rows(
-            f"SELECT source_id, count() AS n FROM {self.rejections} "  # noqa: S608
+            f"SELECT source_id, sum(lines) AS n FROM {self.rejections} "  # noqa: S608
             f"WHERE at >= fromUnixTimestamp64Milli({int(since_ms)}) GROUP BY source_id"
         ):
             stats.setdefault(r["source_id"], {"events": 0, "last_ingested": None, "last_event": None})["rejected"] = (

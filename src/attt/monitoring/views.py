@@ -64,17 +64,21 @@ class SourceDetailView(ObjectDetailView):
         source = context["object"]
         context["health"] = services.health([source])[source.pk]
         context["systems"] = registry.visible_systems(self.request.user).filter(pk__in=source.systems.values("pk"))
-        context["events"] = [
-            {
-                "time": e.get("@timestamp"),
-                "host": (e.get("host") or {}).get("name") or (e.get("host") or {}).get("hostname"),
-                "original": e.get("event", {}).get("original", ""),
-            }
-            for e in services.recent_events(self.request.user, limit=20, source=source)
-        ]
+        context["events"] = [_shown(e) for e in services.recent_events(self.request.user, limit=20, source=source)]
         context["rejections"] = services.store().recent_rejections(str(source.pk))
         context["can_rotate"] = scoping.can(self.request.user, "change", source)
         return context
+
+
+def _shown(event: dict) -> dict:
+    """A row of the recent events: a sender's `host` may be anything (NDJSON keeps its fields as sent); the host
+    shown is the one the store indexes, an object's name or hostname."""
+    host = event.get("host")
+    return {
+        "time": event.get("@timestamp"),
+        "host": (host.get("name") or host.get("hostname")) if isinstance(host, dict) else None,
+        "original": event["event"].get("original", ""),
+    }
 
 
 class SourceForm(forms.ModelForm):

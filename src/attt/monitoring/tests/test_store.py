@@ -87,6 +87,21 @@ def test_store_contract(store):
     assert [line for _, line, _ in store.recent_rejections(str(a.id))] in ([2, 7], [7, 2])
 
 
+def test_a_batch_of_many_bad_lines_keeps_its_first_reasons_and_counts_every_line(store):
+    """A sender's 2 MB batch of a million bad lines (a few KB gzipped) wrote a million rejection rows: the
+    store's write lock held for seconds against every other source, ~300 MB on disk, and so again for each
+    batch. Now a batch keeps the first reasons and one row counting the rest; the error rate stays exact."""
+    source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    rejected = [(n, f"invalid JSON at line {n}") for n in range(1, 2 * store_module.REJECTIONS_KEPT + 2)]
+    store.reject(source.id, source.organization_id, rejected)
+    assert store.per_source(now_ms() - 60_000)[str(source.id)]["rejected"] == len(rejected)
+    listed = store.recent_rejections(str(source.id), limit=10 * store_module.REJECTIONS_KEPT)
+    assert len(listed) == store_module.REJECTIONS_KEPT + 1
+    assert sorted(line for _, line, _ in listed) == list(range(1, store_module.REJECTIONS_KEPT + 2))
+    summary = next(reason for _, line, reason in listed if line == store_module.REJECTIONS_KEPT + 1)
+    assert summary.startswith(f"{store_module.REJECTIONS_KEPT + 1} lines rejected from this line on")
+
+
 def test_values_of_unexpected_types_are_stored_as_text(store):
     source = SourceRef(uuid.uuid4(), uuid.uuid4())
     events = _events(source, [b'{"event": {"dataset": ["fw", "ids"]}, "host": {"name": 42}}'])
@@ -281,7 +296,7 @@ def test_health_figures_read_only_the_recent_part_of_their_indexes(tmp_path):
     store.per_source(0)
     assert len(plans) == 2
     assert "SEARCH chunk USING COVERING INDEX chunk_ingested (ingested>?)" in plans[0]
-    assert "SEARCH rejection USING COVERING INDEX rejection_at (at>?)" in plans[1]
+    assert "SEARCH rejection USING COVERING INDEX rejection_at_lines (at>?)" in plans[1]
 
 
 @settings(max_examples=200, deadline=None)
