@@ -56,6 +56,12 @@ def max_batch_bytes() -> int:
     return int(_setting("ATTT_MONITORING_MAX_BATCH_BYTES", str(32 * 1024 * 1024)))
 
 
+def max_batch_lines() -> int:
+    """Lines of one HTTP batch. The acknowledgement names every rejected line: 32 MiB of two-byte lines would be
+    16 million reasons held and answered (gigabytes); a real batch of 32 MiB holds tens of thousands of events."""
+    return int(_setting("ATTT_MONITORING_MAX_BATCH_LINES", "200000"))
+
+
 MIN_RETENTION_DAYS = 90  # alert and event search promise at least 90 days
 
 

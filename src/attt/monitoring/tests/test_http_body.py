@@ -88,3 +88,22 @@ def test_a_body_of_many_tiny_gzip_members_is_refused_at_once():
     assert time.process_time() - start < 1.0
     tail = os.urandom(2 << 20)  # the most members taken, then a long one: read whole
     assert _gunzip(empty * (MAX_GZIP_MEMBERS - 1) + gzip.compress(tail, compresslevel=1), 4 << 20) == tail
+
+
+def test_a_batch_of_too_many_lines_is_refused_before_it_is_read(api, token, settings):
+    """32 MiB of two-byte bad lines (a few KB gzipped) made the gateway hold and answer 16 million rejections,
+    gigabytes of memory for one request. A batch of more lines than the limit is refused whole, nothing stored."""
+    settings.ATTT_MONITORING_MAX_BATCH_LINES = 3
+    many = b"\n".join([GOOD] * 5)
+    response = api.post(
+        INGEST, gzip.compress(many), content_type="application/x-ndjson", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    assert response.status_code == 400 and "3 lines" in response.json()["errors"]["body"][0]
+    assert services.store().total() == 0
+    accepted = api.post(
+        INGEST,
+        b"\n".join([GOOD] * 3) + b"\n",
+        content_type="application/x-ndjson",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert accepted.status_code == 202 and accepted.json()["accepted"] == 3
