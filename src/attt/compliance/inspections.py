@@ -156,25 +156,6 @@ def may_edit_finding(user: User, finding: Finding, action: str) -> bool:
     return scoping.can_in(user, f"compliance.finding.{action}", finding.inspection.organization)
 
 
-def record_membership(inspection: Inspection, before: dict[str, list[str]]) -> None:
-    """Many-to-many changes are not audited by the signals: record the team and targets ourselves."""
-    after = {
-        "team": sorted(str(pk) for pk in inspection.team.values_list("pk", flat=True)),
-        "targets": sorted(str(pk) for pk in inspection.targets.values_list("pk", flat=True)),
-    }
-    if after != before:
-        audit.record(AuditEvent.Action.UPDATE, obj=inspection, changes={"before": before, "after": after})
-
-
-def membership(inspection: Inspection) -> dict[str, list[str]]:
-    if inspection.pk is None:
-        return {"team": [], "targets": []}
-    return {
-        "team": sorted(str(pk) for pk in inspection.team.values_list("pk", flat=True)),
-        "targets": sorted(str(pk) for pk in inspection.targets.values_list("pk", flat=True)),
-    }
-
-
 def validate_inspection(inspection: Inspection, targets) -> None:
     """Targets lie inside the inspecting organisation's subtree; the dates are in order."""
     errors = {}

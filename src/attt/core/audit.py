@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.db import connection, models, transaction
-from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -169,10 +169,16 @@ def verify_chain(batch: int = 5000) -> ChainReport:
     expected_prev, expected_seq, checked = GENESIS_HASH, 1, 0
     last_seq = 0
     while True:
-        events = list(AuditEvent.objects.filter(seq__gt=last_seq).order_by("seq")[:batch])
+        # The first batch has no lower bound: an event slipped in below #1 is the chain's first and is reported.
+        after = {"seq__gt": last_seq} if checked else {}
+        events = list(AuditEvent.objects.filter(**after).order_by("seq")[:batch])
         if not events:
             break
         for event in events:
+            if event.seq < expected_seq:
+                return ChainReport(
+                    False, checked, None, expected_prev, event.seq, f"event #{event.seq} comes before the chain's start"
+                )
             if event.seq != expected_seq:
                 return ChainReport(
                     False,
@@ -209,7 +215,15 @@ def verify_chain(batch: int = 5000) -> ChainReport:
 
 
 def is_audited(model: type[models.Model]) -> bool:
-    return model.__module__.startswith("attt.") and model not in NOT_AUDITED and not model._meta.abstract
+    """A model of ours whose rows are recorded. A many-to-many link table is not: a link added or removed is
+    recorded as a change of the record whose field it is (`_record_links`)."""
+    meta = model._meta
+    return (
+        model.__module__.startswith("attt.")
+        and model not in NOT_AUDITED
+        and not meta.abstract
+        and not meta.auto_created
+    )
 
 
 def snapshot(instance: models.Model) -> dict:
@@ -285,3 +299,48 @@ def _record_delete(sender, instance, **kwargs) -> None:
     if not is_audited(sender):
         return
     record(AuditEvent.Action.DELETE, obj=instance, changes={"before": snapshot(instance), "after": {}})
+
+
+def _links_field(instance: models.Model, through: type[models.Model]) -> str | None:
+    """The name, on `instance`'s side, of the many-to-many field whose link table is `through`."""
+    for field in instance._meta.many_to_many:
+        if field.remote_field.through is through:
+            return field.name
+    for relation in instance._meta.related_objects:
+        if relation.many_to_many and relation.through is through:
+            return relation.get_accessor_name()
+    return None
+
+
+def _linked_ids(instance: models.Model, name: str) -> list[str]:
+    return sorted(str(pk) for pk in getattr(instance, name).values_list("pk", flat=True))
+
+
+@receiver(m2m_changed)
+def _record_links(sender, instance, action, **kwargs) -> None:
+    """A many-to-many change (an inspection's team, a source's systems) as an update of the record whose field it
+    is, with the linked ids before and after: the signals of the link table's rows would say nothing a reader
+    can follow, and adding links fires none."""
+    if not is_audited(type(instance)) or action not in {
+        "pre_add",
+        "pre_remove",
+        "pre_clear",
+        "post_add",
+        "post_remove",
+        "post_clear",
+    }:
+        return
+    name = _links_field(instance, sender)
+    if name is None:
+        return
+    if action.startswith("pre_"):
+        lock_chain()  # before the link rows are written (one lock order)
+        instance._audit_links = (name, _linked_ids(instance, name))
+        return
+    remembered = getattr(instance, "_audit_links", None)
+    instance._audit_links = None
+    if remembered is None or remembered[0] != name:
+        return
+    before, after = remembered[1], _linked_ids(instance, name)
+    if before != after:
+        record(AuditEvent.Action.UPDATE, obj=instance, changes={"before": {name: before}, "after": {name: after}})

@@ -40,12 +40,14 @@ class CheckedUpload:
 
 def check_upload(upload: UploadedFile, *, max_bytes: int, allowed: dict[str, str] = DOCUMENT_TYPES) -> CheckedUpload:
     """Refuse what is too large or not an allowed type; otherwise describe the file and hash it."""
-    name = (upload.name or "file").replace("\\", "/").rsplit("/", 1)[-1][:200] or "file"
+    name = (upload.name or "file").replace("\\", "/").rsplit("/", 1)[-1] or "file"
     extension = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
     if extension not in allowed:
         raise ValidationError(
             _("Files of this type are not accepted. Accepted: %(types)s.") % {"types": ", ".join(sorted(allowed))}
         )
+    stem = len(name) - len(extension)  # a long name is shortened before its extension, which it keeps
+    name = name[: min(stem, 200 - len(extension))] + name[stem:]
     if upload.size > max_bytes:
         raise ValidationError(_("The file is larger than %(mb)s MB.") % {"mb": max_bytes // 2**20})
     digest = hashlib.sha256()

@@ -245,15 +245,6 @@ class InspectionViewSet(ScopedModelViewSet):
     ordering_fields = ["year", "starts", "title"]
     export_fields = ["id", "organization", "title", "year", "regime", "state", "starts", "ends"]
 
-    def perform_create(self, serializer):
-        super().perform_create(serializer)
-        inspections.record_membership(serializer.instance, {"team": [], "targets": []})
-
-    def perform_update(self, serializer):
-        before = inspections.membership(serializer.instance)
-        super().perform_update(serializer)
-        inspections.record_membership(serializer.instance, before)
-
 
 # --- Findings -----------------------------------------------------------------------------------------------
 

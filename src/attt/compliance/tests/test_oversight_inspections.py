@@ -244,8 +244,10 @@ def test_inspection_create_and_edit_in_the_ui_limit_choices_and_audit_membership
     assert created.status_code == 302, created.content
     inspection = Inspection.objects.get()
     assert set(inspection.team.all()) == {colleague, officer}
-    event = AuditEvent.objects.filter(object_id=str(inspection.pk), action=AuditEvent.Action.UPDATE).last()
-    assert event.changes["after"]["targets"] == [str(tree.dept_a.pk)]
+    changes = [e.changes for e in AuditEvent.objects.filter(object_id=str(inspection.pk), action="update")]
+    assert {"before": {"targets": []}, "after": {"targets": [str(tree.dept_a.pk)]}} in changes
+    team = sorted([str(colleague.pk), str(officer.pk)])
+    assert {"before": {"team": []}, "after": {"team": team}} in changes
     detail = client.get(inspection.get_absolute_url())
     assert detail.status_code == 200 and "Sở A" in detail.content.decode()
     assert client.get(inspection.get_absolute_url(), {"level": "4"}).status_code == 200

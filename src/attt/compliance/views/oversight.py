@@ -30,9 +30,7 @@ from attt.compliance.inspections import (
     acknowledge_finding,
     finding_actions,
     may_edit_finding,
-    membership,
     notify_new_finding,
-    record_membership,
     remediate_finding,
     validate_finding,
     validate_inspection,
@@ -599,12 +597,6 @@ class InspectionEditView(InspectionMixin, ObjectEditView):
         form = super().get_form()
         limit_inspection_choices(form, self.request.user)
         return form
-
-    def save(self, form):
-        before = membership(form.instance)
-        inspection = super().save(form)
-        record_membership(inspection, before)
-        return inspection
 
 
 class InspectionDeleteView(InspectionMixin, ObjectDeleteView):

@@ -41,8 +41,11 @@ def send_notification_email(notification_id: str) -> bool:
 
 
 def permission_holders(permission: str, organization: Organization | None) -> list[User]:
-    """Active users holding `permission` on `organization` (through it or an ancestor); None = national."""
-    rows = RoleAssignment.objects.filter(user__is_active=True).select_related("user", "role", "organization")
+    """Active users holding `permission` on `organization` (through it or an ancestor); None = national. A role
+    on an inactive (merged) organisation counts no more here than in the scoping layer."""
+    rows = RoleAssignment.objects.filter(user__is_active=True, organization__is_active=True).select_related(
+        "user", "role", "organization"
+    )
     if organization is not None:
         ancestor_paths = [organization.path[: i + 1] for i, c in enumerate(organization.path) if c == "/"][1:]
         rows = rows.filter(organization__path__in=ancestor_paths)

@@ -3,7 +3,7 @@
 import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext as _
@@ -34,6 +34,8 @@ def create_organization(
     legal_basis: str = "",
     **fields,
 ) -> Organization:
+    if parent is not None and not parent.is_active and fields.get("is_active", True):
+        raise ValidationError(_("An active organisation cannot be placed under a merged or dissolved one."))
     org = Organization(parent=parent, **fields)
     org.full_clean()
     org.save()
@@ -144,9 +146,18 @@ def merge(
             resource.before_merge(source, target)
     for resource in scoping.resources.values():
         if resource.reassign_on_merge and resource.model is not Organization:
-            counts[resource.model._meta.label_lower] = resource.model.objects.filter(organization=source).update(
-                organization=target
-            )
+            records = resource.model.objects.filter(organization=source)
+            try:
+                with transaction.atomic():
+                    counts[resource.model._meta.label_lower] = records.update(organization=target)
+            except IntegrityError:  # one per organisation, and no `before_merge` settled which one stays
+                raise ValidationError(
+                    _(
+                        "The merger was not made: %(source)s and %(target)s each hold %(records)s that an "
+                        "organisation may hold only once. Settle them first."
+                    )
+                    % {"source": source, "target": target, "records": resource.model._meta.verbose_name_plural}
+                ) from None
     counts["staff_moved"] = User.objects.filter(organization=source).update(organization=target)
     ended = RoleAssignment.objects.filter(organization=source)
     counts["role_assignments_ended"] = ended.count()

@@ -103,7 +103,7 @@ class OrganizationDetailView(ObjectDetailView):
             history=org.events.all()[:50],
             can_move=scoping.can(user, "move", org),
             can_merge=scoping.can(user, "merge", org),
-            can_add_child=scoping.can_in(user, "core.organization.add", org),
+            can_add_child=org.is_active and scoping.can_in(user, "core.organization.add", org),
         )
         return context
 

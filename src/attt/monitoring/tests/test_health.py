@@ -123,3 +123,27 @@ def test_the_source_page_does_not_say_receiving_for_a_deactivated_or_never_heard
     live = client.get(reverse("monitoring:live_fragment")).content.decode()
     row = live.split(new.name, 1)[1].split("</tr>", 1)[0]
     assert "Receiving" not in row and "Đang nhận" not in row
+
+
+def test_the_systems_a_source_covers_are_audited_as_changes_of_the_source(tree):
+    """Which systems a source covers decides their layer 4; adding one left no trace in the audit log, and a
+    removal showed only as the deletion of a link-table row no organisation could read."""
+    from attt.core import audit
+    from attt.core.models import AuditEvent
+    from attt.registry.tests.factories import make_system
+
+    source, _ = make_source(tree.dept_a)
+    a, b = make_system(tree.dept_a), make_system(tree.dept_a)
+    both = sorted([str(a.pk), str(b.pk)])
+    source.systems.set([a, b])
+    source.systems.remove(a)
+    source.systems.clear()
+    recorded = AuditEvent.objects.filter(object_id=str(source.pk), action="update").order_by("seq")
+    assert [e.changes for e in recorded] == [
+        {"before": {"systems": []}, "after": {"systems": both}},
+        {"before": {"systems": both}, "after": {"systems": [str(b.pk)]}},
+        {"before": {"systems": [str(b.pk)]}, "after": {"systems": []}},
+    ]
+    assert {e.organization_id for e in recorded} == {tree.dept_a.pk}
+    assert not AuditEvent.objects.filter(object_type="monitoring.source_systems").exists()
+    assert audit.verify_chain().ok
