@@ -28,12 +28,20 @@ def _create(spec: dict, parent: Organization | None, kind: str, when: datetime.d
     return org
 
 
+def place_name(province: Organization) -> str:
+    """How a department's name ends: "Sở Y tế Hà Nội", "Sở Y tế Tuyên Quang", but the whole "Thành phố Hồ Chí Minh"
+    (the city is never called by the name alone)."""
+    place = province.name.removeprefix("Tỉnh ")
+    short = place.removeprefix("Thành phố ")
+    return place if short == "Hồ Chí Minh" else short
+
+
 def _province_units(province: Organization, template: list[dict], when: datetime.date) -> None:
     def prefixed(spec: dict) -> dict:
         return {
             **spec,
             "code": f"{province.code}-{spec['code']}",
-            "name": f"{spec['name']} {province.name.replace('Thành phố ', '').replace('Tỉnh ', '')}",
+            "name": f"{spec['name']} {place_name(province)}",
             "units": [prefixed(u) for u in spec.get("units", [])],
         }
 
@@ -64,12 +72,27 @@ def load(ctx: demo.DemoContext) -> dict:
         if item["source"].get("with_province_units"):
             _province_units(source, data["province_units"], founded)
         target = Organization.objects.get(code=item["into"])
-        organizations.merge(source, target, effective_date=item["effective_date"], legal_basis=item["legal_basis"])
+        when, basis = item["effective_date"], item["legal_basis"]
+        organizations.merge(source, target, effective_date=when, legal_basis=basis)
         merged += 1
+        if item["source"].get("with_province_units"):
+            _merge_province_units(source, target, data["province_units"], when, basis)
     ctx.progress("history")
 
     users = _users(ctx, root, data["role_users"])
     return {"organisations": Organization.objects.count(), "mergers": merged, "users": users}
+
+
+def _merge_province_units(
+    source: Organization, target: Organization, template: list[dict], when: datetime.date, basis: str
+) -> None:
+    """A merged province's departments join the target's same departments, as the 2025 provinces kept one
+    department of each kind (one Sở Tài chính Tuyên Quang, no Sở Tài chính Hà Giang beside it)."""
+    for spec in template:
+        unit = Organization.objects.get(code=f"{source.code}-{spec['code']}")
+        into = Organization.objects.get(code=f"{target.code}-{spec['code']}")
+        organizations.merge(unit, into, effective_date=when, legal_basis=basis)
+        _merge_province_units(source, target, spec.get("units", []), when, basis)
 
 
 def _user(ctx: demo.DemoContext, username: str, org: Organization, title: str) -> User:

@@ -83,7 +83,7 @@ def builtin_plan():
 
 @demo.register("plans", order=30)
 def load(ctx: demo.DemoContext) -> dict:
-    from attt.core.models import Organization
+    from attt.core.models import Organization, RoleAssignment
     from attt.plans.importer import import_plan
     from attt.plans.models import Plan, Task
     from attt.plans.services import assign, create_occurrences, report_progress
@@ -109,7 +109,12 @@ def load(ctx: demo.DemoContext) -> dict:
         counts["plans"] += 1
         counts["tasks"] += national.tasks.count()
     counts["linked"] = link_cascade(national)
-    provinces = list(Organization.objects.filter(kind="province", is_active=True).order_by("code")[:3])
+    # The provinces whose staff have demo log-ins first, so their users find assignments to report on.
+    staffed = set(RoleAssignment.objects.values_list("organization__path", flat=True))
+    provinces = sorted(
+        Organization.objects.filter(kind="province", is_active=True),
+        key=lambda o: (not any(path.startswith(o.path) for path in staffed), o.code),
+    )[:3]
     tasks = list(Task.objects.filter(plan=national, section__code="PLI-II").order_by("order")[:5])
     for task in tasks:
         for a in assign(task, provinces):

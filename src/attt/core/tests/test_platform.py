@@ -124,7 +124,8 @@ def test_demo_is_complete_and_reproducible(db, capsys):
     assert list(kinds).count("province") >= 6
     assert list(kinds).count("soc_provider") == 2
     assert list(kinds).count("sector_cert") >= 1
-    assert OrganizationEvent.objects.filter(kind="merged").count() == 2
+    merged = OrganizationEvent.objects.filter(kind="merged").values_list("organization__code", flat=True)
+    assert set(merged) >= {"bo-tttt", "ha-giang"}
     assert Organization.objects.get(code="ha-giang").merged_into.code == "tuyen-quang"
     roles = {r["code"] for r in load_role_definitions()} - {"national_admin"}
     for province in ("ha-noi", "tuyen-quang"):

@@ -35,6 +35,7 @@ class Command(BaseCommand):
         with (
             tqdm(total=len(selected), desc="demo", unit="step", disable=options["verbosity"] == 0) as bar,
             audit_context(actor_name="system:demo"),
+            transaction.atomic(),  # all or nothing: an interrupted load must not pass for a loaded demo next time
         ):
             for loader in selected:
                 ctx = demo.DemoContext(
@@ -43,8 +44,7 @@ class Command(BaseCommand):
                     progress=lambda label, bar=bar: bar.set_postfix_str(label[:30]),
                     stdout=self.stdout,
                 )
-                with transaction.atomic():
-                    summary[loader.name] = loader.func(ctx)
+                summary[loader.name] = loader.func(ctx)
                 bar.update(1)
         for name, figures in summary.items():
             self.stdout.write(f"{name}: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
