@@ -20,6 +20,7 @@ class IntelConfig(AppConfig):
         from attt.core import navigation, permissions, scoping
         from attt.intel import (
             demo_data,  # noqa: F401 (demo loader)
+            services,
             signals,
         )
         from attt.intel import models as m
@@ -38,7 +39,12 @@ class IntelConfig(AppConfig):
             },
         )
         scoping.register(m.Indicator, api_basename="intel-indicator", ui_namespace="intel:indicator")
-        scoping.register(m.Collection, api_basename="intel-collection", ui_namespace="intel:collection")
+        scoping.register(
+            m.Collection,
+            api_basename="intel-collection",
+            ui_namespace="intel:collection",
+            before_merge=services.prepare_merge,
+        )
         scoping.register(m.CollectionGrant)
         scoping.register(m.StixObject)
         scoping.register(m.TaxiiStatus)

@@ -8,12 +8,12 @@ import uuid
 from collections.abc import Iterator
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from attt.intel import collections, misp, observables, stix, store
-from attt.intel.models import Indicator, Source, Technique
-from attt.intel.sharing import SharedReport
+from attt.intel.models import Collection, Indicator, Source, Technique
+from attt.intel.sharing import SharedReport, strictest
 
 STREAM_CHUNK = 5000
 
@@ -77,3 +77,26 @@ def attack_techniques() -> list[tuple[str, str, list[str]]]:
         .order_by("external_id")
         .values_list("external_id", "name", "tactic_names")
     ]
+
+
+def prepare_merge(source, target) -> None:
+    """Before `source`'s intelligence moves to `target` (a merger; registered on Collection): the target's default
+    collection stays the default (the source's becomes an ordinary one, its objects and grants kept), and an
+    indicator both watch is kept once, as the target's, seen over both periods, at the stricter TLP, active if
+    either was. Without this the merger is refused: each may hold one default and each indicator once."""
+    if Collection.objects.filter(organization=target, is_default=True).exists():
+        for collection in Collection.objects.filter(organization=source, is_default=True):
+            collection.is_default = False
+            collection.save(update_fields=["is_default", "updated_at"])
+    theirs = Indicator.objects.filter(organization=target, kind=OuterRef("kind"), value=OuterRef("value"))
+    for mine in Indicator.objects.filter(Exists(theirs), organization=source).iterator(chunk_size=500):
+        kept = Indicator.objects.get(organization=target, kind=mine.kind, value=mine.value)
+        kept.first_seen = min(filter(None, (kept.first_seen, mine.first_seen)), default=None)
+        kept.last_seen = max(filter(None, (kept.last_seen, mine.last_seen)), default=None)
+        kept.valid_until = (
+            None if None in (kept.valid_until, mine.valid_until) else max(kept.valid_until, mine.valid_until)
+        )
+        kept.tlp = strictest(kept.tlp, mine.tlp) or kept.tlp
+        kept.active = kept.active or mine.active
+        kept.save()
+        mine.delete()

@@ -227,3 +227,44 @@ def test_an_indicator_past_its_valid_until_is_not_served(tree):
     store.import_objects(tree.dept_a, [stale])  # an older, shorter validity does not cut it back
     assert Indicator.objects.get().valid_until == datetime.datetime(2099, 1, 1, tzinfo=datetime.UTC)
     assert [v for _k, v, _id in services.active_indicators()] == ["old-c2.example.com"]
+
+
+def test_a_merger_keeps_one_default_collection_and_each_indicator_once(tree):
+    """Two departments that had each shared an incident (so each had its default collection) could not be merged:
+    the merger was refused. The target's default stays, the source's collection is kept as an ordinary one, and
+    an indicator both watched is kept once, seen over both periods at the stricter TLP."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from attt.core.services.organizations import merge
+    from attt.intel import collections
+    from attt.intel.models import Collection
+
+    theirs, mine = collections.default_collection(tree.dept_a), collections.default_collection(tree.dept_b)
+    early, late = timezone.now() - dt.timedelta(days=30), timezone.now()
+    kept = Indicator.objects.create(
+        organization=tree.dept_a,
+        kind="ipv4",
+        value="198.51.100.7",
+        tlp="green",
+        first_seen=late,
+        last_seen=late,
+        active=False,
+    )
+    Indicator.objects.create(
+        organization=tree.dept_b,
+        kind="ipv4",
+        value="198.51.100.7",
+        tlp="red",
+        first_seen=early,
+        last_seen=early,
+        active=True,
+    )
+    Indicator.objects.create(organization=tree.dept_b, kind="ipv4", value="198.51.100.8")
+    merge(tree.dept_b, tree.dept_a)
+    assert list(Collection.objects.filter(organization=tree.dept_a, is_default=True)) == [theirs]
+    assert Collection.objects.get(pk=mine.pk).organization_id == tree.dept_a.pk
+    kept.refresh_from_db()
+    assert (kept.tlp, kept.first_seen, kept.last_seen, kept.active) == ("red", early, late, True)
+    assert Indicator.objects.filter(organization=tree.dept_a).count() == 2
