@@ -23,7 +23,7 @@ class IncidentsConfig(AppConfig):
 
     def ready(self) -> None:
         from attt.core import dashboard, navigation, permissions, scoping
-        from attt.incidents import demo_data, widgets  # noqa: F401 (demo loader)
+        from attt.incidents import demo_data, services, widgets  # noqa: F401 (demo loader)
         from attt.incidents import models as m
 
         permissions.register_module_permissions(
@@ -42,7 +42,12 @@ class IncidentsConfig(AppConfig):
         scoping.register(m.Incident, api_basename="incident", ui_namespace="incidents:incident")
         scoping.register(m.IncidentTask, api_basename="incidenttask", ui_namespace="incidents:incidenttask")
         scoping.register(m.Observable, api_basename="observable", ui_namespace="incidents:observable")
-        scoping.register(m.NetworkMember, api_basename="networkmember", ui_namespace="incidents:networkmember")
+        scoping.register(
+            m.NetworkMember,
+            api_basename="networkmember",
+            ui_namespace="incidents:networkmember",
+            before_merge=services.prepare_merge,
+        )
         for model in (m.TimelineEntry, m.Deadline, m.Attachment, m.MemberReport):
             scoping.register(model)
         navigation.register(

@@ -951,3 +951,14 @@ def _open_incidents_count(user: User) -> dict[str, int]:
     counts = {r["severity"] or "unclassified": r["n"] for r in rows}
     counts["breaches"] = breaches(user).count()
     return counts
+
+
+def prepare_merge(source: Organization, target: Organization) -> None:
+    """Before `source`'s records move to `target` (a merger; registered on NetworkMember): a network member the
+    source registered under a name the target already uses keeps its record, named after the source too, since an
+    organisation holds each member name once."""
+    taken = set(NetworkMember.objects.filter(organization=target).values_list("name", flat=True))
+    limit = NetworkMember._meta.get_field("name").max_length
+    for member in NetworkMember.objects.filter(organization=source, name__in=taken):
+        member.name = f"{member.name} ({source.name})"[:limit]
+        member.save(update_fields=["name", "updated_at"])

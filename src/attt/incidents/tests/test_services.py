@@ -348,3 +348,17 @@ def test_member_report_docx_and_page_name_its_period(client, tree, coordinator):
     content, _name = documents.member_report_docx(report)
     text = "\n".join(p.text for p in Document(io.BytesIO(content)).paragraphs)
     assert "Kỳ báo cáo: Báo cáo 6 tháng năm 2026" in text and "half_year" not in text
+
+
+def test_a_merger_keeps_both_network_members_of_one_name(tree):
+    """Two departments that had each registered "Đội ứng cứu" could not be merged (the merger was refused): the
+    source's member keeps its record, named after its department too."""
+    from attt.core.services.organizations import merge
+    from attt.incidents.models import NetworkMember
+
+    ours = make_member(tree.dept_a, name="Đội ứng cứu")
+    theirs = make_member(tree.dept_b, name="Đội ứng cứu")
+    merge(tree.dept_b, tree.dept_a)
+    theirs.refresh_from_db()
+    assert theirs.organization_id == tree.dept_a.pk and theirs.name == f"Đội ứng cứu ({tree.dept_b.name})"
+    assert NetworkMember.objects.get(pk=ours.pk).name == "Đội ứng cứu"
