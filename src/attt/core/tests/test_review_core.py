@@ -69,15 +69,17 @@ def test_a_name_cut_short_does_not_change_the_type():
 
 
 def test_a_merge_records_cannot_absorb_is_refused_with_a_sentence(tree):
-    """Merging two provinces that each had their default intel sharing collection (a module that registers no
-    `before_merge` to settle it) ended in a database error (500) instead of saying what stood in the way."""
-    from attt.intel.collections import default_collection
-    from attt.intel.models import Collection
+    """Merging two provinces that had each filed their report of one month (a record an organisation holds once,
+    which no module's `before_merge` settles) ended in a database error (500) instead of saying what stood in the
+    way."""
+    from attt.compliance.models import StatusReport
+    from attt.compliance.tests.factories_oversight import make_report
 
-    default_collection(tree.province_a), default_collection(tree.province_b)
+    report = make_report(tree.province_a)
+    make_report(tree.province_b, period_start=report.period_start, period_end=report.period_end)
     with pytest.raises(ValidationError) as refused, transaction.atomic():
         organizations.merge(tree.province_a, tree.province_b)
-    assert str(Collection._meta.verbose_name_plural) in refused.value.messages[0]
+    assert str(StatusReport._meta.verbose_name_plural) in refused.value.messages[0]
     tree.province_a.refresh_from_db()
     assert tree.province_a.is_active
 
