@@ -1,6 +1,6 @@
 """API of threat intelligence: indicators and collections through the scoping layer, ATT&CK read-only."""
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
@@ -22,6 +22,7 @@ from attt.core.models import Organization
 from attt.intel import collections, store
 from attt.intel.filtersets import CollectionFilterSet, IndicatorFilterSet, TechniqueFilterSet
 from attt.intel.models import INDICATOR_FIELDS, Collection, CollectionGrant, Indicator, Kind, Source, Technique, Tlp
+from attt.intel.sharing import TLP_LEVELS, TLP_ORDER
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -116,23 +117,45 @@ class CollectionGrantSerializer(StrictModelSerializer):
         fields = ["id", "grantee", "include_subtree", "can_read", "can_write", "max_tlp"]
 
 
+# Objects of a collection counted per marking (unmarked first), so each requester's count needs no query of its own.
+COUNTED_MARKINGS = ("", *TLP_LEVELS)
+OBJECTS_PER_MARKING = {
+    f"objects_{i}": Count("stix_objects", filter=Q(stix_objects__tlp=level)) for i, level in enumerate(COUNTED_MARKINGS)
+}
+
+
 class TaxiiCollectionSerializer(StrictModelSerializer):
     organization = OrganizationField()
     grants = CollectionGrantSerializer(many=True, read_only=True)
-    object_count = serializers.IntegerField(read_only=True)  # annotated by CollectionViewSet.queryset
+    object_count = serializers.SerializerMethodField()
 
     class Meta:
         model = Collection
         fields = ["id", "organization", "title", "description", "alias", "is_default", "grants", "object_count"]
+
+    def get_object_count(self, collection: Collection) -> int:
+        """The objects the requester may receive from the collection: up to its TLP ceiling there (how many
+        TLP:RED objects a collection holds is its owner's to know)."""
+        ceiling = collections.rights(self.context["request"].user, collection)[2]
+        if ceiling is None:
+            return 0
+        return sum(
+            getattr(collection, f"objects_{i}", 0)
+            for i, level in enumerate(COUNTED_MARKINGS)
+            if not level or TLP_ORDER[level] <= TLP_ORDER[ceiling]
+        )
 
 
 class CollectionViewSet(ScopedModelViewSet):
     """TAXII collections of the user's organisations; `grant/` opens one to another organisation (and its
     subtree) up to a TLP level, `revoke/` closes it again."""
 
-    queryset = Collection.objects.prefetch_related("grants").annotate(object_count=Count("stix_objects"))
+    queryset = Collection.objects.prefetch_related("grants").annotate(**OBJECTS_PER_MARKING)
     serializer_class = TaxiiCollectionSerializer
     filterset_class = CollectionFilterSet
+
+    def get_queryset(self):
+        return collections.with_rights(self.request.user, super().get_queryset())  # `object_count` reads the rights
 
     @extend_schema(request=CollectionGrantSerializer, responses=TaxiiCollectionSerializer)
     @action(detail=True, methods=["post"])

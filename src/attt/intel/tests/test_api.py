@@ -263,3 +263,30 @@ def test_a_collection_page_counts_only_what_its_viewer_may_receive(client, respo
     assert dict(detail.context["tlp_counts"]) == {"amber": 1, "—": 1}
     client.force_login(make_user(tree.dept_a, "incident_responder", username="resp-dept-a"))
     assert dict(client.get(collection.get_absolute_url()).context["tlp_counts"]) == {"amber": 1, "red": 2, "—": 1}
+
+
+def test_the_api_counts_a_collections_objects_up_to_what_its_requester_may_receive(api, responder, tree):
+    """`object_count` told a province's responder how many TLP:RED objects a department's collection holds; it now
+    counts what the requester may receive, in one query for the whole list."""
+    collection = Collection.objects.create(organization=tree.dept_a, title="Sở A")
+    for tlp in ("red", "red", "amber", ""):
+        obj = stix_object_factory(tree.dept_a)
+        StixObject.objects.filter(pk=obj.pk).update(collection=collection, tlp=tlp)
+    url = f"/api/v1/intel/collections/{collection.pk}/"
+    api.force_authenticate(responder)
+    assert api.get(url).json()["object_count"] == 2
+    api.force_authenticate(make_user(tree.dept_a, "incident_responder", username="resp-dept-a"))
+    assert api.get(url).json()["object_count"] == 4
+    # the list costs the same few queries however many collections it shows
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api.force_authenticate(responder)
+    counts = []
+    for _ in range(2):
+        for n in range(5):
+            Collection.objects.create(organization=tree.dept_a, title=f"Bộ {n}")
+        with CaptureQueriesContext(connection) as queries:
+            assert api.get("/api/v1/intel/collections/").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
