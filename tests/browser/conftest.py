@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from attt.core.testing import PASSWORD
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -74,18 +76,31 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, live_server):
-    """A fresh page in its own context (no cookies shared between tests)."""
-    context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
+def open_page(browser, live_server):
+    """Opens a fresh page in its own context (no cookies shared), with the context's options changed as asked
+    (`java_script_enabled=False`, a phone's `viewport`); each is closed when the test ends."""
+    contexts = []
+
+    def open_page(**options):
+        context = browser.new_context(**{"viewport": VIEWPORT, "base_url": live_server.url, **options})
+        contexts.append(context)
+        context.set_default_timeout(TIMEOUT_MS)
+        return context.new_page()
+
     try:
-        yield page
+        yield open_page
     finally:
-        context.close()
+        for context in contexts:
+            context.close()
 
 
-def login(page, live_server, username: str, password: str) -> None:
+@pytest.fixture
+def page(open_page):
+    """A fresh page in its own context (no cookies shared between tests)."""
+    return open_page()
+
+
+def login(page, live_server, username: str, password: str = PASSWORD) -> None:
     """Fill in and submit the log-in form; the page then shows wherever the server sent it."""
     page.goto(f"{live_server.url}/login/")
     page.fill("#id_username", username)

@@ -6,12 +6,12 @@ import datetime
 from pathlib import Path
 
 import pytest
-from django.utils import timezone, translation
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from attt.compliance.models import DossierState, Finding, LevelDossier, PeriodicCheck, StatusReport
 from attt.compliance.tests.factories import check_factory, dossier_factory
-from attt.core.testing import PASSWORD, make_user
+from attt.core.testing import filter_list, make_user, rows, vi
 from attt.core.testing import save_page_form as save
 from attt.registry.tests.factories import make_system
 
@@ -23,21 +23,12 @@ def officer(tree):
     return make_user(tree.province_a, "security_officer", username="officer-oversight-a")
 
 
-def rows(page):
-    return page.locator("main table tbody tr")
-
-
-def vi(choice) -> str:
-    with translation.override("vi"):  # the site's default language, which the browser gets
-        return str(choice.label)
-
-
 def test_dashboard_drills_down_to_a_units_systems(page, live_server, login, officer, tree):
     make_system(tree.dept_a, name="Cổng dịch vụ công Sở A")
     make_system(tree.dept_a, name="Hệ thống một cửa Sở A")
     make_system(tree.operator_a, name="Trung tâm dữ liệu A")
     make_system(tree.dept_b, name="Hệ thống của tỉnh B")
-    login(page, live_server, officer.username, PASSWORD)
+    login(page, live_server, officer.username)
     page.goto("/compliance/")
     expect(page.locator("main h1")).to_contain_text("Bảo đảm an toàn hệ thống thông tin theo cấp độ · Tỉnh A")
     expect(page.get_by_test_id("systems")).to_have_text("3")  # not province B's
@@ -55,10 +46,7 @@ def test_dashboard_drills_down_to_a_units_systems(page, live_server, login, offi
 
     page.goto(f"/compliance/overview/systems/?organization={tree.dept_a.pk}")
     expect(page.get_by_test_id("system-status").locator("tbody tr")).to_have_count(3)
-    form = page.locator("main form[role=search]")
-    form.locator("#id_q").fill("một cửa")
-    with page.expect_navigation():
-        form.locator("button[type=submit]").click()
+    filter_list(page, q="một cửa")
     expect(page.get_by_test_id("system-status").locator("tbody tr")).to_have_count(1)
     expect(page.get_by_test_id("system-status")).to_contain_text("Hệ thống một cửa Sở A")
 
@@ -67,14 +55,11 @@ def test_dossier_list_filtered_by_state(page, live_server, login, officer, tree)
     draft, submitted = dossier_factory(tree.dept_a), dossier_factory(tree.dept_a)
     LevelDossier.objects.filter(pk=submitted.pk).update(state=DossierState.SUBMITTED)
     dossier_factory(tree.dept_b)
-    login(page, live_server, officer.username, PASSWORD)
+    login(page, live_server, officer.username)
     page.goto("/compliance/dossiers/")
     expect(page.locator("main h1")).to_have_text("Hồ sơ đề xuất cấp độ")
     expect(rows(page)).to_have_count(2)
-    form = page.locator("main form[role=search]")
-    form.locator("#id_state").select_option(DossierState.SUBMITTED)
-    with page.expect_navigation():
-        form.locator("button[type=submit]").click()
+    filter_list(page, state=DossierState.SUBMITTED)
     expect(rows(page)).to_have_count(1)
     expect(rows(page).first).to_contain_text(vi(DossierState.SUBMITTED))
     with page.expect_navigation():
@@ -87,7 +72,7 @@ def test_dossier_list_filtered_by_state(page, live_server, login, officer, tree)
 def test_record_a_periodic_check_and_the_next_is_planned(page, live_server, login, officer, tree):
     check = check_factory(tree.dept_a)
     PeriodicCheck.objects.filter(pk=check.pk).update(due_date=timezone.localdate() - datetime.timedelta(days=3))
-    login(page, live_server, officer.username, PASSWORD)
+    login(page, live_server, officer.username)
     page.goto("/compliance/checks/?pending=true")
     expect(page.locator("main h1")).to_have_text("Kiểm tra, đánh giá định kỳ")
     expect(rows(page)).to_have_count(1)
@@ -117,7 +102,7 @@ def test_record_a_periodic_check_and_the_next_is_planned(page, live_server, logi
 def test_status_report_generated_submitted_and_downloaded(page, live_server, login, tree):
     make_system(tree.dept_a, name="Cổng dịch vụ công Sở A")
     admin = make_user(tree.province_a, "org_admin", username="admin-report-a")
-    login(page, live_server, admin.username, PASSWORD)
+    login(page, live_server, admin.username)
     page.goto("/compliance/reports/")
     with page.expect_navigation():
         page.locator("main a[href='/compliance/reports/add/']").click()
@@ -162,7 +147,7 @@ def test_inspection_finding_from_open_to_verified(page, live_server, login, tree
     owner = make_user(tree.dept_a, "system_owner", username="chu-quan-so-a")
 
     # 1. The inspector plans the inspection of Sở A and records a finding against its system.
-    login(page, live_server, inspector.username, PASSWORD)
+    login(page, live_server, inspector.username)
     page.goto("/compliance/inspections/")
     with page.expect_navigation():
         page.locator("main a[href='/compliance/inspections/add/']").click()
@@ -191,7 +176,7 @@ def test_inspection_finding_from_open_to_verified(page, live_server, login, tree
 
     # 2. The system's owner acknowledges it and reports the remediation.
     page.context.clear_cookies()
-    login(page, live_server, owner.username, PASSWORD)
+    login(page, live_server, owner.username)
     page.goto("/compliance/findings/")
     expect(page.locator("main h1")).to_have_text("Phát hiện")
     expect(rows(page)).to_have_count(1)
@@ -209,7 +194,7 @@ def test_inspection_finding_from_open_to_verified(page, live_server, login, tree
 
     # 3. The inspector verifies the remediation: the finding is closed.
     page.context.clear_cookies()
-    login(page, live_server, inspector.username, PASSWORD)
+    login(page, live_server, inspector.username)
     page.goto(f"/compliance/findings/{finding.pk}/verify/")
     page.select_option("#id_accept", "yes")
     save(page)
@@ -222,6 +207,6 @@ def test_inspection_finding_from_open_to_verified(page, live_server, login, tree
 
 def test_new_inspection_defaults_to_this_year(page, live_server, login, tree):
     inspector = make_user(tree.province_a, "inspector", username="thanh-tra-nam")
-    login(page, live_server, inspector.username, PASSWORD)
+    login(page, live_server, inspector.username)
     page.goto("/compliance/inspections/add/")
     assert page.locator("#id_year").input_value() == str(timezone.localdate().year)

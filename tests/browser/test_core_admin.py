@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from attt.core.models import ApiToken, Notification, Role, RoleAssignment, User
 from attt.core.services.notifications import notify
-from attt.core.testing import PASSWORD, make_user
+from attt.core.testing import PASSWORD, filter_list, make_user, rows
 from attt.core.testing import save_page_form as save
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -23,7 +23,7 @@ def admin(tree):
 
 
 def test_create_an_account_and_grant_it_a_role(page, live_server, login, admin, tree):
-    login(page, live_server, admin.username, PASSWORD)
+    login(page, live_server, admin.username)
     page.goto("/core/users/")
     expect(page.locator("main h1")).to_have_text("Người dùng")
     with page.expect_navigation():
@@ -42,7 +42,7 @@ def test_create_an_account_and_grant_it_a_role(page, live_server, login, admin, 
     expect(page.locator("main h1")).to_have_text("Trần Thị Bình")
 
     page.goto("/core/users/?q=binh")
-    expect(page.locator("main table tbody tr")).to_have_count(1)
+    expect(rows(page)).to_have_count(1)
     expect(page.locator("main table tbody")).to_contain_text("Chuyên viên")
 
     page.goto(f"/core/users/{person.pk}/")
@@ -61,7 +61,7 @@ def test_create_an_account_and_grant_it_a_role(page, live_server, login, admin, 
     assert page.url.endswith(f"/core/users/{person.pk}/")
     expect(page.locator("main .list-group")).to_contain_text("Sở A")
     page.goto("/core/role-assignments/?q=can-bo-so-a")
-    expect(page.locator("main table tbody tr")).to_have_count(1)
+    expect(rows(page)).to_have_count(1)
     expect(page.locator("main table tbody")).to_contain_text("Sở A")
 
     # The person logs in with the initial password and finds the role on their profile.
@@ -74,7 +74,7 @@ def test_create_an_account_and_grant_it_a_role(page, live_server, login, admin, 
 
 def test_remove_a_role(page, live_server, login, admin, tree):
     person = make_user(tree.dept_a, "leader", username="lanh-dao-so-a")
-    login(page, live_server, admin.username, PASSWORD)
+    login(page, live_server, admin.username)
     page.goto(f"/core/users/{person.pk}/")
     roles = page.locator("main .list-group")
     expect(roles).to_contain_text("Sở A")
@@ -90,36 +90,28 @@ def test_remove_a_role(page, live_server, login, admin, tree):
 
 def test_role_assignments_filtered_by_user_name(page, live_server, login, admin, tree):
     make_user(tree.dept_a, "leader", username="lanh-dao-loc")
-    login(page, live_server, admin.username, PASSWORD)
+    login(page, live_server, admin.username)
     page.goto("/core/role-assignments/")
-    expect(page.locator("main table tbody tr")).to_have_count(2)  # the administrator's own and the leader's
-    form = page.locator("main form[role=search]")
-    form.locator("#id_user").fill("lanh-dao-loc")
-    with page.expect_navigation():
-        form.locator("button[type=submit]").click()
-    rows = page.locator("main table tbody tr")
-    assert rows.count() == 1 and "lanh-dao-loc" in rows.first.inner_text()
+    expect(rows(page)).to_have_count(2)  # the administrator's own and the leader's
+    filter_list(page, user="lanh-dao-loc")
+    expect(rows(page)).to_have_count(1)
+    expect(rows(page).first).to_contain_text("lanh-dao-loc")
 
 
 def test_a_change_is_found_in_the_audit_log(page, live_server, login, admin, tree):
     person = make_user(tree.dept_a, username="chuyen-vien-so-a", job_title="Chuyên viên")
-    login(page, live_server, admin.username, PASSWORD)
+    login(page, live_server, admin.username)
     page.goto(f"/core/users/{person.pk}/edit/")
     page.fill("#id_job_title", "Trưởng phòng")
     save(page)
 
     page.goto("/core/audit/")
     expect(page.locator("main h1")).to_have_text("Sự kiện kiểm toán")
-    form = page.locator("main form[role=search]")
-    form.locator("#id_actor").fill(admin.username)
-    form.locator("#id_object_type").fill("core.user")
+    filter_list(page, actor=admin.username, object_type="core.user")
+    expect(rows(page).filter(has_text="chuyen-vien-so-a")).to_have_count(1)
+    assert all(admin.username in text for text in rows(page).all_inner_texts())
     with page.expect_navigation():
-        form.locator("button[type=submit]").click()
-    rows = page.locator("main table tbody tr")
-    expect(rows.filter(has_text="chuyen-vien-so-a")).to_have_count(1)
-    assert all(admin.username in text for text in rows.all_inner_texts())
-    with page.expect_navigation():
-        rows.filter(has_text="chuyen-vien-so-a").get_by_role("link").click()
+        rows(page).filter(has_text="chuyen-vien-so-a").get_by_role("link").click()
     assert re.search(r"/core/audit/\d+/$", page.url)
     expect(page.locator("main h2", has_text="Thay đổi")).to_be_visible()
     change = page.locator("main table").last.locator("tbody tr", has_text="job_title")
@@ -130,7 +122,7 @@ def test_a_change_is_found_in_the_audit_log(page, live_server, login, admin, tre
 def test_notifications_counted_listed_and_marked_read(page, live_server, login, admin, tree):
     notify([admin], title="Báo cáo tháng 10 của Sở A đã gửi", link="/compliance/reports/", email=False)
     notify([admin], title="Phát hiện mới cần khắc phục", level=Notification.Level.WARNING, email=False)
-    login(page, live_server, admin.username, PASSWORD)
+    login(page, live_server, admin.username)
     badge = page.locator("#notification-badge")
     expect(badge).to_contain_text("2")
     with page.expect_navigation():
@@ -151,7 +143,7 @@ def test_notifications_counted_listed_and_marked_read(page, live_server, login, 
 
 def test_change_password(page, live_server, login, tree):
     person = make_user(tree.dept_a, "system_owner", username="doi-mat-khau")
-    login(page, live_server, person.username, PASSWORD)
+    login(page, live_server, person.username)
     page.goto("/profile/")
     with page.expect_navigation():
         page.locator("main a[href='/profile/password/']").click()
@@ -170,7 +162,7 @@ def test_change_password(page, live_server, login, tree):
     expect(page.locator("main .alert-success")).to_be_visible()
 
     page.context.clear_cookies()
-    login(page, live_server, person.username, PASSWORD)
+    login(page, live_server, person.username, PASSWORD)  # the old one
     expect(page.get_by_test_id("user-menu")).to_have_count(0)
     login(page, live_server, person.username, NEW_PASSWORD)
     expect(page.get_by_test_id("user-menu")).to_contain_text(person.username)
@@ -178,7 +170,7 @@ def test_change_password(page, live_server, login, tree):
 
 def test_api_token_shown_once_then_revoked(page, live_server, login, tree):
     person = make_user(tree.dept_a, "system_owner", username="tich-hop-api")
-    login(page, live_server, person.username, PASSWORD)
+    login(page, live_server, person.username)
     page.goto("/profile/")
     tokens = page.locator("main section[aria-labelledby=p-tokens]")
     expect(tokens.locator("h2")).to_have_text("Mã truy cập API")
@@ -195,7 +187,7 @@ def test_api_token_shown_once_then_revoked(page, live_server, login, tree):
     me = api.get("/api/v1/me/", headers=bearer)
     assert me.status == 200 and me.json()["user"]["username"] == person.username
 
-    login(page, live_server, person.username, PASSWORD)
+    login(page, live_server, person.username)
     page.goto("/profile/")
     expect(page.get_by_test_id("new-token")).to_have_count(0)
     assert key not in page.content()

@@ -9,10 +9,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.utils import translation
 from playwright.sync_api import expect
 
-from attt.core.testing import PASSWORD, make_user
+from attt.core.testing import fill, filter_list, make_user, open_new_form, rows, saved, vi
 from attt.core.testing import save_page_form as save
 from attt.detection.models import Severity, SigmaRule
 from attt.detection.tests.factories import make_alert, make_rule
@@ -34,51 +33,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 DOCX_MAGIC = b"PK"
 
 
-def vi(choice) -> str:
-    with translation.override("vi"):  # the site's default language, which the browser gets
-        return str(choice.label)
-
-
-def open_new_form(page, path: str, heading: str, form_heading: str):
-    """Open the list at `path` and follow its add button ("Thêm mới") to the empty form, which is returned."""
-    page.goto(path)
-    expect(page.locator("main h1")).to_have_text(heading)
-    with page.expect_navigation():
-        page.locator("main").get_by_role("link", name="Thêm mới", exact=True).click()
-    expect(page.locator("main h1")).to_have_text(form_heading)
-    return page.locator("main form")
-
-
-def saved(page, model, **lookup):
-    """Submit the form; the record it wrote is `model` matching `lookup`, and its page is the one shown."""
-    save(page)
-    record = model.objects.get(**lookup)
-    assert page.url.endswith(record.get_absolute_url())
-    return record
-
-
-def fill(form, **fields: str | list[str]) -> None:
-    """Fill a form's fields by their names: a text box's text, or a select's option(s)."""
-    for name, value in fields.items():
-        field = form.locator(f"[name={name}]")
-        if field.evaluate("e => e.tagName") == "SELECT":
-            field.select_option(value)
-        else:
-            field.fill(value)
-
-
-def filter_list(page, **fields: str | list[str]) -> None:
-    """Fill the list's search form and apply it."""
-    form = page.locator("main form[role=search]")
-    fill(form, **fields)
-    with page.expect_navigation():
-        form.locator("button[type=submit]").click()
-
-
-def rows(page):
-    return page.locator("main table tbody tr")
-
-
 def renamed(record, **fields):
     """A factory's record with the given texts instead of its generated ones."""
     type(record).objects.filter(pk=record.pk).update(**fields)
@@ -93,7 +47,7 @@ def test_internal_incident_report_then_found_in_the_list(page, live_server, logi
     system = make_system(tree.dept_a, name="Cổng thông tin điện tử Sở A")
     make_incident(tree.dept_a, title="Quét cổng từ địa chỉ lạ")
     owner = make_user(tree.dept_a, "system_owner", username="owner-incidents-a")
-    login(page, live_server, owner.username, PASSWORD)
+    login(page, live_server, owner.username)
     form = open_new_form(page, "/incidents/", "Sự cố", "Báo cáo sự cố")
     fill(
         form,
@@ -119,7 +73,7 @@ def test_internal_incident_report_then_found_in_the_list(page, live_server, logi
 def test_network_member_added_filtered_and_reports(page, live_server, login, tree):
     make_member(tree.province_a, name="Đội ứng cứu sự cố Sở A")
     responder = make_user(tree.province_a, "incident_responder", username="resp-network-a")
-    login(page, live_server, responder.username, PASSWORD)
+    login(page, live_server, responder.username)
     form = open_new_form(page, "/incidents/network/", "Thành viên mạng lưới", "Thêm mới thành viên mạng lưới")
     fill(
         form,
@@ -153,7 +107,7 @@ def test_network_member_added_filtered_and_reports(page, live_server, login, tre
 
 def test_collection_created_and_shared_with_another_province(page, live_server, login, tree):
     responder = make_user(tree.province_a, "incident_responder", username="resp-collections-a")
-    login(page, live_server, responder.username, PASSWORD)
+    login(page, live_server, responder.username)
     form = open_new_form(page, "/intel/collections/", "Bộ sưu tập", "Thêm mới bộ sưu tập")
     fill(
         form,
@@ -217,7 +171,7 @@ def attack_bundle() -> dict:
 def test_attack_tactics_and_techniques(page, live_server, login, tree):
     attack.load(attack_bundle())
     analyst = make_user(tree.province_a, "soc_analyst", username="soc-attack-a")
-    login(page, live_server, analyst.username, PASSWORD)
+    login(page, live_server, analyst.username)
     page.goto("/intel/attack/")
     expect(page.locator("main h1")).to_have_text("Chiến thuật và kỹ thuật ATT&CK")
     expect(page.get_by_test_id("attack-notice")).to_contain_text("The MITRE Corporation")
@@ -239,7 +193,7 @@ def test_attack_tactics_and_techniques(page, live_server, login, tree):
 
 def test_event_source_added_with_its_token_shown_once(page, live_server, login, tree):
     analyst = make_user(tree.dept_a, "soc_analyst", username="soc-sources-a")
-    login(page, live_server, analyst.username, PASSWORD)
+    login(page, live_server, analyst.username)
     form = open_new_form(page, "/monitoring/sources/", "Nguồn sự kiện", "Thêm mới nguồn sự kiện")
     fill(
         form,
@@ -266,7 +220,7 @@ def test_alert_list_filtered_by_severity(page, live_server, login, tree):
     make_alert(tree.dept_a, title="Thực thi mã độc mã hoá dữ liệu", severity="critical")
     make_alert(tree.dept_b, title="Cảnh báo của tỉnh B", severity="critical")
     analyst = make_user(tree.province_a, "soc_analyst", username="soc-alerts-a")
-    login(page, live_server, analyst.username, PASSWORD)
+    login(page, live_server, analyst.username)
     page.goto("/detection/alerts/")
     expect(page.locator("main h1")).to_have_text("Cảnh báo")
     expect(rows(page)).to_have_count(2)  # not province B's
@@ -283,7 +237,7 @@ def test_sigma_rules_switched_off_and_filtered(page, live_server, login, tree):
     noisy = make_rule(title="Tạo tác vụ định kỳ đáng ngờ", level="low")
     make_rule(title="Xoá bản sao bóng ổ đĩa", level="high")
     analyst = make_user(tree.root, "soc_analyst", username="soc-rules")
-    login(page, live_server, analyst.username, PASSWORD)
+    login(page, live_server, analyst.username)
     page.goto("/detection/rules/")
     expect(page.locator("main h1")).to_have_text("Luật Sigma")
     table = page.get_by_test_id("rules")
@@ -309,7 +263,7 @@ def test_vulnerabilities_searched(page, live_server, login, tree):
     make_vulnerability(cve_id="CVE-2023-22515", summary="Atlassian Confluence: broken access control.")
     make_vulnerability(cve_id="CVE-2021-44228", summary="Apache Log4j2 JNDI features: remote code execution.")
     owner = make_user(tree.dept_a, "system_owner", username="owner-vulns-search")
-    login(page, live_server, owner.username, PASSWORD)
+    login(page, live_server, owner.username)
     page.goto("/vulns/vulnerabilities/")
     expect(page.locator("main h1")).to_have_text("Lỗ hổng")
     expect(rows(page)).to_have_count(2)
@@ -323,7 +277,7 @@ def test_vulnerabilities_searched(page, live_server, login, tree):
 
 def test_leak_notice_written_then_handled(page, live_server, login, tree):
     officer = make_user(tree.province_a, "security_officer", username="officer-leaks-a")
-    login(page, live_server, officer.username, PASSWORD)
+    login(page, live_server, officer.username)
     form = open_new_form(page, "/vulns/leaks/", "Thông báo lộ lọt", "Thêm mới thông báo lộ lọt")
     fill(
         form,
@@ -367,7 +321,7 @@ def test_plan_and_task_lists_filtered(page, live_server, login, planner, tree):
     other = renamed(make_plan(tree.province_a), title="Kế hoạch ứng phó sự cố tỉnh A")
     renamed(make_task(tree.province_a, plan=plan), content="Rà soát hệ thống thông tin cấp độ 3")
     renamed(make_task(tree.province_a, plan=other), content="Diễn tập ứng cứu sự cố")
-    login(page, live_server, planner.username, PASSWORD)
+    login(page, live_server, planner.username)
     page.goto("/plans/plans/")
     expect(page.locator("main h1")).to_have_text("Kế hoạch")
     expect(rows(page)).to_have_count(2)
@@ -385,7 +339,7 @@ def test_plan_and_task_lists_filtered(page, live_server, login, planner, tree):
 
 def test_task_assigned_to_units(page, live_server, login, planner, tree):
     task = renamed(make_task(tree.province_a), content="Triển khai giám sát an toàn thông tin")
-    login(page, live_server, planner.username, PASSWORD)
+    login(page, live_server, planner.username)
     page.goto(f"/plans/tasks/{task.pk}/")
     assignments = page.get_by_test_id("assignments")
     expect(assignments.locator("tbody tr")).to_have_count(1)  # "not assigned yet"
@@ -403,7 +357,7 @@ def test_task_assigned_to_units(page, live_server, login, planner, tree):
 
 
 def test_legal_library_document_added_and_found(page, live_server, login, planner, tree):
-    login(page, live_server, planner.username, PASSWORD)
+    login(page, live_server, planner.username)
     form = open_new_form(page, "/plans/library/", "Thư viện văn bản", "Thêm mới văn bản")
     fill(
         form,
@@ -428,7 +382,7 @@ def test_timeline_draws_each_dated_task(page, live_server, login, planner, tree)
     renamed(make_task(tree.province_a, plan=plan), content="Xây dựng quy chế bảo đảm an toàn thông tin")
     renamed(make_task(tree.province_a, plan=plan), content="Tổ chức diễn tập thực chiến")
     renamed(make_task(tree.province_b), content="Nhiệm vụ của tỉnh B")
-    login(page, live_server, planner.username, PASSWORD)
+    login(page, live_server, planner.username)
     page.goto("/plans/timeline/")
     expect(page.locator("main h1")).to_have_text("Tiến độ thời gian")
     chart = page.get_by_test_id("timeline").locator("svg")

@@ -7,23 +7,14 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from attt.core.testing import PASSWORD, make_user
-
-TIMEOUT_MS = 10_000
+from attt.core.testing import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 @pytest.fixture
-def no_script(browser, live_server):
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 800}, base_url=live_server.url, java_script_enabled=False
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
+def no_script(open_page):
+    return open_page(java_script_enabled=False)
 
 
 @pytest.fixture
@@ -33,7 +24,7 @@ def analyst(tree):
 
 def test_profile_and_log_out_without_script(no_script, live_server, login, analyst):
     page = no_script
-    login(page, live_server, analyst.username, PASSWORD)
+    login(page, live_server, analyst.username)
     expect(page.locator("html")).not_to_have_class(re.compile(r"\bjs\b"))
     expect(page.get_by_test_id("user-menu")).to_be_hidden()
     link = page.get_by_test_id("profile-link")
@@ -49,7 +40,7 @@ def test_profile_and_log_out_without_script(no_script, live_server, login, analy
 
 
 def test_with_script_the_user_menu_is_the_way(page, live_server, login, analyst):
-    login(page, live_server, analyst.username, PASSWORD)
+    login(page, live_server, analyst.username)
     expect(page.locator("html")).to_have_class(re.compile(r"\bjs\b"))
     expect(page.get_by_test_id("profile-link")).to_be_hidden()
     expect(page.get_by_test_id("user-menu")).to_be_visible()
@@ -61,7 +52,7 @@ def test_with_script_the_user_menu_is_the_way(page, live_server, login, analyst)
 
 def test_regime_tabs_all_on_screen_without_script(no_script, live_server, login, analyst):
     page = no_script
-    login(page, live_server, analyst.username, PASSWORD)
+    login(page, live_server, analyst.username)
     page.goto(live_server.url + "/regulation/ND331_2026/")
     for pane in ["criteria", "requirements", "level-1", "level-3", "level-5", "procedure", "checks", "sources"]:
         expect(page.locator(f"#pane-{pane}")).to_be_visible()
@@ -71,25 +62,18 @@ def test_regime_tabs_all_on_screen_without_script(no_script, live_server, login,
 
 def test_dashboard_figures_without_script(no_script, live_server, login, analyst):
     page = no_script
-    login(page, live_server, analyst.username, PASSWORD)
+    login(page, live_server, analyst.username)
     page.goto(live_server.url + "/detection/")
     expect(page.get_by_test_id("monitoring-live-stats")).to_be_visible()
     expect(page.get_by_test_id("detection-live")).to_be_visible()
 
 
-def test_phone_menu_without_script(browser, live_server, login, analyst):
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, base_url=live_server.url, java_script_enabled=False
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    try:
-        login(page, live_server, analyst.username, PASSWORD)
-        expect(page.locator("header button[aria-controls=sidebar]")).to_be_hidden()
-        link = page.locator("#sidebar a[href='/detection/']")
-        expect(link).to_be_visible()
-        with page.expect_navigation():
-            link.click()
-        expect(page).to_have_url(live_server.url + "/detection/")
-    finally:
-        context.close()
+def test_phone_menu_without_script(open_page, live_server, login, analyst):
+    page = open_page(viewport={"width": 390, "height": 844}, java_script_enabled=False)
+    login(page, live_server, analyst.username)
+    expect(page.locator("header button[aria-controls=sidebar]")).to_be_hidden()
+    link = page.locator("#sidebar a[href='/detection/']")
+    expect(link).to_be_visible()
+    with page.expect_navigation():
+        link.click()
+    expect(page).to_have_url(live_server.url + "/detection/")

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 from playwright.sync_api import expect
 
-from attt.core.testing import PASSWORD, make_user
+from attt.core.testing import fill, filter_list, make_user, rows
 from attt.core.testing import save_page_form as save
 from attt.registry.models import Component, InformationSystem, Server
 from attt.registry.tests.factories import make_system
@@ -24,20 +24,9 @@ def owner(tree):
     return make_user(tree.dept_a, "system_owner", username="owner-registry-a")
 
 
-def search(page, text: str) -> None:
-    form = page.locator("main form[role=search]")
-    form.locator("#id_q").fill(text)
-    with page.expect_navigation():
-        form.locator("button[type=submit]").click()
-
-
-def rows(page):
-    return page.locator("main table tbody tr")
-
-
 def test_create_a_system_then_find_it_with_the_search(page, live_server, login, owner, tree):
     make_system(tree.dept_a, name="Hệ thống thư điện tử công vụ")
-    login(page, live_server, owner.username, PASSWORD)
+    login(page, live_server, owner.username)
     page.goto("/registry/systems/")
     expect(page.locator("main h1")).to_have_text("Hệ thống thông tin")
     with page.expect_navigation():
@@ -58,21 +47,21 @@ def test_create_a_system_then_find_it_with_the_search(page, live_server, login, 
 
     page.goto("/registry/systems/")
     expect(rows(page)).to_have_count(2)
-    search(page, "dịch vụ công")
+    filter_list(page, q="dịch vụ công")
     expect(rows(page)).to_have_count(1)
     expect(rows(page).first.get_by_role("link")).to_have_text("Cổng dịch vụ công tỉnh A")
 
 
 def test_records_of_a_system_added_from_its_page(page, live_server, login, owner, tree):
     system = make_system(tree.dept_a, name="Cổng thông tin điện tử tỉnh A")
-    login(page, live_server, owner.username, PASSWORD)
+    login(page, live_server, owner.username)
     records = [
-        ("components", {"#id_vendor": "Apache", "#id_product": "HTTP Server", "#id_version": "2.4.57",
-                        "#id_cpe23": "cpe:2.3:a:apache:http_server:2.4.57:*:*:*:*:*:*:*"}, "HTTP Server"),
-        ("servers", {"#id_hostname": "web-01", "#id_ip_address": "192.0.2.21", "#id_role": "Máy chủ web"}, "web-01"),
-        ("domains", {"#id_name": "congthongtin.tinh-a.example.gov.vn"}, "congthongtin.tinh-a.example.gov.vn"),
-        ("ip-ranges", {"#id_cidr": "198.51.100.0/24", "#id_description": "Vùng DMZ"}, "198.51.100.0/24"),
-        ("contacts", {"#id_role": "technical", "#id_name": "Nguyễn Văn Quản Trị", "#id_email": "qt@example.invalid"},
+        ("components", {"vendor": "Apache", "product": "HTTP Server", "version": "2.4.57",
+                        "cpe23": "cpe:2.3:a:apache:http_server:2.4.57:*:*:*:*:*:*:*"}, "HTTP Server"),
+        ("servers", {"hostname": "web-01", "ip_address": "192.0.2.21", "role": "Máy chủ web"}, "web-01"),
+        ("domains", {"name": "congthongtin.tinh-a.example.gov.vn"}, "congthongtin.tinh-a.example.gov.vn"),
+        ("ip-ranges", {"cidr": "198.51.100.0/24", "description": "Vùng DMZ"}, "198.51.100.0/24"),
+        ("contacts", {"role": "technical", "name": "Nguyễn Văn Quản Trị", "email": "qt@example.invalid"},
          "Nguyễn Văn Quản Trị"),
     ]  # fmt: skip
     page.goto(f"/registry/systems/{system.pk}/")
@@ -81,12 +70,7 @@ def test_records_of_a_system_added_from_its_page(page, live_server, login, owner
             page.locator(f"main a[href='/registry/{kind}/add/?system={system.pk}']").click()
         expect(page.locator("main h1")).to_contain_text("Thêm mới")
         expect(page.locator("#id_system")).to_have_value(str(system.pk))
-        for selector, value in fields.items():
-            field = page.locator(selector)
-            if field.evaluate("e => e.tagName") == "SELECT":
-                field.select_option(value)
-            else:
-                field.fill(value)
+        fill(page.locator("main form"), **fields)
         save(page)
         # Back on the system's page, the record is in its section (and the next one is added from there).
         assert page.url.endswith(f"/registry/systems/{system.pk}/")
@@ -99,7 +83,7 @@ def test_records_of_a_system_added_from_its_page(page, live_server, login, owner
 
 
 def test_import_a_spreadsheet_checked_first_then_written(page, live_server, login, owner, tree, tmp_path):
-    login(page, live_server, owner.username, PASSWORD)
+    login(page, live_server, owner.username)
     page.goto("/registry/systems/")
     with page.expect_navigation():
         page.locator("main a[href='/registry/systems/import/']").click()
@@ -138,9 +122,9 @@ def test_import_a_spreadsheet_checked_first_then_written(page, live_server, logi
 def test_export_the_filtered_list_as_a_workbook(page, live_server, login, owner, tree):
     make_system(tree.dept_a, name="Hệ thống quản lý văn bản", code="qlvb")
     make_system(tree.dept_a, name="Cổng dịch vụ công", code="dvc")
-    login(page, live_server, owner.username, PASSWORD)
+    login(page, live_server, owner.username)
     page.goto("/registry/systems/")
-    search(page, "văn bản")
+    filter_list(page, q="văn bản")
     with page.expect_download() as info:
         page.get_by_role("link", name="Xuất XLSX").click()
     download = info.value
@@ -157,7 +141,7 @@ def test_export_the_filtered_list_as_a_workbook(page, live_server, login, owner,
 def test_change_then_delete_a_server_and_other_province_gets_404(page, live_server, login, owner, tree):
     system = make_system(tree.dept_a, name="Hệ thống một cửa tỉnh A")
     server = Server.objects.create(system=system, hostname="app-01", ip_address="192.0.2.31", role="Ứng dụng")
-    login(page, live_server, owner.username, PASSWORD)
+    login(page, live_server, owner.username)
     page.goto(f"/registry/servers/{server.pk}/edit/")
     expect(page.locator("main h1")).to_contain_text("Chỉnh sửa")
     page.fill("#id_role", "Máy chủ ứng dụng chính")
@@ -174,7 +158,7 @@ def test_change_then_delete_a_server_and_other_province_gets_404(page, live_serv
 
     page.context.clear_cookies()
     stranger = make_user(tree.province_b, "system_owner", username="owner-registry-b")
-    login(page, live_server, stranger.username, PASSWORD)
+    login(page, live_server, stranger.username)
     assert page.goto(f"/registry/systems/{system.pk}/").status == 404
     page.goto("/registry/systems/")
     expect(page.locator("main table")).not_to_contain_text("Hệ thống một cửa tỉnh A")

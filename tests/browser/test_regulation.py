@@ -6,7 +6,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from attt.core.testing import PASSWORD, make_user
+from attt.core.testing import make_user, rows
+from attt.core.testing import save_page_form as assess
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -16,21 +17,15 @@ def officer(tree):
     return make_user(tree.province_a, "security_officer", username="officer-regulation-a")
 
 
-def assess(page) -> None:
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
-
-
 def test_regime_list_then_criteria_and_requirements_tabs(page, live_server, login, officer):
-    login(page, live_server, officer.username, PASSWORD)
+    login(page, live_server, officer.username)
     page.goto("/regulation/")
     expect(page.locator("main h1")).to_have_text("Chế độ pháp lý")
-    rows = page.locator("main table tbody tr")
-    expect(rows).to_have_count(2)
-    expect(rows.filter(has_text="ND331_2026")).to_contain_text("đang có hiệu lực")
-    expect(rows.filter(has_text="ND85_2016")).not_to_contain_text("đang có hiệu lực")
+    expect(rows(page)).to_have_count(2)
+    expect(rows(page).filter(has_text="ND331_2026")).to_contain_text("đang có hiệu lực")
+    expect(rows(page).filter(has_text="ND85_2016")).not_to_contain_text("đang có hiệu lực")
     # The list's count of level-3 requirements is the one the regime's page shows for level 3.
-    counts = rows.filter(has_text="ND85_2016").locator("td").last.inner_text()
+    counts = rows(page).filter(has_text="ND85_2016").locator("td").last.inner_text()
     level_3 = re.findall(r"\d+", counts)[2]
 
     with page.expect_navigation():
@@ -53,7 +48,7 @@ def test_regime_list_then_criteria_and_requirements_tabs(page, live_server, logi
 
 
 def test_calculator_gives_level_3_for_a_system_resolving_procedures(page, live_server, login, officer):
-    login(page, live_server, officer.username, PASSWORD)
+    login(page, live_server, officer.username)
     page.goto("/regulation/")
     with page.expect_navigation():
         page.locator("main a[href='/regulation/assess/']").click()
@@ -79,7 +74,7 @@ def test_calculator_gives_level_3_for_a_system_resolving_procedures(page, live_s
 
 
 def test_calculator_opened_from_a_regime_starts_clean(page, live_server, login, officer):
-    login(page, live_server, officer.username, PASSWORD)
+    login(page, live_server, officer.username)
     page.goto("/regulation/ND331_2026/")
     with page.expect_navigation():
         page.locator("main a[href='/regulation/assess/?regime=ND331_2026']").click()
@@ -94,7 +89,7 @@ def test_calculator_opened_from_a_regime_starts_clean(page, live_server, login, 
 
 
 def test_calculator_under_decree_85_and_a_bad_answer(page, live_server, login, officer):
-    login(page, live_server, officer.username, PASSWORD)
+    login(page, live_server, officer.username)
     page.goto("/regulation/assess/")
     page.select_option("#id_regime", "ND85_2016")
     page.select_option("#id_system_type", "citizen_service")

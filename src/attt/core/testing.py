@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.db import DEFAULT_DB_ALIAS, connection, transaction
+from django.utils import translation
 
 from attt.core.models import Organization, Role, RoleAssignment, User
 from attt.core.permissions import sync_built_in_roles
@@ -36,11 +37,64 @@ class QueryPlan:
         return f" {index}" in self.text
 
 
+# --- Browser tests (tests/browser): what a journey through the pages does again and again ----------------------
+
+
 def save_page_form(page) -> None:
     """In a browser test, submit the page's edit form and wait for the next page (a list page's search form
     has role=search and is left alone)."""
     with page.expect_navigation():
         page.locator("main form:not([role=search]) button[type=submit]").first.click()
+
+
+def saved(page, model: type, **lookup):
+    """Submit the page's edit form; the record it wrote is the `model` matching `lookup`, and its page is the one
+    shown."""
+    save_page_form(page)
+    record = model.objects.get(**lookup)
+    assert page.url.endswith(record.get_absolute_url())
+    return record
+
+
+def fill(form, **fields: str | list[str]) -> None:
+    """Fill a form's fields by their names: a text box's text, or a select's option(s)."""
+    for name, value in fields.items():
+        field = form.locator(f"[name={name}]")
+        if field.evaluate("e => e.tagName") == "SELECT":
+            field.select_option(value)
+        else:
+            field.fill(value)
+
+
+def open_new_form(page, path: str, heading: str, form_heading: str):
+    """Open the list at `path` and follow its add button ("Thêm mới") to the empty form, which is returned."""
+    from playwright.sync_api import expect
+
+    page.goto(path)
+    expect(page.locator("main h1")).to_have_text(heading)
+    with page.expect_navigation():
+        page.locator("main").get_by_role("link", name="Thêm mới", exact=True).click()
+    expect(page.locator("main h1")).to_have_text(form_heading)
+    return page.locator("main form:not([role=search])")
+
+
+def filter_list(page, **fields: str | list[str]) -> None:
+    """Fill a list page's search form (`q`, the filters, by name) and apply it."""
+    form = page.locator("main form[role=search]")
+    fill(form, **fields)
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+
+
+def rows(page):
+    """The rows of the page's (first) table body."""
+    return page.locator("main table tbody tr")
+
+
+def vi(choice) -> str:
+    """A choice's label as the browser reads it: in Vietnamese, the site's default language."""
+    with translation.override("vi"):
+        return str(choice.label)
 
 
 def query_plan(queryset) -> QueryPlan:

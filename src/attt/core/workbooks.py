@@ -11,6 +11,7 @@ formula cell with no saved result (a file written by a program and never opened 
 application) comes back as `FormulaWithoutResult` rather than as a blank: an importer reports it instead
 of storing an empty value. Every refusal is a `WorkbookError` (a ValueError) with a translated sentence."""
 
+import datetime
 import io
 import zipfile
 from collections.abc import Iterator
@@ -49,6 +50,30 @@ class TooManyRows(WorkbookError):
 
 class FormulaWithoutResult(str):
     """A formula cell whose file keeps no result; its text is the formula (for the error message)."""
+
+    def message(self) -> str:
+        """What an importer tells the person for this cell."""
+        return _(
+            "A formula without a saved result (%(formula)s): open and save the file in Excel, or paste values."
+        ) % {"formula": self[:60]}
+
+
+def cell_text(value: object) -> str:
+    """A cell's value as the text a person typed: "" for a blank, 3 for 3.0, "true"/"false", an ISO date (the date
+    alone at midnight); a FormulaWithoutResult stays one, for the importer to report."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime.datetime) and value.time() == datetime.time():
+        return value.date().isoformat()
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    return str(value)
 
 
 def _damaged() -> WorkbookError:

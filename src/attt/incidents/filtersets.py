@@ -5,7 +5,6 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from attt.core.filtersets import SearchFilterSet, subtree_filter
-from attt.incidents import observables
 from attt.incidents.models import (
     TLP,
     Incident,
@@ -17,6 +16,7 @@ from attt.incidents.models import (
     Source,
     State,
 )
+from attt.intel import services as intel
 
 
 def observable_forms(text: str) -> set[str]:
@@ -24,7 +24,7 @@ def observable_forms(text: str) -> set[str]:
     found = set()
     for kind in ("ipv4", "ipv6", "domain", "url", "md5", "sha1", "sha256", "email"):
         try:
-            found.add(observables.normalise(kind, text))
+            found.add(intel.normalise_observable(kind, text))
         except ValueError:
             continue
     return found

@@ -7,8 +7,9 @@ from django.core import signing
 from django.utils.translation import gettext_lazy as _
 
 from attt.core.forms import DateInput
-from attt.incidents import observables, services
+from attt.incidents import services
 from attt.incidents.models import MEMBER_FIELDS, TLP, IncidentTask, NetworkMember, ObservableKind, Severity, Source
+from attt.intel import services as intel
 
 IMPACT_CHOICES = [
     ("service_interruption", _("Service interruption")),
@@ -35,7 +36,7 @@ def parse_observable_lines(text: str, limit: int = services.MAX_OBSERVABLES) -> 
         try:
             if not sep:
                 raise ValueError(_("write kind:value"))
-            pairs.append((kind.strip().lower(), observables.normalise(kind.strip().lower(), value)))
+            pairs.append((kind.strip().lower(), intel.normalise_observable(kind.strip().lower(), value)))
         except ValueError as exc:
             errors.append(_("Line %(n)s: %(e)s") % {"n": n, "e": exc})
     if errors:

@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from attt.core.models import ScopedModel
-from attt.intel.sharing import OBSERVABLE_KIND_LABELS, TLP_LABELS
+from attt.intel.sharing import ObservableKind
+from attt.intel.sharing import Tlp as TLP
 from attt.registry.services import PrioritySector
 
 
@@ -41,12 +42,6 @@ OPEN_STATES = (State.RECEIVED, State.CLASSIFIED, State.COORDINATING, State.RESPO
 class Severity(models.TextChoices):
     ORDINARY = "ordinary", _("Ordinary")
     SERIOUS = "serious", _("Serious")
-
-
-TLP = models.TextChoices("TLP", [(v.upper().replace("+", "_"), (v, label)) for v, label in TLP_LABELS.items()])
-ObservableKind = models.TextChoices(
-    "ObservableKind", [(k.upper(), (k, label)) for k, label in OBSERVABLE_KIND_LABELS.items()]
-)
 
 
 class Incident(ScopedModel):

@@ -31,7 +31,6 @@ from attt.core.formats import local_time
 from attt.core.locks import EditConflict, for_update, lock_current, lock_unchanged
 from attt.core.models import Organization, User
 from attt.core.services.notifications import notify_permission_holders
-from attt.incidents import observables as obs
 from attt.incidents.models import (
     OPEN_STATES,
     Deadline,
@@ -257,7 +256,7 @@ def report_incident(
     normalised = []
     for i, (kind, value) in enumerate(observables or []):
         try:
-            normalised.append((kind, obs.normalise(kind, value)))
+            normalised.append((kind, intel.normalise_observable(kind, value)))
         except ValueError as exc:
             raise ValidationError({"observables": f"{i + 1}: {exc}"}) from None
     system_ids = list(dict.fromkeys(systems or []))
@@ -646,7 +645,7 @@ def add_observable(
     incident: Incident, kind: str, value: str, *, by: User, shareable: bool = True, comment: str = ""
 ) -> Observable:
     try:
-        value = obs.normalise(kind, value)
+        value = intel.normalise_observable(kind, value)
     except ValueError as exc:
         raise ValidationError({"value": str(exc)}) from None
     found, created = Observable.objects.get_or_create(
@@ -741,7 +740,7 @@ def import_stix(data: dict, *, organization: Organization, by: User, source: str
         private = Q()
         for o in report.observables:
             if report.tlp_of(o) != report.tlp:
-                private |= Q(kind=o.kind, value=obs.normalise(o.kind, o.value))
+                private |= Q(kind=o.kind, value=intel.normalise_observable(o.kind, o.value))
         if private:
             incident.observables.filter(private).update(shareable=False)
         created.append(incident)

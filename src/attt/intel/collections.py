@@ -99,11 +99,16 @@ def accessible(user) -> models.QuerySet[Collection]:
     return (own | granted).distinct()
 
 
-def tlp_allowed(objects: models.QuerySet[StixObject], ceiling: str | None) -> models.QuerySet[StixObject]:
+def served_markings(ceiling: str | None) -> list[str]:
+    """The markings of the objects served up to TLP `ceiling` (from `rights`): "" for unmarked ones, then each
+    level no stricter than it; none without a ceiling."""
     if ceiling is None:
-        return objects.none()
-    levels = [level for level, rank in TLP_ORDER.items() if rank <= TLP_ORDER[ceiling]]
-    return objects.filter(models.Q(tlp="") | models.Q(tlp__in=levels))
+        return []
+    return ["", *(level for level, rank in TLP_ORDER.items() if rank <= TLP_ORDER[ceiling])]
+
+
+def tlp_allowed(objects: models.QuerySet[StixObject], ceiling: str | None) -> models.QuerySet[StixObject]:
+    return objects.filter(tlp__in=served_markings(ceiling))
 
 
 def _version(obj: dict, added: datetime.datetime) -> datetime.datetime:

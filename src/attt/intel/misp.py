@@ -18,7 +18,7 @@ import datetime
 import re
 import uuid
 
-from attt.intel import observables
+from attt.intel import observables, stix
 from attt.intel.sharing import TLP_LEVELS, SharedObservable, SharedReport, strictest
 
 DESCRIPTION_COMMENT = "attt:description"
@@ -133,9 +133,8 @@ def _seen(attribute: dict, key: str) -> datetime.datetime | None:
     if not text:
         return None
     try:  # in UTC: a date past the calendar's ends once there is refused here, not by the database
-        value = datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-        return (value if value.tzinfo else value.replace(tzinfo=datetime.UTC)).astimezone(datetime.UTC)
-    except (ValueError, OverflowError):
+        return stix.parse_timestamp(str(text), key)
+    except ValueError:
         raise ValueError(
             f"The {key} “{str(text)[:40]}” of attribute “{attribute.get('value')}” is not a date."
         ) from None

@@ -8,11 +8,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from attt.core.models import Organization, ScopedModel
-from attt.intel.sharing import OBSERVABLE_KIND_LABELS, TLP_LABELS
-
-# One member per observable kind: IPV4 = "ipv4", "IPv4 address", ...
-Kind = models.TextChoices("Kind", [(k.upper(), (k, label)) for k, label in OBSERVABLE_KIND_LABELS.items()])
-Tlp = models.TextChoices("Tlp", [(v.upper().replace("+", "_"), (v, label)) for v, label in TLP_LABELS.items()])
+from attt.intel.sharing import ObservableKind as Kind
+from attt.intel.sharing import Tlp
 
 
 class Source(models.TextChoices):

@@ -11,11 +11,15 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from attt.intel import collections, misp, observables, stix, store
+from attt.core import audit
+from attt.core.models import AuditEvent
+from attt.intel import collections, misp, observables, signals, stix, store
 from attt.intel.models import Collection, Indicator, Source, Technique
 from attt.intel.sharing import SharedReport, strictest
 
 STREAM_CHUNK = 5000
+MERGE_CHUNK = 500
+MERGED_FIELDS = ["first_seen", "last_seen", "valid_until", "tlp", "active", "updated_at"]
 
 
 def active_indicators() -> Iterator[tuple[str, str, uuid.UUID]]:
@@ -89,14 +93,36 @@ def prepare_merge(source, target) -> None:
             collection.is_default = False
             collection.save(update_fields=["is_default", "updated_at"])
     theirs = Indicator.objects.filter(organization=target, kind=OuterRef("kind"), value=OuterRef("value"))
-    for mine in Indicator.objects.filter(Exists(theirs), organization=source).iterator(chunk_size=500):
-        kept = Indicator.objects.get(organization=target, kind=mine.kind, value=mine.value)
-        kept.first_seen = min(filter(None, (kept.first_seen, mine.first_seen)), default=None)
-        kept.last_seen = max(filter(None, (kept.last_seen, mine.last_seen)), default=None)
-        kept.valid_until = (
-            None if None in (kept.valid_until, mine.valid_until) else max(kept.valid_until, mine.valid_until)
+    duplicates = list(Indicator.objects.filter(Exists(theirs), organization=source).values_list("pk", flat=True))
+    now = timezone.now()
+    for start in range(0, len(duplicates), MERGE_CHUNK):  # a few statements per chunk, not three per indicator
+        mine = Indicator.objects.filter(pk__in=duplicates[start : start + MERGE_CHUNK])
+        by_key = {(ind.kind, ind.value): ind for ind in mine}
+        kept = Indicator.objects.filter(
+            organization=target, kind__in={k for k, _v in by_key}, value__in=[v for _k, v in by_key]
         )
-        kept.tlp = strictest(kept.tlp, mine.tlp) or kept.tlp
-        kept.active = kept.active or mine.active
-        kept.save()
+        changed = []
+        for ind in kept:
+            other = by_key.get((ind.kind, ind.value))
+            if other is None:  # the same value under another kind
+                continue
+            ind.first_seen = min(filter(None, (ind.first_seen, other.first_seen)), default=None)
+            ind.last_seen = max(filter(None, (ind.last_seen, other.last_seen)), default=None)
+            ind.valid_until = (
+                None if None in (ind.valid_until, other.valid_until) else max(ind.valid_until, other.valid_until)
+            )
+            ind.tlp = strictest(ind.tlp, other.tlp) or ind.tlp
+            ind.active = ind.active or other.active
+            ind.updated_at = now
+            changed.append(ind)
+        Indicator.objects.bulk_update(changed, MERGED_FIELDS)
         mine.delete()
+    if duplicates:
+        signals.announce()
+        audit.record(
+            AuditEvent.Action.WORKFLOW,
+            object_type="intel.indicator",
+            object_repr=f"{source} → {target}"[:255],
+            organization=target,
+            changes={"step": "merge", "after": {"kept_once": len(duplicates)}},
+        )

@@ -7,24 +7,35 @@ import datetime
 import uuid
 from dataclasses import dataclass, field
 
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-# Observable kinds understood across the platform (incidents, intel, detection), with their names for people.
-OBSERVABLE_KIND_LABELS = {
-    "ipv4": _("IPv4 address"),
-    "ipv6": _("IPv6 address"),
-    "domain": _("Domain name"),
-    "url": _("URL"),
-    "md5": _("MD5 hash"),
-    "sha1": _("SHA-1 hash"),
-    "sha256": _("SHA-256 hash"),
-    "email": _("E-mail address"),
-    "phone": _("Telephone number"),
-    "bank_account": _("Bank account"),
-}
-OBSERVABLE_KINDS = tuple(OBSERVABLE_KIND_LABELS)
-TLP_LEVELS = ("clear", "green", "amber", "amber+strict", "red")
-TLP_LABELS = {level: f"TLP:{level.upper()}" for level in TLP_LEVELS}
+
+# Observable kinds understood across the platform (incidents, intel, detection), with their names for people:
+# one set of choices both modules' models use, so a kind or a marking reads alike everywhere.
+class ObservableKind(models.TextChoices):
+    IPV4 = "ipv4", _("IPv4 address")
+    IPV6 = "ipv6", _("IPv6 address")
+    DOMAIN = "domain", _("Domain name")
+    URL = "url", _("URL")
+    MD5 = "md5", _("MD5 hash")
+    SHA1 = "sha1", _("SHA-1 hash")
+    SHA256 = "sha256", _("SHA-256 hash")
+    EMAIL = "email", _("E-mail address")
+    PHONE = "phone", _("Telephone number")
+    BANK_ACCOUNT = "bank_account", _("Bank account")
+
+
+class Tlp(models.TextChoices):
+    CLEAR = "clear", "TLP:CLEAR"
+    GREEN = "green", "TLP:GREEN"
+    AMBER = "amber", "TLP:AMBER"
+    AMBER_STRICT = "amber+strict", "TLP:AMBER+STRICT"
+    RED = "red", "TLP:RED"
+
+
+OBSERVABLE_KINDS = tuple(ObservableKind.values)
+TLP_LEVELS = tuple(Tlp.values)  # from the least to the most restrictive
 TLP_ORDER = {level: rank for rank, level in enumerate(TLP_LEVELS)}  # higher: shared with fewer
 
 

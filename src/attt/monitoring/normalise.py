@@ -36,6 +36,7 @@ from attt.monitoring.parsers import (
 from attt.monitoring.pipeline import NormalisedEvent
 
 FORMATS = ("ndjson", "evtx_json", "syslog", "cef")
+SYSLOG_FORMATS = ("syslog", "cef")  # read one syslog message a line (a CEF message with or without its header)
 logger = logging.getLogger(__name__)
 
 
@@ -704,7 +705,7 @@ def normalise_lines(
     received = received or dt.datetime.now(dt.UTC)
     events: list[NormalisedEvent] = []
     rejected: list[Rejection] = []
-    syslog = source.format in ("syslog", "cef")
+    syslog = source.format in SYSLOG_FORMATS
     with gc_paused():
         _normalise_each(data, source, received, syslog, events, rejected)
     return events, rejected

@@ -365,9 +365,12 @@ def cef_time(value: str, now: dt.datetime) -> dt.datetime:
     or `MMM dd [yyyy] HH:mm:ss[.SSS] [zone]`, without a zone in the devices' zone and without a year as RFC 3164;
     ISO 8601 too, which some devices send."""
     value = value.strip()
-    try:
-        if value.isdigit():
+    if value.isdecimal():
+        try:
             return dt.datetime.fromtimestamp(int(value) / 1000, dt.UTC)
+        except (OverflowError, OSError, ValueError):  # ValueError: a year beyond 9999
+            raise ParseError(f"CEF time {value[:40]!r} out of range") from None
+    try:
         match = _CEF_TIME.fullmatch(value)
         if match is None or match["mon"] not in _MONTHS:
             stamp = dt.datetime.fromisoformat(value)

@@ -46,7 +46,7 @@ PASS_S = 60.0  # a following worker starts a new pass (retrying failed batches w
 def drain(
     spool: Spool,
     store: SQLiteEventStore,
-    index: EnrichmentIndex | Callable[[], EnrichmentIndex] | None = None,
+    index: Callable[[], EnrichmentIndex] | None = None,
     *,
     deliver: Callable[[list[NormalisedEvent]], None] = hand_over,
     follow: bool = False,
@@ -55,8 +55,9 @@ def drain(
     before_batch: Callable[[], None] | None = None,
 ) -> int:
     """Process spooled batches until the spool is empty (or forever with `follow`). Returns events processed.
-    `index` may be a function giving the index as it is now (a worker that follows the spool for days sees the
-    registry's changes); `before_batch` runs before each batch (a Django process checks its connection there)."""
+    `index` gives the enrichment index as it is now, asked before each batch (a worker that follows the spool for
+    days sees the registry's changes); `before_batch` runs before each batch (a Django process checks its
+    connection there)."""
     processed = 0
     after, pass_started = 0, time.monotonic()  # a pass takes batches in id order, each once
     while True:
@@ -74,7 +75,7 @@ def drain(
             try:
                 if before_batch:
                     before_batch()
-                current = index() if callable(index) else index
+                current = index() if index else None
                 with gc_paused():  # the batch's objects are freed before collection resumes: nothing to scan
                     count, added = _process_payload(payload, store, current, deliver)
             except Exception as exc:  # this batch waits for another attempt; the ones behind it go on

@@ -140,9 +140,8 @@ def _write(parsed: ParsedPlan, source_file: str, digest: str, owner: Organizatio
                 },
             )
     for doc in parsed.documents:
-        key = f"{doc.kind}|{doc.number}|{doc.date}|{fold(doc.title)[:120]}"[:200]
         LegalDocument.objects.update_or_create(
-            key=key,
+            key=LegalDocument.key_for(doc.kind, doc.number, doc.date, doc.title),
             defaults={
                 "organization": owner,
                 "plan": plan,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import calendar
 import datetime
 import re
+from collections import defaultdict
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -74,16 +75,19 @@ def rolled_status(statuses: list[str]) -> str:
 def roll_up(task: Task) -> Task:
     """Recompute the task's progress and status from its top-level assignments: an assignment handed further down
     takes the mean progress and the rolled status of its children, the deepest first (a child's unit is below its
-    parent's), so each level reads the one below as just rolled up. The task is locked first: two reports rolling
-    up at once take turns, so the second reads the first's assignments."""
+    parent's), so each level reads the one below as just rolled up. The task's assignments are read once. The task
+    is locked first: two reports rolling up at once take turns, so the second reads the first's assignments."""
     lock_current(task)
-    handed_down = task.assignments.filter(children__isnull=False).distinct().order_by("-organization__depth")
-    for a in handed_down:
-        kids = list(a.children.all())
+    children: dict = defaultdict(list)
+    assignments = list(task.assignments.select_related("organization"))
+    for a in assignments:
+        children[a.parent_id].append(a)
+    for a in sorted((a for a in assignments if children[a.pk]), key=lambda a: -a.organization.depth):
+        kids = children[a.pk]
         a.progress = round(sum(k.progress for k in kids) / len(kids))
         a.status = rolled_status([k.status for k in kids])
         a.save(update_fields=["progress", "status", "updated_at"])
-    tops = list(task.assignments.filter(parent__isnull=True))
+    tops = children[None]
     task.progress = round(sum(a.progress for a in tops) / len(tops)) if tops else 0
     task.status = rolled_status([a.status for a in tops])
     task.save(update_fields=["progress", "status", "updated_at"])

@@ -7,7 +7,6 @@ section) is reported with its sheet and row, and the file is refused as a whole.
 
 from __future__ import annotations
 
-import datetime
 import math
 import re
 from pathlib import Path
@@ -65,27 +64,13 @@ class _Problems(list):
 
 
 def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime.datetime) and value.time() == datetime.time():
-        return value.date().isoformat()
-    if isinstance(value, datetime.date | datetime.time):
-        return value.isoformat()
-    return str(value).strip()
+    return workbooks.cell_text(value).strip()
 
 
 def _cell(value: object, sheet: str, row: int, column: str, problems: _Problems) -> str:
     """The cell's text, or "" after reporting a value the database cannot keep."""
     if isinstance(value, workbooks.FormulaWithoutResult):
-        problems.add(
-            sheet,
-            row,
-            column,
-            _("a formula without a saved result (%(formula)s): open and save the file in Excel, or paste values")
-            % {"formula": value[:60]},
-        )
+        problems.add(sheet, row, column, value.message())
         return ""
     text = _text(value)
     if "\x00" in text:

@@ -8,7 +8,6 @@ file twice changes nothing. Use `services.import_systems` / `services.export_sys
 """
 
 import csv
-import datetime
 import io
 import re
 import unicodedata
@@ -276,12 +275,6 @@ def _too_many_rows() -> str:
     return _("The file has more than %(rows)s rows: split it into several files.") % {"rows": f"{MAX_ROWS:,}"}
 
 
-def _formula_error(formula: str) -> str:
-    return _("A formula without a saved result (%(formula)s): open and save the file in Excel, or paste values.") % {
-        "formula": formula[:60]
-    }
-
-
 def _csv_rows(data: bytes) -> Iterator[list[str]]:
     try:
         text = data.decode("utf-8-sig")
@@ -301,20 +294,6 @@ def _csv_rows(data: bytes) -> Iterator[list[str]]:
         ) from exc
 
 
-def _xlsx_value(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value  # a FormulaWithoutResult stays one, for the importer to report
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime.datetime | datetime.date):
-        return value.isoformat()
-    return str(value)
-
-
 def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
     """The rows of the first sheet with their numbers; the row limit counts blank rows too (and the header)."""
     try:
@@ -324,7 +303,7 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
             for number, values in workbooks.sheet_rows(
                 book.worksheets[0], max_rows=MAX_ROWS + 1, max_columns=MAX_COLUMNS
             ):
-                yield number, [_xlsx_value(v) for v in values]
+                yield number, [workbooks.cell_text(v) for v in values]
     except workbooks.TooManyRows as exc:
         raise ImportFileError(
             _(
@@ -456,7 +435,7 @@ class _Importer:
             for index, text in enumerate(cells[:MAX_COLUMNS]):
                 column = columns[index] if index < len(columns) else None
                 if column is not None and isinstance(text, workbooks.FormulaWithoutResult):
-                    self.error(number, column.name, _formula_error(text))
+                    self.error(number, column.name, text.message())
                 elif "\x00" in text:  # no database column can keep it (PostgreSQL refuses the whole statement)
                     self.error(number, column.name if column is not None else f"#{index + 1}", _("A NUL character."))
                 elif column is not None:

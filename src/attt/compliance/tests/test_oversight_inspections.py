@@ -248,6 +248,10 @@ def test_inspection_create_and_edit_in_the_ui_limit_choices_and_audit_membership
     assert {"before": {"targets": []}, "after": {"targets": [str(tree.dept_a.pk)]}} in changes
     team = sorted([str(colleague.pk), str(officer.pk)])
     assert {"before": {"team": []}, "after": {"team": team}} in changes
+    inspection.team.remove(colleague)  # recorded as the inspection's change, not as a link row deleted
+    latest = AuditEvent.objects.filter(object_id=str(inspection.pk)).latest("seq")
+    assert latest.changes == {"before": {"team": team}, "after": {"team": [str(officer.pk)]}}
+    assert not AuditEvent.objects.filter(object_type=Inspection.team.through._meta.label_lower).exists()
     detail = client.get(inspection.get_absolute_url())
     assert detail.status_code == 200 and "Sở A" in detail.content.decode()
     assert client.get(inspection.get_absolute_url(), {"level": "4"}).status_code == 200

@@ -132,6 +132,22 @@ def test_an_ipv6_attacker_cannot_escape_the_address_limit_by_rotating_addresses(
     assert login(client, "lan", PASSWORD, REMOTE_ADDR="2001:db8:1:3::1").status_code == 302
 
 
+@pytest.mark.parametrize(
+    ("address", "source"),
+    [
+        ("192.0.2.7", "192.0.2.7"),
+        ("::ffff:192.0.2.7", "192.0.2.7"),  # the same client through a dual-stack socket
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::"),
+        (None, None),
+        ("unix-socket", None),
+    ],
+)
+def test_the_address_limit_counts_by_source(address, source):
+    from attt.core.auth.lockout import address_source
+
+    assert address_source(address) == source
+
+
 @pytest.mark.parametrize("forwarded", ["not-an-address", "' OR 1=1 --", "::ffff:zz", "203.0.113.7:port", "[x]:80"])
 def test_a_garbage_forwarded_entry_is_not_taken_as_the_address(rf, settings, forwarded):
     """With one proxy too many trusted (or a proxy that adds a port), the entry taken is whatever the client

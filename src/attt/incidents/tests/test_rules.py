@@ -1,5 +1,6 @@
 """The rules: RSIT taxonomy, the serious-incident test, statutory deadlines under both regimes (hours, days rolled
-forward past days off, working days), observable normalisation (with a property test)."""
+forward past days off, working days), observable lines of the forms (with a property test); the
+canonical form of an observable is intel's, tested there."""
 
 import datetime
 import zoneinfo
@@ -10,7 +11,7 @@ from django.utils import translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from attt.incidents import observables, services
+from attt.incidents import services
 from attt.intel.sharing import OBSERVABLE_KINDS
 from attt.regulation import services as regulation
 
@@ -90,56 +91,6 @@ def test_policies_cite_their_articles():
     new = regulation.incident_policy("ND331_2026")
     assert {d.code for d in new.deadlines} == {"immediate_report", "initial_notice", "report_72h"}
     assert services.deadline_rule("ND331_2026", "immediate_report").unverified  # "immediately" has no figure in law
-
-
-@pytest.mark.parametrize(
-    ("kind", "raw", "expected"),
-    [
-        ("ipv4", " 203.0.113.7 ", "203.0.113.7"),
-        ("ipv6", "2001:DB8::0:1", "2001:db8::1"),
-        ("domain", "Ví-Dụ.VN.", "xn--v-d-rma6749a.vn"),
-        ("url", "HTTP://Example.VN/a?b=1#frag", "http://example.vn/a?b=1#frag"),  # intel's form, fragment kept
-        (
-            "sha256",
-            "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08",
-            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-        ),
-        ("email", "Hotro@Example.VN", "Hotro@example.vn"),
-        ("phone", "024 555 0199", "+84245550199"),
-        ("bank_account", "0123 4567 8901", "012345678901"),
-    ],
-)
-def test_normalise(kind, raw, expected):
-    assert observables.normalise(kind, raw) == expected
-
-
-@pytest.mark.parametrize(
-    ("kind", "raw"),
-    [
-        ("ipv4", "2001:db8::1"),
-        ("ipv4", "300.1.1.1"),
-        ("domain", "localhost"),
-        ("url", "javascript:alert(1)"),
-        ("md5", "xyz"),
-        ("email", "no-at-sign"),
-        ("phone", "12"),
-        ("bank_account", "!"),
-        ("nonsense", "x"),
-    ],
-)
-def test_normalise_refuses(kind, raw):
-    with pytest.raises(ValueError):
-        observables.normalise(kind, raw)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.sampled_from(OBSERVABLE_KINDS), st.text(max_size=300))
-def test_normalise_never_crashes_and_is_idempotent(kind, raw):
-    try:
-        once = observables.normalise(kind, raw)
-    except ValueError:
-        return
-    assert observables.normalise(kind, once) == once
 
 
 @settings(max_examples=200, deadline=None)

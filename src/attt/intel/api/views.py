@@ -22,7 +22,7 @@ from attt.core.models import Organization
 from attt.intel import collections, store
 from attt.intel.filtersets import CollectionFilterSet, IndicatorFilterSet, TechniqueFilterSet
 from attt.intel.models import INDICATOR_FIELDS, Collection, CollectionGrant, Indicator, Kind, Source, Technique, Tlp
-from attt.intel.sharing import TLP_LEVELS, TLP_ORDER
+from attt.intel.sharing import TLP_LEVELS
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -136,13 +136,10 @@ class TaxiiCollectionSerializer(StrictModelSerializer):
     def get_object_count(self, collection: Collection) -> int:
         """The objects the requester may receive from the collection: up to its TLP ceiling there (how many
         TLP:RED objects a collection holds is its owner's to know)."""
-        ceiling = collections.rights(self.context["request"].user, collection)[2]
-        if ceiling is None:
-            return 0
+        served = collections.served_markings(collections.rights(self.context["request"].user, collection)[2])
+        # a collection just created through the API is not annotated: it holds nothing yet
         return sum(
-            getattr(collection, f"objects_{i}", 0)
-            for i, level in enumerate(COUNTED_MARKINGS)
-            if not level or TLP_ORDER[level] <= TLP_ORDER[ceiling]
+            getattr(collection, f"objects_{i}", 0) for i, level in enumerate(COUNTED_MARKINGS) if level in served
         )
 
 

@@ -250,6 +250,7 @@ def test_a_merger_keeps_one_default_collection_and_each_indicator_once(tree):
         tlp="green",
         first_seen=late,
         last_seen=late,
+        valid_until=late + dt.timedelta(days=1),
         active=False,
     )
     Indicator.objects.create(
@@ -259,6 +260,7 @@ def test_a_merger_keeps_one_default_collection_and_each_indicator_once(tree):
         tlp="red",
         first_seen=early,
         last_seen=early,
+        valid_until=late + dt.timedelta(days=9),
         active=True,
     )
     Indicator.objects.create(organization=tree.dept_b, kind="ipv4", value="198.51.100.8")
@@ -267,4 +269,9 @@ def test_a_merger_keeps_one_default_collection_and_each_indicator_once(tree):
     assert Collection.objects.get(pk=mine.pk).organization_id == tree.dept_a.pk
     kept.refresh_from_db()
     assert (kept.tlp, kept.first_seen, kept.last_seen, kept.active) == ("red", early, late, True)
+    assert kept.valid_until == late + dt.timedelta(days=9)  # valid as long as either said
     assert Indicator.objects.filter(organization=tree.dept_a).count() == 2
+    from attt.core.models import AuditEvent
+
+    merged = AuditEvent.objects.get(object_type="intel.indicator", changes__step="merge")
+    assert merged.changes["after"] == {"kept_once": 1}

@@ -177,7 +177,8 @@ def read_body(request) -> bytes:
         raise UnsupportedMediaType(
             encoding, _("Content-Encoding %(e)s is not taken: send gzip or none.") % {"e": encoding}
         )
-    if body.count(b"\n") > (most := conf.max_batch_lines()):  # before anything is read or kept
+    lines = body.count(b"\n") + (not body.endswith(b"\n"))  # the last line may have no LF
+    if lines > (most := conf.max_batch_lines()):  # before anything is read or kept
         raise ValidationError({"body": [_("Batch of more than %(n)s lines: send smaller batches.") % {"n": most}]})
     return body
 

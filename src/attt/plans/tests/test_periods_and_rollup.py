@@ -4,6 +4,7 @@ daily reminder job as a unit's officer lives it."""
 import datetime
 
 import pytest
+from django_q.models import Schedule
 
 from attt.core.models import Notification
 from attt.core.services.organizations import create_organization
@@ -155,7 +156,7 @@ def test_a_recurring_task_reminds_before_each_periods_report(tree):
     assert services.remind(datetime.date(2024, 6, 14))["reminded"] == 0  # Q2 reported before its reminder
 
 
-def test_the_daily_job_makes_the_periods_reports_so_recurring_units_are_reminded(tree):
+def test_the_daily_job_makes_the_periods_reports_so_recurring_units_are_reminded(tree, django_assert_num_queries):
     """Period reports came only from `attt plans occurrences YEAR` run by hand: without it a quarterly unit was
     never reminded. The daily job makes the missing ones (a unit assigned since, a quarter reported by hand
     early keeps its report), and in December the next year's; a second run finds nothing to do."""
@@ -163,9 +164,14 @@ def test_the_daily_job_makes_the_periods_reports_so_recurring_units_are_reminded
     (a,) = services.assign(task, [tree.dept_a])
     services.report_progress(a, period="2024-Q1", status="in_progress", progress=10)
     assert services.ensure_occurrences(datetime.date(2024, 2, 1)) == 3  # Q2–Q4; Q1 was reported by hand
-    assert services.ensure_occurrences(datetime.date(2024, 2, 2)) == 0
+    with django_assert_num_queries(2):  # the assignments and their existing reports: nothing per report
+        assert services.ensure_occurrences(datetime.date(2024, 2, 2)) == 0
     (b,) = services.assign(task, [tree.dept_b])
     assert services.ensure_occurrences(datetime.date(2024, 3, 1)) == 4
     assert services.remind(datetime.date(2024, 3, 21))["reminded"] == 1  # b's Q1 report, due 28 March
     assert services.ensure_occurrences(datetime.date(2024, 12, 1)) == 8  # 2025 for both units
     assert set(b.reports.values_list("period", flat=True)) >= {"2024-Q1", "2025-Q4"}
+
+
+def test_the_periods_reports_are_made_every_day():
+    assert Schedule.objects.filter(name="plans.occurrences", func="attt.plans.services.ensure_occurrences").exists()

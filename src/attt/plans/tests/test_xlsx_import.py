@@ -134,10 +134,10 @@ def test_values_longer_than_their_columns_are_refused_with_the_models_limits(tre
 def test_a_formula_without_a_saved_result_is_refused(tree, tmp_path):
     message = refused(book(tmp_path / "g.xlsx", [["I", "", "1", "=CONCAT(A1,B1)"]], [["=1+1", "Chỉ tiêu"]]))
     assert message.splitlines()[1:] == [
-        "Tasks row 2, content: a formula without a saved result (=CONCAT(A1,B1)): open and save the file in Excel, "
-        "or paste values",
-        "Indicators row 2, number: a formula without a saved result (=1+1): open and save the file in Excel, "
-        "or paste values",
+        "Tasks row 2, content: A formula without a saved result (=CONCAT(A1,B1)): open and save the file in Excel, "
+        "or paste values.",
+        "Indicators row 2, number: A formula without a saved result (=1+1): open and save the file in Excel, "
+        "or paste values.",
     ]
 
 

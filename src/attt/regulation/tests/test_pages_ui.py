@@ -48,3 +48,10 @@ def test_every_pane_has_a_heading_for_readers_without_script(reader_vi):
     panes = re.findall(heading, html)
     all_panes = re.findall(r'class="tab-pane[^"]*" id="(pane-[^"]+)"', html)
     assert [p for p, _h in panes] == all_panes and len(all_panes) > 5
+
+
+def test_the_assess_page_opened_on_a_regime_asks_before_it_complains(reader_vi):
+    """A regime page's link (?regime=…) opened the assessment with every question marked as missing."""
+    html = reader_vi.get(reverse("regulation:assess"), {"regime": "ND85_2016"}).content.decode()
+    assert "invalid-feedback" not in html
+    assert re.search(r'<option value="ND85_2016"[^>]* selected', html)

@@ -14,13 +14,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 from attt.core.services import jobs
 from attt.monitoring import services
-from attt.monitoring.models import LogFormat, Source
+from attt.monitoring.models import Source
+from attt.monitoring.normalise import SYSLOG_FORMATS
 from attt.monitoring.syslog import Throttle
 
 logger = logging.getLogger("attt.monitoring.syslog")  # the listener's: its operators follow one logger
-# The formats `normalise_lines` reads as one syslog message a line: a listener for any other source would reject
-# every message it is sent.
-SYSLOG_FORMATS = (LogFormat.SYSLOG, LogFormat.CEF)
 
 
 def _source(value: str) -> Source:
@@ -61,7 +59,8 @@ def _port(value: str) -> int:
 
 
 def _takes_syslog(sources: list[Source]) -> None:
-    """The listener's sources must be syslog or CEF ones; any other exits 2 with a sentence."""
+    """The listener's sources must be syslog or CEF ones (`normalise_lines` reads only those one message a line: a
+    listener for any other would reject every message it is sent); any other exits 2 with a sentence."""
     for source in sources:
         if source.log_format not in SYSLOG_FORMATS:
             raise CommandError(
