@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import nats
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
-from nats.js.errors import BadRequestError, NoStreamResponseError
+from nats.js.errors import BadRequestError, NoStreamResponseError, ServiceUnavailableError
 
 from attt.monitoring import conf
 from attt.monitoring.normalise import SourceRef, decode_batch, encode_chunks, gc_paused
@@ -248,8 +248,8 @@ async def revive_set_aside(servers: list[str] | None = None) -> int:
         # a cluster busy electing or replicating answers the consumer's creation late: ask again
         subscription = await _retry(lambda: js.pull_subscribe(SET_ASIDE_SUBJECT, stream=SET_ASIDE_STREAM))
         while True:
-            try:
-                messages = await subscription.fetch(16, timeout=0.5)
+            try:  # the new consumer may have no leader yet on a busy cluster (503): ask again
+                messages = await _retry(lambda: subscription.fetch(16, timeout=0.5), ServiceUnavailableError)
             except (nats.errors.TimeoutError, TimeoutError):
                 break
             for message in messages:  # a new message id: the first one may still be in the duplicate window
@@ -270,11 +270,11 @@ def _handle_payload(payload: bytes, handle: Handler) -> int:
     return len(events)
 
 
-async def _retry(make, attempts: int = 20):
+async def _retry(make, retry_on: type[Exception] = nats.errors.Error, attempts: int = 20):
     for attempt in range(attempts):
         try:
             return await make()
-        except nats.errors.Error:
+        except retry_on:
             if attempt == attempts - 1:
                 raise
             await asyncio.sleep(0.25)
