@@ -3,6 +3,7 @@ flags the silent one, and its figures update by themselves (HTMX polling) when e
 province's source never shows; rotating a source's token shows the new token once."""
 
 import datetime as dt
+import json
 import re
 
 import pytest
@@ -68,3 +69,33 @@ def test_rotating_a_token_shows_the_new_one_once(page, live_server, login, tree,
     assert services.authenticate(token) == firewall
     page.reload()
     expect(page.locator("main")).not_to_contain_text(token)  # shown once only
+
+
+def test_event_search_narrows_by_text_and_by_a_rows_host(page, live_server, login, tree, sources):
+    firewall, _, other = sources
+    now = timezone.now().isoformat()
+    lines = [("web-01", "Đăng nhập thất bại"), ("web-02", "tải tệp lên")]
+    services.accept(firewall, "\n".join(event(now, host, message) for host, message in lines).encode())
+    services.accept(other, event(now, "db-b", "bí mật của B").encode())
+    analyst = make_user(tree.dept_a, "soc_analyst", username="soc-monitoring-search")
+    login(page, live_server, analyst.username, PASSWORD)
+    page.goto("/monitoring/")
+    page.get_by_role("link", name="Tìm kiếm sự kiện").first.click()
+    results = page.get_by_test_id("event-results")
+    expect(results.locator("tbody tr")).to_have_count(2)  # the last 24 hours: not the events of 1 November
+    expect(results).not_to_contain_text("bí mật")
+    page.get_by_label("Nội dung").fill("ĐĂNG NHẬP")
+    page.get_by_role("button", name="Lọc").click()
+    expect(results.locator("tbody tr")).to_have_count(1)
+    expect(results).to_contain_text("web-01")
+    page.get_by_label("Nội dung").fill("")
+    page.get_by_role("button", name="Lọc").click()
+    results.get_by_role("link", name="web-02").click()
+    expect(page).to_have_url(re.compile(r"host=web-02"))
+    expect(results.locator("tbody tr")).to_have_count(1)
+    results.locator("summary").first.click()
+    expect(results.get_by_test_id("event-document").first).to_contain_text('"name": "web-02"')
+
+
+def event(stamp: str, host: str, message: str) -> str:
+    return json.dumps({"@timestamp": stamp, "host": {"name": host}, "message": message}, ensure_ascii=False)

@@ -158,6 +158,15 @@ def make_user(
     return user
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: request throttles count per user id, and a test database hands the
+    same ids out again, so one test's requests would count against the next test's user."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def tree(db) -> Tree:
     return build_tree()

@@ -65,6 +65,7 @@ class MonitoringConfig(AppConfig):
                 [
                     navigation.Item(_("Live monitoring"), "monitoring:live", "monitoring.source.view"),
                     navigation.Item(_("Event sources"), "monitoring:source_list", "monitoring.source.view"),
+                    navigation.Item(_("Event search"), "monitoring:event_search", "monitoring.source.view"),
                 ],
             )
         )

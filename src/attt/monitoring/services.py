@@ -26,7 +26,7 @@ from attt.monitoring.models import Source, hash_token
 from attt.monitoring.normalise import SourceRef, events_payload, normalise_file_text, normalise_lines
 from attt.monitoring.pipeline import NormalisedEvent, hand_over
 from attt.monitoring.spool import Spool
-from attt.monitoring.store import SQLiteEventStore, now_ms
+from attt.monitoring.store import EventQuery, SearchResult, SQLiteEventStore, now_ms
 from attt.monitoring.worker import drain, process
 
 logger = logging.getLogger(__name__)
@@ -328,6 +328,11 @@ def silent_sources(user, organization=None) -> list:
     """Sources in scope silent beyond their expected interval, oldest silence first."""
     found = [s for s in visible_sources(user, organization).filter(is_active=True) if is_silent(s)]
     return sorted(found, key=lambda s: s.last_seen_at or s.created_at)
+
+
+def search_events(user, query: EventQuery, organization=None, limit: int = 50) -> SearchResult:
+    """Stored events in the user's scope (or one subtree of it) matching `query`, newest first."""
+    return store().search(visible_organization_ids(user, organization), query, limit)
 
 
 def recent_events(user, organization=None, limit: int = 50, source: Source | None = None) -> list[dict]:

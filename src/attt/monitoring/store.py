@@ -23,7 +23,8 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from itertools import chain, pairwise, repeat
+from dataclasses import dataclass
+from itertools import chain, pairwise
 from operator import attrgetter
 from pathlib import Path
 
@@ -93,7 +94,50 @@ def _placeholders(values: list) -> str:
     return ",".join("?" * len(values))
 
 
-class SQLiteEventStore:
+SEARCH_SECONDS = 5.0  # a search of the embedded store reads chunks this long at most (None: no limit), then answers
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    """What an event search asks: event times in [since, until) (ms; either end open), exact values of the labels
+    the stores index (source, system, dataset, host), and a text the event's stored line contains, case aside
+    (the line as received for ECS-like JSON, else its ECS document)."""
+
+    since_ms: int | None = None
+    until_ms: int | None = None
+    source_id: str | None = None
+    system_id: str | None = None
+    dataset: str | None = None
+    host: str | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    source_id: str
+    organization_id: str
+    document: dict  # the event's ECS document
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The newest matching events, newest first; `complete` is False when the store stopped reading (its time
+    budget) before it could rule out newer matches: a narrower window or more filters give a complete answer."""
+
+    hits: list[Hit]
+    complete: bool
+
+
+class _EventReads:
+    """What both stores read through their `search`."""
+
+    def recent(self, organization_ids: list[str] | None, limit: int = 50, source_id: str | None = None) -> list[dict]:
+        """The newest `limit` events by event time, newest first, as ECS documents (all of them: no time budget)."""
+        found = self.search(organization_ids, EventQuery(source_id=source_id), limit, budget_s=None)
+        return [hit.document for hit in found.hits]
+
+
+class SQLiteEventStore(_EventReads):
     """Chunks of events in one SQLite file. A repeated event (same id) is skipped exactly: an id fixes its event's
     source and time, so only the ids of that source's chunks overlapping a batch's time range need comparing, done
     inside the write transaction so that two processes cannot both add the event."""
@@ -299,71 +343,135 @@ class SQLiteEventStore:
             else:
                 counted = [(values[0][0], len(inside))] if inside else []
             for value, n in counted:
-                key = (value[0] if value is not None else None) if label == "system" else value
+                key = _system_key(value) if label == "system" else value
                 groups[key] = groups.get(key, 0) + n
         return total if group_by is None else groups
 
     def _inside(self, rowid: int, since_ms: int, until_ms: int | None) -> list[int]:
-        """Positions of a chunk's events with a time in [since, until)."""
-        times = self._times(rowid)
-        if until_ms is None:
-            return [i for i, t in enumerate(times) if t >= since_ms]
-        return [i for i, t in enumerate(times) if since_ms <= t < until_ms]
+        return _within(self._times(rowid), since_ms, until_ms)
 
     def _times(self, rowid: int) -> array:
         return _unpack("q", self._db.execute("SELECT times FROM chunk WHERE rowid = ?", (rowid,)).fetchone()[0])
 
-    def recent(self, organization_ids: list[str] | None, limit: int = 50, source_id: str | None = None) -> list[dict]:
-        """The newest `limit` events by event time, newest first, as ECS documents. Chunks are read newest
-        `ts_max` first until none left can hold an event newer than the limit-th found."""
-        where = _where(organization_ids, source_id)
+    def search(
+        self,
+        organization_ids: list[str] | None,
+        query: EventQuery,
+        limit: int = 50,
+        budget_s: float | None = SEARCH_SECONDS,
+    ) -> SearchResult:
+        """Chunks are read newest `ts_max` first until none left can hold a match newer than the limit-th found.
+        Label values are looked up in the chunks' label lists by SQLite (a chunk without the value is not read);
+        a text is looked for only in the lines of events that would still enter the answer."""
+        where = _where(organization_ids, query.source_id)
         if where is None or limit <= 0:
-            return []
+            return SearchResult([], True)
         conditions, args = where
+        if query.since_ms is not None:
+            conditions.append("ts_max >= ?")
+            args.append(query.since_ms)
+        if query.until_ms is not None:
+            conditions.append("ts_min < ?")
+            args.append(query.until_ms)
+        wanted = _wanted_labels(query)
+        for label, value in wanted.items():
+            path = "$[0][0]" if label == "system" else "$[0]"
+            conditions.append(
+                f"EXISTS (SELECT 1 FROM json_each(CAST(labels AS TEXT), '$.{label}') "  # noqa: S608 (fixed fragments)
+                f"WHERE json_extract(value, '{path}') = ?)"
+            )
+            args.append(value)
         condition = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         chunks = self._db.execute(  # read as needed: the loop stops long before the oldest chunk
             f"SELECT rowid, ts_max FROM chunk{condition} ORDER BY ts_max DESC, rowid DESC",  # noqa: S608
             args,
         )
+        needle = query.text.lower() if query.text else None
+        deadline = None if budget_s is None else time.monotonic() + budget_s
+        complete = True
         newest: list[tuple[int, int, int]] = []  # (time, chunk, position), newest first; ties: later chunk, line
         for rowid, ts_max in chunks:
             if len(newest) >= limit and (ts_max, rowid) < newest[-1][:2]:
                 break
+            if deadline is not None and time.monotonic() > deadline:
+                complete = False
+                break
             times = self._times(rowid)
-            newest = heapq.nlargest(limit, chain(newest, zip(times, repeat(rowid), range(len(times)))))
-        wanted: dict[int, list[int]] = {}
+            keep = _within(times, query.since_ms, query.until_ms)
+            if wanted:
+                keep = self._labelled(rowid, wanted, keep, len(times))
+            if needle is not None and keep:
+                if len(newest) >= limit:
+                    keep = [p for p in keep if (times[p], rowid, p) > newest[-1]]
+                lines = self._lines(rowid, needle=needle)[1] if keep else []
+                keep = [p for p in keep if needle in lines[p]] if lines else []
+            newest = heapq.nlargest(limit, chain(newest, ((times[p], rowid, p) for p in keep)))
+        wanted_positions: dict[int, list[int]] = {}
         for _, rowid, position in newest:
-            wanted.setdefault(rowid, []).append(position)
-        documents = {}
-        for rowid, positions in wanted.items():
-            for position, document in zip(positions, self._documents(rowid, positions), strict=True):
-                documents[rowid, position] = document
-        return [documents[rowid, position] for _, rowid, position in newest]
+            wanted_positions.setdefault(rowid, []).append(position)
+        hits = {}
+        for rowid, positions in wanted_positions.items():
+            for position, hit in zip(positions, self._hits(rowid, positions), strict=True):
+                hits[rowid, position] = hit
+        return SearchResult([hits[rowid, position] for _, rowid, position in newest], complete)
 
-    def _documents(self, rowid: int, positions: list[int]) -> list[dict]:
-        """The ECS documents of some events of a chunk: a derived event's rebuilt from its line, with its
-        `attt.system` block put back; any other's as stored."""
-        organization, source, ingested, labels, system_of, received_of, derived, framed, body = self._db.execute(
-            "SELECT organization_id, source_id, ingested, labels, system_of, received_of, derived, framed, body "
-            "FROM chunk WHERE rowid = ?",
+    def _labelled(self, rowid: int, wanted: dict[str, str], keep: list[int], n: int) -> list[int]:
+        """The positions among `keep` of a chunk's events whose labels have the wanted values."""
+        labels, *places = self._db.execute(
+            f"SELECT labels, {', '.join(f'{label}_of' for label in wanted)} FROM chunk WHERE rowid = ?",  # noqa: S608
             (rowid,),
         ).fetchone()
-        lines = zstandard.ZstdDecompressor().decompress(body).split(b"\n")[1 if framed else 0 :]
-        if len(lines) != len(derived):
-            raise ValueError(f"event store chunk {rowid} is damaged: {len(lines)} lines for {len(derived)} events")
+        labels = orjson.loads(labels)
+        for (label, value), positions in zip(wanted.items(), places, strict=True):
+            if not positions:  # one value for the whole chunk: the wanted one, or SQLite would not have chosen it
+                continue
+            key = _system_key if label == "system" else None
+            chosen = {p for p, (v, _count) in enumerate(labels[label]) if (key(v) if key else v) == value}
+            at = _positions(positions, n)
+            keep = [p for p in keep if at[p] in chosen]
+        return keep
+
+    def _lines(self, rowid: int, columns: str = "", needle: str | None = None) -> tuple[tuple, list]:
+        """(the other `columns` asked for, the chunk's lines, one an event). With a `needle` (in lower case): the
+        lines as text in lower case, or none when the needle is nowhere in the chunk (one look at the whole text
+        rules out most chunks of a rare word)."""
+        *row, framed, body, n = self._db.execute(
+            f"SELECT {columns}framed, body, length(derived) FROM chunk WHERE rowid = ?",  # noqa: S608
+            (rowid,),
+        ).fetchone()
+        body = zstandard.ZstdDecompressor().decompress(body)
+        if needle is None:
+            lines = body.split(b"\n")
+        else:
+            text = body.decode("utf-8", "replace").lower()
+            if needle not in text:
+                return tuple(row), []
+            lines = text.split("\n")
+        lines = lines[1 if framed else 0 :]
+        if len(lines) != n:
+            raise ValueError(f"event store chunk {rowid} is damaged: {len(lines)} lines for {n} events")
+        return tuple(row), lines
+
+    def _hits(self, rowid: int, positions: list[int]) -> list[Hit]:
+        """Some events of a chunk: a derived event's document rebuilt from its line, with its `attt.system` block
+        put back; any other's as stored."""
+        (organization, source, ingested, labels, system_of, received_of, derived), lines = self._lines(
+            rowid, "organization_id, source_id, ingested, labels, system_of, received_of, derived, "
+        )
         labels = orjson.loads(labels)
         n = len(derived)
         systems, received = _per_event(labels["system"], system_of, n), _per_event(labels["received"], received_of, n)
-        documents = []
+        hits = []
         for position in positions:
             if not derived[position]:
-                documents.append(orjson.loads(lines[position]))
-                continue
-            system = systems(position)
-            documents.append(
-                _rebuilt(lines[position], source, organization, received(position), ingested, system and system[1])
-            )
-        return documents
+                document = orjson.loads(lines[position])
+            else:
+                system = systems(position)
+                document = _rebuilt(
+                    lines[position], source, organization, received(position), ingested, system and system[1]
+                )
+            hits.append(Hit(source, organization, document))
+        return hits
 
     def recent_rejections(self, source_id: str, limit: int = 20) -> list[tuple[int, int, str]]:
         return self._db.execute(
@@ -560,6 +668,23 @@ def _labels(values: list, key=None, stored=None) -> tuple[list, list[int], bytes
     return (distinct if stored is None else list(map(stored, distinct))), counts, positions
 
 
+def _within(times: array, since_ms: int | None, until_ms: int | None) -> list[int]:
+    """Positions of a chunk's events with a time in [since, until) (either end open)."""
+    if until_ms is None:
+        if since_ms is None:
+            return list(range(len(times)))
+        return [i for i, t in enumerate(times) if t >= since_ms]
+    if since_ms is None:
+        return [i for i, t in enumerate(times) if t < until_ms]
+    return [i for i, t in enumerate(times) if since_ms <= t < until_ms]
+
+
+def _wanted_labels(query: EventQuery) -> dict[str, str]:
+    """The chunk labels a query asks exact values of, in the order they are checked (rarest first)."""
+    wanted = {"system": query.system_id, "host": query.host, "dataset": query.dataset}
+    return {label: value for label, value in wanted.items() if value is not None}
+
+
 def _positions(data: bytes, n: int) -> bytes | array:
     """The positions a chunk keeps for its `n` events (see `_labels`), indexable by event."""
     return data if len(data) == n else _unpack("H", data)
@@ -689,7 +814,12 @@ def _ids(values: list[str]) -> str:
     return ",".join(f"'{uuid.UUID(v)}'" for v in values)
 
 
-class ClickHouseEventStore:
+def _text(value: str) -> str:
+    """Any text as a ClickHouse string expression: its UTF-8 bytes in hexadecimal, so no quote gets in."""
+    return f"unhex('{value.encode().hex()}')"
+
+
+class ClickHouseEventStore(_EventReads):
     """The same interface as SQLiteEventStore over ClickHouse SQL, identical on chDB and on a ClickHouse server.
     Events land in a ReplacingMergeTree ordered by (organisation, time, id): a repeated event is merged away in
     the background (`OPTIMIZE … FINAL` forces it) and every read counts distinct ids meanwhile. As in the SQLite
@@ -837,37 +967,63 @@ class ClickHouseEventStore:
         )
         return {r["k"]: int(r["n"]) for r in rows}
 
-    def recent(self, organization_ids: list[str] | None, limit: int = 50, source_id: str | None = None) -> list[dict]:
+    def search(
+        self,
+        organization_ids: list[str] | None,
+        query: EventQuery,
+        limit: int = 50,
+        budget_s: float | None = SEARCH_SECONDS,
+    ) -> SearchResult:
+        """One query with every filter (the engine scans in parallel; no budget): a query without a start looks
+        back a day, then further only while it finds too few."""
         where = []
         if organization_ids is not None:
             if not organization_ids:
-                return []
+                return SearchResult([], True)
             where.append(f"organization_id IN ({_ids(organization_ids)})")
-        if source_id:
-            where.append(f"source_id = {_ids([source_id])}")
-        for days in (*self.RECENT_DAYS, None):  # the newest `limit` in a window are the newest of all
-            bounded = where + ([f"ts >= now64(3) - INTERVAL {days} DAY"] if days else [])
-            condition = f"WHERE {' AND '.join(bounded)}" if bounded else ""
-            rows = self.x.rows(
-                "SELECT doc, original, source_id, organization_id, received, system, "  # noqa: S608
-                f"toUnixTimestamp64Milli(ingested) AS stored FROM {self.events} {condition} "
-                f"ORDER BY ts DESC LIMIT 1 BY id LIMIT {int(limit)}"
-            )
-            if len(rows) >= limit:
-                break
-        return [
-            _rebuilt(
-                r["original"].encode(),
+        for column, value in (("source_id", query.source_id), ("system_id", query.system_id)):
+            if value is not None:
+                where.append(f"{column} = {_ids([value])}")
+        for column, value in (("dataset", query.dataset), ("host", query.host)):
+            if value is not None:
+                where.append(f"{column} = {_text(value)}")
+        if query.text:
+            where.append(f"positionCaseInsensitiveUTF8(if(original != '', original, doc), {_text(query.text)}) > 0")
+        if query.since_ms is not None:
+            where.append(f"ts >= fromUnixTimestamp64Milli({int(query.since_ms)})")
+        if query.until_ms is not None:
+            where.append(f"ts < fromUnixTimestamp64Milli({int(query.until_ms)})")
+        rows: list[dict] = []
+        if limit > 0:
+            # the newest `limit` in a window are the newest of all
+            for days in (*self.RECENT_DAYS, None) if query.since_ms is None else (None,):
+                bounded = where + ([f"ts >= now64(3) - INTERVAL {days} DAY"] if days else [])
+                condition = f"WHERE {' AND '.join(bounded)}" if bounded else ""
+                rows = self.x.rows(
+                    "SELECT doc, original, source_id, organization_id, received, system, "  # noqa: S608
+                    f"toUnixTimestamp64Milli(ingested) AS stored FROM {self.events} {condition} "
+                    f"ORDER BY ts DESC LIMIT 1 BY id LIMIT {int(limit)}"
+                )
+                if len(rows) >= limit:
+                    break
+        hits = [
+            Hit(
                 r["source_id"],
                 r["organization_id"],
-                r["received"],
-                int(r["stored"]),
-                orjson.loads(r["system"]) if r["system"] else None,
+                _rebuilt(
+                    r["original"].encode(),
+                    r["source_id"],
+                    r["organization_id"],
+                    r["received"],
+                    int(r["stored"]),
+                    orjson.loads(r["system"]) if r["system"] else None,
+                )
+                if r["original"]
+                else orjson.loads(r["doc"]),
             )
-            if r["original"]
-            else orjson.loads(r["doc"])
             for r in rows
         ]
+        return SearchResult(hits, True)
 
     def recent_rejections(self, source_id: str, limit: int = 20) -> list[tuple[int, int, str]]:
         rows = self.x.rows(

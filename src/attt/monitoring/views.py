@@ -1,17 +1,24 @@
-"""Pages of central monitoring: sources (list, detail with health and recent events, edit, token rotation) and
-the live page, whose figures refresh by HTMX polling; `live_stats` is the card the detection dashboard embeds."""
+"""Pages of central monitoring: sources (list, detail with health and recent events, edit, token rotation), the
+event search, and the live page, whose figures refresh by HTMX polling; `live_stats` is the card the detection
+dashboard embeds."""
+
+import datetime as dt
+import json
+import uuid
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import redirect
 from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
+from rest_framework.throttling import UserRateThrottle
 
 from attt.core import scoping
 from attt.core.views.generic import (
@@ -24,6 +31,7 @@ from attt.core.views.generic import (
 )
 from attt.monitoring import services
 from attt.monitoring.filtersets import SourceFilterSet
+from attt.monitoring.forms import EventSearchForm
 from attt.monitoring.models import EDITABLE_FIELDS, Source
 from attt.registry import services as registry
 
@@ -131,6 +139,61 @@ class MonitoringMixin(LoginRequiredMixin):
         return super().dispatch(request, *args, **kwargs)
 
 
+class EventSearchView(MonitoringMixin, TemplateView):
+    """Stored events of the user's scope, newest first, by time, organisation, source, system, dataset, host and
+    text; a row's dataset, host or system narrows the search to it. A first visit shows the last 24 hours."""
+
+    template_name = "monitoring/event_search.html"
+
+    def get(self, request, *args, **kwargs):
+        throttle = EventSearchThrottle()
+        if not throttle.allow_request(request, self):
+            response = self.render_to_response({"limited": True}, status=429)
+            response["Retry-After"] = str(int(throttle.wait() or 60))
+            return response
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        data = self.request.GET
+        if not data:
+            data = QueryDict(mutable=True)
+            data["since"] = (timezone.localtime() - dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+        form = EventSearchForm(user, data)
+        context = {**super().get_context_data(**kwargs), "form": form, "rows": [], "complete": True, "searched": False}
+        if form.is_valid():
+            found = services.search_events(
+                user, form.query(), form.cleaned_data["organization"], form.cleaned_data["limit"] or SHOWN_EVENTS
+            )
+            sources = services.visible_sources(user).in_bulk({h.source_id for h in found.hits})
+            context.update(rows=[_found(hit, sources) for hit in found.hits], complete=found.complete, searched=True)
+        return context
+
+
+SHOWN_EVENTS = 100
+
+
+class EventSearchThrottle(UserRateThrottle):
+    """Searches per user, page and API together: one may read chunks for seconds."""
+
+    scope = "event_search"
+    rate = "30/minute"
+
+
+def _found(hit, sources: dict) -> dict:
+    """A row of the search: `_shown`'s columns, the source, the dataset, the system from the event's block, and
+    the whole document."""
+    document = hit.document
+    event, block = document.get("event"), document.get("attt", {}).get("system")
+    return {
+        **_shown(document),
+        "source": sources.get(uuid.UUID(hit.source_id)),
+        "dataset": (event.get("dataset") or event.get("module")) if isinstance(event, dict) else None,
+        "system": block if isinstance(block, dict) else None,
+        "document": json.dumps(document, ensure_ascii=False, indent=2, default=str),
+    }
+
+
 class LiveView(MonitoringMixin, TemplateView):
     """Sources with their health, events/s and silent sources; the table refreshes itself."""
 
@@ -179,6 +242,7 @@ urlpatterns = [
     path("", LiveView.as_view(), name="live"),
     path("live/fragment/", LiveFragmentView.as_view(), name="live_fragment"),
     path("live/stats/", LiveStatsView.as_view(), name="live_stats"),
+    path("events/", EventSearchView.as_view(), name="event_search"),
     path("sources/", SourceListView.as_view(), name="source_list"),
     path("sources/new/", SourceEditView.as_view(), name="source_add"),
     path("sources/<uuid:pk>/", SourceDetailView.as_view(), name="source_detail"),

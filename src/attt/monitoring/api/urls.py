@@ -4,3 +4,4 @@ from attt.monitoring.api import views
 
 router = DefaultRouter()
 router.register("sources", views.SourceViewSet, basename="eventsource")
+router.register("events", views.EventViewSet, basename="event")

@@ -4,18 +4,26 @@ which authenticates with the source's own token instead of a user."""
 import re
 import zlib
 
+from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
-from rest_framework import serializers, status
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
+from rest_framework import serializers, status, viewsets
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.decorators import action
 from rest_framework.exceptions import (
     APIException,
     AuthenticationFailed,
     ParseError,
+    PermissionDenied,
     UnsupportedMediaType,
     ValidationError,
 )
@@ -34,7 +42,9 @@ from attt.core.api.base import (
 )
 from attt.monitoring import conf, services
 from attt.monitoring.filtersets import SourceFilterSet
+from attt.monitoring.forms import EventSearchForm
 from attt.monitoring.models import EDITABLE_FIELDS, LogFormat, Source
+from attt.monitoring.views import EventSearchThrottle
 from attt.registry import services as registry
 
 
@@ -101,6 +111,62 @@ class SourceViewSet(ScopedModelViewSet):
 
 
 # --- Ingest -----------------------------------------------------------------------------------------------------
+
+
+def _search_parameters() -> list[OpenApiParameter]:
+    """The query parameters, from the form that reads them."""
+    kinds = {
+        forms.DateTimeField: OpenApiTypes.DATETIME,
+        forms.ModelChoiceField: OpenApiTypes.UUID,
+        forms.UUIDField: OpenApiTypes.UUID,
+        forms.IntegerField: OpenApiTypes.INT,
+    }
+    return [
+        OpenApiParameter(name, kinds.get(type(field), OpenApiTypes.STR), description=str(field.label))
+        for name, field in EventSearchForm.base_fields.items()
+    ]
+
+
+class EventViewSet(viewsets.ViewSet):
+    """Stored events within the requester's scope, newest first, searched by time, source, system, dataset, host
+    and text (the page `/monitoring/events/` reads the same parameters)."""
+
+    throttle_classes = [EventSearchThrottle]
+
+    @extend_schema(
+        parameters=_search_parameters(),
+        responses=inline_serializer(
+            "EventSearch",
+            {
+                "complete": serializers.BooleanField(
+                    help_text="False when the store stopped at its time budget: newer matches may be missing."
+                ),
+                "count": serializers.IntegerField(),
+                "results": inline_serializer(
+                    "EventHit",
+                    {
+                        "source": serializers.UUIDField(),
+                        "organization": serializers.UUIDField(),
+                        "event": serializers.DictField(help_text="The event's ECS document."),
+                    },
+                    many=True,
+                ),
+            },
+        ),
+    )
+    def list(self, request):
+        if not services.sees_sources(request.user):
+            raise PermissionDenied
+        form = EventSearchForm(request.user, request.query_params)
+        if not form.is_valid():
+            raise ValidationError(
+                {name: [e["message"] for e in errors] for name, errors in form.errors.get_json_data().items()}
+            )
+        found = services.search_events(
+            request.user, form.query(), form.cleaned_data["organization"], form.cleaned_data["limit"] or 50
+        )
+        results = [{"source": h.source_id, "organization": h.organization_id, "event": h.document} for h in found.hits]
+        return Response({"complete": found.complete, "count": len(results), "results": results})
 
 
 class SourceTokenAuthentication(BaseAuthentication):

@@ -278,6 +278,51 @@ def test_recent_across_chunks_gives_the_newest_events_in_order(store):
     assert store.recent([str(uuid.uuid4())]) == [] and store.recent([]) == []
 
 
+def test_search_filters_by_window_labels_and_text(store):
+    """Each filter alone and together, on both kinds of stored line; text case aside (Vietnamese too) and found in
+    an EVTX event's document; hits say their source and organisation; a text with quotes is only text."""
+    org = uuid.uuid4()
+    a, b = SourceRef(uuid.uuid4(), org), SourceRef(uuid.uuid4(), org)
+    lines = [
+        orjson.dumps({"@timestamp": BASE_MS + i * 1000, "n": i, "event": {"dataset": ["dns", "proxy"][i % 2]},
+                      "host": {"name": f"h{i % 3}"}, "message": "Đăng nhập SAI" if i % 4 == 0 else "ổn"})
+        for i in range(24)
+    ]  # fmt: skip
+    events = _events(a, lines)
+    for i, event in enumerate(events):
+        if i % 5 == 0:
+            event.set_system(SYSTEMS[0])
+    assert store.insert(events) == 24
+    assert store.insert(_events(b, [_evtx_line(BASE_MS + 30_000, 99, "DC01")])) == 1
+    orgs = [str(org)]
+
+    def found(limit: int = 50, **filters) -> list[int]:
+        result = store.search(orgs, store_module.EventQuery(**filters), limit)
+        assert result.complete
+        return [orjson.loads(hit.document["event"]["original"])["n"] for hit in result.hits]
+
+    everything = [99, *range(23, -1, -1)]
+    assert found() == everything
+    assert found(since_ms=BASE_MS + 20_000) == [99, 23, 22, 21, 20]
+    assert found(since_ms=BASE_MS + 5_000, until_ms=BASE_MS + 8_000) == [7, 6, 5]
+    assert found(until_ms=BASE_MS + 2_000) == [1, 0]
+    assert found(source_id=str(b.id)) == [99]
+    assert found(dataset="proxy") == list(range(23, 0, -2))
+    assert found(host="h1") == list(range(22, 0, -3))
+    assert found(host="DC01") == [99]
+    assert found(system_id=str(SYSTEMS[0].system_id)) == [20, 15, 10, 5, 0]
+    assert found(system_id=str(SYSTEMS[1].system_id)) == []
+    assert found(text="đăng nhập sai") == list(range(20, -1, -4))
+    assert found(text="10.0.0.99") == [99]  # EVTX: its ECS document
+    assert found(text="' OR 1=1 --") == [] and found(text='"n":1') == [19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 1]
+    assert found(dataset="dns", host="h0", text="sai", since_ms=BASE_MS + 1) == [12]
+    assert found(dataset="nothing") == [] and found(host="h1", limit=2) == [22, 19]
+    hits = store.search(orgs, store_module.EventQuery(source_id=str(b.id))).hits
+    assert [(h.source_id, h.organization_id) for h in hits] == [(str(b.id), str(org))]
+    assert store.search([str(uuid.uuid4())], store_module.EventQuery()).hits == []
+    assert store.search(None, store_module.EventQuery(text="sai"), limit=1).hits[0].document["n"] == 20
+
+
 # --- SQLite particulars ---------------------------------------------------------------------------------------
 
 
@@ -353,6 +398,19 @@ def test_one_row_per_chunk_and_large_batches_split(tmp_path, monkeypatch):
         (True, 4, BASE_MS + 4, BASE_MS + 7),
     ]
     assert store.count(None, BASE_MS + 3, BASE_MS + 9, group_by="source_id") == {str(a.id): 6, str(b.id): 1}
+
+
+def test_a_search_that_runs_out_of_time_says_so(tmp_path):
+    """A rare text over many chunks: the store stops at its time budget and says the answer may miss newer
+    matches, rather than reading the whole history inside one request."""
+    store = SQLiteEventStore(tmp_path / "events.sqlite3")
+    source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    for batch in range(3):
+        store.insert(_events(source, [_line(BASE_MS + batch * 100 + i, i) for i in range(10)]))
+    query = store_module.EventQuery(text='"n":3')
+    assert store.search(None, query, budget_s=0).complete is False
+    whole = store.search(None, query)
+    assert whole.complete and [h.document["n"] for h in whole.hits] == [3, 3, 3]
 
 
 def test_a_damaged_chunk_is_reported_not_misread(tmp_path):
@@ -522,6 +580,30 @@ def test_counts_match_a_naive_model(specs, batches, windows, chunk_events, limit
             times = sorted((m[2] for m in model.values()), reverse=True)[:limit]
             assert [_ms(d["@timestamp"]) for d in newest] == times
             assert len({d["event"]["id"] for d in newest}) == len(newest)
+            since, until = windows[0]
+            for labels in (
+                {},
+                {"dataset": "dns"},
+                {"host": "a.gov.vn"},
+                {"system": 1},
+                {"dataset": "firewall", "system": 0},
+            ):
+                query = store_module.EventQuery(
+                    since_ms=BASE_MS + since,
+                    until_ms=None if until is None else BASE_MS + until,
+                    system_id=str(SYSTEMS[labels["system"]].system_id) if "system" in labels else None,
+                    dataset=labels.get("dataset"),
+                    host=labels.get("host"),
+                )
+                matching = [
+                    m[2]
+                    for m in model.values()
+                    if query.since_ms <= m[2] and (query.until_ms is None or m[2] < query.until_ms)
+                    and (query.system_id is None or m[3] == query.system_id)
+                    and (query.dataset is None or m[4] == query.dataset) and (query.host is None or m[5] == query.host)
+                ]  # fmt: skip
+                hits = store.search([str(sources[1].organization_id), str(sources[0].organization_id)], query, limit)
+                assert [_ms(h.document["@timestamp"]) for h in hits.hits] == sorted(matching, reverse=True)[:limit]
             store.close()
     finally:
         store_module.CHUNK_EVENTS = saved
