@@ -222,12 +222,12 @@ def test_attachment_size_limit_and_safe_storage(tree, people, monkeypatch, setti
     with pytest.raises(ValidationError, match="larger"):
         services.attach(SimpleUploadedFile("big.pdf", b"x" * 11), by=people["operator"], kind="design", dossier=dossier)
     attachment = services.attach(
-        SimpleUploadedFile("../../etc/passwd.pdf", b"%PDF"), by=people["operator"], kind="design", dossier=dossier
+        SimpleUploadedFile("../../etc/passwd.pdf", b"%PDF-1.7"), by=people["operator"], kind="design", dossier=dossier
     )
     assert attachment.filename == "passwd.pdf"
     assert ".." not in attachment.file.name and "passwd" not in attachment.file.name
-    assert attachment.sha256 == hashlib.sha256(b"%PDF").hexdigest()
-    assert (tmp_path / attachment.file.name).read_bytes() == b"%PDF"
+    assert attachment.sha256 == hashlib.sha256(b"%PDF-1.7").hexdigest()
+    assert (tmp_path / attachment.file.name).read_bytes() == b"%PDF-1.7"
 
 
 def test_checklist_rules_and_progress(tree, people):
