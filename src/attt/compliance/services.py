@@ -639,7 +639,10 @@ def plan_periodic_checks(system, regime: str, level: int, *, start: datetime.dat
 @transaction.atomic
 def complete_check(check: PeriodicCheck, *, done: datetime.date, performer: str, result: str) -> PeriodicCheck:
     """Record a check and plan the next; a check recorded already (by another person, or since the page was
-    loaded) is refused as the page refuses it, so the next one is not planned twice."""
+    loaded) is refused as the page refuses it, so the next one is not planned twice. A date after today is
+    refused: the next check would be planned from it, and reports would count a check not yet done."""
+    if done > timezone.localdate():
+        raise ValidationError({"done_date": _("A check cannot be recorded as done after today.")})
     lock_current(check)
     if check.done_date is not None:
         raise PermissionDenied

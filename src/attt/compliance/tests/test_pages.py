@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from attt.compliance import services
 from attt.compliance.models import ChecklistItem, DossierState, LevelAssessment, LevelDossier, PeriodicCheck
@@ -286,3 +287,25 @@ def test_the_system_overview_writes_nothing(client, officer, system):
     assert response.status_code == 200 and 'id="s-layers"' in response.content.decode()
     assert not ProtectionLayers.objects.filter(system=system).exists()
     assert AuditEvent.objects.count() == events
+
+
+def test_a_check_cannot_be_recorded_as_done_after_today(client, api, tree):
+    """A check recorded as done next month planned the one after from that date, and the month's report
+    counted a check nobody had made yet; today is the latest date it may carry, on the page and the API."""
+    owner = make_user(tree.dept_a, "system_owner", username="owner-a1")
+    check = check_factory(tree.dept_a)
+    tomorrow = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+    body = {"done_date": tomorrow, "performer": "Tổ kiểm tra", "result": "Đạt"}
+    api.force_authenticate(owner)
+    refused = api.post(f"/api/v1/compliance/periodic-checks/{check.pk}/complete/", body, format="json")
+    assert refused.status_code == 400 and list(refused.json()["errors"]) == ["done_date"]
+    client.force_login(owner)
+    page = client.post(check.get_absolute_url(), body)
+    assert page.status_code == 200 and "Không thể ghi nhận" in page.content.decode()
+    assert f'value="{tomorrow}"' in page.content.decode()  # the form comes back as typed
+    assert page.context["check"].done_date is None  # and the page shows the check as stored: not done
+    assert PeriodicCheck.objects.filter(system=check.system).count() == 1
+    check.refresh_from_db()
+    assert check.done_date is None
+    today = {**body, "done_date": timezone.localdate().isoformat()}
+    assert client.post(check.get_absolute_url(), today).status_code == 302

@@ -1,5 +1,7 @@
 """Pages for a system's level: assessment, dossier and its workflow, checklist, 4 layers, periodic checks."""
 
+import copy
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -348,19 +350,28 @@ class PeriodicCheckListView(ObjectListView):
 def periodic_check_detail(request, pk):
     check = _scoped(request, PeriodicCheck, pk)
     can_change = scoping.can(request.user, "change", check)
-    form = CompleteCheckForm(request.POST or None, instance=check) if can_change and not check.done_date else None
+    # the form fills a copy: the page shows the check as stored, not as typed into a form that comes back refused
+    form = (
+        CompleteCheckForm(request.POST or None, instance=copy.copy(check))
+        if can_change and not check.done_date
+        else None
+    )
     if request.method == "POST":
         if form is None:
             raise PermissionDenied
         if form.is_valid():
-            services.complete_check(  # refused (403) if recorded since the page was read
-                check,
-                done=form.cleaned_data["done_date"],
-                performer=form.cleaned_data["performer"],
-                result=form.cleaned_data["result"],
-            )
-            messages.success(request, _("The check was recorded and the next one planned."))
-            return redirect(check.get_absolute_url())
+            try:
+                services.complete_check(  # refused (403) if recorded since the page was read
+                    check,
+                    done=form.cleaned_data["done_date"],
+                    performer=form.cleaned_data["performer"],
+                    result=form.cleaned_data["result"],
+                )
+            except ValidationError as refused:
+                form.add_error(None, refused)
+            else:
+                messages.success(request, _("The check was recorded and the next one planned."))
+                return redirect(check.get_absolute_url())
     return render(request, "compliance/periodic_check.html", {"check": check, "form": form, "title": str(check)})
 
 
