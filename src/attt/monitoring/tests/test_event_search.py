@@ -127,3 +127,12 @@ def test_searches_are_limited_per_user_on_the_page_and_the_api_together(api, cli
     assert 'data-testid="search-limited"' in page.content.decode()
     api.force_authenticate(make_user(tree.dept_b, "soc_analyst"))
     assert api.get(SEARCH).status_code == 200  # another user's count is their own
+
+
+def test_a_source_page_links_to_the_search_of_its_events(client, tree, events):
+    mine, _other = events
+    client.force_login(make_user(tree.dept_a, "soc_analyst"))
+    page = client.get(mine.get_absolute_url()).content.decode()
+    link = f"{reverse('monitoring:event_search')}?source={mine.pk}"
+    assert link in page
+    assert rows(client.get(link).content.decode()) == 3  # all of its events: the link sets no start
