@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from attt.core import scoping
 from attt.core.spreadsheets import append_row, printable
+from attt.plans import services
 from attt.plans.models import Assignment, IndicatorValue, Plan, ProgressReport, Status
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -66,11 +67,15 @@ def collect(user, plan: Plan, *, period: str, organization=None) -> ReportData:
             data.difficulties.append(f"{a.organization.name}: {r.difficulties}")
         if r and r.proposals:
             data.proposals.append(f"{a.organization.name}: {r.proposals}")
-    values = scoping.visible(user, IndicatorValue.objects.filter(indicator__plan=plan, period=period[:4]), "export")
-    by_indicator = {}
-    for v in values:
-        by_indicator.setdefault(v.indicator_id, []).append(v.value)
+    values = scoping.visible(
+        user, IndicatorValue.objects.filter(indicator__plan=plan, period__in=services.value_periods(period)), "export"
+    )
+    by_indicator: dict = {}  # indicator → period → values in the user's export scope
+    for v in values.order_by("organization__name"):
+        by_indicator.setdefault(v.indicator_id, {}).setdefault(v.period, []).append(v.value)
     for ind in scoping.visible(user, plan.indicators.all(), "export"):
+        recorded = by_indicator.get(ind.pk, {})
+        shown = services.value_period(period, recorded)
         data.indicators.append(
             {
                 "number": ind.number,
@@ -78,10 +83,19 @@ def collect(user, plan: Plan, *, period: str, organization=None) -> ReportData:
                 "baseline": ind.baseline,
                 "planned": ind.planned,
                 "target": ind.target,
-                "value": "; ".join(by_indicator.get(ind.pk, [])),
+                "value": "; ".join(recorded.get(shown, [])),
+                "value_period": shown or "",
             }
         )
     return data
+
+
+def value_text(indicator: dict, period: str) -> str:
+    """The value as the report shows it: labelled with its period when it is not the report's own (a month's
+    value in a quarterly report)."""
+    if indicator["value_period"] in ("", period):
+        return indicator["value"]
+    return f"{indicator['value']} (số liệu kỳ {indicator['value_period']})"
 
 
 def to_docx(data: ReportData) -> bytes:
@@ -143,7 +157,9 @@ def to_docx(data: ReportData) -> bytes:
         for i in data.indicators:
             cells = ind.add_row().cells
             for cell, text in zip(
-                cells, [str(i["number"]), i["name"], i["baseline"], i["target"], i["value"]], strict=True
+                cells,
+                [str(i["number"]), i["name"], i["baseline"], i["target"], value_text(i, data.period)],
+                strict=True,
             ):
                 cell.text = printable(text)
     doc.add_paragraph("III. KHÓ KHĂN, VƯỚNG MẮC").runs[0].bold = True
@@ -185,9 +201,13 @@ def to_xlsx(data: ReportData) -> bytes:
             ],
         )
     ind = book.create_sheet("Chỉ tiêu")
-    append_row(ind, ["TT", "Chỉ tiêu", "Kết quả 2023", "Kế hoạch 2024", "Mục tiêu 2025", "Kết quả kỳ này"])
+    append_row(
+        ind, ["TT", "Chỉ tiêu", "Kết quả 2023", "Kế hoạch 2024", "Mục tiêu 2025", "Kết quả kỳ này", "Kỳ số liệu"]
+    )
     for i in data.indicators:
-        append_row(ind, [i["number"], i["name"], i["baseline"], i["planned"], i["target"], i["value"]])
+        append_row(
+            ind, [i["number"], i["name"], i["baseline"], i["planned"], i["target"], i["value"], i["value_period"]]
+        )
     other = book.create_sheet("Khó khăn, đề xuất")
     append_row(other, ["Khó khăn, vướng mắc"])
     for line in data.difficulties:

@@ -266,6 +266,28 @@ def report_periods(kinds: set[str], year: int) -> list[str]:
     return periods
 
 
+def value_periods(period: str) -> list[str]:
+    """The periods whose indicator value a report of `period` may show, the preferred first: the period itself,
+    then what lies inside it, the latest ending first and a quarter before its own last month (the quarter's
+    figure is the consolidated one). A month has only itself; a quarter falls back to its months (June, May,
+    April for Q2); a year to its quarters and months (Q4, December, November, October, Q3, September, ...).
+    Nothing outside the period is ever a candidate: a Q2 report never shows Q3's or the year's value."""
+    year, _sep, part = period.partition("-")
+    if part.startswith("Q"):
+        last = 3 * int(part[1:])
+        return [period, *(f"{year}-{m:02d}" for m in range(last, last - 3, -1))]
+    if part:
+        return [period]
+    return [period, *(p for q in range(4, 0, -1) for p in value_periods(f"{year}-Q{q}"))]
+
+
+def value_period(period: str, recorded) -> str | None:
+    """The period whose value a report of `period` shows, among the periods that have a value (`recorded`), or
+    None when none lies inside the report's period (the one rule of the DOCX and XLSX reports)."""
+    recorded = set(recorded)
+    return next((p for p in value_periods(period) if p in recorded), None)
+
+
 # --- indicators ------------------------------------------------------------------------------------
 
 

@@ -606,7 +606,7 @@ def unit_review(request):
 
 @login_required
 def plan_report(request, pk, fmt):
-    """The yearly implementation report of the user's unit, or the owner's consolidated report."""
+    """The implementation report of a year, quarter or month: the user's unit's, or the owner's consolidated one."""
     plan = get_scoped_or_404(request.user, Plan.objects.all(), pk=pk)
     if fmt not in {"docx", "xlsx"}:
         raise Http404
