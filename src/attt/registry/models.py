@@ -11,14 +11,16 @@ itself is computed by the regulation module from `services.level_facts()`.
 
 import datetime
 import ipaddress
+import uuid
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from attt.core import audit
 from attt.core.models import Organization, ScopedModel
 from attt.registry import validators as v
 
@@ -413,24 +415,40 @@ class InformationSystem(ScopedModel):
                         break
                     seen.add(node.pk)
                     node = node.parent_system
-        if not self._state.adding and self._owner_changed() and self.subsystems.exists():
+        moved = not self._state.adding and self._stored_owner() not in (None, self.organization_id)
+        if moved and self.subsystems.exists():
             errors["organization"] = _(
                 "This system has component systems, which keep the same owner: change their owner first."
             )
         if errors:
             raise ValidationError(errors)
 
-    def _owner_changed(self) -> bool:
-        old = InformationSystem.objects.filter(pk=self.pk).values_list("organization_id", flat=True).first()
-        return old is not None and old != self.organization_id
+    def _stored_owner(self) -> uuid.UUID | None:
+        """The owner as stored now (None for a system not stored yet)."""
+        return InformationSystem._base_manager.filter(pk=self.pk).values_list("organization_id", flat=True).first()
 
     def save(self, *args, **kwargs) -> None:
-        owner_changed = not self._state.adding and self._owner_changed()
-        super().save(*args, **kwargs)
-        if owner_changed:
-            # Child records follow their system's owner, so they stay in the same scope.
-            for model in CHILD_MODELS:
-                model.objects.filter(system=self).update(organization_id=self.organization_id)
+        """A change of owner moves the system's records with it and calls the modules' owner-change hooks
+        (`services.register_owner_change`), in the same transaction as the system's row."""
+        update_fields = kwargs.get("update_fields")
+        may_move = not self._state.adding and (
+            update_fields is None or {"organization", "organization_id"} & set(update_fields)
+        )
+        with transaction.atomic(savepoint=False):
+            former = None
+            if may_move:
+                # Under the audit chain's lock, which every writer of a system's owner takes first (its save's
+                # pre_save, a merger), so the owner read is the one this save replaces.
+                audit.lock_chain()
+                former = self._stored_owner()
+            super().save(*args, **kwargs)
+            if former is not None and former != self.organization_id:
+                # Child records follow their system's owner, so they stay in the same scope.
+                for model in CHILD_MODELS:
+                    model.objects.filter(system=self).update(organization_id=self.organization_id)
+                from attt.registry.services import announce_owner_change
+
+                announce_owner_change(self, former, self.organization_id)
 
 
 # --- Child records ----------------------------------------------------------------------------------------

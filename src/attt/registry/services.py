@@ -8,7 +8,7 @@ goes through the scoping layer, so a caller never sees more than that user may.
 import ipaddress
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -45,6 +45,7 @@ __all__ = [
     "import_systems",
     "level_facts",
     "prepare_merge",
+    "register_owner_change",
     "summary",
     "system_actor",
     "system_labels",
@@ -232,6 +233,28 @@ def prepare_merge(source: Organization, target: Organization) -> None:
         system.code = f"{source.code}-{system.code}"[:max_length]
         system.save(update_fields=["code", "updated_at"])
     InformationSystem.objects.filter(operator=source).update(operator=target)
+
+
+# --- A system changing owner ---------------------------------------------------------------------------
+
+OwnerChange = Callable[[InformationSystem, uuid.UUID, uuid.UUID], None]
+_owner_change_callbacks: list[OwnerChange] = []
+
+
+def register_owner_change(callback: OwnerChange) -> None:
+    """Call `callback(system, former_organization_id, new_organization_id)` whenever a system's owner changes (its
+    edit page, the API, any service's `save`), inside the transaction of that save, after the system and its
+    records were written: a module whose records carry their system's owner moves them at once, or the change
+    is undone with it. Called in an app's `ready()`. A merger of organisations moves every record itself (one
+    UPDATE per model, no system saved), so it calls no callback."""
+    if callback not in _owner_change_callbacks:
+        _owner_change_callbacks.append(callback)
+
+
+def announce_owner_change(system: InformationSystem, former: uuid.UUID, new: uuid.UUID) -> None:
+    """What `InformationSystem.save` calls when it has changed the owner (a failing callback undoes the change)."""
+    for callback in _owner_change_callbacks:
+        callback(system, former, new)
 
 
 def system_sectors(system_ids) -> Iterator[tuple[uuid.UUID, str]]:

@@ -18,7 +18,8 @@ class VulnsConfig(AppConfig):
 
     def ready(self) -> None:
         from attt.core import dashboard, navigation, permissions, scoping
-        from attt.vulns import demo_data, widgets  # noqa: F401 (demo loader)
+        from attt.registry import services as registry
+        from attt.vulns import demo_data, services, widgets  # noqa: F401 (demo loader)
         from attt.vulns import models as m
 
         permissions.register_module_permissions(
@@ -44,4 +45,5 @@ class VulnsConfig(AppConfig):
             )
         )
         dashboard.register(widgets.home_widget)
+        registry.register_owner_change(services.follow_new_owner)
         post_migrate.connect(_schedules, sender=self)

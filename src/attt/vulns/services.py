@@ -55,6 +55,7 @@ __all__ = [
     "ImportReport",
     "affected",
     "exposure",
+    "follow_new_owner",
     "import_feed",
     "import_paths",
     "rematch_all",
@@ -720,9 +721,42 @@ def _apply(hits: dict[tuple, list[tuple]], *, scope_vulns: set | None, notify: b
     return created
 
 
+def follow_new_owner(system, former_organization_id: uuid.UUID, new_organization_id: uuid.UUID) -> int:
+    """Registry's owner-change hook (`registry.register_owner_change`): the system's warnings go to its new owner
+    in the transaction that changed it, so the former owner no longer sees them and the new one does at once. One
+    UPDATE, and each moved warning its audit entry (the step `follow_owner`, with the organisation before and
+    after). The system's save holds the audit chain's lock already; it is taken again, before the warnings' rows,
+    so the order holds for any caller. Returns how many warnings moved."""
+    audit.lock_chain()
+    moving = VulnWarning.objects.filter(system_id=system.pk).exclude(organization_id=new_organization_id)
+    rows = list(moving.values_list("pk", "organization_id", "vulnerability__cve_id"))
+    if not rows:
+        return 0
+    moving.update(organization_id=new_organization_id, updated_at=timezone.now())
+    audit.record_many(
+        [
+            {
+                "action": AuditEvent.Action.WORKFLOW,
+                "object_type": VulnWarning._meta.label_lower,
+                "object_id": str(pk),
+                "object_repr": f"{cve_id} — {system}",
+                "organization": system.organization,
+                "changes": {
+                    "step": "follow_owner",
+                    "before": {"organization_id": str(former)},
+                    "after": {"organization_id": str(new_organization_id)},
+                },
+            }
+            for pk, former, cve_id in rows
+        ]
+    )
+    return len(rows)
+
+
 def _follow_owners() -> int:
-    """Warnings go with their system when it changes owner (an edit of the system, not a merger, which moves
-    both): the former owner no longer sees them, the new one does. One statement, as part of the full rematch."""
+    """The nightly safety net of `follow_new_owner`: warnings whose system has another owner (changed by a write
+    that called no hook, such as an UPDATE of the system's row) go to it. A merger moves both itself. One
+    statement, as part of the full rematch."""
     owner = (
         registry.visible_systems(registry.system_actor()).filter(pk=OuterRef("system_id")).values("organization_id")[:1]
     )

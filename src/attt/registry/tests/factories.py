@@ -17,6 +17,22 @@ def make_system(organization, **fields) -> InformationSystem:
     return InformationSystem.objects.create(organization=organization, **values)
 
 
+def edit_form(system: InformationSystem, **over) -> dict:
+    """What the system's edit page sends back for `system` as stored, with the fields of `over` changed (a box
+    left unticked is not sent, as a browser does)."""
+    from attt.registry.forms import SystemForm
+
+    form = SystemForm(instance=system)
+    data = {}
+    for name in form.fields:
+        value = form[name].value()
+        if value is True:
+            data[name] = "on"
+        elif value is not False:
+            data[name] = value if isinstance(value, list) else "" if value is None else str(value)
+    return {**data, **over}
+
+
 @matrix_factory(InformationSystem, change_payload={"description": "changed"})
 def system_factory(organization) -> InformationSystem:
     return make_system(organization)

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from attt.core.testing import make_user
 from attt.registry.models import Component, Contact, Domain, InformationSystem, IPRange, Server
-from attt.registry.tests.factories import make_system
+from attt.registry.tests.factories import edit_form, make_system
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
@@ -274,20 +274,7 @@ def test_the_edit_form_keeps_an_operator_outside_ones_scope(owner_client, tree):
     system = make_system(tree.dept_a, operator=tree.ministry)
     page = owner_client.get(reverse("registry:system_edit", args=[system.pk])).content.decode()
     assert f'value="{tree.ministry.pk}" selected' in page
-    data = {
-        "organization": str(tree.dept_a.pk),
-        "code": system.code,
-        "name": "Đổi tên",
-        "operator": str(tree.ministry.pk),
-        "lifecycle_status": "operating",
-        "regime": system.regime,
-        "user_count": "0",
-        "system_type": "internal",
-        "information_classes": ["public"],
-        **NO_SENSITIVE_FACTS,
-        "infrastructure_scope": "none",
-        "construction_grade": "none",
-    }
+    data = edit_form(system, name="Đổi tên")
     response = owner_client.post(reverse("registry:system_edit", args=[system.pk]), data)
     assert response.status_code == 302, response.content.decode()[:2000]
     system.refresh_from_db()
