@@ -17,9 +17,10 @@ class ComplianceConfig(AppConfig):
     verbose_name = _("Level-based security")
 
     def ready(self) -> None:
-        from attt.compliance import dashboards, demo_data  # noqa: F401 (home widget, demo loader)
+        from attt.compliance import dashboards, demo_data, services  # noqa: F401 (home widget, demo loader)
         from attt.compliance import models as m
         from attt.core import navigation, permissions, scoping
+        from attt.registry import services as registry
 
         crud = ["view", "add", "change", "delete", "export"]
         permissions.register_module_permissions(
@@ -73,4 +74,5 @@ class ComplianceConfig(AppConfig):
                 _("Level and protection"), "compliance:system_overview", "compliance.leveldossier.view"
             ),
         )
+        registry.register_owner_change(services.follow_new_owner)
         post_migrate.connect(_schedules, sender=self)

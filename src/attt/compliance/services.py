@@ -636,6 +636,22 @@ def plan_periodic_checks(system, regime: str, level: int, *, start: datetime.dat
     )
 
 
+def follow_new_owner(system, former_organization_id, new_organization_id) -> int:
+    """Registry's owner-change hook (`registry.register_owner_change`): a system handed to another organisation
+    takes its compliance along in the same transaction — level assessments, dossiers (in any state: the level is
+    the system's, and the new owner answers for it) with their attachments, checklist, 4-layer record and periodic
+    checks — each move audited. Inspections and their findings stay: they record an inspection as it was made.
+    Returns how many records moved."""
+    kept_with_system = [
+        model.objects.filter(system=system)
+        for model in (LevelAssessment, LevelDossier, ChecklistItem, ProtectionLayers, PeriodicCheck)
+    ]
+    attachments = Attachment.objects.filter(Q(dossier__system=system) | Q(checklist_item__system=system))
+    return sum(
+        registry.move_with_system(records, system, new_organization_id) for records in [*kept_with_system, attachments]
+    )
+
+
 @transaction.atomic
 def complete_check(check: PeriodicCheck, *, done: datetime.date, performer: str, result: str) -> PeriodicCheck:
     """Record a check and plan the next; a check recorded already (by another person, or since the page was

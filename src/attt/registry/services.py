@@ -14,9 +14,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Substr
+from django.utils import timezone
 
-from attt.core import scoping
-from attt.core.models import Organization, User
+from attt.core import audit, scoping
+from attt.core.models import AuditEvent, Organization, User
 from attt.core.scoping import Scope
 from attt.registry import transfer
 from attt.registry.models import (
@@ -44,6 +45,7 @@ __all__ = [
     "get_visible_system",
     "import_systems",
     "level_facts",
+    "move_with_system",
     "prepare_merge",
     "register_owner_change",
     "summary",
@@ -249,6 +251,40 @@ def register_owner_change(callback: OwnerChange) -> None:
     UPDATE per model, no system saved), so it calls no callback."""
     if callback not in _owner_change_callbacks:
         _owner_change_callbacks.append(callback)
+
+
+def move_with_system(
+    records: QuerySet, system: InformationSystem, new_organization_id: uuid.UUID, *, label: str | None = None
+) -> int:
+    """For an owner-change callback: `records` (a module's rows of `system`, owned by its owner) go to the new owner
+    with one UPDATE, each move in the audit log (step `follow_owner`, the organisation before and after). The audit
+    chain's lock comes first, before the rows', so the lock order holds whoever calls. `label`: a field whose
+    value names each record in the log (else the model's name). Returns how many moved."""
+    audit.lock_chain()
+    moving = records.exclude(organization_id=new_organization_id)
+    rows = list(moving.values_list("pk", "organization_id", *([label] if label else [])))
+    if not rows:
+        return 0
+    moving.update(organization_id=new_organization_id, updated_at=timezone.now())
+    model = records.model
+    audit.record_many(
+        [
+            {
+                "action": AuditEvent.Action.WORKFLOW,
+                "object_type": model._meta.label_lower,
+                "object_id": str(pk),
+                "object_repr": f"{named[0] if named else model._meta.verbose_name} — {system}"[:255],
+                "organization": system.organization,
+                "changes": {
+                    "step": "follow_owner",
+                    "before": {"organization_id": str(former)},
+                    "after": {"organization_id": str(new_organization_id)},
+                },
+            }
+            for pk, former, *named in rows
+        ]
+    )
+    return len(rows)
 
 
 def announce_owner_change(system: InformationSystem, former: uuid.UUID, new: uuid.UUID) -> None:

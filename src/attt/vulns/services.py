@@ -723,34 +723,10 @@ def _apply(hits: dict[tuple, list[tuple]], *, scope_vulns: set | None, notify: b
 
 def follow_new_owner(system, former_organization_id: uuid.UUID, new_organization_id: uuid.UUID) -> int:
     """Registry's owner-change hook (`registry.register_owner_change`): the system's warnings go to its new owner
-    in the transaction that changed it, so the former owner no longer sees them and the new one does at once. One
-    UPDATE, and each moved warning its audit entry (the step `follow_owner`, with the organisation before and
-    after). The system's save holds the audit chain's lock already; it is taken again, before the warnings' rows,
-    so the order holds for any caller. Returns how many warnings moved."""
-    audit.lock_chain()
-    moving = VulnWarning.objects.filter(system_id=system.pk).exclude(organization_id=new_organization_id)
-    rows = list(moving.values_list("pk", "organization_id", "vulnerability__cve_id"))
-    if not rows:
-        return 0
-    moving.update(organization_id=new_organization_id, updated_at=timezone.now())
-    audit.record_many(
-        [
-            {
-                "action": AuditEvent.Action.WORKFLOW,
-                "object_type": VulnWarning._meta.label_lower,
-                "object_id": str(pk),
-                "object_repr": f"{cve_id} — {system}",
-                "organization": system.organization,
-                "changes": {
-                    "step": "follow_owner",
-                    "before": {"organization_id": str(former)},
-                    "after": {"organization_id": str(new_organization_id)},
-                },
-            }
-            for pk, former, cve_id in rows
-        ]
-    )
-    return len(rows)
+    in the transaction that changed it, so the former owner no longer sees them and the new one does at once, each
+    move audited under its CVE. Returns how many warnings moved."""
+    warnings = VulnWarning.objects.filter(system_id=system.pk)
+    return registry.move_with_system(warnings, system, new_organization_id, label="vulnerability__cve_id")
 
 
 def _follow_owners() -> int:
