@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path
@@ -177,6 +178,8 @@ class LeakNoticeForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        if self.instance.pk and not {"organization", "system"} & set(self.changed_data):
+            return cleaned  # as stored: a system handed to another owner since does not lock the notice
         try:
             services.check_leak_system(cleaned.get("organization"), cleaned.get("system"))
         except ValidationError as exc:
@@ -222,7 +225,13 @@ class LeakNoticeEditView(ObjectEditView):
 
     def get_form(self):
         form = super().get_form()
-        form.fields["system"].queryset = services.registry.visible_systems(self.request.user, "view")
+        registry = services.registry
+        systems = registry.visible_systems(self.request.user, "view")
+        if form.instance.system_id:  # kept on the notice when its system was handed to an owner out of sight since
+            systems = registry.visible_systems(registry.system_actor()).filter(
+                Q(pk__in=systems.values("pk")) | Q(pk=form.instance.system_id)
+            )
+        form.fields["system"].queryset = systems
         return form
 
 

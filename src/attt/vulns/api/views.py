@@ -175,6 +175,8 @@ class LeakNoticeSerializer(StrictModelSerializer):
         attrs = super().validate(attrs)
         organization = attrs.get("organization", getattr(self.instance, "organization", None))
         system = attrs.get("system", getattr(self.instance, "system", None))
+        if self.instance is not None and (organization, system) == (self.instance.organization, self.instance.system):
+            return attrs  # as stored: a system handed to another owner since does not lock the notice
         try:
             services.check_leak_system(organization, system)
         except DjangoValidationError as exc:

@@ -1,6 +1,7 @@
 """Import (real samples, idempotency, refused files and dates), matching against the registry, priority, lifecycle,
 API, exports and the CLI."""
 
+import datetime
 import json
 import re
 from io import StringIO
@@ -454,6 +455,32 @@ def test_leak_notice_names_only_a_system_of_its_organisation(tree, api, client):
     form = {**base, "system": str(other.pk), "record_count": 0, "account_count": 0, "password_count": 0}
     page = client.post(reverse("vulns:leaknotice_add"), {**form, "status": "new", "advice": "x"})
     assert page.status_code == 200 and LeakNotice.objects.count() == 1  # the form is shown again with the error
+
+
+def test_a_notice_whose_system_was_handed_over_can_still_be_edited(tree, api, client):
+    """A notice naming its organisation's system refused every later edit (400 on `system`, even a status change)
+    once the system was handed to another organisation; only a change of its organisation or system is checked."""
+    officer = make_user(tree.province_b, "security_officer", username="leak-officer")
+    system = make_system(tree.dept_b)
+    notice = LeakNotice.objects.create(
+        organization=tree.province_b, system=system, title="Rò rỉ", source="x", published=datetime.date(2026, 11, 1)
+    )
+    system.organization = tree.dept_a
+    system.save()
+    api.force_authenticate(officer)
+    url = reverse("api:leaknotice-detail", args=[notice.pk])
+    assert api.patch(url, {"status": "handled"}, format="json").status_code == 200
+    other = make_system(tree.dept_a)
+    assert api.patch(url, {"system": str(other.pk)}, format="json").status_code == 400  # a change is still checked
+    client.force_login(officer)
+    form = {"organization": str(tree.province_b.pk), "title": "Rò rỉ dữ liệu", "source": "x", "published": "2026-11-01",
+            "system": str(system.pk), "record_count": 0, "account_count": 0, "password_count": 0, "status": "handled",
+            "advice": "x", "domains_text": ""}  # fmt: skip
+    assert client.post(reverse("vulns:leaknotice_edit", args=[notice.pk]), form).status_code == 302
+    notice.refresh_from_db()
+    assert notice.title == "Rò rỉ dữ liệu" and notice.system_id == system.pk
+    moved = client.post(reverse("vulns:leaknotice_edit", args=[notice.pk]), {**form, "system": str(other.pk)})
+    assert moved.status_code == 200  # shown again with the error
 
 
 def test_kev_notice_only_when_a_cve_enters_the_catalogue(tree, tmp_path):
