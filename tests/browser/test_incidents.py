@@ -1,6 +1,8 @@
 """Incident response from intake to closure as people work it: a citizen reports through the public form, the national
 coordinator classifies the report and asks a network member for help, the member acknowledges and completes the
-task with evidence, the coordinator records the response, the closure report and closes the incident."""
+task with evidence, the coordinator records the response, the closure report and closes the incident. And an
+operator reporting through the authenticated form picks the affected systems by searching, with script and
+without."""
 
 import pytest
 from django.utils import timezone, translation
@@ -9,6 +11,7 @@ from playwright.sync_api import expect
 from attt.core.testing import PASSWORD, make_user
 from attt.incidents.models import TIMELINE_ACTIONS, Incident, IncidentTask, State
 from attt.incidents.tests.factories import make_member
+from attt.registry.tests.factories import make_system
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -98,3 +101,75 @@ def test_public_report_to_closure(page, live_server, login, people, tree):
     expect(page.get_by_test_id("timeline")).to_contain_text(closed_label)
     incident.refresh_from_db()
     assert incident.state == State.CLOSED and incident.closed_at is not None
+
+
+@pytest.fixture
+def officer_and_systems(tree):
+    officer = make_user(tree.province_a, "security_officer", username="can-bo-a")
+    portal = make_system(tree.dept_a, name="Cổng dịch vụ công tỉnh A", code="cong-dvc-a")
+    mail = make_system(tree.operator_a, name="Hệ thống thư điện tử công vụ", code="thu-cong-vu")
+    make_system(tree.dept_b, name="Cổng dịch vụ công tỉnh B", code="cong-dvc-b")  # another province's
+    return officer, portal, mail
+
+
+def fill_report(page, organization) -> None:
+    page.goto("/incidents/new/")
+    page.locator("[name=organization]").select_option(str(organization.pk))
+    page.locator("[name=title]").fill("Thay đổi giao diện cổng thông tin")
+    page.locator("[name=description]").fill("Trang chủ hiển thị nội dung lạ.")
+
+
+def test_report_picks_systems_by_search(page, live_server, login, officer_and_systems, tree):
+    """As one types, the matches come (only the reporter's province); a ticked match stays chosen while the next
+    search replaces the matches, and Enter in the box searches instead of sending the form."""
+    officer, portal, mail = officer_and_systems
+    login(page, live_server, officer.username)
+    fill_report(page, tree.dept_a)
+    matches, chosen = page.get_by_test_id("system-matches"), page.get_by_test_id("system-chosen")
+    page.locator("[name=systems_q]").press_sequentially("cổng dịch")
+    expect(matches.get_by_label(portal.name, exact=False)).to_be_visible()
+    expect(matches).not_to_contain_text("tỉnh B")
+    matches.get_by_label(portal.name, exact=False).check()
+    expect(chosen.get_by_label(portal.name, exact=False)).to_be_checked()
+    box = page.locator("[name=systems_q]")
+    page.evaluate("window.samePage = true")
+    box.fill("thu-cong")
+    box.press("Enter")
+    expect(matches.get_by_label(mail.name, exact=False)).to_be_visible()
+    expect(matches).not_to_contain_text(portal.name)  # chosen already: not offered again
+    page.locator("[name=title]").press("Enter")  # searches too, never sends the form half-filled
+    assert page.evaluate("window.samePage === true") and not Incident.objects.exists()  # no post-back
+    matches.get_by_label(mail.name, exact=False).check()
+    box.fill("zzz")
+    expect(matches).not_to_contain_text(mail.name)
+    expect(chosen.locator("input:checked")).to_have_count(2)
+    chosen.get_by_label(portal.name, exact=False).click()  # unticked, it leaves the chosen; a search offers it again
+    expect(chosen.locator("li")).to_have_count(1)
+    box.fill("cổng")
+    matches.get_by_label(portal.name, exact=False).check()
+    expect(chosen.locator("input:checked")).to_have_count(2)
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").last.click()
+    incident = Incident.objects.get()
+    assert set(incident.systems.all()) == {portal, mail}
+
+
+def test_report_picks_systems_without_script(open_page, live_server, login, officer_and_systems, tree):
+    """Without script, Find posts the form back with the matches; what was typed stays, and a ticked match is
+    reported."""
+    officer, portal, _mail = officer_and_systems
+    page = open_page(java_script_enabled=False)
+    login(page, live_server, officer.username)
+    fill_report(page, tree.dept_a)
+    page.locator("[name=systems_q]").fill("cổng")
+    with page.expect_navigation():
+        page.get_by_test_id("system-picker").locator("button[type=submit]").click()
+    assert not Incident.objects.exists()
+    expect(page.locator("[name=title]")).to_have_value("Thay đổi giao diện cổng thông tin")
+    matches = page.get_by_test_id("system-matches")
+    expect(matches).not_to_contain_text("tỉnh B")
+    matches.get_by_label(portal.name, exact=False).check()
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").last.click()
+    incident = Incident.objects.get()
+    assert list(incident.systems.all()) == [portal]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django import forms
 from django.core import signing
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from attt.core.forms import DateInput
 from attt.incidents import services
 from attt.incidents.models import MEMBER_FIELDS, TLP, IncidentTask, NetworkMember, ObservableKind, Severity, Source
 from attt.intel import services as intel
+from attt.registry import services as registry
 
 IMPACT_CHOICES = [
     ("service_interruption", _("Service interruption")),
@@ -44,8 +46,47 @@ def parse_observable_lines(text: str, limit: int = services.MAX_OBSERVABLES) -> 
     return pairs
 
 
+SYSTEM_QUERY = "systems_q"  # the picker's search box
+SYSTEM_FIND = "systems_find"  # its Find button: without script, posts the form back to show the matches
+
+
+class SystemPicker(forms.Widget):
+    """The affected systems as a search, never as a list of every system the user may see (tens of thousands for
+    a national user): the chosen systems as ticked boxes, then a search box and the last search's matches as boxes
+    to tick. With script the box asks `incidents:system_search` as one types (HTMX; system_picker.js moves a
+    ticked match to the chosen ones); without, Find posts the form back and the page comes again with what was
+    typed and the matches. The form sets `queryset` (the systems the user may see: the chosen ones are shown only
+    from it) and `matches` (a `registry.SystemMatches`, or None)."""
+
+    template_name = "incidents/system_picker.html"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.queryset = None
+        self.matches = None
+
+    def value_from_datadict(self, data, files, name):
+        return data.getlist(name) if hasattr(data, "getlist") else data.get(name)
+
+    def value_omitted_from_data(self, data, files, name):
+        return False  # no box ticked is a choice: none
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        ids = registry.system_pks(value)
+        context["widget"].update(
+            chosen=list(self.queryset.filter(pk__in=ids)) if ids and self.queryset is not None else [],
+            matches=self.matches,
+            query_name=SYSTEM_QUERY,
+            find_name=SYSTEM_FIND,
+            search_url=reverse("incidents:system_search"),
+        )
+        return context
+
+
 class IncidentReportForm(forms.Form):
-    """The authenticated intake form: the reporter's organisation, the affected systems it can see."""
+    """The authenticated intake form: the reporter's organisation, the affected systems it can see (validated
+    against all of them, offered through a search: `SystemPicker`)."""
 
     organization = forms.ModelChoiceField(queryset=None, label=_("Organisation"))
     source = forms.ChoiceField(
@@ -56,17 +97,31 @@ class IncidentReportForm(forms.Form):
     discovered_at = forms.DateTimeField(
         label=_("Discovered"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
-    systems = forms.ModelMultipleChoiceField(queryset=None, required=False, label=_("Affected systems"))
+    systems = forms.ModelMultipleChoiceField(
+        queryset=None,
+        required=False,
+        label=_("Affected systems"),
+        widget=SystemPicker,
+        help_text=_("Search by name, code or owner, then tick the systems affected."),
+    )
     category = forms.ChoiceField(label=_("Type (if known)"), required=False)
     observables = forms.CharField(
         label=_("Observables"), required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text=OBSERVABLES_HELP
     )
 
-    def __init__(self, *args, organizations, systems, **kwargs):
+    def __init__(self, *args, organizations, systems, matches: registry.SystemMatches | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["organization"].queryset = organizations
         self.fields["systems"].queryset = systems
+        self.fields["systems"].widget.queryset = systems
+        self.fields["systems"].widget.matches = matches
         self.fields["category"].choices = [("", "—"), *services.category_choices()]
+
+    @classmethod
+    def typed(cls, data) -> dict:
+        """What was typed into a posted form, as initial values: the page a search posts back shows it again
+        unchecked (no error for a field not filled in yet)."""
+        return {name: field.widget.value_from_datadict(data, {}, name) for name, field in cls.base_fields.items()}
 
     def clean_observables(self):
         return parse_observable_lines(self.cleaned_data["observables"])

@@ -66,19 +66,26 @@ class IncidentListView(ObjectListView):
     ]
 
 
+def _may_report(user) -> None:
+    if not scoping.get_scope(user).has_anywhere("incidents.incident.add"):
+        raise PermissionDenied
+
+
 class IncidentReportView(LoginRequiredMixin, TemplateView):
-    """The authenticated intake form."""
+    """The authenticated intake form. Its systems are picked through a search (`forms.SystemPicker`): the page
+    never loads every system the user may see. The picker's Find button (used without script) posts the form
+    back: the page comes again with what was typed and the matches, nothing saved."""
 
     template_name = "core/form.html"
 
-    def form(self):
+    def form(self, data=None, **kwargs):
         user = self.request.user
-        if not scoping.get_scope(user).has_anywhere("incidents.incident.add"):
-            raise PermissionDenied
+        _may_report(user)
         return forms.IncidentReportForm(
-            self.request.POST or None,
+            data,
             organizations=scoping.organizations_where(user, "incidents.incident.add"),
             systems=registry.visible_systems(user),
+            **kwargs,
         )
 
     def get_context_data(self, **kwargs):
@@ -89,7 +96,14 @@ class IncidentReportView(LoginRequiredMixin, TemplateView):
         }
 
     def post(self, request):
-        form = self.form()
+        _may_report(request.user)
+        if forms.SYSTEM_FIND in request.POST:
+            typed = forms.IncidentReportForm.typed(request.POST)
+            matches = registry.find_systems(
+                request.user, request.POST.get(forms.SYSTEM_QUERY, ""), exclude=typed["systems"]
+            )
+            return self.render_to_response(self.get_context_data(form=self.form(initial=typed, matches=matches)))
+        form = self.form(request.POST)
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(form=form))
         data = form.cleaned_data
@@ -110,6 +124,18 @@ class IncidentReportView(LoginRequiredMixin, TemplateView):
             return self.render_to_response(self.get_context_data(form=form))
         messages.success(request, _("Incident %(n)s received.") % {"n": incident.number})
         return redirect(incident.get_absolute_url())
+
+
+class SystemSearchView(LoginRequiredMixin, View):
+    """The picker's matches for the text typed (HTMX): among the systems the user may see, at most
+    `registry.SYSTEM_MATCHES`, the ones already chosen left out."""
+
+    def get(self, request):
+        _may_report(request.user)
+        matches = registry.find_systems(
+            request.user, request.GET.get(forms.SYSTEM_QUERY, ""), exclude=request.GET.getlist("systems")
+        )
+        return render(request, "incidents/system_matches.html", {"matches": matches, "name": "systems"})
 
 
 class PublicReportView(TemplateView):
@@ -613,6 +639,7 @@ class MemberReportView(LoginRequiredMixin, View):
 urlpatterns = [
     path("", IncidentListView.as_view(), name="incident_list"),
     path("new/", IncidentReportView.as_view(), name="incident_add"),
+    path("new/systems/", SystemSearchView.as_view(), name="system_search"),
     path("report/", PublicReportView.as_view(), name="public_report"),
     path("import/", StixImportView.as_view(), name="incident_import"),
     path("<uuid:pk>/", IncidentDetailView.as_view(), name="incident_detail"),

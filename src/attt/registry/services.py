@@ -9,6 +9,7 @@ import ipaddress
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -38,10 +39,12 @@ __all__ = [
     "ImportReport",
     "PrioritySector",
     "RowError",
+    "SystemMatches",
     "components_of",
     "count_by_branch",
     "count_in_subtrees",
     "export_systems",
+    "find_systems",
     "get_visible_system",
     "import_systems",
     "level_facts",
@@ -51,6 +54,7 @@ __all__ = [
     "summary",
     "system_actor",
     "system_labels",
+    "system_pks",
     "system_sectors",
     "systems_for_address",
     "systems_for_domain",
@@ -235,6 +239,53 @@ def prepare_merge(source: Organization, target: Organization) -> None:
         system.code = f"{source.code}-{system.code}"[:max_length]
         system.save(update_fields=["code", "updated_at"])
     InformationSystem.objects.filter(operator=source).update(operator=target)
+
+
+# --- Picking systems by a search ---------------------------------------------------------------------
+
+SYSTEM_MATCHES = 20  # systems one search of a picker lists: a choice, never the country's register
+SYSTEM_QUERY_WORDS = 6
+SYSTEM_QUERY_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class SystemMatches:
+    """One search of a form's system picker: what was looked for, the first matches, and whether the
+    search found more than it lists."""
+
+    query: str
+    systems: list
+    more: bool
+
+
+def system_pks(values) -> list[uuid.UUID]:
+    """The well-formed ids among `values` (text from a form or a query string, or systems): a malformed one is
+    left out, so a lookup never fails on it (the form field reports it)."""
+    ids = []
+    for value in values or ():
+        try:
+            ids.append(uuid.UUID(str(getattr(value, "pk", value))))
+        except ValueError:
+            continue
+    return ids
+
+
+def find_systems(user: User, text: str, *, exclude=()) -> SystemMatches:
+    """The systems `user` may see (`registry.visible_systems`) whose name, code or owner's name holds every word
+    of `text`, the first `SYSTEM_MATCHES` by name, leaving out `exclude` (the ones already chosen). No text, no
+    match: a picker never lists every system a national user may see (the incident form's)."""
+    query = " ".join((text or "").replace("\x00", "").split()[:SYSTEM_QUERY_WORDS])[:SYSTEM_QUERY_LENGTH].strip()
+    if not query:
+        return SystemMatches("", [], False)
+    systems = visible_systems(user)
+    for word in query.split():
+        systems = systems.filter(
+            Q(name__icontains=word) | Q(code__icontains=word) | Q(organization__name__icontains=word)
+        )
+    if chosen := system_pks(exclude):
+        systems = systems.exclude(pk__in=chosen)
+    found = list(systems.order_by("name", "pk")[: SYSTEM_MATCHES + 1])
+    return SystemMatches(query, found[:SYSTEM_MATCHES], len(found) > SYSTEM_MATCHES)
 
 
 # --- A system changing owner ---------------------------------------------------------------------------
