@@ -54,9 +54,13 @@ def test_internal_incident_report_then_found_in_the_list(page, live_server, logi
         organization=str(tree.dept_a.pk),
         title="Trang chủ cổng thông tin bị thay đổi giao diện",
         description="Sáng nay trang chủ hiển thị nội dung lạ; đã tạm ngừng dịch vụ.",
-        systems=[str(system.pk)],
+        systems_q="cổng thông tin",  # the systems are picked through a search
     )
-    incident = saved(page, Incident, title="Trang chủ cổng thông tin bị thay đổi giao diện")
+    page.get_by_test_id("system-matches").get_by_label(system.name, exact=False).check()
+    with page.expect_navigation():
+        form.locator("button[type=submit]").last.click()  # the first is the picker's Find
+    incident = Incident.objects.get(title="Trang chủ cổng thông tin bị thay đổi giao diện")
+    assert page.url.endswith(incident.get_absolute_url())
     expect(page.locator("main")).to_contain_text("Cổng thông tin điện tử Sở A")
     expect(page.get_by_test_id("deadlines").locator("li").first).to_be_visible()
 
