@@ -8,7 +8,7 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
-        from attt.core import audit, demo_data, navigation, permissions, scoping, signals  # noqa: F401
+        from attt.core import audit, demo_data, navigation, permissions, scoping, search, signals  # noqa: F401
         from attt.core.api import schema  # noqa: F401
         from attt.core.models import AuditEvent, Organization, RoleAssignment, User
 

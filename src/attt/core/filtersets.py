@@ -31,7 +31,8 @@ class ScopedChoices:
 
 
 class SearchFilterSet(ScopedChoices, django_filters.FilterSet):
-    """Adds `q`, a free-text search over the fields named in `search_fields`."""
+    """Adds `q`, a free-text search over the fields named in `search_fields`, diacritics and case aside
+    (`core.search`: "cong" finds "Cổng")."""
 
     search_fields: tuple[str, ...] = ()
     q = django_filters.CharFilter(method="search", label=_("Search"))
@@ -42,7 +43,7 @@ class SearchFilterSet(ScopedChoices, django_filters.FilterSet):
             return queryset
         condition = Q()
         for field in self.search_fields:
-            condition |= Q(**{f"{field}__icontains": value})
+            condition |= Q(**{f"{field}__fold_contains": value})
         return queryset.filter(condition)
 
 

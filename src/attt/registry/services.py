@@ -280,7 +280,7 @@ def find_systems(user: User, text: str, *, exclude=()) -> SystemMatches:
     systems = visible_systems(user)
     for word in query.split():
         systems = systems.filter(
-            Q(name__icontains=word) | Q(code__icontains=word) | Q(organization__name__icontains=word)
+            Q(name__fold_contains=word) | Q(code__fold_contains=word) | Q(organization__name__fold_contains=word)
         )
     if chosen := system_pks(exclude):
         systems = systems.exclude(pk__in=chosen)
