@@ -54,7 +54,7 @@ class IncidentFilterSet(SearchFilterSet):
             # database joins with the scoped incidents: no title scan, and no cut-off applied before the scope,
             # which let other organisations' incidents crowd the user's own out of a common value).
             return queryset.filter(pk__in=Observable.objects.filter(value__in=forms).values("incident_id"))
-        return queryset.filter(Q(number__iexact=value) | Q(title__icontains=value))
+        return queryset.filter(Q(number__iexact=value) | Q(title__fold_contains=value))
 
 
 class IncidentTaskFilterSet(SearchFilterSet):

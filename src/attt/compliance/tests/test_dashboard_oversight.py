@@ -186,6 +186,8 @@ def test_home_widget_and_dashboard_pages(client, national_admin, sample, tree):
     filtered = client.get(reverse("compliance:system_status_list"), {"level": "3", "fully": "yes"})
     assert "Cổng dịch vụ công B" in filtered.content.decode()
     assert "Quản lý văn bản A" not in filtered.content.decode()
+    typed = client.get(reverse("compliance:system_status_list"), {"q": "QUAN LY VAN BAN"}).content.decode()
+    assert "Quản lý văn bản A" in typed and "Cổng dịch vụ công B" not in typed  # diacritics and case aside
 
 
 def test_dashboard_pages_respect_scope(client, sample, tree):

@@ -207,7 +207,7 @@ class SystemStatusListView(OversightMixin, TemplateView):
         if form.is_valid():
             data = form.cleaned_data
             if data["q"]:
-                queryset = queryset.filter(Q(name__icontains=data["q"]) | Q(code__icontains=data["q"]))
+                queryset = queryset.filter(Q(name__fold_contains=data["q"]) | Q(code__fold_contains=data["q"]))
             if data["level"] == "none":
                 queryset = queryset.filter(approved_level__isnull=True)
             elif data["level"]:

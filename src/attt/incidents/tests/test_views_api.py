@@ -199,6 +199,9 @@ def test_lists_breaches_and_members(client, tree, coordinator):
     client.force_login(coordinator)
     by_title = client.get(reverse("incidents:incident_list"), {"q": "Sự cố"})
     assert by_title.status_code == 200 and b"SC" in by_title.content
+    typed = client.get(reverse("incidents:incident_list"), {"q": "SU CO"})  # as often typed: no marks
+    assert [obj for obj, _cells in typed.context["rows"]] == [obj for obj, _cells in by_title.context["rows"]]
+    assert typed.context["rows"]
     hit = make_incident(tree.dept_a, title="Dò quét", observables=[("ipv4", "192.0.2.33")])
     by_value = client.get(reverse("incidents:incident_list"), {"q": " 192.0.2.33 "})
     assert [obj for obj, _cells in by_value.context["rows"]] == [hit]  # the observable's incident, and only it
