@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from operator import attrgetter
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -724,9 +724,22 @@ def _apply(hits: dict[tuple, list[tuple]], *, scope_vulns: set | None, notify: b
 def follow_new_owner(system, former_organization_id: uuid.UUID, new_organization_id: uuid.UUID) -> int:
     """Registry's owner-change hook (`registry.register_owner_change`): the system's warnings go to its new owner
     in the transaction that changed it, so the former owner no longer sees them and the new one does at once, each
-    move audited under its CVE. Returns how many warnings moved."""
+    move audited under its CVE. Whoever handles warnings at the new owner is told of the open ones it received.
+    Returns how many warnings moved."""
     warnings = VulnWarning.objects.filter(system_id=system.pk)
-    return registry.move_with_system(warnings, system, new_organization_id, label="vulnerability__cve_id")
+    moved = registry.move_with_system(warnings, system, new_organization_id, label="vulnerability__cve_id")
+    received = warnings.filter(status__in=OPEN_STATUSES, active=True).select_related("vulnerability")
+    if moved and (count := received.count()):
+        shown = received.order_by("priority", "-score")[:20]
+        notify_permission_holders(
+            "vulns.vulnwarning.change",
+            system.organization,
+            title=_("%(system)s came to you with %(n)d open vulnerability warnings") % {"system": system, "n": count},
+            body="\n".join(f"P{w.priority} {w.vulnerability.cve_id}" for w in shown),
+            link="/vulns/warnings/?" + urlencode({"q": system.code}),
+            level="warning" if min(w.priority for w in shown) <= 2 else "info",
+        )
+    return moved
 
 
 def _follow_owners() -> int:

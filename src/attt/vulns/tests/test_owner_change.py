@@ -171,3 +171,22 @@ def test_the_hook_called_on_its_own_takes_the_chain_before_the_warnings(tree, sy
     with transaction.atomic():
         assert services.follow_new_owner(system, tree.dept_a.pk, tree.dept_b.pk) == 2
     assert set(VulnWarning.objects.values_list("organization", flat=True)) == {tree.dept_b.pk}
+
+
+def test_the_new_owner_is_told_of_the_open_warnings_it_received(tree, system, warnings):
+    """The warnings appeared in the new owner's list without a word: nobody there knew to look."""
+    from attt.core.models import Notification
+    from attt.vulns.models import WarningStatus
+
+    VulnWarning.objects.filter(pk=warnings[1].pk).update(status=WarningStatus.PATCHED)  # closed: not mentioned
+    former = make_user(tree.dept_a, "system_owner", username="owner-a-told")
+    new = make_user(tree.dept_b, "system_owner", username="owner-b-told")
+    system.organization = tree.dept_b
+    system.save()
+    (told,) = Notification.objects.filter(recipient=new)
+    assert "1" in told.title and system.name in told.title and told.link.endswith(f"?q={system.code}")
+    assert warnings[0].vulnerability.cve_id in told.body and warnings[1].vulnerability.cve_id not in told.body
+    assert not Notification.objects.filter(recipient=former).exists()
+    system.name = "Cổng dịch vụ công (mới)"
+    system.save()  # the owner kept: nobody is told again
+    assert Notification.objects.filter(recipient=new).count() == 1
