@@ -5,6 +5,7 @@ download."""
 import hashlib
 import mimetypes
 import secrets
+import struct
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,35 +72,59 @@ def check_upload(upload: UploadedFile, *, max_bytes: int, allowed: dict[str, str
 HEAD_BYTES = 8192
 
 
+MAX_ZIP_ENTRIES = 10_000  # a Word or Excel file has tens of parts; a directory of a million costs seconds to read
+MAX_ZIP_DIRECTORY = 4 * 2**20
+_END_OF_DIRECTORY = struct.Struct("<4s4H2LH")  # signature, disk numbers, entries here and in all, size, offset, note
+
+
 def _office_open_xml(folder: str) -> Callable:
-    """A Word or Excel file: a zip with its content types and its main folder (`word/`, `xl/`)."""
-    return _zip_where(
-        lambda archive: (
-            "[Content_Types].xml" in (names := archive.namelist()) and any(name.startswith(folder) for name in names)
-        )
-    )
+    """A Word or Excel file: a zip with its content types and its main folder (`word/`, `xl/`). Only the names
+    of its directory are read, once its end record says the directory is of a document's size."""
+
+    def check(upload: UploadedFile, head: bytes) -> bool:
+        if not head.startswith(b"PK\x03\x04") or not _directory_of_a_document(upload):
+            return False
+        try:
+            with zipfile.ZipFile(upload) as archive:  # its directory only; nothing is inflated
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+            return False
+        return "[Content_Types].xml" in names and any(name.startswith(folder) for name in names)
+
+    return check
+
+
+def _directory_of_a_document(upload: UploadedFile) -> bool:
+    """Whether the zip's end record (in its last 64 KB) announces at most `MAX_ZIP_ENTRIES` entries in a directory
+    of at most `MAX_ZIP_DIRECTORY` bytes (a ZIP64 archive, which a document never needs, does not)."""
+    size = upload.size or 0
+    upload.seek(max(0, size - 65_536 - _END_OF_DIRECTORY.size))
+    tail = upload.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < _END_OF_DIRECTORY.size:
+        return False
+    _sig, _disk, _start, _here, entries, directory, _offset, _note = _END_OF_DIRECTORY.unpack_from(tail, at)
+    return entries <= MAX_ZIP_ENTRIES and directory <= MAX_ZIP_DIRECTORY
 
 
 def _open_document(mimetype: bytes) -> Callable:
-    """An OpenDocument file: a zip whose `mimetype` member holds its type (read capped: nothing is inflated
-    beyond it)."""
+    """An OpenDocument file: its first member, as the format requires, is `mimetype`, stored uncompressed, holding
+    exactly its type: read from the local header's bytes, so nothing is ever inflated (a member compressed to a
+    bomb is simply refused)."""
 
-    def holds(archive: zipfile.ZipFile) -> bool:
-        with archive.open("mimetype") as member:
-            return member.read(len(mimetype) + 1) == mimetype
-
-    return _zip_where(holds)
-
-
-def _zip_where(test: Callable[[zipfile.ZipFile], bool]) -> Callable:
     def check(upload: UploadedFile, head: bytes) -> bool:
-        if not head.startswith(b"PK\x03\x04"):
+        if len(head) < 30 or not head.startswith(b"PK\x03\x04"):
             return False
-        try:
-            with zipfile.ZipFile(upload) as archive:  # its directory is read; nothing is extracted
-                return test(archive)
-        except (zipfile.BadZipFile, OSError, ValueError, KeyError, NotImplementedError, EOFError):
-            return False
+        flags, method = struct.unpack_from("<2H", head, 6)
+        stored_size, name_length, extra_length = struct.unpack_from("<L2H", head, 22)
+        start = 30 + name_length + extra_length
+        return (
+            method == zipfile.ZIP_STORED
+            and not flags & 1  # not encrypted
+            and head[30 : 30 + name_length] == b"mimetype"
+            and stored_size == len(mimetype)
+            and head[start : start + len(mimetype)] == mimetype
+        )
 
     return check
 

@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 from attt.core import uploads
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
+def _zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED, stored=("mimetype",)) -> bytes:
+    """A zip of `members`; OpenDocument's `mimetype` stored uncompressed, as the format requires."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
         for name, content in members.items():
-            archive.writestr(name, content)
+            archive.writestr(name, content, compress_type=zipfile.ZIP_STORED if name in stored else None)
     return buffer.getvalue()
 
 
@@ -114,11 +115,13 @@ def test_a_pdf_header_after_leading_bytes_passes_as_readers_accept_it():
         check("scan.pdf", b" " * 1100 + GENUINE[".pdf"])
 
 
-def test_an_open_document_type_member_is_read_only_as_far_as_its_expected_length():
-    """A `mimetype` member of a gigabyte of zeros (a few KB compressed) is not inflated to compare it."""
+@pytest.mark.parametrize("compression", [zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_an_open_document_type_member_is_never_inflated(compression):
+    """A `mimetype` member of 64 MB of zeros compressed to a few KB (bzip2 inflates a whole block at a time) is
+    refused from the local header's bytes, without inflating anything."""
     import tracemalloc
 
-    bomb = _zip({"mimetype": b"\x00" * (64 * 2**20)})
+    bomb = _zip({"mimetype": b"\x00" * (64 * 2**20)}, compression, stored=())
     assert len(bomb) < 2**20
     tracemalloc.start()
     try:
@@ -128,6 +131,28 @@ def test_an_open_document_type_member_is_read_only_as_far_as_its_expected_length
     finally:
         tracemalloc.stop()
     assert peak < 8 * 2**20
+
+
+def test_an_open_document_whose_type_is_compressed_or_encrypted_is_refused():
+    mimetype = b"application/vnd.oasis.opendocument.text"
+    with pytest.raises(ValidationError):
+        check("van-ban.odt", _zip({"mimetype": mimetype}, stored=()))  # deflated: not as the format requires
+    encrypted = bytearray(_zip({"mimetype": mimetype}))
+    encrypted[6] |= 1
+    with pytest.raises(ValidationError):
+        check("van-ban.odt", bytes(encrypted))
+
+
+def test_a_zip_of_a_million_entries_is_refused_from_its_end_record():
+    """A Word file of 500,000 entries took seconds and hundreds of MB to list; its end record says how many."""
+    import struct
+
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 50_000, 50_000, 10 * 2**20, 0, 0)
+    announced = b"PK\x03\x04" + b"\x00" * 100 + end
+    with pytest.raises(ValidationError):
+        check("bao-cao.docx", announced)
+    assert not uploads._directory_of_a_document(SimpleUploadedFile("a.docx", announced))  # before any listing
+    assert uploads._directory_of_a_document(SimpleUploadedFile("a.docx", GENUINE[".docx"]))
 
 
 @settings(max_examples=300, deadline=None)
