@@ -67,5 +67,9 @@ class EventSearchForm(forms.Form):
         )
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 def _ms(value: dt.datetime | None) -> int | None:
-    return None if value is None else int(value.timestamp() * 1000)
+    """Milliseconds since the epoch, exactly (a float's product drops one now and then)."""
+    return None if value is None else (value - _EPOCH) // dt.timedelta(milliseconds=1)

@@ -182,6 +182,7 @@ def _derive(event: NormalisedEvent) -> tuple[dict, DottedFields]:
 
 def _document(obj: dict, original: bytes, eid: str, stamp: dt.datetime, received: dt.datetime) -> dict:
     ecs = dict(obj)
+    ecs.pop("attt", None)  # the platform's own block (enrichment): a sender's would pass for it
     _merge_event(ecs, original, eid, received)
     ecs["@timestamp"] = _iso(stamp)
     return ecs

@@ -386,7 +386,7 @@ class SQLiteEventStore(_EventReads):
             f"SELECT rowid, ts_max FROM chunk{condition} ORDER BY ts_max DESC, rowid DESC",  # noqa: S608
             args,
         )
-        needle = query.text.lower() if query.text else None
+        needles = _needles(query.text)
         deadline = None if budget_s is None else time.monotonic() + budget_s
         complete = True
         newest: list[tuple[int, int, int]] = []  # (time, chunk, position), newest first; ties: later chunk, line
@@ -400,11 +400,11 @@ class SQLiteEventStore(_EventReads):
             keep = _within(times, query.since_ms, query.until_ms)
             if wanted:
                 keep = self._labelled(rowid, wanted, keep, len(times))
-            if needle is not None and keep:
+            if needles and keep:
                 if len(newest) >= limit:
                     keep = [p for p in keep if (times[p], rowid, p) > newest[-1]]
-                lines = self._lines(rowid, needle=needle)[1] if keep else []
-                keep = [p for p in keep if needle in lines[p]] if lines else []
+                lines = self._lines(rowid, needles=needles)[1] if keep else []
+                keep = [p for p in keep if any(needle in lines[p] for needle in needles)] if lines else []
             newest = heapq.nlargest(limit, chain(newest, ((times[p], rowid, p) for p in keep)))
         wanted_positions: dict[int, list[int]] = {}
         for _, rowid, position in newest:
@@ -431,20 +431,20 @@ class SQLiteEventStore(_EventReads):
             keep = [p for p in keep if at[p] in chosen]
         return keep
 
-    def _lines(self, rowid: int, columns: str = "", needle: str | None = None) -> tuple[tuple, list]:
-        """(the other `columns` asked for, the chunk's lines, one an event). With a `needle` (in lower case): the
-        lines as text in lower case, or none when the needle is nowhere in the chunk (one look at the whole text
+    def _lines(self, rowid: int, columns: str = "", needles: tuple[str, ...] = ()) -> tuple[tuple, list]:
+        """(the other `columns` asked for, the chunk's lines, one an event). With `needles` (in lower case): the
+        lines as text in lower case, or none when no needle is anywhere in the chunk (one look at the whole text
         rules out most chunks of a rare word)."""
         *row, framed, body, n = self._db.execute(
             f"SELECT {columns}framed, body, length(derived) FROM chunk WHERE rowid = ?",  # noqa: S608
             (rowid,),
         ).fetchone()
         body = zstandard.ZstdDecompressor().decompress(body)
-        if needle is None:
+        if not needles:
             lines = body.split(b"\n")
         else:
             text = body.decode("utf-8", "replace").lower()
-            if needle not in text:
+            if not any(needle in text for needle in needles):
                 return tuple(row), []
             lines = text.split("\n")
         lines = lines[1 if framed else 0 :]
@@ -677,6 +677,16 @@ def _within(times: array, since_ms: int | None, until_ms: int | None) -> list[in
     if since_ms is None:
         return [i for i, t in enumerate(times) if t < until_ms]
     return [i for i, t in enumerate(times) if since_ms <= t < until_ms]
+
+
+def _needles(text: str | None) -> tuple[str, ...]:
+    """What a text search looks for in stored lines, in lower case: the text, and its JSON-escaped form when that
+    differs (a line or document holds `C:\\Windows` and `\\"whoami\\"` as JSON writes them)."""
+    if not text:
+        return ()
+    plain = text.lower()
+    escaped = orjson.dumps(plain).decode()[1:-1]
+    return (plain,) if escaped == plain else (plain, escaped)
 
 
 def _wanted_labels(query: EventQuery) -> dict[str, str]:
@@ -988,7 +998,12 @@ class ClickHouseEventStore(_EventReads):
             if value is not None:
                 where.append(f"{column} = {_text(value)}")
         if query.text:
-            where.append(f"positionCaseInsensitiveUTF8(if(original != '', original, doc), {_text(query.text)}) > 0")
+            line = "if(original != '', original, doc)"
+            where.append(
+                "("
+                + " OR ".join(f"positionCaseInsensitiveUTF8({line}, {_text(n)}) > 0" for n in _needles(query.text))
+                + ")"
+            )
         if query.since_ms is not None:
             where.append(f"ts >= fromUnixTimestamp64Milli({int(query.since_ms)})")
         if query.until_ms is not None:

@@ -33,6 +33,7 @@ from attt.monitoring import services
 from attt.monitoring.filtersets import SourceFilterSet
 from attt.monitoring.forms import EventSearchForm
 from attt.monitoring.models import EDITABLE_FIELDS, Source
+from attt.monitoring.normalise import column_text
 from attt.registry import services as registry
 
 POLL_SECONDS = 5
@@ -84,7 +85,7 @@ def _shown(event: dict) -> dict:
     host = event.get("host")
     return {
         "time": event.get("@timestamp"),
-        "host": (host.get("name") or host.get("hostname")) if isinstance(host, dict) else None,
+        "host": column_text(host.get("name") or host.get("hostname")) if isinstance(host, dict) else None,
         "original": event["event"].get("original", ""),
     }
 
@@ -184,11 +185,13 @@ def _found(hit, sources: dict) -> dict:
     """A row of the search: `_shown`'s columns, the source, the dataset, the system from the event's block, and
     the whole document."""
     document = hit.document
-    event, block = document.get("event"), document.get("attt", {}).get("system")
+    event, ours = document.get("event"), document.get("attt")
+    block = ours.get("system") if isinstance(ours, dict) else None
     return {
         **_shown(document),
         "source": sources.get(uuid.UUID(hit.source_id)),
-        "dataset": (event.get("dataset") or event.get("module")) if isinstance(event, dict) else None,
+        # as the store indexes it, so the row's link finds the row
+        "dataset": column_text(event.get("dataset") or event.get("module")) if isinstance(event, dict) else None,
         "system": block if isinstance(block, dict) else None,
         "document": json.dumps(document, ensure_ascii=False, indent=2, default=str),
     }

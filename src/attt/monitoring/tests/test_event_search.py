@@ -136,3 +136,30 @@ def test_a_source_page_links_to_the_search_of_its_events(client, tree, events):
     link = f"{reverse('monitoring:event_search')}?source={mine.pk}"
     assert link in page
     assert rows(client.get(link).content.decode()) == 3  # all of its events: the link sets no start
+
+
+@pytest.mark.parametrize(
+    "attt",
+    ["boom", None, ["x"], {"system": {"id": "00000000-0000-0000-0000-000000000001", "name": "Hệ thống giả mạo"}}],
+)
+def test_a_senders_attt_field_neither_breaks_the_page_nor_passes_for_the_platforms(api, client, tree, attt):
+    """`attt` is the platform's block (the system enrichment found): a sender's own `attt` of any shape made the
+    page answer 500 to everyone who could see the event, or showed a system the sender made up."""
+    _source, token = make_source(tree.dept_a)
+    line = {"@timestamp": timezone.now().isoformat(), "message": "x", "attt": attt, "event": {"dataset": ["a", "b"]}}
+    assert post(api, token, json.dumps(line).encode()).json()["accepted"] == 1
+    analyst = make_user(tree.dept_a, "soc_analyst")
+    client.force_login(analyst)
+    page = client.get(reverse("monitoring:event_search"))
+    assert page.status_code == 200 and rows(page.content.decode()) == 1
+    assert "giả mạo" not in page.context["rows"][0]["document"] and page.context["rows"][0]["system"] is None
+    assert "dataset=%5B%22a%22%2C%22b%22%5D" in page.content.decode()  # the row's link: the value as indexed
+    assert rows(client.get(reverse("monitoring:event_search"), {"dataset": '["a","b"]'}).content.decode()) == 1
+
+
+def test_a_time_given_to_the_millisecond_is_that_millisecond(tree):
+    from attt.monitoring.forms import EventSearchForm
+
+    form = EventSearchForm(make_user(tree.dept_a, "soc_analyst"), {"since": "2004-03-15T07:55:47.472Z"})
+    assert form.is_valid(), form.errors
+    assert form.query().since_ms == 1079337347472

@@ -662,3 +662,16 @@ def test_retention_keeps_old_events_for_the_period_after_they_came(store):
     assert store.remove_before(now_ms() + 1000) == 2 and store.total() == 0
     store.reject(source.id, source.organization_id, [(1, "invalid JSON")])
     assert store.remove_before(now_ms() + 1000) == 0 and store.recent_rejections(str(source.id)) == []
+
+
+def test_a_text_search_finds_backslashes_and_quotes_as_typed(store):
+    """Windows paths and command lines are what EVTX events are searched for; the stored document holds them as
+    JSON writes them (`C:\\\\Windows`, `\\"whoami\\"`), and a search for the path as typed found nothing."""
+    source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    system = {"TimeCreated": {"#attributes": {"SystemTime": "2026-01-01T00:00:00Z"}}, "Computer": "PC1", "EventID": 1}
+    command = r'C:\Windows\System32\cmd.exe /c "whoami"'
+    line = orjson.dumps({"Event": {"System": system, "EventData": {"CommandLine": command}}})
+    ndjson = orjson.dumps({"@timestamp": BASE_MS, "process": {"command_line": command}})
+    assert store.insert(_events(source, [line, ndjson])) == 2
+    for typed in (r"System32\cmd.exe", '/c "whoami"', "CMD.EXE"):
+        assert len(store.search(None, store_module.EventQuery(text=typed)).hits) == 2, typed
