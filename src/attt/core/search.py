@@ -15,7 +15,10 @@ _PLAIN = (
     "aaaaaaaaaaaaaaaaaeeeeeeeeeeeiiiiiooooooooooooooooouuuuuuuuuuuyyyyyd"
     "AAAAAAAAAAAAAAAAAEEEEEEEEEEEIIIIIOOOOOOOOOOOOOOOOOUUUUUUUUUUUYYYYYD"
 )
-_TABLE = str.maketrans(_WITH_MARKS, _PLAIN)
+# The marks as separate characters (text typed with Unikey's "Unicode tổ hợp" or pasted from macOS: "o" + U+0302 +
+# U+0309 for "ổ"): dropped, so decomposed and precomposed text fold alike.
+_COMBINING = "\u0300\u0301\u0303\u0309\u0323\u0302\u0306\u031b"
+_TABLE = str.maketrans(_WITH_MARKS, _PLAIN, _COMBINING)
 _SQLITE_FUNCTION = "attt_fold"
 
 
@@ -37,13 +40,21 @@ class FoldContains(models.Lookup):
     """`field__fold_contains=text`: the column, folded, contains the text, folded (a scan, as `icontains` is)."""
 
     lookup_name = "fold_contains"
+    prepare_rhs = False  # the text as typed, not as the field would store it (a UUID or a number field)
 
     def as_sql(self, compiler, connection):
         lhs, params = self.process_lhs(compiler, connection)
         lhs = connection.ops.lookup_cast("contains", self.lhs.output_field.get_internal_type()) % lhs  # as text
         if connection.vendor == "postgresql":
             folded = f"TRANSLATE(TRANSLATE({lhs}, %s, %s), %s, %s)"
-            params = [*params, _WITH_MARKS, _PLAIN, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"]
+            # translate drops the characters of its second argument that the third has no counterpart for
+            params = [
+                *params,
+                _WITH_MARKS + _COMBINING,
+                _PLAIN,
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+                "abcdefghijklmnopqrstuvwxyz",
+            ]
         else:
             folded = f"{_SQLITE_FUNCTION}({lhs})"
         return f"{folded} LIKE %s ESCAPE '\\'", [*params, f"%{_escape_like(fold(str(self.rhs)))}%"]
