@@ -3,6 +3,7 @@
 from operator import itemgetter
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as drf_filters
@@ -65,6 +66,18 @@ class ScopedRelatedField(serializers.SlugRelatedField):
             return super().to_internal_value(data)
         except (TypeError, ValueError, serializers.ValidationError):
             self.fail("does_not_exist", slug_name=self.slug_field, value=str(data)[:100])
+
+
+class KeptRelatedField(ScopedRelatedField):
+    """A reference inside the requester's scope, or the one the record holds now (which may have left that scope
+    since: a system handed to another owner): a record read and sent back keeps it."""
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        current = getattr(getattr(self.parent, "instance", None), f"{self.source}_id", None)
+        if current is None:
+            return queryset
+        return super(ScopedRelatedField, self).get_queryset().filter(Q(pk__in=queryset.values("pk")) | Q(pk=current))
 
 
 def OrganizationField(**kwargs) -> ScopedRelatedField:

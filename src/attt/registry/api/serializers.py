@@ -2,12 +2,17 @@
 resolvable only inside the requester's scope."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from attt.core.api.base import OrganizationField, ScopedRelatedField, StrictModelSerializer, StrictSerializerMixin
+from attt.core.api.base import (
+    KeptRelatedField,
+    OrganizationField,
+    ScopedRelatedField,
+    StrictModelSerializer,
+    StrictSerializerMixin,
+)
 from attt.core.models import Organization
 from attt.registry.models import (
     SYSTEM_FIELDS,
@@ -42,18 +47,9 @@ def inline_enum(choices, *, blank: bool = False) -> type[serializers.ChoiceField
 ZoneField = inline_enum(NetworkZone.choices, blank=True)
 
 
-class OperatorField(ScopedRelatedField):
-    """An organisation in the requester's scope, or the system's own operator (which may be outside it: a system
-    read and sent back keeps it)."""
-
-    def get_queryset(self):
-        current = getattr(self.parent.instance, "operator_id", None)
-        return Organization.objects.filter(Q(pk__in=super().get_queryset().values("pk")) | Q(pk=current))
-
-
 class InformationSystemSerializer(StrictModelSerializer):
     organization = OrganizationField(help_text=_("The owner (chủ quản)."))
-    operator = OperatorField(
+    operator = KeptRelatedField(
         queryset=Organization.objects.all(),
         required=False,
         allow_null=True,

@@ -12,9 +12,9 @@ from rest_framework.response import Response
 
 from attt.core import scoping
 from attt.core.api.base import (
+    KeptRelatedField,
     OrganizationField,
     ScopedModelViewSet,
-    ScopedRelatedField,
     StrictModelSerializer,
     StrictSerializerMixin,
     scope_action,
@@ -144,7 +144,7 @@ class VulnWarningViewSet(ScopedModelViewSet):
 
 class LeakNoticeSerializer(StrictModelSerializer):
     organization = OrganizationField()
-    system = ScopedRelatedField(
+    system = KeptRelatedField(  # a notice read and sent back keeps a system handed to another owner since
         queryset=services.registry.visible_systems(services.registry.system_actor()), required=False, allow_null=True
     )
     domains = serializers.ListField(child=serializers.CharField(max_length=253), required=False, max_length=500)

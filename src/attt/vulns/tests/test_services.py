@@ -470,6 +470,9 @@ def test_a_notice_whose_system_was_handed_over_can_still_be_edited(tree, api, cl
     api.force_authenticate(officer)
     url = reverse("api:leaknotice-detail", args=[notice.pk])
     assert api.patch(url, {"status": "handled"}, format="json").status_code == 200
+    read = {k: v for k, v in api.get(url).json().items() if k not in {"id", "created_at"}}
+    assert read["system"] == str(system.pk)
+    assert api.put(url, {**read, "title": "Rò rỉ (đã xử lý)"}, format="json").status_code == 200  # sent back as read
     other = make_system(tree.dept_a)
     assert api.patch(url, {"system": str(other.pk)}, format="json").status_code == 400  # a change is still checked
     client.force_login(officer)
