@@ -443,11 +443,11 @@ class InformationSystem(ScopedModel):
                 former = self._stored_owner()
             super().save(*args, **kwargs)
             if former is not None and former != self.organization_id:
-                # Child records follow their system's owner, so they stay in the same scope.
-                for model in CHILD_MODELS:
-                    model.objects.filter(system=self).update(organization_id=self.organization_id)
-                from attt.registry.services import announce_owner_change
+                from attt.registry.services import announce_owner_change, move_with_system
 
+                # Child records follow their system's owner, so they stay in the same scope; each move audited.
+                for model in CHILD_MODELS:
+                    move_with_system(model.objects.filter(system=self), self, self.organization_id)
                 announce_owner_change(self, former, self.organization_id)
 
 

@@ -42,6 +42,10 @@ def test_a_change_of_owner_calls_each_hook_once_after_the_system_and_its_records
     system.save()
     assert calls == [(system.pk, tree.dept_a.pk, tree.dept_b.pk, tree.dept_b.pk)]
     assert Component.objects.get(pk=part.pk).organization == tree.dept_b
+    from attt.core.models import AuditEvent
+
+    (moved,) = AuditEvent.objects.filter(object_type="registry.component", changes__step="follow_owner")
+    assert moved.object_id == str(part.pk) and moved.changes["after"] == {"organization_id": str(tree.dept_b.pk)}
 
 
 def test_the_edit_page_and_the_api_call_the_hook(client, api, tree, calls, mover):
