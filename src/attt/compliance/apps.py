@@ -9,6 +9,7 @@ def _schedules(sender, **kwargs) -> None:
     from attt.core.services.jobs import ensure_schedule
 
     ensure_schedule("compliance.dossier-reminders", "attt.compliance.services.remind_dossiers")
+    ensure_schedule("compliance.follow-owners", "attt.compliance.services.follow_owners")
 
 
 class ComplianceConfig(AppConfig):

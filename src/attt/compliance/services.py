@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -649,6 +649,22 @@ def follow_new_owner(system, former_organization_id, new_organization_id) -> int
     attachments = Attachment.objects.filter(Q(dossier__system=system) | Q(checklist_item__system=system))
     return sum(
         registry.move_with_system(records, system, new_organization_id) for records in [*kept_with_system, attachments]
+    )
+
+
+@transaction.atomic
+def follow_owners() -> int:
+    """Daily safety net of `follow_new_owner`: the compliance of systems whose owner was written without a save
+    (an UPDATE of the row), or handed over before the hook existed, goes to their owner now, each move audited.
+    Returns how many records moved."""
+    systems = registry.visible_systems(registry.system_actor())
+    owner = systems.filter(pk=OuterRef("system_id")).values("organization_id")[:1]
+    strays: set = set()
+    for model in (LevelAssessment, LevelDossier, ChecklistItem, ProtectionLayers, PeriodicCheck):
+        strays.update(model.objects.exclude(organization_id=Subquery(owner)).values_list("system_id", flat=True))
+    return sum(
+        follow_new_owner(system, None, system.organization_id)
+        for system in systems.filter(pk__in=strays).select_related("organization")
     )
 
 

@@ -86,3 +86,22 @@ def test_a_hand_over_rolled_back_leaves_the_compliance_where_it_was(tree, settin
         pass
     for model in KEPT_WITH_SYSTEM:
         assert not model.objects.exclude(organization_id=tree.dept_a.pk).exists(), model
+
+
+def test_the_daily_job_moves_the_compliance_of_a_system_whose_owner_was_written_without_a_save(
+    tree, settings, tmp_path
+):
+    """Systems handed over before the hook existed, or by an UPDATE of their row, kept their compliance with the
+    former owner for good; the daily job moves it, audited, and then finds nothing more to do."""
+    from attt.compliance import services
+    from attt.registry.models import InformationSystem
+
+    settings.MEDIA_ROOT = tmp_path
+    system = make_system(tree.dept_a)
+    _compliance_of(system)
+    _compliance_of(make_system(tree.dept_a))  # in place: untouched
+    InformationSystem.objects.filter(pk=system.pk).update(organization=tree.dept_b)
+    assert services.follow_owners() == 7
+    for model in KEPT_WITH_SYSTEM:
+        assert model.objects.filter(organization_id=tree.dept_b.pk).exists(), model
+    assert services.follow_owners() == 0
