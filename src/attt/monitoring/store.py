@@ -350,8 +350,9 @@ class SQLiteEventStore(_EventReads):
     def _inside(self, rowid: int, since_ms: int, until_ms: int | None) -> list[int]:
         return _within(self._times(rowid), since_ms, until_ms)
 
-    def _times(self, rowid: int) -> array:
-        return _unpack("q", self._db.execute("SELECT times FROM chunk WHERE rowid = ?", (rowid,)).fetchone()[0])
+    def _times(self, rowid: int, db: sqlite3.Connection | None = None) -> array:
+        db = db or self._db
+        return _unpack("q", db.execute("SELECT times FROM chunk WHERE rowid = ?", (rowid,)).fetchone()[0])
 
     def search(
         self,
@@ -382,42 +383,64 @@ class SQLiteEventStore(_EventReads):
             )
             args.append(value)
         condition = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        chunks = self._db.execute(  # read as needed: the loop stops long before the oldest chunk
-            f"SELECT rowid, ts_max FROM chunk{condition} ORDER BY ts_max DESC, rowid DESC",  # noqa: S608
-            args,
-        )
         needles = _needles(query.text)
         deadline = None if budget_s is None else time.monotonic() + budget_s
+        # With a budget, a connection of the search's own, which SQLite interrupts at the deadline even while it
+        # is still choosing chunks (several organisations sorted by time, a label no chunk holds).
+        db = self._db if deadline is None else self._reader(deadline)
         complete = True
         newest: list[tuple[int, int, int]] = []  # (time, chunk, position), newest first; ties: later chunk, line
-        for rowid, ts_max in chunks:
-            if len(newest) >= limit and (ts_max, rowid) < newest[-1][:2]:
-                break
-            if deadline is not None and time.monotonic() > deadline:
-                complete = False
-                break
-            times = self._times(rowid)
-            keep = _within(times, query.since_ms, query.until_ms)
-            if wanted:
-                keep = self._labelled(rowid, wanted, keep, len(times))
-            if needles and keep:
-                if len(newest) >= limit:
-                    keep = [p for p in keep if (times[p], rowid, p) > newest[-1]]
-                lines = self._lines(rowid, needles=needles)[1] if keep else []
-                keep = [p for p in keep if any(needle in lines[p] for needle in needles)] if lines else []
-            newest = heapq.nlargest(limit, chain(newest, ((times[p], rowid, p) for p in keep)))
-        wanted_positions: dict[int, list[int]] = {}
-        for _, rowid, position in newest:
-            wanted_positions.setdefault(rowid, []).append(position)
-        hits = {}
-        for rowid, positions in wanted_positions.items():
-            for position, hit in zip(positions, self._hits(rowid, positions), strict=True):
-                hits[rowid, position] = hit
+        try:
+            try:
+                chunks = db.execute(  # read as needed: the loop stops long before the oldest chunk
+                    f"SELECT rowid, ts_max FROM chunk{condition} ORDER BY ts_max DESC, rowid DESC",  # noqa: S608
+                    args,
+                )
+                for rowid, ts_max in chunks:
+                    if len(newest) >= limit and (ts_max, rowid) < newest[-1][:2]:
+                        break
+                    if deadline is not None and time.monotonic() > deadline:  # Python's share of the work
+                        complete = False
+                        break
+                    times = self._times(rowid, db)
+                    keep = _within(times, query.since_ms, query.until_ms)
+                    if wanted:
+                        keep = self._labelled(rowid, wanted, keep, len(times), db)
+                    if needles and keep:
+                        if len(newest) >= limit:
+                            keep = [p for p in keep if (times[p], rowid, p) > newest[-1]]
+                        lines = self._lines(rowid, needles=needles, db=db)[1] if keep else []
+                        keep = [p for p in keep if any(needle in lines[p] for needle in needles)] if lines else []
+                    newest = heapq.nlargest(limit, chain(newest, ((times[p], rowid, p) for p in keep)))
+            except sqlite3.OperationalError:
+                if deadline is None or time.monotonic() <= deadline:
+                    raise
+                complete = False  # interrupted at the deadline: the newest found so far
+            db.set_progress_handler(None, 0)
+            wanted_positions: dict[int, list[int]] = {}
+            for _, rowid, position in newest:
+                wanted_positions.setdefault(rowid, []).append(position)
+            hits = {}
+            for rowid, positions in wanted_positions.items():
+                for position, hit in zip(positions, self._hits(rowid, positions, db), strict=True):
+                    hits[rowid, position] = hit
+        finally:
+            if db is not self._db:
+                db.close()
         return SearchResult([hits[rowid, position] for _, rowid, position in newest], complete)
 
-    def _labelled(self, rowid: int, wanted: dict[str, str], keep: list[int], n: int) -> list[int]:
+    def _reader(self, deadline: float) -> sqlite3.Connection:
+        """A connection for one search, interrupted by SQLite once `deadline` (monotonic) has passed."""
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.execute("PRAGMA busy_timeout=30000")
+        db.set_progress_handler(lambda: time.monotonic() > deadline, 1000)
+        return db
+
+    def _labelled(
+        self, rowid: int, wanted: dict[str, str], keep: list[int], n: int, db: sqlite3.Connection
+    ) -> list[int]:
         """The positions among `keep` of a chunk's events whose labels have the wanted values."""
-        labels, *places = self._db.execute(
+        labels, *places = db.execute(
             f"SELECT labels, {', '.join(f'{label}_of' for label in wanted)} FROM chunk WHERE rowid = ?",  # noqa: S608
             (rowid,),
         ).fetchone()
@@ -431,14 +454,20 @@ class SQLiteEventStore(_EventReads):
             keep = [p for p in keep if at[p] in chosen]
         return keep
 
-    def _lines(self, rowid: int, columns: str = "", needles: tuple[str, ...] = ()) -> tuple[tuple, list]:
+    def _lines(
+        self, rowid: int, columns: str = "", needles: tuple[str, ...] = (), db: sqlite3.Connection | None = None
+    ) -> tuple[tuple, list]:
         """(the other `columns` asked for, the chunk's lines, one an event). With `needles` (in lower case): the
         lines as text in lower case, or none when no needle is anywhere in the chunk (one look at the whole text
         rules out most chunks of a rare word)."""
-        *row, framed, body, n = self._db.execute(
-            f"SELECT {columns}framed, body, length(derived) FROM chunk WHERE rowid = ?",  # noqa: S608
-            (rowid,),
-        ).fetchone()
+        *row, framed, body, n = (
+            (db or self._db)
+            .execute(
+                f"SELECT {columns}framed, body, length(derived) FROM chunk WHERE rowid = ?",  # noqa: S608
+                (rowid,),
+            )
+            .fetchone()
+        )
         body = zstandard.ZstdDecompressor().decompress(body)
         if not needles:
             lines = body.split(b"\n")
@@ -452,11 +481,11 @@ class SQLiteEventStore(_EventReads):
             raise ValueError(f"event store chunk {rowid} is damaged: {len(lines)} lines for {n} events")
         return tuple(row), lines
 
-    def _hits(self, rowid: int, positions: list[int]) -> list[Hit]:
+    def _hits(self, rowid: int, positions: list[int], db: sqlite3.Connection) -> list[Hit]:
         """Some events of a chunk: a derived event's document rebuilt from its line, with its `attt.system` block
         put back; any other's as stored."""
         (organization, source, ingested, labels, system_of, received_of, derived), lines = self._lines(
-            rowid, "organization_id, source_id, ingested, labels, system_of, received_of, derived, "
+            rowid, "organization_id, source_id, ingested, labels, system_of, received_of, derived, ", db=db
         )
         labels = orjson.loads(labels)
         n = len(derived)

@@ -413,6 +413,29 @@ def test_a_search_that_runs_out_of_time_says_so(tmp_path):
     assert whole.complete and [h.document["n"] for h in whole.hits] == [3, 3, 3]
 
 
+def test_the_budget_bounds_sqlites_own_choice_of_chunks_too(tmp_path, monkeypatch):
+    """A host no chunk holds: SQLite read every chunk's labels before the search's loop, and so its deadline,
+    saw a first row; the search's connection is now interrupted at the deadline wherever SQLite is."""
+    store = SQLiteEventStore(tmp_path / "events.sqlite3")
+    source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    for batch in range(300):
+        store.insert(_events(source, [_line(BASE_MS + batch * 10 + i, i, host=f"h{batch}") for i in range(3)]))
+
+    class Clock:  # each look at the clock is a second later: the deadline passes while SQLite works
+        now = 0.0
+
+        @classmethod
+        def monotonic(cls) -> float:
+            cls.now += 1
+            return cls.now
+
+    monkeypatch.setattr(store_module, "time", Clock)
+    assert store.search(None, store_module.EventQuery(host="nowhere"), budget_s=1).complete is False
+    assert store.search(None, store_module.EventQuery(host="nowhere"), budget_s=None).complete is True
+    found = store.search(None, store_module.EventQuery(host="h299"), budget_s=10**9)
+    assert found.complete and len(found.hits) == 3
+
+
 def test_a_damaged_chunk_is_reported_not_misread(tmp_path):
     store = SQLiteEventStore(tmp_path / "events.sqlite3")
     source = SourceRef(uuid.uuid4(), uuid.uuid4())
