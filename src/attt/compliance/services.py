@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -642,14 +642,14 @@ def follow_new_owner(system, former_organization_id, new_organization_id) -> int
     the system's, and the new owner answers for it) with their attachments, checklist, 4-layer record and periodic
     checks — each move audited. Inspections and their findings stay: they record an inspection as it was made.
     Returns how many records moved."""
-    kept_with_system = [
-        model.objects.filter(system=system)
-        for model in (LevelAssessment, LevelDossier, ChecklistItem, ProtectionLayers, PeriodicCheck)
-    ]
+    kept_with_system = [model.objects.filter(system=system) for model in KEPT_WITH_SYSTEM]
     attachments = Attachment.objects.filter(Q(dossier__system=system) | Q(checklist_item__system=system))
     return sum(
         registry.move_with_system(records, system, new_organization_id) for records in [*kept_with_system, attachments]
     )
+
+
+KEPT_WITH_SYSTEM = (LevelAssessment, LevelDossier, ChecklistItem, ProtectionLayers, PeriodicCheck)
 
 
 @transaction.atomic
@@ -657,15 +657,10 @@ def follow_owners() -> int:
     """Daily safety net of `follow_new_owner`: the compliance of systems whose owner was written without a save
     (an UPDATE of the row), or handed over before the hook existed, goes to their owner now, each move audited.
     Returns how many records moved."""
-    systems = registry.visible_systems(registry.system_actor())
-    owner = systems.filter(pk=OuterRef("system_id")).values("organization_id")[:1]
-    strays: set = set()
-    for model in (LevelAssessment, LevelDossier, ChecklistItem, ProtectionLayers, PeriodicCheck):
-        strays.update(model.objects.exclude(organization_id=Subquery(owner)).values_list("system_id", flat=True))
-    return sum(
-        follow_new_owner(system, None, system.organization_id)
-        for system in systems.filter(pk__in=strays).select_related("organization")
-    )
+    astray = {
+        system.pk: system for model in KEPT_WITH_SYSTEM for system in registry.systems_astray(model.objects.all())
+    }
+    return sum(follow_new_owner(system, None, system.organization_id) for system in astray.values())
 
 
 @transaction.atomic

@@ -133,6 +133,15 @@ def organizations_where(user, permission: str) -> models.QuerySet:
     return get_scope(user).filter(Organization.objects.filter(is_active=True), permission)
 
 
+def or_current(offered: models.QuerySet, current_pk) -> models.QuerySet:
+    """The records `offered` (a form's or an API field's choices, in the user's scope) and the one the record being
+    edited holds now, which may have left that scope since (a system handed to another owner, an operator outside
+    it): the record read and sent back keeps it."""
+    if current_pk is None:
+        return offered
+    return offered.model._default_manager.filter(Q(pk__in=offered.values("pk")) | Q(pk=current_pk))
+
+
 def organization_where(user, permission: str, pk):
     """The active organisation `pk` if the user holds `permission` on it, else None (a malformed id too): a
     page narrowed with ?org= answers 404 for anything else."""

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from attt.core import scoping
 from attt.monitoring import services
-from attt.monitoring.store import EventQuery
+from attt.monitoring.store import EventQuery, epoch_ms
 
 TEXT_MAX = 200
 LIMIT_MAX = 500
@@ -67,9 +67,5 @@ class EventSearchForm(forms.Form):
         )
 
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
 def _ms(value: dt.datetime | None) -> int | None:
-    """Milliseconds since the epoch, exactly (a float's product drops one now and then)."""
-    return None if value is None else (value - _EPOCH) // dt.timedelta(milliseconds=1)
+    return None if value is None else epoch_ms(value)

@@ -86,6 +86,12 @@ _SWAP = sys.byteorder != "little"  # the arrays are stored little-endian
 _INSERT = "INSERT INTO chunk VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
+def epoch_ms(stamp: dt.datetime) -> int:
+    """An aware time as the stores keep it: whole milliseconds since 1970 (a float's product drops one now and then;
+    a batch's times are computed the same way inline)."""
+    return (stamp - _EPOCH) // _MS
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Substr
 from django.utils import timezone
 
@@ -56,6 +56,7 @@ __all__ = [
     "system_labels",
     "system_pks",
     "system_sectors",
+    "systems_astray",
     "systems_for_address",
     "systems_for_domain",
     "systems_of_organization",
@@ -336,6 +337,15 @@ def move_with_system(
         ]
     )
     return len(rows)
+
+
+def systems_astray(records: QuerySet) -> QuerySet[InformationSystem]:
+    """For a module's nightly safety net of its owner-change callback: the systems some of whose `records` (rows
+    with `system` and `organization`) are not owned by the system's owner now (an owner written without a save,
+    such as an UPDATE of the row, or a change made before the module had its callback)."""
+    owner = InformationSystem.objects.filter(pk=OuterRef("system_id")).values("organization_id")[:1]
+    astray = records.exclude(organization_id=Subquery(owner)).values("system_id")
+    return InformationSystem.objects.filter(pk__in=astray).select_related("organization")
 
 
 def announce_owner_change(system: InformationSystem, former: uuid.UUID, new: uuid.UUID) -> None:

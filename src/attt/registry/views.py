@@ -5,7 +5,6 @@ import uuid
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -180,9 +179,8 @@ class SystemEditView(ObjectEditView):
         form = super().get_form()
         user = self.request.user
         # the units one sees, and the system's own operator (which may be outside the scope: it stays on saving)
-        offered = scoping.visible(user, Organization.objects.filter(is_active=True)).values("pk")
-        form.fields["operator"].queryset = Organization.objects.filter(
-            Q(pk__in=offered) | Q(pk=form.instance.operator_id)
+        form.fields["operator"].queryset = scoping.or_current(
+            scoping.visible(user, Organization.objects.filter(is_active=True)), form.instance.operator_id
         )
         # A composite has the same owner as its parts: offer only that owner's systems (once it is known).
         owner = _uuid_or_none(self.request.POST.get("organization")) or form.instance.organization_id

@@ -23,7 +23,7 @@ from urllib.parse import urlencode, urlsplit
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import CharField, Count, OuterRef, Q, Subquery
+from django.db.models import CharField, Count, Q
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -743,14 +743,12 @@ def follow_new_owner(system, former_organization_id: uuid.UUID, new_organization
 
 
 def _follow_owners() -> int:
-    """The nightly safety net of `follow_new_owner`: warnings whose system has another owner (changed by a write
-    that called no hook, such as an UPDATE of the system's row) go to it. A merger moves both itself. One
-    statement, as part of the full rematch."""
-    owner = (
-        registry.visible_systems(registry.system_actor()).filter(pk=OuterRef("system_id")).values("organization_id")[:1]
-    )
-    return VulnWarning.objects.exclude(organization_id=Subquery(owner)).update(
-        organization_id=Subquery(owner), updated_at=timezone.now()
+    """The nightly safety net of `follow_new_owner`, as part of the full rematch: the warnings of systems whose
+    owner was written without a save (an UPDATE of the system's row) go to it the same way, audited and announced.
+    A merger moves both itself."""
+    return sum(
+        follow_new_owner(system, None, system.organization_id)
+        for system in registry.systems_astray(VulnWarning.objects.all())
     )
 
 

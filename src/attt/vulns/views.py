@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path
@@ -225,13 +224,10 @@ class LeakNoticeEditView(ObjectEditView):
 
     def get_form(self):
         form = super().get_form()
-        registry = services.registry
-        systems = registry.visible_systems(self.request.user, "view")
-        if form.instance.system_id:  # kept on the notice when its system was handed to an owner out of sight since
-            systems = registry.visible_systems(registry.system_actor()).filter(
-                Q(pk__in=systems.values("pk")) | Q(pk=form.instance.system_id)
-            )
-        form.fields["system"].queryset = systems
+        # kept on the notice when its system was handed to an owner out of sight since
+        form.fields["system"].queryset = scoping.or_current(
+            services.registry.visible_systems(self.request.user, "view"), form.instance.system_id
+        )
         return form
 
 

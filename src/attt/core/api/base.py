@@ -3,7 +3,6 @@
 from operator import itemgetter
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as drf_filters
@@ -73,11 +72,8 @@ class KeptRelatedField(ScopedRelatedField):
     since: a system handed to another owner): a record read and sent back keeps it."""
 
     def get_queryset(self):
-        queryset = super().get_queryset()
         current = getattr(getattr(self.parent, "instance", None), f"{self.source}_id", None)
-        if current is None:
-            return queryset
-        return super(ScopedRelatedField, self).get_queryset().filter(Q(pk__in=queryset.values("pk")) | Q(pk=current))
+        return scoping.or_current(super().get_queryset(), current)
 
 
 def OrganizationField(**kwargs) -> ScopedRelatedField:

@@ -5,6 +5,7 @@ import re
 import zlib
 
 from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -159,9 +160,7 @@ class EventViewSet(viewsets.ViewSet):
             raise PermissionDenied
         form = EventSearchForm(request.user, request.query_params)
         if not form.is_valid():
-            raise ValidationError(
-                {name: [e["message"] for e in errors] for name, errors in form.errors.get_json_data().items()}
-            )
+            raise DjangoValidationError(form.errors.as_data())  # problem+json naming each field
         found = services.search_events(
             request.user, form.query(), form.cleaned_data["organization"], form.cleaned_data["limit"] or 50
         )

@@ -163,6 +163,10 @@ def test_the_nightly_rematch_still_catches_an_owner_written_without_a_save(tree,
     assert VulnWarning.objects.filter(organization=tree.dept_a).count() == 2
     services.rematch_all(notify=False)
     assert set(VulnWarning.objects.values_list("organization", flat=True)) == {tree.dept_b.pk}
+    moves = AuditEvent.objects.filter(object_type="vulns.vulnwarning", changes__step="follow_owner")
+    assert sorted(e.object_id for e in moves) == sorted(str(w.pk) for w in warnings)  # audited as the hook does
+    services.rematch_all(notify=False)
+    assert moves.count() == 2  # nothing astray any more
 
 
 def test_the_hook_called_on_its_own_takes_the_chain_before_the_warnings(tree, system, warnings):
