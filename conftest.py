@@ -1,4 +1,4 @@
-pytest_plugins = ["attt.core.testing"]
+pytest_plugins = ["attt.core.testing", "attt.monitoring.testing"]
 
 
 def pytest_configure(config):

@@ -13,7 +13,6 @@ from playwright.sync_api import expect
 from attt.core.testing import PASSWORD, make_user
 from attt.monitoring import services
 from attt.monitoring.models import Source
-from attt.monitoring.tests.conftest import monitoring_dir  # noqa: F401 (autouse: each test its own spool and store)
 from attt.monitoring.tests.factories import make_source
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]

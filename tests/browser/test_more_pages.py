@@ -21,7 +21,6 @@ from attt.intel import attack
 from attt.intel.models import Collection
 from attt.monitoring import services as monitoring
 from attt.monitoring.models import Source
-from attt.monitoring.tests.conftest import monitoring_dir  # noqa: F401 (autouse: each test its own spool and store)
 from attt.plans.models import Assignment, LegalDocument
 from attt.plans.tests.factories import make_plan, make_task
 from attt.registry.tests.factories import make_system

@@ -35,8 +35,7 @@ def test_update_task_then_download_report(page, live_server, login, tree):
     assert info.value.suggested_filename.endswith(".docx")
 
 
-def test_record_indicator_value_and_download_evidence(page, live_server, login, tree, tmp_path, settings):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def test_record_indicator_value_and_download_evidence(page, live_server, login, tree, tmp_path):
     officer = make_user(tree.province_a, "security_officer", username="officer-values")
     indicator = make_indicator(tree.province_a)
     login(page, live_server, officer.username, PASSWORD)

@@ -167,6 +167,12 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _own_media(settings, tmp_path):
+    """Uploaded files go to the test's own folder, never to the working copy's var/media."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.fixture
 def tree(db) -> Tree:
     return build_tree()

@@ -48,8 +48,7 @@ def _compliance_of(system) -> dict:
     return {"dossier": dossier}
 
 
-def test_a_system_handed_over_takes_its_compliance_along(api, tree, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
+def test_a_system_handed_over_takes_its_compliance_along(api, tree):
     system = make_system(tree.dept_a, code="cong-dvc")
     other = make_system(tree.dept_a, code="thu-dien-tu")
     records = _compliance_of(system)
@@ -73,8 +72,7 @@ def test_a_system_handed_over_takes_its_compliance_along(api, tree, settings, tm
     assert api.get(url).status_code == 200
 
 
-def test_a_hand_over_rolled_back_leaves_the_compliance_where_it_was(tree, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
+def test_a_hand_over_rolled_back_leaves_the_compliance_where_it_was(tree):
     system = make_system(tree.dept_a)
     _compliance_of(system)
     try:
@@ -88,15 +86,12 @@ def test_a_hand_over_rolled_back_leaves_the_compliance_where_it_was(tree, settin
         assert not model.objects.exclude(organization_id=tree.dept_a.pk).exists(), model
 
 
-def test_the_daily_job_moves_the_compliance_of_a_system_whose_owner_was_written_without_a_save(
-    tree, settings, tmp_path
-):
+def test_the_daily_job_moves_the_compliance_of_a_system_whose_owner_was_written_without_a_save(tree):
     """Systems handed over before the hook existed, or by an UPDATE of their row, kept their compliance with the
     former owner for good; the daily job moves it, audited, and then finds nothing more to do."""
     from attt.compliance import services
     from attt.registry.models import InformationSystem
 
-    settings.MEDIA_ROOT = tmp_path
     system = make_system(tree.dept_a)
     _compliance_of(system)
     _compliance_of(make_system(tree.dept_a))  # in place: untouched

@@ -215,8 +215,7 @@ def test_attachments_refuse_other_types(tree, people, name, content, message):
         services.attach(SimpleUploadedFile(name, content), by=people["operator"], kind="other", dossier=dossier)
 
 
-def test_attachment_size_limit_and_safe_storage(tree, people, monkeypatch, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
+def test_attachment_size_limit_and_safe_storage(tree, people, monkeypatch, settings):
     dossier = new(tree, people, "ND331_2026", **LEVEL3)
     monkeypatch.setattr(services, "MAX_ATTACHMENT_BYTES", 10)
     with pytest.raises(ValidationError, match="larger"):
@@ -227,7 +226,7 @@ def test_attachment_size_limit_and_safe_storage(tree, people, monkeypatch, setti
     assert attachment.filename == "passwd.pdf"
     assert ".." not in attachment.file.name and "passwd" not in attachment.file.name
     assert attachment.sha256 == hashlib.sha256(b"%PDF-1.7").hexdigest()
-    assert (tmp_path / attachment.file.name).read_bytes() == b"%PDF-1.7"
+    assert (settings.MEDIA_ROOT / attachment.file.name).read_bytes() == b"%PDF-1.7"
 
 
 def test_checklist_rules_and_progress(tree, people):

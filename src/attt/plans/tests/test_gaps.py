@@ -16,12 +16,6 @@ from attt.plans.models import Assignment, IndicatorValue, Plan
 from attt.plans.tests.factories import make_assignment, make_indicator, make_plan, make_task
 from attt.plans.tests.test_plans import needs_seeds, seed
 
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 # --- 1. evidence -----------------------------------------------------------------------------------
 
 
