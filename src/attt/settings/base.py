@@ -147,6 +147,7 @@ if OIDC_ENABLED:
     OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ["ATTT_OIDC_AUTHORIZATION_ENDPOINT"]
     OIDC_OP_TOKEN_ENDPOINT = os.environ["ATTT_OIDC_TOKEN_ENDPOINT"]
     OIDC_OP_USER_ENDPOINT = os.environ["ATTT_OIDC_USER_ENDPOINT"]
+    OIDC_OP_ISSUER = os.environ["ATTT_OIDC_ISSUER"]  # the `iss` its ID tokens must carry (its discovery document's)
     OIDC_OP_JWKS_ENDPOINT = os.environ.get("ATTT_OIDC_JWKS_ENDPOINT") or None  # unset: the library's start-up check
     OIDC_RP_SIGN_ALGO = os.environ.get("ATTT_OIDC_SIGN_ALGO", "RS256")
     OIDC_RP_SCOPES = "openid email profile"

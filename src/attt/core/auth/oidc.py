@@ -5,18 +5,43 @@ The provider's answer opens only an account made for single sign-on: one without
 (created here at a first SSO log-in, or by an administrator who left the password empty). A local account is
 never taken over by a provider account that carries its e-mail address or its user name."""
 
+import logging
+
+import jwt
+from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import SuspiciousOperation
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
+logger = logging.getLogger(__name__)
+
 
 class OrganisationOIDCBackend(OIDCAuthenticationBackend):
-    def get_userinfo(self, access_token, id_token, payload):
-        """The library checks the ID token's signature and nonce, not that it was issued to us (its audience), nor
-        that the user information is about the person it names (OIDC Core 3.1.3.7 and 5.3.2)."""
+    def verify_token(self, token, **kwargs):
+        """An expired ID token is a failed log-in, not a server error (the library lets the JWT library's
+        `ExpiredSignatureError` through)."""
+        try:
+            return super().verify_token(token, **kwargs)
+        except jwt.ExpiredSignatureError:
+            logger.warning("refused an expired ID token")
+            return None
+
+    def get_or_create_user(self, access_token, id_token, payload):
+        """The library checks the ID token's signature, its nonce, and its expiry when it has one. OIDC Core
+        3.1.3.7 also requires that our provider issued it (`iss`), to us (`aud`), and that it expires (`exp`): a
+        token another provider or another client obtained, or one valid for ever, must not open a session here.
+        Refused here, the log-in fails with a warning in the log, as the library's other refusals do."""
+        if payload.get("iss") != settings.OIDC_OP_ISSUER:
+            raise SuspiciousOperation("The ID token was issued by another provider.")
         audience = payload.get("aud")
         if self.OIDC_RP_CLIENT_ID not in ([audience] if isinstance(audience, str) else audience or ()):
             raise SuspiciousOperation("The ID token was issued to another client.")
+        if "exp" not in payload:
+            raise SuspiciousOperation("The ID token does not say when it expires.")
+        return super().get_or_create_user(access_token, id_token, payload)
+
+    def get_userinfo(self, access_token, id_token, payload):
+        """The user information must be about the person the ID token names (OIDC Core 5.3.2)."""
         claims = super().get_userinfo(access_token, id_token, payload)
         if claims.get("sub") != payload.get("sub"):
             raise SuspiciousOperation("The user information is about another subject than the ID token.")

@@ -271,6 +271,7 @@ def test_oidc_single_sign_on_is_wired_when_enabled(tmp_path):
         "ATTT_OIDC_AUTHORIZATION_ENDPOINT": "https://sso.example.invalid/auth",
         "ATTT_OIDC_TOKEN_ENDPOINT": "https://sso.example.invalid/token",
         "ATTT_OIDC_USER_ENDPOINT": "https://sso.example.invalid/userinfo",
+        "ATTT_OIDC_ISSUER": "https://sso.example.invalid",
         "ATTT_DATA_DIR": str(tmp_path),
     }
     script = (

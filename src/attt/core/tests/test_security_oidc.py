@@ -1,5 +1,7 @@
 """Attacks through single sign-on: an identity provider's answer must not open an account it does not own."""
 
+import time
+
 import jwt
 import pytest
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
@@ -17,13 +19,21 @@ def sso(settings, rf, monkeypatch):
     settings.OIDC_OP_TOKEN_ENDPOINT = "https://idp.invalid/token"
     settings.OIDC_OP_USER_ENDPOINT = "https://idp.invalid/userinfo"
     settings.OIDC_RP_CLIENT_ID = "attt"
+    settings.OIDC_OP_ISSUER = "https://idp.invalid"
     settings.OIDC_RP_CLIENT_SECRET = SECRET
     settings.OIDC_RP_SIGN_ALGO = "HS256"
     settings.OIDC_AUTHENTICATION_CALLBACK_URL = "login"
 
     def run(userinfo, **id_token):
-        id_token = {"iss": "https://idp.invalid", "aud": "attt", "sub": userinfo["sub"], "nonce": "n", **id_token}
-        signed = jwt.encode(id_token, SECRET, algorithm="HS256")
+        id_token = {
+            "iss": "https://idp.invalid",
+            "aud": "attt",
+            "sub": userinfo["sub"],
+            "nonce": "n",
+            "exp": int(time.time()) + 300,
+            **id_token,
+        }
+        signed = jwt.encode({k: v for k, v in id_token.items() if v is not None}, SECRET, algorithm="HS256")
         monkeypatch.setattr(OIDCAuthenticationBackend, "get_token", lambda self, payload: {"id_token": signed})
         monkeypatch.setattr(OIDCAuthenticationBackend, "get_userinfo", lambda self, *args: userinfo)
         request = rf.get("/oidc/callback/", {"code": "c", "state": "s"})
@@ -77,3 +87,20 @@ def test_user_information_about_another_subject_is_refused(tree, sso):
     """The user-information answer must be about the person the ID token names (OIDC Core 5.3.2); otherwise a
     mixed-up or substituted access token logs in as whoever it belongs to."""
     assert sso({"sub": "idp-6", "email": "x@so.gov.vn"}, sub="idp-7") is None
+
+
+def test_an_id_token_from_another_provider_is_refused(tree, sso):
+    """The library leaves the issuer unchecked: a token signed with the same key material by another provider
+    (or another realm of the same server) opened a session here."""
+    assert sso({"sub": "idp-8", "email": "x@so.gov.vn"}, iss="https://idp.invalid/other-realm") is None
+    assert sso({"sub": "idp-8", "email": "x@so.gov.vn"}, iss=None) is None
+    assert sso({"sub": "idp-8", "email": "x@so.gov.vn"}) is not None
+
+
+def test_an_expired_id_token_is_refused_without_a_server_error(tree, sso):
+    """The library lets the JWT library's expiry error through (a 500 at the callback), and takes a token that
+    never expires: both are a failed log-in."""
+    now = int(time.time())
+    assert sso({"sub": "idp-9", "email": "x@so.gov.vn"}, exp=now - 30 * 24 * 3600) is None
+    assert sso({"sub": "idp-9", "email": "x@so.gov.vn"}, exp=None) is None
+    assert sso({"sub": "idp-9", "email": "x@so.gov.vn"}, exp=now + 60) is not None
