@@ -129,6 +129,10 @@ LOGOUT_REDIRECT_URL = "login"
 ATTT_LOGIN_MAX_FAILURES = int(os.environ.get("ATTT_LOGIN_MAX_FAILURES", "5"))
 ATTT_LOGIN_MAX_FAILURES_PER_IP = int(os.environ.get("ATTT_LOGIN_MAX_FAILURES_PER_IP", "30"))
 ATTT_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("ATTT_LOGIN_LOCKOUT_MINUTES", "15"))
+# A browser a person logged in from keeps a signed device cookie: its failures count apart, so an attacker's
+# wrong passwords for the name do not lock the person out (core.auth.lockout).
+ATTT_DEVICE_COOKIE_NAME = "attt_device"
+ATTT_DEVICE_COOKIE_DAYS = int(os.environ.get("ATTT_DEVICE_COOKIE_DAYS", "180"))
 ATTT_API_TOKEN_DAYS = int(os.environ.get("ATTT_API_TOKEN_DAYS", "90"))
 # Reverse proxies in front of the platform, each appending the address it saw to X-Forwarded-For: `true` is one,
 # a number says how many (0/false: none, the header is ignored). Entries left of theirs are the client's own words.

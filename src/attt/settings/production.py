@@ -19,6 +19,7 @@ CSRF_COOKIE_SECURE = True
 # plant a session or CSRF cookie for the platform.
 SESSION_COOKIE_NAME = "__Host-attt_session"
 CSRF_COOKIE_NAME = "__Host-csrftoken"
+ATTT_DEVICE_COOKIE_NAME = "__Host-attt_device"
 LANGUAGE_COOKIE_SECURE = True
 LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"

@@ -54,11 +54,12 @@ def _safe_next(request) -> str:
     return reverse("home")
 
 
-def _fail(request, username: str, reason: str, *, counted: bool = True) -> None:
-    """Audit a refused log-in; count it toward the lock-out unless it was refused for being locked (those would
-    keep the lock-out going past its window for as long as anyone, the person too, keeps trying)."""
+def _fail(request, username: str, reason: str, *, device: str, counted: bool = True) -> None:
+    """Audit a refused log-in; count it toward the lock-out of its client (`device`: its device cookie's id, ''
+    for an unknown client) unless it was refused for being locked (those would keep the lock-out going past its
+    window for as long as anyone, the person too, keeps trying)."""
     if counted:
-        lockout.register_failure(username, client_ip(request))
+        lockout.register_failure(username, client_ip(request), device)
     audit.record(
         AuditEvent.Action.LOGIN_FAILED,
         object_type="core.user",
@@ -82,14 +83,14 @@ def login_view(request):
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"].strip()
-        ip = client_ip(request)
-        if lockout.is_locked(username, ip):
-            _fail(request, username, "locked", counted=False)
+        device = lockout.known_device(request, username)
+        if lockout.is_locked(username, client_ip(request), device):
+            _fail(request, username, "locked", device=device, counted=False)
             form.add_error(None, _locked_message())
         else:
             user = authenticate(request, username=username, password=form.cleaned_data["password"])
             if user is None:
-                _fail(request, username, "bad credentials")
+                _fail(request, username, "bad credentials", device=device)
                 form.add_error(None, _("Wrong user name or password."))
             elif user.has_totp:
                 request.session.cycle_key()  # a session key planted beforehand must not carry the half log-in
@@ -98,12 +99,11 @@ def login_view(request):
                     "at": time.time(),
                     "backend": user.backend,
                     "next": _safe_next(request),
+                    "device": device,
                 }
                 return redirect("login_verify")
             else:
-                lockout.clear_failures(username)
-                login(request, user)
-                return redirect(_safe_next(request))
+                return _logged_in(request, user, user.backend, device, _safe_next(request))
     return render(request, "registration/login.html", {"form": form, "next": request.GET.get("next", "")})
 
 
@@ -117,19 +117,28 @@ def login_verify_view(request):
     if user is None:
         return redirect("login")
     form = CodeForm(request.POST or None)
+    device = pending.get("device", "")
     if request.method == "POST" and form.is_valid():
-        if lockout.is_locked(user.username, client_ip(request)):
-            _fail(request, user.username, "locked", counted=False)
+        if lockout.is_locked(user.username, client_ip(request), device):
+            _fail(request, user.username, "locked", device=device, counted=False)
             form.add_error(None, _locked_message())
         elif totp.consume(user, form.cleaned_data["code"]):
             request.session.pop(PENDING_KEY, None)
-            lockout.clear_failures(user.username)
-            login(request, user, backend=pending["backend"])
-            return redirect(pending.get("next") or "home")
+            return _logged_in(request, user, pending["backend"], device, pending.get("next") or reverse("home"))
         else:
-            _fail(request, user.username, "bad second factor")
+            _fail(request, user.username, "bad second factor", device=device)
             form.add_error("code", _("The code is not correct or has expired."))
     return render(request, "registration/login_verify.html", {"form": form})
+
+
+def _logged_in(request, user, backend: str, device: str, target: str):
+    """Open the session, forget the failures of the client the person came in from, and let the browser keep
+    (or get) their device cookie."""
+    lockout.clear_failures(user.username, device)
+    login(request, user, backend=backend)
+    response = redirect(target)
+    lockout.remember_device(response, user.username, device)
+    return response
 
 
 @require_POST
@@ -193,11 +202,12 @@ def _password_error(request, password: str) -> str | None:
     """Why the current password, asked again on a profile page, is refused (None: it is right). Wrong ones count
     toward the log-in lock-out: a session left open is no way to guess the password without limit."""
     username = request.user.get_username()
-    if lockout.is_locked(username, client_ip(request)):
-        _fail(request, username, "locked", counted=False)
+    device = lockout.known_device(request, username)
+    if lockout.is_locked(username, client_ip(request), device):
+        _fail(request, username, "locked", device=device, counted=False)
         return _locked_message()
     if not request.user.check_password(password):
-        _fail(request, username, "wrong current password")
+        _fail(request, username, "wrong current password", device=device)
         return _("The password is not correct.")
     return None
 

@@ -145,6 +145,7 @@ class LoginAttempt(models.Model):
 
     username = models.CharField(max_length=150, db_index=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True, db_index=True)
+    device = models.CharField(max_length=32, blank=True, default="")  # the device cookie's id ('' if none)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

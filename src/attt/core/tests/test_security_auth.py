@@ -93,11 +93,11 @@ def test_a_code_used_by_a_concurrent_request_is_refused(tree, client, monkeypatc
     login(client, "lan", PASSWORD)
     locked = lockout.is_locked
 
-    def other_request_logs_in_first(username, ip):
+    def other_request_logs_in_first(username, ip, device):
         step = totp.matching_step(user.totp_secret, code)
         audit.lock_chain()
         User.objects.filter(pk=user.pk).update(totp_last_step=step)
-        return locked(username, ip)
+        return locked(username, ip, device)
 
     monkeypatch.setattr(lockout, "is_locked", other_request_logs_in_first)
     response = client.post("/login/verify/", {"code": code})
@@ -218,3 +218,98 @@ def test_a_password_change_ends_the_other_sessions(tree):
     )
     assert owner.get("/").status_code == 200
     assert thief.get("/").status_code == 302
+
+
+# --- Device cookies: an attacker's wrong passwords do not lock the person out ------------------------------------
+
+
+def _known_browser(tree, username="lan", **user) -> Client:
+    """A browser the person logged in from once (it keeps their device cookie), logged out again."""
+    make_user(tree.province_a, "leader", username=username, **user)
+    browser = Client()
+    assert login(browser, username, PASSWORD).status_code == 302
+    browser.post("/logout/")
+    return browser
+
+
+def test_a_person_logs_in_from_their_own_browser_while_an_attacker_has_locked_the_name(tree, client, settings):
+    """Five wrong passwords from anywhere locked the name for everyone: an attacker could keep a national
+    administrator out through an incident by sending a few tries every quarter of an hour."""
+    settings.ATTT_LOGIN_MAX_FAILURES = 3
+    browser = _known_browser(tree)
+    for _ in range(3):
+        login(client, "lan", "wrong")
+    assert login(client, "lan", PASSWORD).status_code == 200  # the attacker's side is locked, right password or not
+    assert login(browser, "lan", PASSWORD).status_code == 302
+    assert login(client, "lan", PASSWORD).status_code == 200  # and the person's log-in did not unlock it
+
+
+def test_a_known_browser_has_a_lock_out_of_its_own(tree, settings):
+    settings.ATTT_LOGIN_MAX_FAILURES = 3
+    browser = _known_browser(tree)
+    for _ in range(3):
+        login(browser, "lan", "wrong")
+    assert login(browser, "lan", PASSWORD).status_code == 200
+    assert login(Client(), "lan", PASSWORD).status_code == 302  # the unknown clients' count is untouched
+
+
+def test_a_device_cookie_counts_only_for_its_own_person_and_only_when_signed(tree, client, settings):
+    """Another person's cookie, or one written by hand, leaves a browser among the unknown clients."""
+    settings.ATTT_LOGIN_MAX_FAILURES = 3
+    browser = _known_browser(tree)
+    make_user(tree.province_a, "leader", username="hoa")
+    for _ in range(3):
+        login(client, "hoa", "wrong")
+    assert login(browser, "hoa", PASSWORD).status_code == 200  # lan's device cookie, hoa's name: unknown
+    forged = Client()
+    cookie = browser.cookies[settings.ATTT_DEVICE_COOKIE_NAME].value
+    forged.cookies[settings.ATTT_DEVICE_COOKIE_NAME] = cookie[:-2] + ("AA" if not cookie.endswith("AA") else "BB")
+    for _ in range(3):
+        login(client, "lan", "wrong")
+    assert login(forged, "lan", PASSWORD).status_code == 200
+    assert login(browser, "lan", PASSWORD).status_code == 302
+
+
+def test_a_device_cookie_expires(tree, client, settings):
+    settings.ATTT_LOGIN_MAX_FAILURES = 3
+    browser = _known_browser(tree)
+    for _ in range(3):
+        login(client, "lan", "wrong")
+    settings.ATTT_DEVICE_COOKIE_DAYS = 0
+    assert login(browser, "lan", PASSWORD).status_code == 200
+
+
+def test_the_device_cookie_is_kept_from_scripts_and_other_sites(tree, settings):
+    browser = _known_browser(tree)
+    cookie = browser.cookies[settings.ATTT_DEVICE_COOKIE_NAME]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    assert cookie["max-age"] == settings.ATTT_DEVICE_COOKIE_DAYS * 24 * 3600
+
+
+def test_a_second_step_counts_against_the_browser_it_started_in(tree, client, settings):
+    """A person with two-step verification gets the device cookie at the end of the second step, and wrong codes
+    from their own browser count against that browser only."""
+    settings.ATTT_LOGIN_MAX_FAILURES = 3
+    browser = _known_browser(tree, totp_secret=pyotp.random_base32())  # password step only: no cookie yet
+    assert settings.ATTT_DEVICE_COOKIE_NAME not in browser.cookies
+    user = User.objects.get(username="lan")
+    login(browser, "lan", PASSWORD)
+    browser.post("/login/verify/", {"code": pyotp.TOTP(user.totp_secret).now()})
+    assert "_auth_user_id" in browser.session and settings.ATTT_DEVICE_COOKIE_NAME in browser.cookies
+    browser.post("/logout/")
+    login(browser, "lan", PASSWORD)
+    for _ in range(3):
+        browser.post("/login/verify/", {"code": "000000"})
+    assert set(LoginAttempt.objects.values_list("device", flat=True)) != {""}
+    assert login(client, "lan", PASSWORD).status_code == 302  # the unknown clients' count is untouched
+
+
+def test_a_known_browser_behind_an_address_over_its_limit_still_logs_in(tree, settings):
+    """A ministry's offices leave through one address: someone spraying passwords from it must not keep every
+    known browser behind it out (the per-address limit counts unknown clients)."""
+    settings.ATTT_LOGIN_MAX_FAILURES_PER_IP = 3
+    browser = _known_browser(tree)
+    for n in range(3):
+        login(Client(), f"guess{n}", "wrong", REMOTE_ADDR="127.0.0.1")
+    assert login(Client(), "lan", PASSWORD, REMOTE_ADDR="127.0.0.1").status_code == 200
+    assert login(browser, "lan", PASSWORD, REMOTE_ADDR="127.0.0.1").status_code == 302
