@@ -38,7 +38,8 @@ class ReportData:
 
 def collect(user, plan: Plan, *, period: str, organization=None) -> ReportData:
     """Rows for every assignment of the plan the user may export (in `organization`'s subtree when given): one
-    unit's report, or, for the plan's owner, the consolidated report of all units. A download is an export, so
+    unit's report, which lists the indicators its tasks refer to, or, for the plan's owner, the consolidated
+    report of all units, which lists every indicator. A download is an export, so
     assignments, their reports, indicators and values come from the user's export scope, not the wider view
     scope a leader's role may give."""
     qs = scoping.visible(
@@ -73,7 +74,11 @@ def collect(user, plan: Plan, *, period: str, organization=None) -> ReportData:
     by_indicator: dict = {}  # indicator → period → values in the user's export scope
     for v in values.order_by("organization__name"):
         by_indicator.setdefault(v.indicator_id, {}).setdefault(v.period, []).append(v.value)
-    for ind in scoping.visible(user, plan.indicators.all(), "export"):
+    indicators = scoping.visible(user, plan.indicators.all(), "export")
+    if organization is not None:  # a unit's report: the indicators its tasks serve, not the whole plan's
+        referred = {n for refs in qs.values_list("task__indicator_refs", flat=True) for n in refs or ()}
+        indicators = indicators.filter(number__in=referred)
+    for ind in indicators:
         recorded = by_indicator.get(ind.pk, {})
         shown = services.value_period(period, recorded)
         data.indicators.append(

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from attt.core.testing import make_user
 from attt.plans import services
 from attt.plans.models import Indicator, IndicatorValue
-from attt.plans.tests.factories import make_plan
+from attt.plans.tests.factories import make_assignment, make_plan, make_task
 
 # --- the rule ----------------------------------------------------------------------------------------
 
@@ -196,3 +196,16 @@ def test_the_fallback_picks_among_values_in_the_export_scope(tree, client, natio
     client.force_login(national_admin)  # the consolidated report: the quarter's own value
     shown = read(client.get(url).content)[1]
     assert "Sở B quý 2" in shown and "Sở A" not in shown
+
+
+def test_a_units_report_lists_the_indicators_its_tasks_serve(tree, national_admin, plan_with_values):
+    """A unit's report listed every indicator of the plan, most of them nothing to do with its tasks."""
+    from attt.plans import reports
+
+    for unit, refs in ((tree.province_a, [3, 1]), (tree.province_b, [2])):
+        make_assignment(unit, make_task(tree.root, plan_with_values, indicator_refs=refs))
+    make_assignment(tree.province_a, make_task(tree.root, plan_with_values, indicator_refs=[]))
+    unit = reports.collect(national_admin, plan_with_values, period="2024", organization=tree.province_a)
+    assert [i["number"] for i in unit.indicators] == [1, 3]
+    whole = reports.collect(national_admin, plan_with_values, period="2024")
+    assert [i["number"] for i in whole.indicators] == [1, 2, 3]
