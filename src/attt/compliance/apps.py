@@ -18,7 +18,7 @@ class ComplianceConfig(AppConfig):
     verbose_name = _("Level-based security")
 
     def ready(self) -> None:
-        from attt.compliance import dashboards, demo_data, services  # noqa: F401 (home widget, demo loader)
+        from attt.compliance import dashboards, demo_data, reports, services  # noqa: F401 (home widget, demo loader)
         from attt.compliance import models as m
         from attt.core import navigation, permissions, scoping
         from attt.registry import services as registry
@@ -49,7 +49,8 @@ class ComplianceConfig(AppConfig):
             (m.Inspection, "inspection", "compliance:inspection"),
             (m.Finding, "finding", "compliance:finding"),
         ]:
-            scoping.register(model, api_basename=api, ui_namespace=ui)
+            stays = reports.stays_on_merge if model is m.StatusReport else None
+            scoping.register(model, api_basename=api, ui_namespace=ui, stays_on_merge=stays)
         navigation.register(
             navigation.Section(
                 "compliance",

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, Max, OuterRef, Subquery
+from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -397,6 +397,13 @@ def build_figures(organization: Organization, period: ReportPeriod, *, today: da
 
 
 # --- Life cycle -----------------------------------------------------------------------------------------
+
+
+def stays_on_merge(source: Organization, target: Organization) -> Q:
+    """When two organisations that each filed the report of one period merge, each report stays as it was filed:
+    the merged-away one's with it (an inactive unit under the target, in the target's subtree)."""
+    filed = StatusReport.objects.filter(organization=target, kind=OuterRef("kind"), period_end=OuterRef("period_end"))
+    return Q(Exists(filed))
 
 
 class ReportLocked(ValidationError):

@@ -25,6 +25,11 @@ class Resource:
     # Called as before_merge(source, target) before the source's records move to the target, so a
     # module can settle what the move alone would break (codes unique per owner, other references).
     before_merge: Callable | None = None
+    # Called as stays_on_merge(source, target) -> Q: the source's records that stay with it rather than move to
+    # the target, because the target holds the same once-per-organisation record (a report of one period, an
+    # assignment of one task). The source becomes an inactive unit under the target, so they stay in the target's
+    # subtree, seen and answered for by its people, each as it was filed: two legal records are never folded.
+    stays_on_merge: Callable | None = None
 
 
 resources: dict[type[models.Model], Resource] = {}

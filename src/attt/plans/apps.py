@@ -36,17 +36,19 @@ class PlansConfig(AppConfig):
                 "legaldocument": crud,
             },
         )
-        for model, api, ui in [
-            (m.Plan, "plan", "plans:plan"),
-            (m.Task, "task", "plans:task"),
-            (m.Assignment, "assignment", "plans:assignment"),
-            (m.ProgressReport, "progressreport", None),
-            (m.Evidence, None, None),
-            (m.Indicator, "indicator", "plans:indicator"),
-            (m.IndicatorValue, "indicatorvalue", None),
-            (m.LegalDocument, "legaldocument", "plans:legaldocument"),
+        from attt.plans import services
+
+        for model, api, ui, stays in [
+            (m.Plan, "plan", "plans:plan", None),
+            (m.Task, "task", "plans:task", None),
+            (m.Assignment, "assignment", "plans:assignment", services.assignment_stays),
+            (m.ProgressReport, "progressreport", None, services.report_stays),
+            (m.Evidence, None, None, services.evidence_stays),
+            (m.Indicator, "indicator", "plans:indicator", None),
+            (m.IndicatorValue, "indicatorvalue", None, services.value_stays),
+            (m.LegalDocument, "legaldocument", "plans:legaldocument", None),
         ]:
-            scoping.register(model, api_basename=api, ui_namespace=ui)
+            scoping.register(model, api_basename=api, ui_namespace=ui, stays_on_merge=stays)
         navigation.register(
             navigation.Section(
                 "plans",

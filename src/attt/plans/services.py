@@ -11,6 +11,7 @@ from collections import defaultdict
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -342,6 +343,31 @@ def set_parent(plan: Plan, parent: Plan | None) -> Plan:
         plan.parent = parent
         plan.save(update_fields=["parent", "updated_at"])
     return plan
+
+
+# --- mergers of organisations ----------------------------------------------------------------------
+# When two organisations merge and both were assigned the same task, each assignment stays as it was filed, with
+# its reports and evidence: the merged-away one's stays with it (an inactive unit under the target, in the
+# target's subtree). Folding two sets of submitted reports into one would rewrite legal records.
+
+
+def assignment_stays(source: Organization, target: Organization) -> Q:
+    """The source's assignments of a task the target was assigned too."""
+    return Q(organization=source) & Q(task__in=Assignment.objects.filter(organization=target).values("task"))
+
+
+def report_stays(source: Organization, target: Organization) -> Q:
+    return Q(assignment__in=Assignment.objects.filter(assignment_stays(source, target)))
+
+
+def evidence_stays(source: Organization, target: Organization) -> Q:
+    return Q(report__assignment__in=Assignment.objects.filter(assignment_stays(source, target)))
+
+
+def value_stays(source: Organization, target: Organization) -> Q:
+    """A value of one indicator and period that both hold: each keeps its own."""
+    held = IndicatorValue.objects.filter(organization=target, indicator=OuterRef("indicator"))
+    return Q(Exists(held.filter(period=OuterRef("period"))))
 
 
 # --- overdue, reminders, escalation ----------------------------------------------------------------

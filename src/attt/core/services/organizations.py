@@ -126,7 +126,9 @@ def merge(
 
     The source's units move under the target, its records and staff are reassigned to the target,
     its role assignments end (the target's administrators grant new ones), and the source stays as
-    an inactive node under the target so history still resolves. Returns counts per record type.
+    an inactive node under the target so history still resolves. A once-per-organisation record the
+    target holds too stays with the source where a module says so (`stays_on_merge`). Returns counts
+    per record type (`<label>_kept`: records that stayed).
     """
     audit.lock_chain()  # before the rows it reassigns, as the audit entries come after
     source.refresh_from_db()
@@ -147,10 +149,15 @@ def merge(
     for resource in scoping.resources.values():
         if resource.reassign_on_merge and resource.model is not Organization:
             records = resource.model.objects.filter(organization=source)
+            if resource.stays_on_merge is not None:
+                staying = records.filter(resource.stays_on_merge(source, target))
+                if kept := staying.count():
+                    counts[f"{resource.model._meta.label_lower}_kept"] = kept
+                    records = records.exclude(pk__in=staying.values("pk"))
             try:
                 with transaction.atomic():
                     counts[resource.model._meta.label_lower] = records.update(organization=target)
-            except IntegrityError:  # one per organisation, and no `before_merge` settled which one stays
+            except IntegrityError:  # one per organisation, and neither `before_merge` nor `stays_on_merge` settled it
                 raise ValidationError(
                     _(
                         "The merger was not made: %(source)s and %(target)s each hold %(records)s that an "

@@ -10,7 +10,7 @@ from attt.core import audit, scoping, uploads
 from attt.core.models import AuditEvent
 from attt.core.models.audit import GENESIS_HASH
 from attt.core.services import organizations
-from attt.core.testing import PASSWORD
+from attt.core.testing import PASSWORD, make_user
 
 
 def test_no_unit_is_created_under_a_merged_organisation(tree):
@@ -68,13 +68,14 @@ def test_a_name_cut_short_does_not_change_the_type():
         uploads.check_upload(SimpleUploadedFile(name, b"MZ"), max_bytes=2**20)
 
 
-def test_a_merge_records_cannot_absorb_is_refused_with_a_sentence(tree):
-    """Merging two provinces that had each filed their report of one month (a record an organisation holds once,
-    which no module's `before_merge` settles) ended in a database error (500) instead of saying what stood in the
-    way."""
+def test_a_merge_records_cannot_absorb_is_refused_with_a_sentence(tree, monkeypatch):
+    """Merging two provinces that had each filed their report of one month (a record an organisation holds once)
+    ended in a database error (500) instead of saying what stood in the way. Compliance now keeps both reports
+    (`stays_on_merge`); a module that settles nothing still gets the sentence."""
     from attt.compliance.models import StatusReport
     from attt.compliance.tests.factories_oversight import make_report
 
+    monkeypatch.setattr(scoping.resources[StatusReport], "stays_on_merge", None)
     report = make_report(tree.province_a)
     make_report(tree.province_b, period_start=report.period_start, period_end=report.period_end)
     with pytest.raises(ValidationError) as refused, transaction.atomic():
@@ -82,6 +83,21 @@ def test_a_merge_records_cannot_absorb_is_refused_with_a_sentence(tree):
     assert str(StatusReport._meta.verbose_name_plural) in refused.value.messages[0]
     tree.province_a.refresh_from_db()
     assert tree.province_a.is_active
+
+
+def test_a_merger_keeps_both_reports_of_one_month_as_filed(tree, api):
+    from attt.compliance.models import StatusReport
+    from attt.compliance.tests.factories_oversight import make_report
+
+    report = make_report(tree.province_a, notes="Tỉnh A")
+    theirs = make_report(tree.province_b, period_start=report.period_start, period_end=report.period_end)
+    other = make_report(tree.province_a)
+    counts = organizations.merge(tree.province_a, tree.province_b)
+    assert counts["compliance.statusreport_kept"] == 1 and counts["compliance.statusreport"] == 1
+    owners = dict(StatusReport.objects.values_list("pk", "organization_id"))
+    assert owners == {report.pk: tree.province_a.pk, theirs.pk: tree.province_b.pk, other.pk: tree.province_b.pk}
+    api.force_authenticate(make_user(tree.province_b, "security_officer", username="can-bo-tinh-b"))
+    assert api.get(f"/api/v1/compliance/status-reports/{report.pk}/").status_code == 200
 
 
 def test_notifications_reach_only_people_whose_role_still_holds(tree):
