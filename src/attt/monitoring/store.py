@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+import json
 import sqlite3
 import sys
 import threading
@@ -715,13 +716,23 @@ def _within(times: array, since_ms: int | None, until_ms: int | None) -> list[in
 
 
 def _needles(text: str | None) -> tuple[str, ...]:
-    """What a text search looks for in stored lines, in lower case: the text, and its JSON-escaped form when that
-    differs (a line or document holds `C:\\Windows` and `\\"whoami\\"` as JSON writes them)."""
+    """What a text search looks for in stored lines, in lower case: the text; its JSON-escaped form when that
+    differs (a line or document holds `C:\\Windows` and `\\"whoami\\"` as JSON writes them); and the forms of
+    senders that escape more. Python's `json.dumps` (and other ASCII-only writers) write each letter beyond ASCII
+    as `\\uXXXX`, which lower case leaves as it is, so the text goes in the cases a message is written in (lower,
+    upper, first letter or every word capitalised); Go's encoder writes `<`, `>` and `&` as escapes too. Looking
+    for a few more needles costs less than reading the escapes of every line searched."""
     if not text:
         return ()
-    plain = text.lower()
-    escaped = orjson.dumps(plain).decode()[1:-1]
-    return (plain,) if escaped == plain else (plain, escaped)
+    forms = [text.lower(), orjson.dumps(text.lower()).decode()[1:-1]]
+    for variant in (text.lower(), text.upper(), text.capitalize(), text.title()):
+        escaped = json.dumps(variant)[1:-1]
+        forms += [escaped.lower(), _go_escaped(escaped).lower()]
+    return tuple(dict.fromkeys(forms))
+
+
+def _go_escaped(text: str) -> str:
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _wanted_labels(query: EventQuery) -> dict[str, str]:

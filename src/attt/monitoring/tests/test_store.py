@@ -5,6 +5,7 @@ looked up among overlapping chunks, files of the previous one-row-per-event layo
 
 import datetime as dt
 import itertools
+import json
 import sqlite3
 import subprocess
 import sys
@@ -698,3 +699,24 @@ def test_a_text_search_finds_backslashes_and_quotes_as_typed(store):
     assert store.insert(_events(source, [line, ndjson])) == 2
     for typed in (r"System32\cmd.exe", '/c "whoami"', "CMD.EXE"):
         assert len(store.search(None, store_module.EventQuery(text=typed)).hits) == 2, typed
+
+
+def test_a_text_search_finds_letters_a_sender_wrote_as_escapes(store):
+    """Python's `json.dumps` (and other ASCII-only senders) write 'Đăng nhập thất bại' as `\\u0110\\u0103ng
+    nh\\u1eadp ...`, and Go's encoder writes `<` as `\\u003c`: a search for the words as typed found nothing."""
+    source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    escaped = json.dumps({"@timestamp": BASE_MS, "message": "Đăng nhập thất bại: TÀI KHOẢN quản trị"}).encode()
+    assert b"\\u0110" in escaped
+    plain = orjson.dumps({"@timestamp": BASE_MS + 1, "message": "đăng nhập thành công"})
+    go = orjson.dumps({"@timestamp": BASE_MS + 2, "url": "/search?q=<script>"})
+    go = go.replace(b"<", b"\\u003C").replace(b">", b"\\u003e")
+    tricky = orjson.dumps({"@timestamp": BASE_MS + 3, "path": "C:\\u0110\\users"})  # a backslash, not an escape
+    assert store.insert(_events(source, [escaped, plain, go, tricky])) == 4
+
+    def found(text):
+        return len(store.search(None, store_module.EventQuery(text=text)).hits)
+
+    assert found("đăng nhập") == 2 and found("nhập thất bại") == 1  # as the sender wrote it, in lower case
+    assert found("ĐĂNG NHẬP THẤT") == 1 and found("Tài Khoản") == 1  # first letter or all capitals
+    assert found("<SCRIPT>") == 1
+    assert found("\\u0110\\users") == 1  # as typed (a search for "đ\\users" finds it too: see docs)
