@@ -14,7 +14,7 @@ from attt.core import audit, scoping
 from attt.core.locks import lock_current
 from attt.intel import stix
 from attt.intel.models import Collection, CollectionGrant, StixObject, TaxiiStatus
-from attt.intel.sharing import TLP_ORDER
+from attt.intel.sharing import TLP_ORDER, strictest
 
 MAX_OBJECT_BYTES = 1024 * 1024
 MAX_TYPE_LENGTH = 250  # STIX 2.1: a type is 3 to 250 characters
@@ -144,9 +144,10 @@ def check_object(obj: object) -> dict:
 
 
 @transaction.atomic
-def add_objects(collection: Collection, objects: list) -> TaxiiStatus:
+def add_objects(collection: Collection, objects: list) -> tuple[TaxiiStatus, list[dict]]:
     """Store every valid object (a new version when its `modified` is new; the same version again is a
-    success without a change) and record the failures; the status says which is which.
+    success without a change) and record the failures; the status says which is which. Also returns the objects
+    stored before whose TLP a marking definition of this push raised (`marked_late`).
 
     Pushes into one collection take turns (a row lock on the collection, taken after validating and before the
     first write): an object without a version (SCOs, markings) is versioned by the time it arrives, so two
@@ -164,6 +165,9 @@ def add_objects(collection: Collection, objects: list) -> TaxiiStatus:
             failures.append({"id": object_id[:300], "message": str(exc)})
     if valid:
         lock_current(collection)
+    # Levels from every object pushed, refused ones too: the STIX validator refuses TLP definitions under ids of a
+    # producer's own, yet what they mark is no less restricted for that.
+    markings = tlp_markings(collection, objects)
     for obj, version in valid:
         if not (obj.get("modified") or obj.get("created")):
             # SCOs and markings carry no version: the same content again is the same object.
@@ -180,18 +184,49 @@ def add_objects(collection: Collection, objects: list) -> TaxiiStatus:
                 "type": obj["type"],
                 "spec_version": obj.get("spec_version", "2.1"),
                 "date_added": now,
-                "tlp": stix.tlp_of(obj) or "",
+                "tlp": stix.tlp_of(obj, markings) or "",
                 "data": obj,
             },
         )
         successes.append({"id": obj["id"], "version": stix.timestamp(version, exact=True)})
-    return TaxiiStatus.objects.create(
+    raised = marked_late(collection, stix.marking_levels(objects))
+    status = TaxiiStatus.objects.create(
         organization_id=collection.organization_id,
         collection=collection,
         request_timestamp=now,
         successes=successes,
         failures=failures,
     )
+    return status, raised
+
+
+def tlp_markings(collection: Collection, objects: list) -> dict[str, str]:
+    """The TLP levels of the marking definitions `objects` refer to under their producer's own ids
+    (`stix.marking_levels`): defined among them, or pushed to the collection before."""
+    found = stix.marking_levels(objects)
+    wanted = {ref for obj in objects if isinstance(obj, dict) for ref in stix.marking_refs(obj)}
+    wanted -= found.keys() | stix.TLP_BY_MARKING.keys()
+    if wanted:
+        stored = StixObject.objects.filter(collection=collection, type="marking-definition", stix_id__in=wanted)
+        found = stix.marking_levels(stored.values_list("data", flat=True)) | found
+    return found
+
+
+def marked_late(collection: Collection, markings: dict[str, str]) -> list[dict]:
+    """Objects stored before the TLP marking definition they refer to arrived were stored as less restricted
+    than their producer marked them: their TLP is raised now (the versions a reader is served) and the latest
+    of each is returned, for the indicators they gave to be raised too (`store.import_objects`)."""
+    if not markings:
+        return []
+    raised: dict[str, dict] = {}
+    stored = StixObject.objects.filter(collection=collection).exclude(type="marking-definition").exclude(tlp="red")
+    for row in stored.only("pk", "stix_id", "tlp", "data").order_by("stix_id", "version").iterator(chunk_size=2000):
+        level = strictest(row.tlp or None, stix.tlp_of(row.data, markings))
+        if level and level != row.tlp:
+            row.tlp = level
+            row.save(update_fields=["tlp"])
+            raised[row.stix_id] = row.data
+    return list(raised.values())
 
 
 def grant(collection: Collection, grantee, **rights) -> CollectionGrant:

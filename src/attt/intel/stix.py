@@ -16,6 +16,7 @@ import datetime
 import math
 import re
 import uuid
+from collections.abc import Iterable, Mapping
 
 from attt.intel import observables
 from attt.intel.sharing import TLP_LEVELS, SharedObservable, SharedReport, strictest
@@ -112,12 +113,52 @@ def _list(value) -> list:
     return value if isinstance(value, list) else []
 
 
-def tlp_of(obj: dict) -> str | None:
-    """The strictest TLP level among an object's marking references, None when unmarked. A granular marking
-    counts for the whole object: it is served or not as one, so a part marked red makes it red."""
+def marking_refs(obj: dict) -> list[str]:
+    """The marking definitions an object refers to, its granular markings' included."""
     refs = _list(obj.get("object_marking_refs"))
     refs += [m.get("marking_ref") for m in _list(obj.get("granular_markings")) if isinstance(m, dict)]
-    return strictest(*(TLP_BY_MARKING[ref] for ref in refs if isinstance(ref, str) and ref in TLP_BY_MARKING))
+    return [ref for ref in refs if isinstance(ref, str)]
+
+
+def tlp_of(obj: dict, markings: Mapping[str, str] | None = None) -> str | None:
+    """The strictest TLP level among an object's marking references, None when unmarked. A granular marking
+    counts for the whole object: it is served or not as one, so a part marked red makes it red. `markings`: the
+    levels of TLP marking definitions under ids of their producer's own (`marking_levels`)."""
+    markings = markings or {}
+    return strictest(*(TLP_BY_MARKING.get(ref) or markings.get(ref) for ref in marking_refs(obj)))
+
+
+_TLP_NAME = re.compile(r"tlp:\s*([a-z+]+)", re.IGNORECASE)
+
+
+def marking_levels(objects: Iterable) -> dict[str, str]:
+    """The TLP levels of the marking definitions among `objects` that state one under an id of their producer's
+    own: STIX 2.0's `definition_type: tlp`, the TLP 2.0 extension's property, or a name "TLP:…" (TLP:WHITE is
+    TLP:CLEAR). A definition that states a level this platform does not know counts as TLP:RED. Objects marked
+    with such a definition counted as unmarked: served to every reader of a collection, imported as TLP:AMBER."""
+    found = {}
+    for obj in objects:
+        if isinstance(obj, dict) and obj.get("type") == "marking-definition" and isinstance(obj.get("id"), str):
+            stated = _stated_level(obj)
+            if stated is not None and obj["id"] not in TLP_BY_MARKING:
+                found[obj["id"]] = stated
+    return found
+
+
+def _stated_level(definition: dict) -> str | None:
+    stated = []
+    inner = definition.get("definition")
+    if definition.get("definition_type") == "tlp" and isinstance(inner, dict):
+        stated.append(inner.get("tlp"))
+    extensions = definition.get("extensions")
+    if isinstance(extensions, dict) and isinstance(extensions.get(TLP2_EXTENSION_ID), dict):
+        stated.append(extensions[TLP2_EXTENSION_ID].get("tlp_2_0"))
+    if isinstance(definition.get("name"), str) and (named := _TLP_NAME.match(definition["name"].strip())):
+        stated.append(named[1])
+    if not stated:
+        return None
+    levels = [{"white": "clear"}.get(str(s).lower(), str(s).lower()) for s in stated]
+    return strictest(*(level if level in TLP_LEVELS else "red" for level in levels))
 
 
 def unstorable(value) -> str | None:
@@ -271,12 +312,12 @@ def to_bundle(report: SharedReport) -> dict:
     return {"type": "bundle", "id": _id("bundle", report, "bundle"), "objects": objects}
 
 
-def observables_of(obj: dict) -> list[SharedObservable]:
+def observables_of(obj: dict, markings: Mapping[str, str] | None = None) -> list[SharedObservable]:
     """The observables one indicator or SCO carries (none for other types, nor for a revoked object: its
-    producer withdrew it), each with the object's TLP."""
+    producer withdrew it), each with the object's TLP (`tlp_of`)."""
     found = [] if obj.get("revoked") is True else _observables_of(obj)
     for obs in found:
-        obs.tlp = tlp_of(obj)
+        obs.tlp = tlp_of(obj, markings)
     return found
 
 
@@ -349,10 +390,11 @@ def parse_bundle(data: dict) -> list[SharedReport]:
     if not isinstance(objects, list):
         raise ValueError("The bundle’s “objects” is not a list.")
     by_id = latest_objects(objects)
+    markings = marking_levels(by_id.values())
     carried: dict[str, list[SharedObservable]] = {}
     for object_id, obj in by_id.items():
         try:
-            found = observables_of(obj)
+            found = observables_of(obj, markings)
         except ValueError as exc:
             raise ValueError(f"Object {object_id}: {exc}") from None
         if found:
@@ -381,7 +423,7 @@ def parse_bundle(data: dict) -> list[SharedReport]:
                 description=str(obj.get("description") or ""),
                 created=created,
                 modified=modified,
-                tlp=tlp_of(obj) or "amber",
+                tlp=tlp_of(obj, markings) or "amber",
                 labels=[str(label) for label in _list(obj.get("labels"))],
                 techniques=[t for ref in refs if isinstance(ref, str) for t in _techniques(by_id.get(ref, {}))],
                 observables=[o for ref in refs if isinstance(ref, str) for o in carried.get(ref, [])],
@@ -397,7 +439,7 @@ def parse_bundle(data: dict) -> list[SharedReport]:
                 description="",
                 created=now,
                 modified=now,
-                tlp=strictest(*(tlp_of(by_id[oid]) for oid, _found in loose)) or "amber",
+                tlp=strictest(*(tlp_of(by_id[oid], markings) for oid, _found in loose)) or "amber",
                 observables=[o for _oid, found in loose for o in found],
             )
         )

@@ -338,9 +338,12 @@ def import_reports(organization, reports: list[SharedReport], *, source: str, la
     return _write(organization, items, source=source, label=label, reports=len(reports))
 
 
-def import_objects(organization, objects: list[dict], *, source: str = Source.TAXII) -> int:
+def import_objects(
+    organization, objects: list[dict], *, source: str = Source.TAXII, markings: dict[str, str] | None = None
+) -> int:
     """The detection observables of STIX objects a partner pushed into a collection, into the collection
-    owner's store with each object's own TLP. Objects whose values do not parse stay in the collection
+    owner's store with each object's own TLP (`markings`: the levels of the producer's own TLP marking
+    definitions, `collections.tlp_markings`). Objects whose values do not parse stay in the collection
     (they are valid STIX) but give no indicator; a revoked object retires the indicator it gave. Returns how many
     indicators were created or refreshed."""
     revoked = [obj["id"] for obj in objects if obj.get("revoked") is True]
@@ -350,7 +353,7 @@ def import_objects(organization, objects: list[dict], *, source: str = Source.TA
     items = []
     for obj in objects:
         try:
-            found = stix.observables_of(obj)
+            found = stix.observables_of(obj, markings)
         except ValueError:
             continue
         items += [(obs, obs.tlp or "amber", obj["id"]) for obs in found if obs.to_detect]
