@@ -24,6 +24,18 @@ def _custom(kind: str, **extra) -> dict:
             "name": "x", **extra}  # fmt: skip
 
 
+def push(client, collection, objects: list, username: str = "resp-a"):
+    """A TAXII add-objects request to `collection` with `username`'s password."""
+    auth = "Basic " + base64.b64encode(f"{username}:{PASSWORD}".encode()).decode()
+    return client.post(
+        f"/taxii2/national/collections/{collection.pk}/objects/",
+        data=json.dumps({"objects": objects}),
+        content_type=TAXII,
+        HTTP_ACCEPT=TAXII,
+        HTTP_AUTHORIZATION=auth,
+    )
+
+
 def test_the_columns_hold_what_stix_allows():
     assert StixObject._meta.get_field("type").max_length >= collections.MAX_TYPE_LENGTH == 250
     assert StixObject._meta.get_field("stix_id").max_length >= collections.MAX_ID_LENGTH
@@ -40,14 +52,7 @@ def test_taxii_push_of_long_types_and_unstorable_values(tree, client):
         "NUL character": _custom("x-nul", name="a\x00b"),
         "not finite": _custom("x-nan", x_score=float("nan")),
     }
-    auth = "Basic " + base64.b64encode(f"resp-a:{PASSWORD}".encode()).decode()
-    response = client.post(
-        f"/taxii2/national/collections/{collection.pk}/objects/",
-        data=json.dumps({"objects": [*fits, *refused.values()]}),  # NaN travels as JSON's common extension
-        content_type=TAXII,
-        HTTP_ACCEPT=TAXII,
-        HTTP_AUTHORIZATION=auth,
-    )
+    response = push(client, collection, [*fits, *refused.values()])  # NaN travels as JSON's common extension
     assert response.status_code == 202
     status = response.json()
     assert {s["id"] for s in status["successes"]} == {o["id"] for o in fits}
@@ -99,14 +104,7 @@ def test_a_push_stores_each_object_or_reports_it(tree, client, objects):
     indicators they carry) and nothing else."""
     collection = Collection.objects.create(organization=tree.province_a, title="Đẩy thử")
     make_user(tree.province_a, "incident_responder", username=f"push-{collection.pk}")
-    auth = "Basic " + base64.b64encode(f"push-{collection.pk}:{PASSWORD}".encode()).decode()
-    response = client.post(
-        f"/taxii2/national/collections/{collection.pk}/objects/",
-        data=json.dumps({"objects": objects}),
-        content_type=TAXII,
-        HTTP_ACCEPT=TAXII,
-        HTTP_AUTHORIZATION=auth,
-    )
+    response = push(client, collection, objects, username=f"push-{collection.pk}")
     assert response.status_code == 202, response.content[:300]
     status = TaxiiStatus.objects.get(pk=response.json()["id"])
     assert len(status.successes) + len(status.failures) == len(objects)
@@ -128,13 +126,6 @@ def test_a_damaged_copy_of_a_stored_object_in_the_same_push_is_a_failure(tree, c
     make_user(tree.province_a, "incident_responder", username="resp-a")
     collection = collections.default_collection(tree.province_a)
     good = next(o for o in VALID if o["type"] == "indicator")
-    auth = "Basic " + base64.b64encode(f"resp-a:{PASSWORD}".encode()).decode()
-    response = client.post(
-        f"/taxii2/national/collections/{collection.pk}/objects/",
-        data=json.dumps({"objects": [good, {**good, "type": ["indicator"]}]}),
-        content_type=TAXII,
-        HTTP_ACCEPT=TAXII,
-        HTTP_AUTHORIZATION=auth,
-    )
+    response = push(client, collection, [good, {**good, "type": ["indicator"]}])
     assert response.status_code == 202
     assert (response.json()["success_count"], response.json()["failure_count"]) == (1, 1)

@@ -2,15 +2,13 @@
 TLP 2.0 extension on a marking of one's own): an object marked TLP:RED that way counted as unmarked, so it was
 served to every reader of a collection and imported as TLP:AMBER."""
 
-import base64
-import json
 import uuid
 
-from attt.core.testing import PASSWORD, make_user
+from attt.core.testing import make_user
 from attt.intel import collections, stix
 from attt.intel.models import Indicator, StixObject
+from attt.intel.tests.test_collections import push
 
-TAXII = "application/taxii+json;version=2.1"
 STAMP = "2026-01-01T00:00:00.000Z"
 
 
@@ -67,15 +65,9 @@ def test_a_bundle_marked_red_by_its_own_definition_is_imported_as_red():
     assert shared.tlp == "red" and [o.tlp for o in shared.observables] == ["red"]
 
 
-def _push(client, collection, objects):
-    auth = "Basic " + base64.b64encode(f"resp-a:{PASSWORD}".encode()).decode()
-    response = client.post(
-        f"/taxii2/national/collections/{collection.pk}/objects/",
-        data=json.dumps({"objects": objects}),
-        content_type=TAXII,
-        HTTP_ACCEPT=TAXII,
-        HTTP_AUTHORIZATION=auth,
-    )
+def _push(client, collection, objects) -> set[str]:
+    """The ids the push refused."""
+    response = push(client, collection, objects)
     assert response.status_code == 202
     return {failure["id"] for failure in response.json()["failures"]}
 
