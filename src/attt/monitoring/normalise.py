@@ -795,12 +795,16 @@ def _reason(exc: Exception) -> str:
 # the spool's fsync and JetStream's three replicas move little. The worker normalises them again with the
 # gateway's receive time, which gives the same events (ids, times, documents).
 
-WIRE_MAGIC = b"ATTT2\n"
+WIRE_MAGIC = b"ATTT3\n"
+_WIRE_V2 = b"ATTT2\n"  # the header compressed with the lines: still read (spool rows and messages of before)
+_COMPRESS = zstandard.ZstdCompressor(level=1).compress
 
 
 def encode_lines(source: SourceRef, received: dt.datetime, lines: list[bytes] | bytes) -> bytes:
-    """Accepted lines (a list, or already joined by newlines) as one compressed message: a JSON header (source,
-    organisation, format, receive time) then the lines, one a line."""
+    """Accepted lines (a list, or already joined by newlines) as one message: a JSON header (source, organisation,
+    format, receive time) on a line of its own, then the lines compressed as one zstd frame (`chunk_body`). The
+    lines go through zstd in one call: its streaming interface, which spared copying them behind the header,
+    compressed an eighth slower than the copy costs."""
     header = orjson.dumps(
         {
             "source": str(source.id),
@@ -810,9 +814,15 @@ def encode_lines(source: SourceRef, received: dt.datetime, lines: list[bytes] | 
         }
     )
     body = lines if lines.__class__ is bytes else b"\n".join(lines)
-    # Streamed (the header, then the lines) so the batch is not copied once more; the size goes in the frame header.
-    compressor = zstandard.ZstdCompressor(level=1).compressobj(size=len(header) + 1 + len(body))
-    return WIRE_MAGIC + compressor.compress(header + b"\n") + compressor.compress(body) + compressor.flush()
+    return b"".join((WIRE_MAGIC, header, b"\n", _COMPRESS(body)))
+
+
+def chunk_body(payload: bytes) -> tuple[bytes, bool]:
+    """The zstd frame of a message's lines as a store keeps it, and whether the header is its first line (the
+    earlier form, ATTT2, compressed the header with the lines)."""
+    if payload.startswith(_WIRE_V2):
+        return payload[len(_WIRE_V2) :], True
+    return payload[payload.index(b"\n", len(WIRE_MAGIC)) + 1 :], False
 
 
 def encode_chunks(source: SourceRef, received: dt.datetime, lines: list[bytes], limit: int) -> list[bytes]:
@@ -841,10 +851,14 @@ _original = operator.attrgetter("original")
 
 def decode_lines(payload: bytes) -> tuple[SourceRef, dt.datetime, bytes]:
     """(source, receive time, the lines joined by newlines) of a message made by `encode_lines`."""
-    if not payload.startswith(WIRE_MAGIC):
+    if payload.startswith(WIRE_MAGIC):
+        header, data = payload[len(WIRE_MAGIC) :].split(b"\n", 1)
+        data = zstandard.ZstdDecompressor().decompress(data, max_output_size=_MAX_BATCH)
+    elif payload.startswith(_WIRE_V2):
+        body = zstandard.ZstdDecompressor().decompress(payload[len(_WIRE_V2) :], max_output_size=_MAX_BATCH)
+        header, _, data = body.partition(b"\n")
+    else:
         raise ValueError("not an attt batch (unknown wire format)")
-    body = zstandard.ZstdDecompressor().decompress(payload[len(WIRE_MAGIC) :], max_output_size=_MAX_BATCH)
-    header, _, data = body.partition(b"\n")
     meta = orjson.loads(header)
     source = SourceRef(uuid.UUID(meta["source"]), uuid.UUID(meta["organization"]), meta["format"])
     return source, _fromisoformat(meta["received"]), data

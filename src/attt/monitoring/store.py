@@ -33,7 +33,7 @@ import orjson
 import zstandard
 
 from attt.monitoring.enrich import SystemInfo
-from attt.monitoring.normalise import WIRE_MAGIC, derived_document
+from attt.monitoring.normalise import chunk_body, derived_document
 from attt.monitoring.pipeline import NormalisedEvent
 
 SCHEMA = """
@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS chunk (
     derived BLOB NOT NULL,  -- per event, 1 when its line is the received line its document is rebuilt from
     times BLOB NOT NULL,  -- per event, its time (int64 ms, little-endian)
     ids BLOB NOT NULL,  -- per event, its id (16 bytes)
-    framed INTEGER NOT NULL,  -- 1 when the body is the batch's wire frame as it came: its first line is the header
+    framed INTEGER NOT NULL,  -- 1 when the body came from an ATTT2 wire frame: its first line is the header
     body BLOB NOT NULL  -- zstd of the lines, one an event, joined by newlines; last, so reading the rest skips it
 );
 -- Repeats are looked up among a source's chunks around a batch's time; the reads go by organisation and time.
@@ -260,6 +260,7 @@ class SQLiteEventStore(_EventReads):
         frame: bytes | None = None,
     ) -> tuple:
         """A chunk row; `labels` maps each label to (distinct values as stored, their counts, positions)."""
+        body, framed = chunk_body(frame) if frame is not None else (self._compressor.compress(b"\n".join(lines)), False)
         return (
             organization_id,
             source_id,
@@ -274,8 +275,8 @@ class SQLiteEventStore(_EventReads):
             derived,
             _pack(array("q", times)),
             ids,
-            frame is not None,
-            frame[len(WIRE_MAGIC) :] if frame is not None else self._compressor.compress(b"\n".join(lines)),
+            framed,
+            body,
         )
 
     def reject(self, source_id: uuid.UUID, organization_id: uuid.UUID, rejections: list[tuple[int, str]]) -> None:

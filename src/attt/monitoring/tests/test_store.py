@@ -641,7 +641,7 @@ def test_a_batch_is_stored_from_its_wire_frame_as_it_came(tmp_path):
     """The gateway's compressed message becomes the chunk's body (no second compression) when it holds exactly
     the batch's events, all derived; the documents read back the same. With repeats dropped, or with events whose
     document is not derived, the store compresses the lines itself."""
-    from attt.monitoring.normalise import events_payload
+    from attt.monitoring.normalise import chunk_body, events_payload
 
     store = SQLiteEventStore(tmp_path / "events.sqlite3")
     source = SourceRef(uuid.uuid4(), uuid.uuid4())
@@ -654,11 +654,32 @@ def test_a_batch_is_stored_from_its_wire_frame_as_it_came(tmp_path):
     assert store.insert(later, events_payload(later, source)) == 3
     mixed = _events(source, [_line(BASE_MS + 20, 20), _evtx_line(BASE_MS + 21, 21, "DC01")], received)
     assert store.insert(mixed, events_payload(mixed, source)) == 2
-    framed = [row[0] for row in store._db.execute("SELECT framed FROM chunk ORDER BY rowid")]
-    assert framed == [1, 0, 0]
+    bodies = [body for (body,) in store._db.execute("SELECT body FROM chunk ORDER BY rowid")]
+    assert bodies[0] == chunk_body(events_payload(first, source))[0]
+    assert bodies[1] != chunk_body(events_payload(later, source))[0] != bodies[2]
     documents = {d["event"]["id"]: d for d in store.recent([str(source.organization_id)], limit=20)}
     assert len(documents) == 10 and all(documents[i] == doc for i, doc in expected.items())
     assert store.count(None, 0, group_by="dataset") == {"dns": 8, None: 1, "windows": 1}
+
+
+def test_a_batch_in_the_earlier_wire_form_is_read_and_stored(tmp_path):
+    """Spool rows and JetStream messages written before the header left the compressed part (ATTT2) are still
+    in flight at an upgrade: they decode, and the store keeps them with their header as the first line."""
+    import zstandard
+
+    from attt.monitoring.normalise import decode_batch, encode_lines
+
+    store = SQLiteEventStore(tmp_path / "events.sqlite3")
+    source = SourceRef(uuid.uuid4(), uuid.uuid4())
+    received = dt.datetime(2026, 1, 9, tzinfo=dt.UTC)
+    lines = [_line(BASE_MS + n, n, "dns", f"h{n}") for n in range(3)]
+    header, _, compressed = encode_lines(source, received, lines).removeprefix(b"ATTT3\n").partition(b"\n")
+    old = b"ATTT2\n" + zstandard.ZstdCompressor().compress(header + b"\n" + zstandard.decompress(compressed))
+    events, complete = decode_batch(old)
+    assert complete and [e.original for e in events] == lines and events[0].ingested == received
+    assert store.insert(events, old) == 3
+    assert [framed for (framed,) in store._db.execute("SELECT framed FROM chunk")] == [1]
+    assert {d["host"]["name"] for d in store.recent(None, limit=5)} == {"h0", "h1", "h2"}
 
 
 def test_retention_removes_what_is_older_than_the_cutoff(store, monkeypatch):
