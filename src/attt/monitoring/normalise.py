@@ -445,11 +445,15 @@ def _struct(name: str, members: dict) -> type[msgspec.Struct]:
     return msgspec.defstruct(f"_{name}", [(key, kind, None) for key, kind in members.items()], gc=False)
 
 
-def _read_fast(line: bytes, source: SourceRef, received: dt.datetime) -> NormalisedEvent | None:
-    """The event of an ECS-like JSON line read through `_DECODE`, or None for the general path."""
+def _read_fast(
+    line: bytes, source: SourceRef, received: dt.datetime, ascii_batch: bool = False
+) -> NormalisedEvent | None:
+    """The event of an ECS-like JSON line read through `_DECODE`, or None for the general path. `ascii_batch`:
+    the line comes from a batch known to be ASCII, so its UTF-8 needs no check (one look at the whole batch costs a
+    fifth of one look per line)."""
     try:
         doc = _DECODE(line)
-        if not line.isascii():
+        if not ascii_batch and not line.isascii():
             line.decode()  # msgspec does not check the UTF-8 of strings it skips; orjson refuses invalid UTF-8
     except (msgspec.MsgspecError, UnicodeDecodeError, RecursionError):
         # RecursionError: nested deeper than msgspec goes, which is Python's recursion limit (1000; only hypothesis
@@ -735,14 +739,14 @@ def _normalise_each(data, source, received, syslog, events, rejected) -> None:
         return
     # `split_lines` spelled out for JSON: CRs looked for once per batch, blank lines only on the general path (the
     # typed read refuses them).
-    crlf, add = b"\r" in data, events.append
+    crlf, ascii_batch, add = b"\r" in data, data.isascii(), events.append
     for number, line in enumerate(data.split(b"\n"), 1):
         if crlf:
             line = line.rstrip(b"\r")
         if not line:
             continue
         try:
-            event = _read_fast(line, source, received)
+            event = _read_fast(line, source, received, ascii_batch)
             if event is None:
                 if not line.strip():
                     continue
