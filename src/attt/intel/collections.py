@@ -7,6 +7,7 @@ import datetime
 import uuid
 
 from django.db import IntegrityError, models, transaction
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -215,11 +216,22 @@ def tlp_markings(collection: Collection, objects: list) -> dict[str, str]:
 def marked_late(collection: Collection, markings: dict[str, str]) -> list[dict]:
     """Objects stored before the TLP marking definition they refer to arrived were stored as less restricted
     than their producer marked them: their TLP is raised now (the versions a reader is served) and the latest
-    of each is returned, for the indicators they gave to be raised too (`store.import_objects`)."""
+    of each is returned, for the indicators they gave to be raised too (`store.import_objects`). Only the rows
+    whose text names one of the definitions are read (a producer may send its definition with every push)."""
+    markings = {ref: level for ref, level in markings.items() if level != "clear"}  # nothing to raise to
     if not markings:
         return []
+    naming = models.Q()
+    for ref in markings:
+        naming |= models.Q(text__contains=ref)
+    stored = (
+        StixObject.objects.filter(collection=collection)
+        .exclude(type="marking-definition")
+        .exclude(tlp="red")
+        .annotate(text=Cast("data", models.TextField()))
+        .filter(naming)
+    )
     raised: dict[str, dict] = {}
-    stored = StixObject.objects.filter(collection=collection).exclude(type="marking-definition").exclude(tlp="red")
     for row in stored.only("pk", "stix_id", "tlp", "data").order_by("stix_id", "version").iterator(chunk_size=2000):
         level = strictest(row.tlp or None, stix.tlp_of(row.data, markings))
         if level and level != row.tlp:

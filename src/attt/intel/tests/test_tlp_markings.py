@@ -109,3 +109,17 @@ def test_a_definition_pushed_after_the_objects_it_marks_raises_them(tree, client
     assert _served_and_imported(collection, indicator) == ({""}, {"amber"})
     _push(client, collection, [red])
     assert _served_and_imported(collection, indicator) == ({"red"}, {"red"})
+
+
+def test_a_definition_sent_again_reads_only_the_objects_that_name_it(tree, client, monkeypatch):
+    """A producer that sends its definition with every push made each push read the whole collection."""
+    make_user(tree.province_a, "incident_responder", username="resp-a")
+    collection = collections.default_collection(tree.province_a)
+    red = _tlp2("red")
+    _push(client, collection, [_indicator(f"198.51.100.{n}") for n in range(1, 30)])
+    marked = _indicator("198.51.100.7", red)
+    _push(client, collection, [marked])
+    read = []
+    monkeypatch.setattr(stix, "tlp_of", lambda obj, markings=None: read.append(obj["id"]) or "red")
+    assert collections.marked_late(collection, {red["id"]: "red"}) == [marked]
+    assert read == [marked["id"]]
