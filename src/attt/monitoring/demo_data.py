@@ -10,6 +10,7 @@ from attt.core import demo
 from attt.core.models import Organization
 from attt.monitoring import services
 from attt.monitoring.models import LogFormat, Source
+from attt.monitoring.parsers import device_zone
 
 SOURCES = [
     ("ttgs-quoc-gia", "Cảm biến mạng trục quốc gia", LogFormat.CEF, 5),
@@ -25,7 +26,8 @@ SOURCES = [
 def _cef_lines(rng: random.Random, now: dt.datetime, n: int) -> bytes:
     lines = []
     for i in range(n):
-        stamp = (now - dt.timedelta(seconds=n - i)).strftime("%b %d %H:%M:%S").replace(" 0", "  ", 1)
+        at = (now - dt.timedelta(seconds=n - i)).astimezone(device_zone())  # as the device's clock says it
+        stamp = f"{at:%b} {at.day:2d} {at:%H:%M:%S}"  # RFC 3164: the day padded with a space, the hour with a zero
         src = f"203.113.{rng.randint(1, 254)}.{rng.randint(1, 254)}"
         dst = f"10.{rng.randint(1, 20)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
         act = rng.choice(["allow", "deny", "deny", "alert"])

@@ -84,10 +84,22 @@ def _shown(event: dict) -> dict:
     shown is the one the store indexes, an object's name or hostname."""
     host = event.get("host")
     return {
-        "time": event.get("@timestamp"),
+        "time": _local_time(event.get("@timestamp")),
+        "iso": event.get("@timestamp"),
         "host": column_text(host.get("name") or host.get("hostname")) if isinstance(host, dict) else None,
         "original": event["event"].get("original", ""),
     }
+
+
+def _local_time(value) -> str:
+    """An event's `@timestamp` in the platform's time zone to the millisecond, as analysts compare it with their
+    own logs; the text as stored when it does not read as a time."""
+    try:
+        stamp = dt.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return str(value or "")
+    local = timezone.localtime(stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC))
+    return f"{local:%Y-%m-%d %H:%M:%S}.{local.microsecond // 1000:03d}"
 
 
 class SourceForm(forms.ModelForm):

@@ -163,3 +163,15 @@ def test_a_time_given_to_the_millisecond_is_that_millisecond(tree):
     form = EventSearchForm(make_user(tree.dept_a, "soc_analyst"), {"since": "2004-03-15T07:55:47.472Z"})
     assert form.is_valid(), form.errors
     assert form.query().since_ms == 1079337347472
+
+
+def test_the_page_shows_times_in_the_platforms_zone_to_the_millisecond(api, client, tree):
+    """The stored UTC text with microseconds (2026-01-01T00:00:00.123456Z) is not what analysts compare with their
+    own logs; the page shows the platform's time, the stored text on hover."""
+    _source, token = make_source(tree.dept_a)
+    line = json.dumps({"@timestamp": "2026-01-01T00:00:00.123456Z", "message": "giờ", "host": {"name": "h"}})
+    assert post(api, token, line.encode()).json()["accepted"] == 1
+    client.force_login(make_user(tree.dept_a, "soc_analyst"))
+    page = client.get(reverse("monitoring:event_search"), {"q": "giờ"}).content.decode()
+    assert '<time datetime="2026-01-01T00:00:00.123456Z" title="2026-01-01T00:00:00.123456Z">' in page
+    assert "2026-01-01 07:00:00.123</time>" in page and "(Asia/Ho_Chi_Minh)" in page

@@ -15,6 +15,7 @@ from attt.core.models import Notification
 from attt.core.testing import make_user
 from attt.monitoring import pipeline, services
 from attt.monitoring.models import Source
+from attt.monitoring.store import EventQuery
 from attt.monitoring.tests.factories import make_source
 from attt.registry.models import IPRange
 from attt.registry.tests.factories import make_system
@@ -205,10 +206,28 @@ def test_demo_loader_creates_sources_and_replays_events(tree):
     ctx = demo.DemoContext(rng=random.Random(1), scale=0.1, progress=lambda message: None, stdout=io.StringIO())
     result = demo_data.load(ctx)
     assert result["sources"] == 3 and result["events"] == 40  # the IDS sensor stays silent on purpose
+    firewall = services.store().search(None, EventQuery(host="fw-dc01"), limit=50).hits
+    assert len(firewall) == 20 and all(h.document["log"]["syslog"]["hostname"] == "fw-dc01" for h in firewall)
     assert (
         services.store().per_source(0)[str(Source.objects.get(name="Cổng thu nhận nhật ký các SOC").pk)]["rejected"]
         == 1
     )
+
+
+@pytest.mark.parametrize("day", [5, 25])
+def test_the_demo_firewall_writes_syslog_headers_as_a_device_does(day):
+    """From the 10th of a month on, the demo's headers lost the hour's zero ("Nov 25  3:59:49"): not RFC 3164, so
+    every firewall event was stored with no host and at its receive time."""
+    import random
+
+    from attt.monitoring.demo_data import _cef_lines
+    from attt.monitoring.parsers import parse_syslog
+
+    now = dt.datetime(2026, 11, day, 3, 59, 50, tzinfo=dt.UTC)
+    for offset, line in enumerate(_cef_lines(random.Random(1), now, 3).split(b"\n")):
+        record = parse_syslog(line, now=now)
+        assert record["hostname"] == "fw-dc01"
+        assert record["timestamp"] == now - dt.timedelta(seconds=3 - offset)
 
 
 def test_a_failing_consumer_does_not_fail_the_sender_and_the_batch_is_retried(api, source, monkeypatch):
