@@ -162,6 +162,7 @@ LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
 LOCALE_PATHS = [PACKAGE_DIR / "core" / "locale"]
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True
+FORMAT_MODULE_PATH = ["attt.formats"]  # compact dates for tables (attt/formats/<language>/formats.py)
 USE_TZ = True
 LANGUAGE_COOKIE_NAME = "attt_language"
 

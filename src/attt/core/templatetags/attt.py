@@ -2,7 +2,7 @@ import datetime
 
 from django import template
 from django.utils import timezone
-from django.utils.formats import localize
+from django.utils.formats import date_format, localize
 from django.utils.safestring import mark_safe
 
 register = template.Library()
@@ -22,8 +22,9 @@ def control(field):
 
 
 @register.filter
-def cell(value):
-    """A table cell: booleans as icons with text for screen readers, dates localised."""
+def cell(value, style: str = ""):
+    """A table cell: booleans as icons with text for screen readers, dates localised; `short` ("…|cell:'short'",
+    a list's many rows): dates in the language's short numeric form."""
     if value is True:
         return mark_safe(
             '<i class="bi bi-check-lg text-success" aria-hidden="true"></i><span class="visually-hidden">✓</span>'
@@ -36,6 +37,9 @@ def cell(value):
         return "—"
     if isinstance(value, datetime.datetime) and timezone.is_aware(value):
         value = timezone.localtime(value)
+    if style == "short" and isinstance(value, datetime.date):
+        timed = isinstance(value, datetime.datetime)
+        return date_format(value, "SHORT_DATETIME_FORMAT" if timed else "SHORT_DATE_FORMAT")
     return localize(value)
 
 

@@ -151,3 +151,23 @@ def test_profile_page_logs_out(client, tree, org_admin):
 def test_server_error_page_asks_for_no_favicon():
     page = (CORE / "templates" / "500.html").read_text()
     assert '<link rel="icon" href="data:,">' in page
+
+
+def test_lists_show_dates_in_the_short_numeric_form_of_the_language(client, tree, org_admin):
+    """A list's date column read "10:39 Ngày 25 tháng 11 năm 2026" (Django's long Vietnamese form), which made
+    every row of the alert list five lines tall; lists now write 25/11/2026 10:39, detail pages keep the long form."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from attt.core.templatetags.attt import cell
+
+    moment = dt.datetime(2026, 11, 25, 3, 39, tzinfo=dt.UTC)
+    with timezone.override("Asia/Ho_Chi_Minh"), translation.override("vi"):
+        assert cell(moment, "short") == "25/11/2026 10:39" and cell(moment.date(), "short") == "25/11/2026"
+        assert cell(moment) == "10:39 Ngày 25 tháng 11 năm 2026"
+    with timezone.override("Asia/Ho_Chi_Minh"), translation.override("en"):
+        assert cell(moment, "short") == "2026-11-25 10:39"
+    client.force_login(org_admin)
+    page = client.get(reverse("core:auditevent_list")).content.decode()
+    assert re.search(r"<td>\d{2}/\d{2}/20\d{2} \d{2}:\d{2}</td>", page)
