@@ -145,10 +145,10 @@ class AlertListView(ObjectListView):
         Column(gettext_lazy("Events"), "count"),
         Column(gettext_lazy("First seen"), "first_seen"),
         Column(gettext_lazy("Last seen"), "last_seen"),
-        Column(gettext_lazy("Rule id"), "rule_id"),
-        Column(gettext_lazy("Rule author"), "rule_author"),
+        Column(gettext_lazy("Rule id"), "rule_id", shown=False),
+        Column(gettext_lazy("Rule author"), "rule_author", shown=False),
         Column(gettext_lazy("Indicator value"), "indicator_value"),
-        Column(gettext_lazy("id"), "id"),
+        Column(gettext_lazy("id"), "id", shown=False),
     ]
 
 

@@ -50,7 +50,7 @@ class SourceListView(ObjectListView):
         Column(gettext_lazy("Expected interval (minutes)"), "expected_interval_minutes"),
         Column(gettext_lazy("Last seen"), "last_seen_at"),
         Column(gettext_lazy("Active"), "is_active"),
-        Column(gettext_lazy("id"), "id"),
+        Column(gettext_lazy("id"), "id", shown=False),
     ]
 
 

@@ -33,7 +33,7 @@ class VulnWarningListView(ObjectListView):
         Column(gettext_lazy("Priority"), "priority"),
         Column(gettext_lazy("Status"), "status"),
         Column(gettext_lazy("Due date"), "due_date"),
-        Column(gettext_lazy("id"), "id"),
+        Column(gettext_lazy("id"), "id", shown=False),
     ]
 
     def get(self, request, *args, **kwargs):

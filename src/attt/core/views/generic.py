@@ -30,6 +30,7 @@ class Column:
     header: str
     path: str
     link: bool = False
+    shown: bool = True  # False: in the CSV export only (ids and other values a person does not read in a list)
 
     def value(self, obj):
         return exports.attribute(self.path)(obj)
@@ -95,8 +96,8 @@ class ObjectListView(ScopedMixin, TemplateView):
         return {
             **super().get_context_data(**kwargs),
             "title": self.title or self.model._meta.verbose_name_plural.capitalize(),
-            "columns": self.columns,
-            "rows": [(obj, [c.value(obj) for c in self.columns]) for obj in page],
+            "columns": [c for c in self.columns if c.shown],
+            "rows": [(obj, [c.value(obj) for c in self.columns if c.shown]) for obj in page],
             "page": page,
             "filterset": getattr(self, "filterset", None),
             "querystring": query.urlencode(),

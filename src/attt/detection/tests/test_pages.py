@@ -157,6 +157,23 @@ def test_alert_search_filters(tree, national_admin, client, alerts):
     assert export.status_code == 200 and body.count("\n") == 7
 
 
+def test_the_alert_list_leaves_ids_to_its_export(tree, national_admin, client, alerts):
+    """Thirteen columns, two of them UUIDs, pushed the list past the page's width and made each row many lines
+    tall; the rule id, its author and the alert id are in the CSV export, not on the page."""
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    client.force_login(national_admin)
+    url = reverse("detection:alert_list")
+    page = client.get(url).content.decode()
+    export = b"".join(client.get(url, {"export": "csv"}).streaming_content).decode()
+    with translation.override("vi"):
+        hidden = [gettext("Rule id"), gettext("Rule author"), gettext("id")]
+        for header in hidden:
+            assert f'<th scope="col">{header}</th>' not in page and header in export.splitlines()[0]
+        assert f'<th scope="col">{gettext("Last seen")}</th>' in page
+
+
 def test_alert_page_shows_attribution_and_steps(tree, client, fake_incident):
     analyst = make_user(tree.province_a, "soc_analyst", username="soc-a")
     rule = make_rule(rule_id="r-x", author="Nasreddine Bencherchali")
