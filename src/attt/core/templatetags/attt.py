@@ -3,6 +3,7 @@ import datetime
 from django import template
 from django.utils import timezone
 from django.utils.formats import date_format, localize
+from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 register = template.Library()
@@ -39,7 +40,9 @@ def cell(value, style: str = ""):
         value = timezone.localtime(value)
     if style == "short" and isinstance(value, datetime.date):
         timed = isinstance(value, datetime.datetime)
-        return date_format(value, "SHORT_DATETIME_FORMAT" if timed else "SHORT_DATE_FORMAT")
+        text = date_format(value, "SHORT_DATETIME_FORMAT" if timed else "SHORT_DATE_FORMAT")
+        # the date and the time each kept whole: a list's cells may break anywhere (app.css, `.table-list`)
+        return format_html_join(" ", '<span class="text-nowrap">{}</span>', ((part,) for part in text.split(" ")))
     return localize(value)
 
 
