@@ -3,7 +3,7 @@ import datetime
 from django import template
 from django.utils import timezone
 from django.utils.formats import date_format, localize
-from django.utils.html import format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 register = template.Library()
@@ -40,10 +40,14 @@ def cell(value, style: str = ""):
         value = timezone.localtime(value)
     if style == "short" and isinstance(value, datetime.date):
         timed = isinstance(value, datetime.datetime)
-        text = date_format(value, "SHORT_DATETIME_FORMAT" if timed else "SHORT_DATE_FORMAT")
-        # the date and the time each kept whole: a list's cells may break anywhere (app.css, `.table-list`)
-        return format_html_join(" ", '<span class="text-nowrap">{}</span>', ((part,) for part in text.split(" ")))
+        return date_format(value, "SHORT_DATETIME_FORMAT" if timed else "SHORT_DATE_FORMAT")
+    if isinstance(value, str) and any(len(word) > LONG_WORD for word in value.split()):
+        # a URL, a hash, an address list: may break anywhere rather than widen its column past the page
+        return format_html('<span class="break-anywhere">{}</span>', value)
     return localize(value)
+
+
+LONG_WORD = 24  # characters: longer than any word of a name or a status, shorter than a hash or most URLs
 
 
 @register.simple_tag
