@@ -19,7 +19,12 @@ def control(field):
         attrs["aria-describedby"] = f"{field.auto_id}_help"
     if field.errors:
         attrs["aria-invalid"] = "true"
+    if getattr(widget, "allow_multiple_selected", False):  # every choice in sight, up to 8 (browsers show 4)
+        attrs["size"] = str(min(len(list(widget.choices)), MULTIPLE_SHOWN))
     return field.as_widget(attrs=attrs)
+
+
+MULTIPLE_SHOWN = 8
 
 
 @register.filter

@@ -1,6 +1,7 @@
 """The dashboard's arithmetic and query count, the pages, the alert search and the API actions."""
 
 import datetime
+import re
 import uuid
 from types import SimpleNamespace
 
@@ -172,6 +173,9 @@ def test_the_alert_list_leaves_ids_to_its_export(tree, national_admin, client, a
         for header in hidden:
             assert f'<th scope="col">{header}</th>' not in page and header in export.splitlines()[0]
         assert f'<th scope="col">{gettext("Last seen")}</th>' in page
+    # every severity in sight in the filter (browsers show four rows of a multiple choice: "critical" was hidden)
+    (select,) = re.findall(r'<select name="severity"[^>]*>', page)
+    assert 'size="5"' in select and "multiple" in select
 
 
 def test_alert_page_shows_attribution_and_steps(tree, client, fake_incident):
