@@ -1,6 +1,7 @@
 import datetime
 
 from django import template
+from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
 from django.utils.formats import date_format, localize
 from django.utils.html import format_html
@@ -19,7 +20,8 @@ def control(field):
         attrs["aria-describedby"] = f"{field.auto_id}_help"
     if field.errors:
         attrs["aria-invalid"] = "true"
-    if getattr(widget, "allow_multiple_selected", False):  # every choice in sight, up to 8 (browsers show 4)
+    if getattr(widget, "allow_multiple_selected", False) and not isinstance(widget.choices, ModelChoiceIterator):
+        # every fixed choice in sight, up to 8 (browsers show 4); choices from a query are not read twice
         attrs["size"] = str(min(len(list(widget.choices)), MULTIPLE_SHOWN))
     return field.as_widget(attrs=attrs)
 

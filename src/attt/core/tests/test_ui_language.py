@@ -176,3 +176,21 @@ def test_lists_show_dates_in_the_short_numeric_form_of_the_language(client, tree
     client.force_login(org_admin)
     page = client.get(reverse("core:auditevent_list")).content.decode()
     assert re.search(r"<td>\d{2}/\d{2}/20\d{2} \d{2}:\d{2}</td>", page)
+
+
+def test_a_multiple_choice_from_a_query_is_read_once(tree, django_assert_num_queries):
+    """Sizing a multiple choice to its options read a query-backed one (every organisation) a second time."""
+    from django import forms
+
+    from attt.core.models import Organization
+    from attt.core.templatetags.attt import control
+
+    class Pick(forms.Form):
+        organizations = forms.ModelMultipleChoiceField(queryset=Organization.objects.all())
+        kinds = forms.MultipleChoiceField(choices=[("a", "A"), ("b", "B")])
+
+    form = Pick()
+    with django_assert_num_queries(1):
+        html = str(control(form["organizations"]))
+    assert "size=" not in html and tree.province_a.name in html
+    assert 'size="2"' in str(control(form["kinds"]))
