@@ -8,8 +8,23 @@ import os
 from pathlib import Path
 
 import pytest
+from django.core.servers.basehttp import WSGIServer
+from django.test.testcases import LiveServerThread
 
 from attt.core.testing import PASSWORD
+
+
+class OneRequestAtATime(WSGIServer):
+    """The live server without a thread per request. Its threads all share the test database's one SQLite
+    connection, and a page that sends requests as one types (the incidents form's system picker) hung a run for
+    good, one request waiting inside SQLite for ever. Served one at a time, each answer closes its connection
+    (Django does so for a server without threads), so the browser never waits on a kept-alive one."""
+
+    def __init__(self, *args, connections_override=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)  # the server's own thread already uses the shared connections
+
+
+LiveServerThread.server_class = OneRequestAtATime
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
