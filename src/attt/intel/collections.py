@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from typing import NamedTuple
 
 from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Cast
@@ -144,11 +145,20 @@ def check_object(obj: object) -> dict:
     return obj
 
 
+class Pushed(NamedTuple):
+    """What a push did: its status, the objects stored before whose TLP a marking definition of this push raised
+    (`marked_late`), and the TLP levels of the producer's own definitions its objects refer to (`tlp_markings`),
+    which the indicators they give are imported with (`store.import_objects`)."""
+
+    status: TaxiiStatus
+    raised: list[dict]
+    markings: dict[str, str]
+
+
 @transaction.atomic
-def add_objects(collection: Collection, objects: list) -> tuple[TaxiiStatus, list[dict]]:
+def add_objects(collection: Collection, objects: list) -> Pushed:
     """Store every valid object (a new version when its `modified` is new; the same version again is a
-    success without a change) and record the failures; the status says which is which. Also returns the objects
-    stored before whose TLP a marking definition of this push raised (`marked_late`).
+    success without a change) and record the failures; the status says which is which.
 
     Pushes into one collection take turns (a row lock on the collection, taken after validating and before the
     first write): an object without a version (SCOs, markings) is versioned by the time it arrives, so two
@@ -164,11 +174,13 @@ def add_objects(collection: Collection, objects: list) -> tuple[TaxiiStatus, lis
             valid.append((obj, _version(obj, now)))
         except ValueError as exc:
             failures.append({"id": object_id[:300], "message": str(exc)})
-    if valid:
-        lock_current(collection)
     # Levels from every object pushed, refused ones too: the STIX validator refuses TLP definitions under ids of a
     # producer's own, yet what they mark is no less restricted for that.
-    markings = tlp_markings(collection, objects)
+    defined = stix.marking_levels(objects)
+    if valid or defined:
+        lock_current(collection)
+    raised = marked_late(collection, defined)
+    markings = tlp_markings(collection, [*objects, *raised], defined)
     for obj, version in valid:
         if not (obj.get("modified") or obj.get("created")):
             # SCOs and markings carry no version: the same content again is the same object.
@@ -190,7 +202,6 @@ def add_objects(collection: Collection, objects: list) -> tuple[TaxiiStatus, lis
             },
         )
         successes.append({"id": obj["id"], "version": stix.timestamp(version, exact=True)})
-    raised = marked_late(collection, stix.marking_levels(objects))
     status = TaxiiStatus.objects.create(
         organization_id=collection.organization_id,
         collection=collection,
@@ -198,26 +209,26 @@ def add_objects(collection: Collection, objects: list) -> tuple[TaxiiStatus, lis
         successes=successes,
         failures=failures,
     )
-    return status, raised
+    return Pushed(status, raised, markings)
 
 
-def tlp_markings(collection: Collection, objects: list) -> dict[str, str]:
-    """The TLP levels of the marking definitions `objects` refer to under their producer's own ids
-    (`stix.marking_levels`): defined among them, or pushed to the collection before."""
-    found = stix.marking_levels(objects)
+def tlp_markings(collection: Collection, objects: list, defined: dict[str, str]) -> dict[str, str]:
+    """The TLP levels of the marking definitions `objects` refer to under their producer's own ids: `defined`
+    among them (`stix.marking_levels`), or pushed to the collection before."""
     wanted = {ref for obj in objects if isinstance(obj, dict) for ref in stix.marking_refs(obj)}
-    wanted -= found.keys() | stix.TLP_BY_MARKING.keys()
-    if wanted:
-        stored = StixObject.objects.filter(collection=collection, type="marking-definition", stix_id__in=wanted)
-        found = stix.marking_levels(stored.values_list("data", flat=True)) | found
-    return found
+    wanted -= defined.keys() | stix.TLP_BY_MARKING.keys()
+    if not wanted:
+        return defined
+    stored = StixObject.objects.filter(collection=collection, type="marking-definition", stix_id__in=wanted)
+    return stix.marking_levels(stored.values_list("data", flat=True)) | defined
 
 
 def marked_late(collection: Collection, markings: dict[str, str]) -> list[dict]:
-    """Objects stored before the TLP marking definition they refer to arrived were stored as less restricted
-    than their producer marked them: their TLP is raised now (the versions a reader is served) and the latest
-    of each is returned, for the indicators they gave to be raised too (`store.import_objects`). Only the rows
-    whose text names one of the definitions are read (a producer may send its definition with every push)."""
+    """Objects stored before the TLP marking definition they refer to arrived (`markings`: a push's own, before
+    its objects are stored) were stored as less restricted than their producer marked them: their TLP is raised
+    now (the versions a reader is served) and the latest of each is returned, for the indicators they gave to be
+    raised too (`store.import_objects`). Only the rows whose text names one of the definitions are read (a
+    producer may send its definition with every push)."""
     markings = {ref: level for ref, level in markings.items() if level != "clear"}  # nothing to raise to
     if not markings:
         return []

@@ -65,7 +65,7 @@ def publish(report: SharedReport, *, organization, collection: str | None = None
     bundle = stix.to_bundle(report)
     owned = collections.owned(organization, collection) if collection else None
     target = owned or collections.default_collection(organization)
-    status, _raised = collections.add_objects(target, bundle["objects"])  # official markings only: none raised
+    status = collections.add_objects(target, bundle["objects"]).status  # official markings only: nothing raised
     if status.failures:
         raise ValueError(f"The report could not be shared: {status.failures[0]['message']}")
     items = [(obs, report.tlp_of(obs), str(report.id)) for obs in report.observables if obs.to_detect]

@@ -343,9 +343,9 @@ def import_objects(
 ) -> int:
     """The detection observables of STIX objects a partner pushed into a collection, into the collection
     owner's store with each object's own TLP (`markings`: the levels of the producer's own TLP marking
-    definitions, `collections.tlp_markings`). Objects whose values do not parse stay in the collection
-    (they are valid STIX) but give no indicator; a revoked object retires the indicator it gave. Returns how many
-    indicators were created or refreshed."""
+    definitions a push refers to, `collections.Pushed.markings`). Objects whose values do not parse stay in the
+    collection (they are valid STIX) but give no indicator; a revoked object retires the indicator it gave. Returns
+    how many indicators were created or refreshed."""
     revoked = [obj["id"] for obj in objects if obj.get("revoked") is True]
     retired = Indicator.objects.filter(organization=organization, source=source, source_reference__in=revoked)
     if revoked and retired.filter(active=True).update(active=False, updated_at=timezone.now()):

@@ -333,13 +333,12 @@ def _add_objects(request, root, pk):
     if not isinstance(envelope, dict) or not isinstance(envelope.get("objects"), list):
         raise TaxiiError(400, "Bad envelope.", "The body must be an envelope with an “objects” list.")
     with transaction.atomic():  # the stored objects and the indicators they give, together or not at all
-        status, raised = collections.add_objects(collection, envelope["objects"])
-        added = {entry["id"] for entry in status.successes}
+        pushed = collections.add_objects(collection, envelope["objects"])
+        added = {entry["id"] for entry in pushed.status.successes}
         stored = [o for o in envelope["objects"] if isinstance(o, dict) and isinstance(o.get("id"), str)]
-        pushed = [o for o in stored if o["id"] in added]
-        markings = collections.tlp_markings(collection, envelope["objects"] + raised)
-        store.import_objects(collection.organization, pushed + raised, markings=markings)
-    return _response(_status_info(status), status=202)
+        stored = [o for o in stored if o["id"] in added]
+        store.import_objects(collection.organization, stored + pushed.raised, markings=pushed.markings)
+    return _response(_status_info(pushed.status), status=202)
 
 
 def _status_info(status: TaxiiStatus) -> dict:

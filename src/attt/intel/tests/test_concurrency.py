@@ -23,7 +23,7 @@ def collection(db):
 def _taxii_push(collection, objects):
     """What the TAXII add-objects endpoint does: store the objects, then their indicators, in one transaction."""
     with transaction.atomic():
-        status, _raised = collections.add_objects(collection, objects)
+        status = collections.add_objects(collection, objects).status
         store.import_objects(collection.organization, objects)
     return status
 

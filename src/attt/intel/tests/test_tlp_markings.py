@@ -123,3 +123,15 @@ def test_a_definition_sent_again_reads_only_the_objects_that_name_it(tree, clien
     monkeypatch.setattr(stix, "tlp_of", lambda obj, markings=None: read.append(obj["id"]) or "red")
     assert collections.marked_late(collection, {red["id"]: "red"}) == [marked]
     assert read == [marked["id"]]
+
+
+def test_a_refused_definition_pushed_alone_still_raises_what_it_marks(tree, client):
+    """A push holding nothing the validator takes (a STIX 2.0-style definition alone) still raises the objects
+    stored before that it marks, and their indicators."""
+    make_user(tree.province_a, "incident_responder", username="resp-a")
+    collection = collections.default_collection(tree.province_a)
+    red = _marking("red")
+    indicator = _indicator("198.51.100.7", red)
+    _push(client, collection, [indicator])
+    assert _push(client, collection, [red]) == {red["id"]}
+    assert _served_and_imported(collection, indicator) == ({"red"}, {"red"})
