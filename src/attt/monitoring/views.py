@@ -33,7 +33,8 @@ from attt.monitoring import services
 from attt.monitoring.filtersets import SourceFilterSet
 from attt.monitoring.forms import EventSearchForm
 from attt.monitoring.models import EDITABLE_FIELDS, Source
-from attt.monitoring.normalise import column_text
+from attt.monitoring.normalise import column_text, parse_time
+from attt.monitoring.parsers import ParseError
 from attt.registry import services as registry
 
 POLL_SECONDS = 5
@@ -95,10 +96,9 @@ def _local_time(value) -> str:
     """An event's `@timestamp` in the platform's time zone to the millisecond, as analysts compare it with their
     own logs; the text as stored when it does not read as a time."""
     try:
-        stamp = dt.datetime.fromisoformat(value)
-    except (TypeError, ValueError):
+        local = timezone.localtime(parse_time(value))
+    except ParseError:
         return str(value or "")
-    local = timezone.localtime(stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC))
     return f"{local:%Y-%m-%d %H:%M:%S}.{local.microsecond // 1000:03d}"
 
 

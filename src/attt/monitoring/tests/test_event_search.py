@@ -175,3 +175,6 @@ def test_the_page_shows_times_in_the_platforms_zone_to_the_millisecond(api, clie
     page = client.get(reverse("monitoring:event_search"), {"q": "giờ"}).content.decode()
     assert '<time datetime="2026-01-01T00:00:00.123456Z" title="2026-01-01T00:00:00.123456Z">' in page
     assert "2026-01-01 07:00:00.123</time>" in page and "(Asia/Ho_Chi_Minh)" in page
+    from attt.monitoring.views import _local_time
+
+    assert _local_time("không phải thời gian") == "không phải thời gian" and _local_time(None) == ""
