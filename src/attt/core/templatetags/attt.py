@@ -8,6 +8,8 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 register = template.Library()
+MULTIPLE_SHOWN = 8  # options of a multiple choice in sight at once (browsers show 4)
+LONG_WORD = 24  # characters: longer than any word of a name or a status, shorter than a hash or most URLs
 
 
 @register.filter
@@ -21,12 +23,9 @@ def control(field):
     if field.errors:
         attrs["aria-invalid"] = "true"
     if getattr(widget, "allow_multiple_selected", False) and not isinstance(widget.choices, ModelChoiceIterator):
-        # every fixed choice in sight, up to 8 (browsers show 4); choices from a query are not read twice
+        # every fixed choice in sight, up to MULTIPLE_SHOWN; choices from a query are not read twice
         attrs["size"] = str(min(len(list(widget.choices)), MULTIPLE_SHOWN))
     return field.as_widget(attrs=attrs)
-
-
-MULTIPLE_SHOWN = 8
 
 
 @register.filter
@@ -52,9 +51,6 @@ def cell(value, style: str = ""):
         # a URL, a hash, an address list: may break anywhere rather than widen its column past the page
         return format_html('<span class="break-anywhere">{}</span>', value)
     return localize(value)
-
-
-LONG_WORD = 24  # characters: longer than any word of a name or a status, shorter than a hash or most URLs
 
 
 @register.simple_tag

@@ -656,7 +656,9 @@ def test_a_batch_is_stored_from_its_wire_frame_as_it_came(tmp_path):
     assert store.insert(mixed, events_payload(mixed, source)) == 2
     bodies = [body for (body,) in store._db.execute("SELECT body FROM chunk ORDER BY rowid")]
     assert bodies[0] == chunk_body(events_payload(first, source))[0]
-    assert bodies[1] != chunk_body(events_payload(later, source))[0] != bodies[2]
+    # repeats dropped, or a document not derived from its line: the store compressed the lines itself
+    assert bodies[1] != chunk_body(events_payload(later, source))[0]
+    assert bodies[2] != chunk_body(events_payload(mixed, source))[0]
     documents = {d["event"]["id"]: d for d in store.recent([str(source.organization_id)], limit=20)}
     assert len(documents) == 10 and all(documents[i] == doc for i, doc in expected.items())
     assert store.count(None, 0, group_by="dataset") == {"dns": 8, None: 1, "windows": 1}
